@@ -1,0 +1,75 @@
+"""The command line (DESIGN 7): parse, call a service, render. Nothing else."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from ..errors import LedgerError
+from ..store import locate
+from .base import Context, pass_context, run
+
+
+@click.group(context_settings={"auto_envvar_prefix": "OUTCOMELEDGER",
+                               "help_option_names": ["-h", "--help"]})
+@click.option("--db", default=None, envvar="OUTCOMELEDGER_DB",
+              help="Ledger: a path, sqlite:///path or postgresql://user@host:port/db "
+              "(default ./outcomeledger.db).")
+@click.option("--actor", default=None, envvar="OUTCOMELEDGER_ACTOR",
+              help="Who is acting (default: $OUTCOMELEDGER_ACTOR, then the OS user).")
+@click.option("--quiet", is_flag=True, help="No progress or confirmation messages.")
+@click.version_option(package_name="outcomeledger")
+@click.pass_context
+def cli(ctx: click.Context, db: str | None, actor: str | None, quiet: bool) -> None:
+    """outcomeledger: an auditable ledger for outcome-based contracts."""
+    ctx.obj = Context(db, actor, quiet)
+
+
+@cli.command()
+@pass_context
+def init(c: Context) -> None:
+    """Create an empty ledger (the event store schema)."""
+    def body() -> None:
+        with c.ledger(create=True) as ledger:
+            c.say(f"ledger ready at {ledger.location.display} "
+                  f"({ledger.max_position()} events)")
+    run(body)
+
+
+@cli.command()
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Also write the summary to this file.")
+@pass_context
+def demo(c: Context, output: Path | None) -> None:
+    """Build a realistic demo ledger in a fresh database and print its payments."""
+    from ..demo import build_demo
+
+    def body() -> None:
+        location = locate(c.db)
+        if location.path is not None and location.path.exists():
+            raise LedgerError(f"{location.path} already exists; the demo builds a fresh "
+                              "ledger (remove it or pass --db NEW.db)")
+        with c.ledger(create=True) as ledger:
+            text = build_demo(ledger, say=c.say)
+        click.echo(text)
+        if output is not None:
+            output.write_text(text + "\n", encoding="utf-8")
+    run(body)
+
+
+
+
+def _register() -> None:
+    from . import contract, payments, returns
+
+    for module in (contract, payments, returns):
+        for command in module.COMMANDS:
+            cli.add_command(command)
+
+
+_register()
+
+
+def main() -> None:
+    cli(prog_name="outcomeledger")

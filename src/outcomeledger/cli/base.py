@@ -1,0 +1,104 @@
+"""Shared pieces of the command line: context, --format, error handling."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, TypeVar
+
+import click
+
+from .. import render
+from ..commands import Meta
+from ..errors import InvalidInput, LedgerError
+from ..store import Ledger
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class Context:
+    def __init__(self, db: str | None, actor: str | None, quiet: bool) -> None:
+        self.db = db
+        self.actor = actor or _default_actor()
+        self.quiet = quiet
+
+    def ledger(self, *, create: bool = False) -> Ledger:
+        return Ledger.open(self.db, create=create)
+
+    def meta(self) -> Meta:
+        return Meta(datetime.now(UTC), self.actor)
+
+    def say(self, message: str) -> None:
+        if not self.quiet:
+            click.echo(message, err=True)
+
+
+def _default_actor() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry (containers)
+        return "unknown"
+
+
+def format_option(*choices: str) -> Callable[[F], F]:
+    options = choices or ("table", "json", "csv")
+    return click.option("--format", "fmt", type=click.Choice(options), default=None,
+                        help="Output format (default: table on a terminal, json otherwise).")
+
+
+def resolve_format(fmt: str | None) -> str:
+    if fmt:
+        return fmt
+    return "table" if sys.stdout.isatty() else "json"
+
+
+def emit(fmt: str, table: render.Table, data: Any) -> None:
+    if fmt == "json":
+        click.echo(render.to_json(data))
+    elif fmt == "csv":
+        click.echo(render.to_csv(table), nl=False)
+    else:
+        click.echo(render.to_text(table))
+
+
+def run(fn: Callable[[], None]) -> None:
+    """Run a command body, turning refusals into exit 1 with a clear message."""
+    try:
+        fn()
+    except InvalidInput as e:
+        fmt = click.get_current_context().params.get("fmt")
+        if fmt == "json":
+            click.echo(render.to_json({"errors": [p.as_dict() for p in e.problems]}))
+        for problem in e.problems:
+            click.echo(f"error: {problem}", err=True)
+        click.echo(f"refused: {len(e.problems)} problem(s); nothing was written", err=True)
+        sys.exit(1)
+    except LedgerError as e:
+        click.echo(f"error: {e}", err=True)
+        sys.exit(1)
+
+
+class DefaultGroup(click.Group):
+    """A group whose first argument, when not a subcommand, goes to a default one."""
+
+    default_command = "show"
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h"):
+            args = [self.default_command, *args]
+        return super().parse_args(ctx, args)
+
+
+def parse_date(value: str, flag: str) -> date:
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"expected an ISO date YYYY-MM-DD (got {value!r})",
+                                 param_hint=flag) from None
+
+
+
+
+pass_context = click.make_pass_decorator(Context)

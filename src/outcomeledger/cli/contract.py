@@ -1,0 +1,114 @@
+"""contract agree | vary | close | show | list"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .. import render, service
+from .base import Context, emit, format_option, parse_date, pass_context, resolve_format, run
+
+# -- contract ------------------------------------------------------------------------
+
+@click.group()
+def contract() -> None:
+    """Agree, vary, close and inspect contracts."""
+
+
+@contract.command("agree")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--reason", default="contract agreed", show_default=True)
+@pass_context
+def contract_agree(c: Context, file: Path, reason: str) -> None:
+    """Record a contract agreed from a TOML or JSON definition."""
+    def body() -> None:
+        with c.ledger() as ledger:
+            ref = service.agree(ledger, file, c.meta(), reason)
+            c.say(f"agreed {ref}")
+    run(body)
+
+
+@contract.command("vary")
+@click.argument("reference")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--effective", required=True, help="First day the variation applies "
+              "(a period boundary).")
+@click.option("--reason", required=True)
+@pass_context
+def contract_vary(c: Context, reference: str, file: Path, effective: str, reason: str) -> None:
+    """Record a variation: only the fields that change, effective from a period."""
+    def body() -> None:
+        with c.ledger() as ledger:
+            service.vary(ledger, reference, file, parse_date(effective, "--effective"), reason,
+                         c.meta())
+            c.say(f"varied {reference} from {effective}")
+    run(body)
+
+
+@contract.command("close")
+@click.argument("reference")
+@click.option("--reason", required=True)
+@click.option("--on", "on", default=None, help="Closing date (default: today).")
+@pass_context
+def contract_close(c: Context, reference: str, reason: str, on: str | None) -> None:
+    """Close a contract: nothing more can be recorded; retention is released."""
+    def body() -> None:
+        closed_on = parse_date(on, "--on") if on else c.meta().recorded_at.date()
+        with c.ledger() as ledger:
+            service.close(ledger, reference, closed_on, reason, c.meta())
+            c.say(f"closed {reference} on {closed_on}")
+    run(body)
+
+
+@contract.command("show")
+@click.argument("reference")
+@click.option("--as-at", "as_at", default=None, help="Show the terms in force on this date.")
+@format_option()
+@pass_context
+def contract_show(c: Context, reference: str, as_at: str | None, fmt: str | None) -> None:
+    """Show a contract's terms (as at a date) and its variation history."""
+    def body() -> None:
+        with c.ledger() as ledger:
+            state = ledger.get(reference)
+            terms = state.terms_on(parse_date(as_at, "--as-at")) if as_at else state.current_terms
+            out = resolve_format(fmt)
+            if out == "table":
+                click.echo(render.to_text(render.contract_table(state, terms)))
+                if state.variations:
+                    click.echo()
+                    click.echo(render.to_text(render.variations_table(state)))
+            else:
+                emit(out, render.contract_table(state, terms),
+                     render.contract_json(state, terms))
+    run(body)
+
+
+@contract.command("list")
+@format_option()
+@pass_context
+def contract_list(c: Context, fmt: str | None) -> None:
+    """List every contract in the ledger."""
+    def body() -> None:
+        with c.ledger() as ledger:
+            rows, data = [], []
+            for ref in ledger.references():
+                state = ledger.get(ref)
+                terms = state.current_terms
+                item = {"reference": ref, "title": terms.title, "buyer": terms.buyer,
+                        "supplier": terms.supplier, "start": terms.start.isoformat(),
+                        "end": terms.end.isoformat(), "cadence": terms.cadence,
+                        "status": "closed" if state.closed else "open",
+                        "events": state.version}
+                data.append(item)
+                rows.append([str(v) for v in item.values()])
+            table = render.Table("Contracts", tuple(data[0]) if data else (
+                "reference", "title", "buyer", "supplier", "start", "end", "cadence", "status",
+                "events"), rows)
+            emit(resolve_format(fmt), table, data)
+    run(body)
+
+
+
+
+COMMANDS = [contract]

@@ -1,0 +1,150 @@
+"""The demo ledger: three real-shaped contracts, built through the same services as the CLI.
+
+* GMHP-2017 (domain.md S2): a rate card with an accommodation ladder whose contract
+  cap binds; a restatement after certification that the cap absorbs; a term extension.
+* PB-SIB-2010 (domain.md S1): an improvement outcome paid on the gap to a matched
+  comparison group, per-cohort and pooled thresholds, a variation dropping cohort 3.
+* MHEP-ENF-2018: two payers, a provider network, a management fee, retention, a price
+  variation, an extrapolated recovery and a closure that releases retention.
+
+Events carry the historical dates on which each fact was learned, so the demo ledger
+is the same, byte for byte, on every machine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from importlib import resources
+from pathlib import Path
+
+from . import render, service
+from .commands import Meta
+from .money import fmt_thousands
+from .store import Ledger
+
+COMMISSIONER = "commissioner:jane.doe@gmca.gov.uk"
+
+
+def _meta(day: str, actor: str) -> Meta:
+    return Meta(datetime.fromisoformat(day).replace(tzinfo=UTC), actor)
+
+
+def _file(name: str) -> tuple[str, bytes]:
+    data = resources.files("outcomeledger").joinpath("demo_data", name).read_bytes()
+    return f"demo_data/{name}", data
+
+
+def _path(name: str) -> Path:
+    return Path(str(resources.files("outcomeledger").joinpath("demo_data", name)))
+
+
+def _import(ledger: Ledger, name: str, day: str, actor: str, **kw: object) -> None:
+    service.import_data(ledger, [_file(name)], _meta(day, actor), **kw)  # type: ignore[arg-type]
+
+
+def build_gm(ledger: Ledger) -> None:
+    ref = "GMHP-2017"
+    service.agree(ledger, _path("gm.toml"), _meta("2017-12-01T10:00:00", COMMISSIONER),
+                  "outcomes contract signed (MHCLG rough-sleeping SIB programme)")
+    provider = "provider:data-team@gmhp.org.uk"
+    _import(ledger, "gm_FY2017-Q4.csv", "2018-04-20T09:30:00", provider)
+    service.certify(ledger, ref, "FY2017-Q4", _meta("2018-05-15T12:00:00", COMMISSIONER))
+    _import(ledger, "gm_FY2018-Q4.csv", "2019-04-25T09:30:00", provider)
+    service.certify(ledger, ref, "FY2018-Q4", _meta("2019-05-15T12:00:00", COMMISSIONER))
+    _import(ledger, "gm_restatement.csv", "2019-06-30T16:00:00",
+            "validator:audit@gmca.gov.uk", restate=True,
+            reason="tenancy ended before 12 months; landlord letters (4 claims withdrawn)")
+    _import(ledger, "gm_FY2019-Q4.csv", "2020-04-24T09:30:00", provider)
+    service.certify(ledger, ref, "FY2019-Q4", _meta("2020-05-15T12:00:00", COMMISSIONER))
+    service.vary(ledger, ref, _path("gm_extension.toml"), date(2020, 10, 1),
+                 "service extended to March 2021 (COVID-19); outcomes verified March 2021",
+                 _meta("2020-12-10T11:00:00", COMMISSIONER))
+    _import(ledger, "gm_FY2020-Q4.csv", "2021-04-23T09:30:00", provider)
+    service.certify(ledger, ref, "FY2020-Q4", _meta("2021-05-14T12:00:00", COMMISSIONER),
+                    "final payment run: cap reached, nothing further payable")
+    service.close(ledger, ref, date(2021, 6, 30), "final reconciliation: earned above the "
+                  "maximum outcome payment; unpaid above cap recorded",
+                  _meta("2021-06-30T15:00:00", COMMISSIONER))
+
+
+def build_pb(ledger: Ledger) -> None:
+    ref = "PB-SIB-2010"
+    moj = "commissioner:reducing-reoffending@justice.gov.uk"
+    service.agree(ledger, _path("pb.toml"), _meta("2010-03-18T10:00:00", moj),
+                  "outcomes contract signed")
+    service.vary(ledger, ref, _path("pb_drop_cohort3.toml"), date(2014, 4, 1),
+                 "pilot ended after two cohorts (Transforming Rehabilitation)",
+                 _meta("2014-04-24T10:00:00", moj))
+    assessor = "validator:qinetiq-leicester"
+    _import(ledger, "pb_result_cohort1.csv", "2014-08-07T10:00:00", assessor)
+    service.certify(ledger, ref, "FY2014-Q2", _meta("2014-08-29T10:00:00", moj),
+                    "cohort 1: 8.4% reduction below the 10% trigger; nothing payable")
+    _import(ledger, "pb_result_cohort2.csv", "2017-07-27T10:00:00", assessor)
+    service.certify(ledger, ref, "FY2017-Q2", _meta("2017-08-25T10:00:00", moj),
+                    "pooled 9.0% reduction clears 7.5%: 279 reconviction events avoided")
+
+
+def build_enf(ledger: Ledger) -> None:
+    ref = "MHEP-ENF-2018"
+    lbe = "commissioner:contracts@enfield.gov.uk"
+    integrator = "provider:returns@mhep.org.uk"
+    service.agree(ledger, _path("enf.toml"), _meta("2018-06-20T10:00:00", lbe),
+                  "outcomes contract signed (Life Chances Fund)")
+    for period, day in (("FY2018-Q2", "2018-10-12"), ("FY2018-Q3", "2019-01-14"),
+                        ("FY2018-Q4", "2019-04-12"), ("FY2019-Q1", "2019-07-12")):
+        _import(ledger, f"enf_{period}.csv", f"{day}T09:00:00", integrator)
+        service.certify(ledger, ref, period, _meta(f"{day}T15:00:00", lbe))
+    service.adjust(ledger, ref, "FY2019-Q1", "recovery", "-700",
+                   "post-payment validation: 1 of 20 sampled FY2018-Q4 job starts invalid; "
+                   "5% extrapolated over 14 starts at 1,000",
+                   _meta("2019-07-30T10:00:00", "validator:audit@enfield.gov.uk"))
+    service.vary(ledger, ref, _path("enf_reprice.toml"), date(2020, 4, 1),
+                 "COVID-19: sustained-job outcomes re-priced (business case approved by "
+                 "the LCF board)", _meta("2020-05-05T10:00:00", lbe))
+    _import(ledger, "enf_FY2020-Q1.csv", "2020-07-13T09:00:00", integrator)
+    service.certify(ledger, ref, "FY2020-Q1", _meta("2020-07-13T15:00:00", lbe))
+    service.close(ledger, ref, date(2021, 6, 30), "service ended; retention released at "
+                  "final reconciliation", _meta("2021-07-20T10:00:00", lbe))
+    service.certify(ledger, ref, "FY2021-Q1", _meta("2021-07-21T10:00:00", lbe),
+                    "final reconciliation")
+
+
+BUILDERS: tuple[Callable[[Ledger], None], ...] = (build_gm, build_pb, build_enf)
+
+
+def build_demo(ledger: Ledger, say: Callable[[str], None] = lambda _m: None) -> str:
+    """Record the demo contracts and return the printed summary."""
+    for builder in BUILDERS:
+        builder(ledger)
+        say(f"recorded {builder.__name__.removeprefix('build_').upper()} "
+            f"({ledger.max_position()} events so far)")
+    return summary(ledger)
+
+
+def summary(ledger: Ledger) -> str:
+    parts: list[str] = []
+    portfolio: list[list[str]] = []
+    for ref in ledger.references():
+        state = ledger.get(ref)
+        schedule = service.payments(ledger, ref)
+        terms = state.current_terms
+        cur = schedule.currency
+        parts.append(render.to_text(render.payments_table(
+            schedule, schedule.periods, machine=False)))
+        parts.append("")
+        headroom = schedule.headroom
+        portfolio.append([
+            ref, terms.title[:48], fmt_thousands(schedule.total("earned"), cur),
+            fmt_thousands(schedule.total("above_cap"), cur),
+            fmt_thousands(schedule.total("payable"), cur),
+            fmt_thousands(schedule.total("certified"), cur),
+            "-" if headroom is None else fmt_thousands(headroom, cur),
+            str(len(state.variations)), "closed" if state.closed else "open"])
+    columns = ("contract", "title", "earned", "above_cap", "payable", "certified",
+               "headroom", "variations", "status")
+    parts.append(render.to_text(render.Table(
+        f"Portfolio summary ({ledger.max_position()} events in the ledger)", columns,
+        portfolio, frozenset({"earned", "above_cap", "payable", "certified", "headroom",
+                              "variations"}))))
+    return "\n".join(parts)

@@ -1,0 +1,49 @@
+"""Domain errors. Each carries enough to tell a person what to fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One problem with an input: where it is and what was expected."""
+
+    source: str  # file name, "-" for stdin, or a command-line flag
+    line: int | None
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        where = self.source if self.line is None else f"{self.source}:{self.line}"
+        return f"{where}: {self.field}: {self.message}"
+
+    def as_dict(self) -> dict[str, object]:
+        return {"file": self.source, "line": self.line, "field": self.field,
+                "message": self.message}
+
+
+class LedgerError(Exception):
+    """Base class: a command was refused and nothing was written."""
+
+
+class InvalidInput(LedgerError):
+    """One or more problems in an input file or flags; collects every problem found."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+class Refused(LedgerError):
+    """A command that the contract's history does not allow (closed, outside term...)."""
+
+
+class UnknownContract(LedgerError):
+    def __init__(self, reference: str) -> None:
+        self.reference = reference
+        super().__init__(f"no contract with reference {reference!r} in this ledger")
+
+
+class ConcurrencyExhausted(LedgerError):
+    """Optimistic-concurrency retries ran out; nothing was written."""

@@ -1,0 +1,141 @@
+"""Every event of the ledger: the published, versioned record of what happened.
+
+Events are frozen msgspec Structs in one tagged union. The stored topic is
+``<tag>/<version>``, never a Python path, so moving code never breaks stored data.
+An event type's fields may gain defaults (a new version with an upcaster in
+:mod:`outcomeledger.codec`); a field never changes type and a tag is never reused.
+
+Every event carries ``recorded_at`` (UTC, when the ledger learned it), ``recorded_by``
+(the actor), ``reason`` and ``prev_hash`` (the hash of the previous event of its
+contract stream; :data:`GENESIS` for the first).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import ClassVar, Literal
+
+from msgspec import Struct
+
+from .terms import ContractTerms, Variation
+
+#: prev_hash of the first event of every contract stream.
+GENESIS = "0" * 64
+
+AdjustmentKind = Literal[
+    "bonus", "penalty", "service_credit", "clawback", "recovery",
+    "gain_share", "pain_share", "indexation", "other",
+]
+ADJUSTMENT_KINDS: tuple[str, ...] = AdjustmentKind.__args__  # type: ignore[attr-defined]
+
+
+class Source(Struct, frozen=True, omit_defaults=True):
+    """Where figures came from: the imported file and its SHA-256."""
+
+    file: str
+    sha256: str
+    signature: str | None = None
+
+
+class Figure(Struct, frozen=True, omit_defaults=True):
+    """One figure of a return, keyed by (period, provider, outcome, participant)."""
+
+    outcome: str
+    value: Decimal
+    participant: str = ""
+    achieved_on: date | None = None
+    evidence: str = ""
+    line: int | None = None  # line of the source file, for provenance
+
+
+class Event(Struct, frozen=True, tag_field="type", tag=True, kw_only=True, omit_defaults=True):
+    VERSION: ClassVar[int] = 1
+
+    contract: str
+    recorded_at: datetime
+    recorded_by: str
+    reason: str = ""
+    prev_hash: str = GENESIS
+
+
+class ContractAgreed(Event, frozen=True, kw_only=True):
+    terms: ContractTerms
+
+
+class ContractVaried(Event, frozen=True, kw_only=True):
+    effective_from: date
+    variation: Variation
+
+
+class ReturnSubmitted(Event, frozen=True, kw_only=True):
+    """New figures for one (period, provider): a first, late or supplementary return."""
+
+    period: str
+    provider: str = ""
+    figures: tuple[Figure, ...]
+    source: Source | None = None
+    late: bool = False
+
+
+class ReturnRestated(Event, frozen=True, kw_only=True):
+    """Supersedes exactly the figures it lists; ``originals`` are the values replaced."""
+
+    period: str
+    provider: str = ""
+    figures: tuple[Figure, ...]
+    originals: tuple[Figure, ...]
+    source: Source | None = None
+
+
+class ReturnValidated(Event, frozen=True, kw_only=True):
+    period: str
+    provider: str = ""
+
+
+class ReturnRejected(Event, frozen=True, kw_only=True):
+    """The figures of one (period, provider) return are excluded from payments."""
+
+    period: str
+    provider: str = ""
+
+
+class RewardAdjusted(Event, frozen=True, kw_only=True):
+    period: str
+    kind: AdjustmentKind
+    amount: Decimal
+    source: Source | None = None
+
+
+class PaymentCertified(Event, frozen=True, kw_only=True):
+    """A payment run: ``amount`` = cumulative payable through ``period`` minus everything
+    certified before; ``true_up`` is the part of it that corrects periods already
+    certified (a restatement's cash effect)."""
+
+    period: str
+    amount: Decimal
+    cumulative_payable: Decimal
+    true_up: Decimal
+
+
+class ContractClosed(Event, frozen=True, kw_only=True):
+    closed_on: date
+
+
+AnyEvent = (
+    ContractAgreed | ContractVaried | ReturnSubmitted | ReturnRestated | ReturnValidated
+    | ReturnRejected | RewardAdjusted | PaymentCertified | ContractClosed
+)
+
+EVENT_TYPES: tuple[type[Event], ...] = (
+    ContractAgreed, ContractVaried, ReturnSubmitted, ReturnRestated, ReturnValidated,
+    ReturnRejected, RewardAdjusted, PaymentCertified, ContractClosed,
+)
+
+
+def type_name(event: Event) -> str:
+    return type(event).__name__
+
+
+def topic_of(cls: type[Event]) -> str:
+    return f"{cls.__name__}/{cls.VERSION}"

@@ -1,0 +1,1 @@
+"""Readers for files users import: returns and adjustments (CSV, NDJSON, JSON)."""

@@ -1,0 +1,497 @@
+"""Payment arithmetic (DESIGN 5): terms + the latest figures -> payment lines.
+
+Pure functions. For each period, in order, with the terms in force for that period:
+
+1. units per outcome (once-per-participant and ladder rules, deadweight);
+2. earned = price (or cumulative marginal tiers) x units above ``threshold``;
+   improvement outcomes earn on the gap to their baseline when the reduction
+   clears ``threshold`` (or their pool clears ``pool_threshold``);
+3. caps, each cumulative over the contract's life: per outcome ``cap_units`` ->
+   per participant -> per outcome ``cap_value`` -> contract ``max_value``;
+4. adjustments, fees and KPI service credits of the period;
+5. retention (released when the contract closes);
+6. payable, and the running cumulative payable.
+
+Every amount is quantized once per payment line (:func:`outcomeledger.money.quantize`).
+Caps are cumulative (``min(cumulative, cap)`` differences), so a restatement of an
+earlier period is absorbed by a binding cap exactly as domain.md S2 describes.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .money import ZERO, fmt, quantize
+from .periods import Period, period_containing
+from .state import ContractState, FigureRecord
+from .terms import ContractTerms, Outcome, Tier
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One step of a derivation, tied to the events that caused it."""
+
+    label: str
+    detail: str
+    amount: Decimal | None = None
+    refs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomeLine:
+    outcome: str
+    name: str
+    units: Decimal
+    paid_units: Decimal
+    earned: Decimal
+    above_cap: Decimal
+    payable: Decimal
+    steps: tuple[Step, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodPayment:
+    period: str
+    earned: Decimal
+    above_cap: Decimal
+    adjustments: Decimal
+    fees: Decimal
+    retained: Decimal
+    payable: Decimal
+    cumulative_payable: Decimal
+    certified: Decimal
+    true_up: Decimal
+    terms_in_force: str
+    lines: tuple[OutcomeLine, ...]
+    other: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    contract: str
+    currency: str
+    max_value: Decimal | None
+    periods: tuple[PeriodPayment, ...]
+    certified_total: Decimal
+
+    def total(self, name: str) -> Decimal:
+        return sum((getattr(p, name) for p in self.periods), ZERO)
+
+    @property
+    def headroom(self) -> Decimal | None:
+        """What the contract cap still allows for outcome payments."""
+        if self.max_value is None:
+            return None
+        paid_outcomes = self.total("earned") - self.total("above_cap")
+        return self.max_value - paid_outcomes
+
+    def period(self, period_id: str) -> PeriodPayment | None:
+        for p in self.periods:
+            if p.period == period_id:
+                return p
+        return None
+
+
+def tiered_value(tiers: tuple[Tier, ...], units: Decimal) -> Decimal:
+    """Value of the first ``units`` units (cumulative) under marginal bands."""
+    value, lower = ZERO, ZERO
+    remaining = units
+    for tier in tiers:
+        if remaining <= 0:
+            break
+        width = remaining if tier.upto is None else min(remaining, tier.upto - lower)
+        value += width * tier.price
+        remaining -= width
+        if tier.upto is not None:
+            lower = tier.upto
+    return value
+
+
+def _price_between(o: Outcome, before: Decimal, after: Decimal) -> Decimal:
+    """Value of the units between cumulative counts ``before`` and ``after``."""
+    if o.tiers is not None:
+        return tiered_value(o.tiers, after) - tiered_value(o.tiers, before)
+    return (after - before) * (o.price or ZERO)
+
+
+def _describe_price(o: Outcome) -> str:
+    if o.tiers is not None:
+        bands = ", ".join(f"{fmt(t.price)} up to {fmt(t.upto)}" if t.upto is not None
+                          else f"{fmt(t.price)} above" for t in o.tiers)
+        return f"marginal tiers ({bands}) on cumulative units"
+    return f"price {fmt(o.price or ZERO)} per unit"
+
+
+def _capped_delta(before: Decimal, after: Decimal, cap: Decimal | None) -> Decimal:
+    """The part of the move ``before -> after`` that lies within a cumulative cap."""
+    if cap is None:
+        return after - before
+    return min(after, cap) - min(before, cap)
+
+
+def schedule_periods(state: ContractState) -> list[Period]:
+    """Periods from the contract's first through its last with any activity.
+
+    A closed contract runs through its (varied) end, so fees accrue and retention
+    is released in the final period.
+    """
+    terms = state.base_terms
+    ids = {k[0] for k in state.figures} | {a.period for a in state.adjustments} | {
+        c.period for c in state.certifications}
+    last: Period | None = None
+    for pid in ids:
+        p = state.period(pid)
+        if last is None or p > last:
+            last = p
+    if state.closed is not None:
+        end = period_containing(state.current_terms.end, terms.cadence)
+        last = end if last is None or end > last else last
+    if last is None:
+        return []
+    out, p = [], state.first_period
+    while p <= last:
+        out.append(p)
+        p = p.next()
+    return out
+
+
+@dataclass
+class _Running:
+    """Cumulative totals carried from period to period (the fold's accumulator)."""
+
+    achieved: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
+    paid_units: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    value: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    participant: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    results: dict[str, tuple[Decimal, Decimal, str]] = field(default_factory=dict)
+    pools_triggered: set[str] = field(default_factory=set)
+    contract: Decimal = ZERO
+    retained: Decimal = ZERO
+    payable: Decimal = ZERO
+
+
+def _refs(records: Iterable[FigureRecord]) -> tuple[str, ...]:
+    return tuple(sorted({r.recorded.ref for r in records}, key=lambda s: int(s[1:])))
+
+
+def _count_units(o: Outcome, p: Period, rows: list[FigureRecord],
+                 present: set[tuple[str, str]], run: _Running,
+                 steps: list[Step]) -> tuple[Decimal, dict[str, Decimal]]:
+    """Units of a count outcome, with the per-participant rules applied."""
+    units = ZERO
+    per_participant: dict[str, Decimal] = {}
+    once = o.once_per_participant is not False
+    for r in rows:
+        f = r.figure
+        if not f.participant:
+            units += f.value
+            continue
+        if f.value <= 0:
+            continue
+        first = run.achieved[f.participant].get(o.code)
+        if once and first is not None and first != p.id:
+            steps.append(Step("excluded", f"participant {f.participant} already achieved "
+                              f"{o.code} in {first} (once per participant)", None,
+                              (r.recorded.ref,)))
+            continue
+        missing = [req for req in o.requires
+                   if req not in run.achieved[f.participant]
+                   and (f.participant, req) not in present]
+        if missing:
+            steps.append(Step("excluded", f"participant {f.participant} has not achieved "
+                              f"prerequisite {', '.join(missing)}", None, (r.recorded.ref,)))
+            continue
+        units += f.value
+        per_participant[f.participant] = per_participant.get(f.participant, ZERO) + f.value
+    for participant in per_participant:
+        run.achieved[participant].setdefault(o.code, p.id)
+    return units, per_participant
+
+
+def _improvement_units(o: Outcome, terms: ContractTerms, p: Period,
+                       by_outcome: dict[str, list[FigureRecord]], run: _Running,
+                       steps: list[Step]) -> Decimal:
+    """Units (events avoided) newly payable in ``p``: cumulative target minus paid so far."""
+    rows = by_outcome.get(o.code, [])
+    if rows:
+        observed = sum((r.value for r in rows), ZERO)
+        if o.cohort_size is not None:
+            exposure = o.cohort_size
+        else:
+            exposure = sum((r.value for r in by_outcome.get(o.exposure or "", [])), ZERO)
+        per = o.per or Decimal(1)
+        expected = (o.baseline or ZERO) * exposure / per
+        if expected > 0:
+            gap = expected - observed
+            run.results[o.code] = (gap, expected, p.id)
+            steps.append(Step("result", f"observed {fmt(observed)} against expected "
+                              f"{fmt(expected)} (baseline {fmt(o.baseline or ZERO)} per "
+                              f"{fmt(per)} x exposure {fmt(exposure)}): gap {fmt(gap)}, "
+                              f"reduction {fmt(round(gap / expected * 100, 4))}%",
+                              None, _refs(rows)))
+        else:
+            steps.append(Step("result", "no exposure reported for the period: no result",
+                              None, _refs(rows)))
+    result = run.results.get(o.code)
+    if result is None:
+        return ZERO
+    gap, expected, result_period = result
+    # Thresholds compare unrounded ratios: 8.387% must never round up to 10%.
+    earned_alone = o.threshold is None or gap / expected >= o.threshold
+    pooled = o.pool is not None and o.pool in run.pools_triggered
+    target = gap if (earned_alone or pooled) else ZERO
+    if rows and not earned_alone and not pooled:
+        steps.append(Step("threshold", f"reduction below the {fmt(o.threshold or ZERO)} "
+                          "threshold: nothing earned" + (f" unless pool {o.pool} clears "
+                          f"{fmt(o.pool_threshold or ZERO)}" if o.pool else "")))
+    due = target - run.paid_units[o.code]
+    if due and pooled and not earned_alone:
+        steps.append(Step("pool", f"paid on the pooled result of {o.pool}: this outcome's "
+                          f"gap of {fmt(gap)} (result returned for {result_period})"))
+    return due
+
+
+def _evaluate_pools(terms: ContractTerms, run: _Running, steps: list[Step]) -> None:
+    pools: dict[str, list[Outcome]] = defaultdict(list)
+    for o in terms.outcomes:
+        if o.kind == "improvement" and o.pool is not None:
+            pools[o.pool].append(o)
+    for name, members in pools.items():
+        if name in run.pools_triggered or any(m.code not in run.results for m in members):
+            continue
+        gap = sum((run.results[m.code][0] for m in members), ZERO)
+        expected = sum((run.results[m.code][1] for m in members), ZERO)
+        threshold = members[0].pool_threshold or ZERO
+        reduction = gap / expected
+        cleared = reduction >= threshold
+        steps.append(Step("pool", f"pool {name} ({', '.join(m.code for m in members)}): "
+                          f"pooled reduction {fmt(round(reduction * 100, 4))}% "
+                          f"{'clears' if cleared else 'misses'} {fmt(threshold)}"))
+        if cleared:
+            run.pools_triggered.add(name)
+
+
+def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
+                  by_outcome: dict[str, list[FigureRecord]],
+                  present: set[tuple[str, str]], run: _Running) -> OutcomeLine | None:
+    currency = terms.currency
+    rows = by_outcome.get(o.code, [])
+    steps: list[Step] = []
+    per_participant: dict[str, Decimal] = {}
+    if o.kind == "improvement":
+        units = paid = _improvement_units(o, terms, p, by_outcome, run, steps)
+        if not rows and paid == 0:
+            return None
+    else:
+        if not rows:
+            return None
+        units, per_participant = _count_units(o, p, rows, present, run, steps)
+        steps.insert(0, Step("units", f"{fmt(units)} units counted from "
+                             f"{len(rows)} figure(s)", None, _refs(rows)))
+        paid = units
+        if o.deadweight:
+            paid = paid * (1 - o.deadweight)
+            steps.append(Step("deadweight", f"{fmt(o.deadweight)} deducted: "
+                              f"{fmt(paid)} units"))
+        if o.threshold is not None:
+            paid = max(ZERO, paid - o.threshold)
+            steps.append(Step("threshold", f"units above threshold {fmt(o.threshold)}: "
+                              f"{fmt(paid)}"))
+    before = run.paid_units[o.code]
+    after = before + paid
+    run.paid_units[o.code] = after
+    earned = quantize(_price_between(o, before, after), currency)
+    steps.append(Step("earned", f"{fmt(paid)} units at {_describe_price(o)}", earned))
+    if terms.negative_periods == "floor" and earned < 0:
+        steps.append(Step("floor", "negative period floored at zero (negative_periods = "
+                          "floor): nothing carries", -earned))
+        earned = ZERO
+    value = earned
+    if o.cap_units is not None:
+        allowed = _capped_delta(before, after, o.cap_units)
+        value = quantize(_price_between(o, min(before, o.cap_units),
+                                        min(before, o.cap_units) + allowed), currency)
+        if value != earned:
+            steps.append(Step("cap_units", f"outcome cap of {fmt(o.cap_units)} units: "
+                              f"{fmt(allowed)} units payable", value - earned))
+    if terms.participant_cap is not None and per_participant and units > 0:
+        removed = ZERO
+        for participant in sorted(per_participant):
+            share = value * per_participant[participant] / units
+            old = run.participant[participant]
+            run.participant[participant] = old + share
+            cut = share - _capped_delta(old, old + share, terms.participant_cap)
+            if cut:
+                removed += cut
+                steps.append(Step("participant_cap", f"participant {participant} reaches the "
+                                  f"cap of {fmt(terms.participant_cap)}", -quantize(cut, currency)))
+        value -= quantize(removed, currency)
+    if o.cap_value is not None:
+        old = run.value[o.code]
+        capped = _capped_delta(old, old + value, o.cap_value)
+        if capped != value:
+            steps.append(Step("cap_value", f"outcome value cap {fmt(o.cap_value)}",
+                              capped - value))
+        run.value[o.code] = old + value
+        value = capped
+    else:
+        run.value[o.code] += value
+    return OutcomeLine(o.code, o.name, units, paid, earned, earned - value, value,
+                       tuple(steps))
+
+
+def _apply_contract_cap(lines: list[OutcomeLine], terms: ContractTerms,
+                        run: _Running) -> list[OutcomeLine]:
+    """Clip outcome lines, in outcome order, to the cumulative contract cap."""
+    out = []
+    for line in lines:
+        old = run.contract
+        run.contract = old + line.payable
+        allowed = _capped_delta(old, run.contract, terms.max_value)
+        if allowed == line.payable:
+            out.append(line)
+            continue
+        cut = line.payable - allowed
+        step = Step("max_value", f"contract cap {fmt(terms.max_value or ZERO)} reached "
+                    f"(cumulative {fmt(min(old, terms.max_value or ZERO))} before this "
+                    "line)", -cut)
+        out.append(OutcomeLine(line.outcome, line.name, line.units, line.paid_units,
+                               line.earned, line.above_cap + cut, allowed,
+                               (*line.steps, step)))
+    return out
+
+
+def _fees_and_credits(terms: ContractTerms, p: Period,
+                      by_outcome: dict[str, list[FigureRecord]]) -> tuple[
+                          Decimal, Decimal, list[Step]]:
+    currency = terms.currency
+    steps: list[Step] = []
+    fees = ZERO
+    in_term = p.end >= terms.start and p.start <= terms.end
+    for fee in terms.fees:
+        if fee.basis == "period":
+            if in_term:
+                fees += fee.amount
+                steps.append(Step("fee", f"{fee.code} {fee.name}: fixed per period",
+                                  quantize(fee.amount, currency)))
+        else:
+            rows = by_outcome.get(fee.outcome or "", [])
+            count = sum((r.value for r in rows), ZERO)
+            if count:
+                amount = quantize(fee.amount * count, currency)
+                fees += amount
+                steps.append(Step("fee", f"{fee.code} {fee.name}: {fmt(count)} attachments x "
+                                  f"{fmt(fee.amount)}", amount, _refs(rows)))
+    fees = quantize(fees, currency)
+    credits = ZERO
+    for kpi in terms.kpis:
+        rows = by_outcome.get(kpi.code, [])
+        if not rows or fees <= 0:
+            continue
+        actual = sum((r.value for r in rows), ZERO)
+        shortfall = max(ZERO, kpi.target - actual)
+        credit = kpi.rate * shortfall * fees
+        if kpi.cap is not None:
+            credit = min(credit, kpi.cap * fees)
+        credit = quantize(credit, currency)
+        if credit:
+            credits -= credit
+            steps.append(Step("service_credit", f"KPI {kpi.code}: {fmt(actual)} against target"
+                              f" {fmt(kpi.target)}, {fmt(kpi.rate)} of fees per point",
+                              -credit, _refs(rows)))
+    return fees, credits, steps
+
+
+def compute(state: ContractState) -> Schedule:
+    """The payment schedule of a contract, as its events stand."""
+    base = state.base_terms
+    currency = base.currency
+    by_period: dict[str, list[FigureRecord]] = defaultdict(list)
+    for key in sorted(state.figures):
+        status = state.returns.get((key[0], key[1]))
+        if status is not None and status.rejected is not None:
+            continue
+        by_period[key[0]].append(state.figures[key])
+    adjustments: dict[str, list[Step]] = defaultdict(list)
+    for adj in state.adjustments:
+        adjustments[adj.period].append(Step(
+            "adjustment", f"{adj.kind}: {adj.recorded.reason}",
+            quantize(adj.amount, currency), (adj.recorded.ref,)))
+    certified: dict[str, tuple[Decimal, Decimal]] = {}
+    for c in state.certifications:
+        amount, true_up = certified.get(c.period, (ZERO, ZERO))
+        certified[c.period] = (amount + c.amount, true_up + c.true_up)
+    periods = schedule_periods(state)
+    run = _Running()
+    out: list[PeriodPayment] = []
+    for index, p in enumerate(periods):
+        terms = state.terms_for(p)
+        rows = by_period.get(p.id, [])
+        by_outcome: dict[str, list[FigureRecord]] = defaultdict(list)
+        present: set[tuple[str, str]] = set()
+        for r in rows:
+            by_outcome[r.figure.outcome].append(r)
+            if r.figure.participant and r.value > 0:
+                present.add((r.figure.participant, r.figure.outcome))
+        pool_steps: list[Step] = []
+        for o in terms.outcomes:
+            if o.kind == "improvement" and by_outcome.get(o.code):
+                _improvement_units(o, terms, p, by_outcome, run, [])
+        _evaluate_pools(terms, run, pool_steps)
+        lines = []
+        for o in terms.outcomes:
+            if o.kind == "measure":
+                continue
+            line = _outcome_line(o, terms, p, by_outcome, present, run)
+            if line is not None:
+                lines.append(line)
+        lines = _apply_contract_cap(lines, terms, run)
+        fees, credits, other = _fees_and_credits(terms, p, by_outcome)
+        other = pool_steps + other + adjustments.get(p.id, [])
+        adjusted = sum((s.amount or ZERO for s in adjustments.get(p.id, [])), ZERO) + credits
+        outcome_payable = sum((line.payable for line in lines), ZERO)
+        gross = outcome_payable + adjusted + fees
+        retained = ZERO
+        final = state.closed is not None and index == len(periods) - 1
+        if final and run.retained:
+            retained = -run.retained
+            other.append(Step("retention", "contract closed: retention released", -retained))
+        elif terms.retention:
+            retained = quantize(terms.retention * gross, currency)
+            retained = max(retained, -run.retained)
+            if retained:
+                other.append(Step("retention", f"{fmt(terms.retention)} of "
+                                  f"{fmt(gross)} withheld", -retained))
+        run.retained += retained
+        payable = gross - retained
+        run.payable += payable
+        cert, true_up = certified.get(p.id, (ZERO, ZERO))
+        out.append(PeriodPayment(
+            period=p.id,
+            earned=sum((line.earned for line in lines), ZERO),
+            above_cap=sum((line.above_cap for line in lines), ZERO),
+            adjustments=adjusted, fees=fees, retained=retained, payable=payable,
+            cumulative_payable=run.payable, certified=cert, true_up=true_up,
+            terms_in_force=_terms_label(state, p), lines=tuple(lines), other=tuple(other)))
+    return Schedule(state.reference, currency, state.current_terms.max_value, tuple(out),
+                    state.certified_total)
+
+
+def _terms_label(state: ContractState, p: Period) -> str:
+    label = f"agreed ({state.agreed_by.ref if state.agreed_by else 'v1'})"
+    for v in state.ordered_variations:
+        if v.effective_from <= p.start:
+            label = f"varied {v.recorded.ref}, effective {v.effective_from}"
+    return label
+
+
+def cumulative_through(schedule: Schedule, period: Period, state: ContractState) -> Decimal:
+    """Cumulative payable through ``period`` (zero before the first period)."""
+    total = ZERO
+    for pp in schedule.periods:
+        if state.period(pp.period) <= period:
+            total = pp.cumulative_payable
+    return total

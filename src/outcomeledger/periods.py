@@ -1,0 +1,127 @@
+"""Performance periods: calendar months and UK financial-year quarters.
+
+Canonical ids are ``2025-04`` (a month) and ``FY2025-Q1`` (April–June 2025; FY2025
+runs 1 April 2025 to 31 March 2026). An ISO date range that covers exactly one
+period (``2025-04-01..2025-06-30``) is accepted as input too (DESIGN 3).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Literal
+
+Cadence = Literal["month", "quarter"]
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_QUARTER = re.compile(r"^FY(\d{4})-Q([1-4])$")
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+
+
+class PeriodError(ValueError):
+    """A period id that is malformed or does not match the contract's cadence."""
+
+
+@dataclass(frozen=True, order=True, slots=True)
+class Period:
+    """One performance period; ordered by start date."""
+
+    start: date
+    end: date
+    cadence: Cadence
+
+    @property
+    def id(self) -> str:
+        if self.cadence == "month":
+            return f"{self.start.year:04d}-{self.start.month:02d}"
+        fy = self.start.year if self.start.month >= 4 else self.start.year - 1
+        quarter = ((self.start.month - 4) % 12) // 3 + 1
+        return f"FY{fy:04d}-Q{quarter}"
+
+    def __str__(self) -> str:
+        return self.id
+
+    def contains(self, day: date) -> bool:
+        return self.start <= day <= self.end
+
+    def next(self) -> Period:
+        return period_containing(self.end + timedelta(days=1), self.cadence)
+
+    def previous(self) -> Period:
+        return period_containing(self.start - timedelta(days=1), self.cadence)
+
+
+def _month_end(year: int, month: int) -> date:
+    if month == 12:
+        return date(year, 12, 31)
+    return date(year, month + 1, 1) - timedelta(days=1)
+
+
+def period_containing(day: date, cadence: Cadence) -> Period:
+    """The period of ``cadence`` that contains ``day``."""
+    if cadence == "month":
+        return Period(date(day.year, day.month, 1), _month_end(day.year, day.month), "month")
+    # UK financial-year quarters start in April, July, October and January.
+    first_month = day.month - ((day.month - 1) % 3)
+    start = date(day.year, first_month, 1)
+    end_month = first_month + 2
+    return Period(start, _month_end(day.year, end_month), "quarter")
+
+
+def is_boundary(day: date, cadence: Cadence) -> bool:
+    """True when ``day`` is the first day of a period of ``cadence``."""
+    return period_containing(day, cadence).start == day
+
+
+ACCEPTED_FORMS = {
+    "month": "YYYY-MM (e.g. 2025-04) or an ISO date range covering one month "
+    "(2025-04-01..2025-04-30)",
+    "quarter": "FYyyyy-Qn (e.g. FY2025-Q1 = Apr–Jun 2025) or an ISO date range covering one "
+    "quarter (2025-04-01..2025-06-30)",
+}
+
+
+def parse_period(text: str, cadence: Cadence) -> Period:
+    """Parse a period id or exact ISO date range for a contract of ``cadence``."""
+    raw = text.strip()
+    expected = ACCEPTED_FORMS[cadence]
+    if m := _MONTH.match(raw):
+        year, month = int(m[1]), int(m[2])
+        if not 1 <= month <= 12:
+            raise PeriodError(f"month {month:02d} does not exist; expected {expected}")
+        if cadence != "month":
+            raise PeriodError(f"a monthly period on a quarterly contract; expected {expected}")
+        return period_containing(date(year, month, 1), "month")
+    if m := _QUARTER.match(raw):
+        if cadence != "quarter":
+            raise PeriodError(f"a quarter on a monthly contract; expected {expected}")
+        fy, quarter = int(m[1]), int(m[2])
+        month = 4 + 3 * (quarter - 1)
+        year = fy if month <= 12 else fy + 1
+        if month > 12:
+            month -= 12
+        return period_containing(date(year, month, 1), "quarter")
+    if m := _RANGE.match(raw):
+        try:
+            first, last = date.fromisoformat(m[1]), date.fromisoformat(m[2])
+        except ValueError:
+            raise PeriodError(f"not a valid date range; expected {expected}") from None
+        period = period_containing(first, cadence)
+        if period.start != first or period.end != last:
+            raise PeriodError(
+                f"{raw} is not exactly one {cadence} (nearest is {period.id}: "
+                f"{period.start}..{period.end}); expected {expected}"
+            )
+        return period
+    raise PeriodError(f"not a period id; expected {expected}")
+
+
+def periods_between(first: date, last: date, cadence: Cadence) -> list[Period]:
+    """Every period of ``cadence`` that overlaps the closed date range ``first..last``."""
+    out: list[Period] = []
+    period = period_containing(first, cadence)
+    while period.start <= last:
+        out.append(period)
+        period = period.next()
+    return out

@@ -1,0 +1,220 @@
+"""Output: tables for people, JSON and CSV for systems. Nothing else lives here."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import msgspec
+
+from .mechanism import PeriodPayment, Schedule
+from .money import fmt_money, fmt_thousands
+
+__all__ = ["Table", "fmt_money", "to_csv", "to_json", "to_text"]
+from .state import ContractState
+from .terms import ContractTerms
+
+_json = msgspec.json.Encoder(order="sorted", decimal_format="string")
+
+# Cells that a spreadsheet would run as a formula are prefixed with a quote.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True, slots=True)
+class Table:
+    title: str
+    columns: Sequence[str]
+    rows: Sequence[Sequence[str]]
+    numeric: frozenset[str] = frozenset()
+
+
+def to_json(data: Any) -> str:
+    return _json.encode(data).decode()
+
+
+def csv_safe(cell: str) -> str:
+    if cell.startswith(_FORMULA_START) and not _is_number(cell):
+        return "'" + cell
+    return cell
+
+
+def _is_number(text: str) -> bool:
+    try:
+        Decimal(text)
+    except ArithmeticError:
+        return False
+    return True
+
+
+def to_csv(table: Table) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.columns)
+    for row in table.rows:
+        writer.writerow([csv_safe(c) for c in row])
+    return out.getvalue()
+
+
+def to_text(table: Table) -> str:
+    widths = [len(c) for c in table.columns]
+    for row in table.rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if name in table.numeric else c.ljust(w)
+                         for c, w, name in zip(cells, widths, table.columns, strict=True)
+                         ).rstrip()
+
+    parts = [table.title, line(table.columns), line(["-" * w for w in widths])]
+    parts += [line(row) for row in table.rows]
+    return "\n".join(parts)
+
+
+PAYMENT_FIELDS = ("earned", "above_cap", "adjustments", "fees", "retained", "payable",
+                  "cumulative_payable", "certified", "true_up")
+TOTAL_FIELDS = ("earned", "above_cap", "adjustments", "fees", "retained", "payable",
+                "certified")
+
+
+def payments_json(schedule: Schedule, periods: Sequence[PeriodPayment]) -> dict[str, Any]:
+    cur = schedule.currency
+    headroom = schedule.headroom
+    return {
+        "contract": schedule.contract,
+        "currency": cur,
+        "periods": [{"period": p.period, **{f: fmt_money(getattr(p, f), cur)
+                                            for f in PAYMENT_FIELDS}} for p in periods],
+        "totals": {**{f: fmt_money(schedule.total(f), cur) for f in TOTAL_FIELDS},
+                   "headroom": None if headroom is None else fmt_money(headroom, cur)},
+    }
+
+
+def _active(p: PeriodPayment) -> bool:
+    return any(getattr(p, f) for f in PAYMENT_FIELDS if f != "cumulative_payable") or bool(
+        p.lines)
+
+
+def payments_table(schedule: Schedule, periods: Sequence[PeriodPayment], *,
+                   machine: bool) -> Table:
+    cur = schedule.currency
+    def show(amount: Decimal) -> str:
+        return fmt_money(amount, cur) if machine else fmt_thousands(amount, cur)
+
+    shown = periods if machine else [p for p in periods if _active(p)]
+    rows = [[p.period, *(show(getattr(p, f)) for f in PAYMENT_FIELDS)] for p in shown]
+    if not machine:
+        rows.append(["total", *(show(schedule.total(f)) if f in TOTAL_FIELDS else ""
+                                for f in PAYMENT_FIELDS)])
+    headroom = schedule.headroom
+    title = f"Payments: {schedule.contract} ({cur})"
+    if len(shown) < len(periods):
+        title += f"; {len(periods) - len(shown)} period(s) with no activity not shown"
+    if headroom is not None and not machine:
+        title += f"; contract cap {show(schedule.max_value or Decimal(0))}, headroom " \
+                 f"{show(headroom)}"
+    return Table(title, ("period", *PAYMENT_FIELDS), rows, frozenset(PAYMENT_FIELDS))
+
+
+def explain_json(schedule: Schedule, p: PeriodPayment) -> dict[str, Any]:
+    cur = schedule.currency
+
+    def step(s: Any) -> dict[str, Any]:
+        return {"step": s.label, "detail": s.detail,
+                "amount": None if s.amount is None else fmt_money(s.amount, cur),
+                "events": list(s.refs)}
+
+    return {
+        "contract": schedule.contract, "currency": cur, "period": p.period,
+        "terms_in_force": p.terms_in_force,
+        "lines": [{"outcome": line.outcome, "name": line.name, "units": str(line.units),
+                   "paid_units": str(line.paid_units),
+                   "earned": fmt_money(line.earned, cur),
+                   "above_cap": fmt_money(line.above_cap, cur),
+                   "payable": fmt_money(line.payable, cur),
+                   "steps": [step(s) for s in line.steps]} for line in p.lines],
+        "other": [step(s) for s in p.other],
+        "summary": {f: fmt_money(getattr(p, f), cur) for f in PAYMENT_FIELDS},
+    }
+
+
+def explain_table(schedule: Schedule, p: PeriodPayment) -> Table:
+    cur = schedule.currency
+    rows: list[list[str]] = []
+    for line in p.lines:
+        for s in line.steps:
+            rows.append([line.outcome, s.label, s.detail,
+                         "" if s.amount is None else fmt_thousands(s.amount, cur),
+                         " ".join(s.refs)])
+        rows.append([line.outcome, "payable", f"earned {fmt_thousands(line.earned, cur)} "
+                     f"- above cap {fmt_thousands(line.above_cap, cur)}",
+                     fmt_thousands(line.payable, cur), ""])
+    for s in p.other:
+        rows.append(["", s.label, s.detail,
+                     "" if s.amount is None else fmt_thousands(s.amount, cur), " ".join(s.refs)])
+    rows.append(["", "period payable", "outcomes + adjustments + fees - retained",
+                 fmt_thousands(p.payable, cur), ""])
+    title = (f"Payment explanation: {schedule.contract} {p.period} (terms in force: "
+             f"{p.terms_in_force}; events are stream versions, see `events --contract`)")
+    return Table(title, ("outcome", "step", "detail", "amount", "events"), rows,
+                 frozenset({"amount"}))
+
+
+def terms_json(terms: ContractTerms) -> dict[str, Any]:
+    data: dict[str, Any] = msgspec.to_builtins(terms, order="sorted")
+    return data
+
+
+def contract_json(state: ContractState, terms: ContractTerms) -> dict[str, Any]:
+    return {
+        "reference": state.reference,
+        "status": "closed" if state.closed else "open",
+        "closed_on": None if state.closed_on is None else state.closed_on.isoformat(),
+        "version": state.version,
+        "head_hash": state.head_hash,
+        "terms": terms_json(terms),
+        "variations": [
+            {"effective_from": v.effective_from.isoformat(), "event": v.recorded.ref,
+             "recorded_at": v.recorded.recorded_at.isoformat(),
+             "recorded_by": v.recorded.recorded_by, "reason": v.recorded.reason,
+             "changes": msgspec.to_builtins(v.variation, order="sorted")}
+            for v in state.ordered_variations],
+    }
+
+
+def contract_table(state: ContractState, terms: ContractTerms) -> Table:
+    cur = terms.currency
+    rows: list[list[str]] = []
+    for o in terms.outcomes:
+        if o.tiers is not None:
+            price = "; ".join(f"{fmt_thousands(t.price, cur)}" + (
+                f" to {t.upto}" if t.upto is not None else " above") for t in o.tiers)
+        elif o.price is not None:
+            price = fmt_thousands(o.price, cur)
+        else:
+            price = "-"
+        caps = ", ".join(x for x in (
+            f"{o.cap_units} units" if o.cap_units is not None else "",
+            f"{fmt_thousands(o.cap_value, cur)}" if o.cap_value is not None else "") if x)
+        rows.append([o.code, o.name, o.kind, price, caps or "-", ", ".join(o.requires) or "-"])
+    cap = fmt_thousands(terms.max_value, cur) if terms.max_value is not None else "none"
+    status = f"closed {state.closed_on}" if state.closed else "open"
+    title = (f"{terms.reference}: {terms.title}\n"
+             f"buyer {terms.buyer}; supplier {terms.supplier}; {terms.start} to {terms.end} "
+             f"(claims until {terms.last_claim_date}); {terms.cadence}ly; {status}\n"
+             f"contract cap {cap}; retention {terms.retention or 0}; negative periods "
+             f"{terms.negative_periods}; {len(state.variations)} variation(s); "
+             f"stream version {state.version}")
+    return Table(title, ("code", "outcome", "kind", "price", "caps", "requires"), rows)
+
+
+def variations_table(state: ContractState) -> Table:
+    rows = [[v.effective_from.isoformat(), v.recorded.ref,
+             v.recorded.recorded_at.isoformat(), v.recorded.recorded_by, v.recorded.reason,
+             to_json(msgspec.to_builtins(v.variation, order="sorted"))]
+            for v in state.ordered_variations]
+    return Table("Variations", ("effective", "event", "recorded_at", "recorded_by", "reason",
+                                "changes"), rows)

@@ -1,0 +1,280 @@
+"""The event store: an eventsourcing ``Application`` with a msgspec mapper of our own.
+
+One stream per contract, id ``uuid5(NAMESPACE_URL, "outcomeledger:/contracts/" + ref)``.
+The global order is the recorder's notification id. The stored topic is the event's
+tag and version, and the stored state is the event's canonical bytes, whose SHA-256
+is the event hash. Optimistic-concurrency conflicts are retried, never lost.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+from uuid import NAMESPACE_URL, UUID, uuid5
+
+import msgspec
+from eventsourcing.application import Application
+from eventsourcing.persistence import (
+    IntegrityError,
+    JSONTranscoder,
+    Mapper,
+    Notification,
+    OperationalError,
+    PersistenceError,
+    StoredEvent,
+    Transcoder,
+)
+from eventsourcing.utils import Environment
+
+from . import codec
+from .commands import Command, Meta
+from .contract import Decision, decide
+from .errors import ConcurrencyExhausted, LedgerError, UnknownContract
+from .events import AnyEvent, ContractAgreed, topic_of
+from .state import ContractState, evolve
+
+DEFAULT_DB = "outcomeledger.db"
+MAX_ATTEMPTS = 20
+
+
+class StoreError(LedgerError):
+    """The database could not be opened or used (unreachable, missing, not a ledger)."""
+
+
+def stream_id(reference: str) -> UUID:
+    return uuid5(NAMESPACE_URL, "outcomeledger:/contracts/" + reference)
+
+
+@dataclass(frozen=True, slots=True)
+class Envelope:
+    """An event in its stream: what eventsourcing's recorders store and return."""
+
+    originator_id: UUID
+    originator_version: int
+    event: AnyEvent
+
+
+class MsgspecMapper(Mapper[UUID]):
+    """Maps events to stored events by tag and canonical bytes (no module paths)."""
+
+    def to_stored_event(self, domain_event: Any) -> StoredEvent:
+        envelope: Envelope = domain_event
+        return StoredEvent(originator_id=envelope.originator_id,
+                           originator_version=envelope.originator_version,
+                           topic=codec.topic(envelope.event),
+                           state=codec.encode(envelope.event))
+
+    def to_domain_event(self, stored_event: StoredEvent) -> Any:
+        oid = stored_event.originator_id
+        return Envelope(oid if isinstance(oid, UUID) else UUID(str(oid)),
+                        stored_event.originator_version,
+                        codec.decode(stored_event.topic, stored_event.state))
+
+
+class LedgerApplication(Application[UUID]):
+    name = "OutcomeLedger"
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        # Only the settings we pass: a stray PERSISTENCE_MODULE in the OS environment
+        # must never redirect a ledger to another store.
+        return Environment(name, dict(env or {}))
+
+    def construct_transcoder(self) -> Transcoder:
+        return JSONTranscoder()
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return MsgspecMapper(self.construct_transcoder())
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    kind: str  # "sqlite" | "postgresql"
+    env: dict[str, str]
+    display: str
+    path: Path | None = None
+
+
+def locate(url: str | None) -> Location:
+    """Parse ``--db``: a path, ``sqlite:///path`` or ``postgresql://user@host:port/db``."""
+    raw = url or os.environ.get("OUTCOMELEDGER_DB") or DEFAULT_DB
+    if raw.startswith(("postgresql://", "postgres://")):
+        parts = urlsplit(raw)
+        dbname = parts.path.lstrip("/")
+        if not dbname:
+            raise StoreError(f"no database name in {raw!r} (expected postgresql://user@host"
+                             ":port/dbname)")
+        env = {
+            "PERSISTENCE_MODULE": "eventsourcing.postgres",
+            "POSTGRES_DBNAME": unquote(dbname),
+            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
+            "POSTGRES_PORT": str(parts.port or 5432),
+            "POSTGRES_USER": unquote(parts.username or os.environ.get("USER", "postgres")),
+            "POSTGRES_PASSWORD": unquote(parts.password or ""),
+            "POSTGRES_CONNECT_TIMEOUT": "5",
+            "POSTGRES_LOCK_TIMEOUT": "30",
+        }
+        return Location("postgresql", env, raw.split("@")[-1])
+    path = Path(raw.removeprefix("sqlite:///") if raw.startswith("sqlite:///") else raw)
+    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path),
+           "SQLITE_LOCK_TIMEOUT": "30"}
+    return Location("sqlite", env, str(path), path)
+
+
+@dataclass(frozen=True, slots=True)
+class Written:
+    """What a command wrote: the decision and the global positions of its events."""
+
+    decision: Decision
+    positions: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """One stored event in global order, with its hash."""
+
+    position: int
+    stream: UUID
+    version: int
+    topic: str
+    state: bytes
+    event: AnyEvent
+
+    @property
+    def hash(self) -> str:
+        return codec.event_hash(self.state)
+
+
+class Ledger:
+    """The ledger: load contract state, decide, append with retry, read the global feed."""
+
+    def __init__(self, location: Location, *, create: bool = False) -> None:
+        self.location = location
+        if location.kind == "sqlite" and not create:
+            assert location.path is not None
+            if not location.path.exists():
+                raise StoreError(f"no ledger at {location.path} (run `outcomeledger init` "
+                                 "first, or pass --db)")
+        try:
+            self.app = LedgerApplication(env=location.env)
+        except (PersistenceError, OSError) as e:
+            raise StoreError(f"cannot open the ledger at {location.display}: {e}") from None
+        self.recorder = self.app.recorder
+
+    @classmethod
+    def open(cls, url: str | None, *, create: bool = False) -> Ledger:
+        return cls(locate(url), create=create)
+
+    def close(self) -> None:
+        self.app.close()
+
+    def __enter__(self) -> Ledger:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- reading ---------------------------------------------------------------------
+
+    def stream(self, reference: str) -> list[tuple[AnyEvent, str]]:
+        """Every (event, hash) of one contract stream, in stream order."""
+        rows = self.recorder.select_events(stream_id(reference))
+        return [(codec.decode(r.topic, r.state), codec.event_hash(r.state)) for r in rows]
+
+    def load(self, reference: str) -> ContractState:
+        state = ContractState(reference)
+        for event, digest in self.stream(reference):
+            state = evolve(state, event, digest)
+        return state
+
+    def get(self, reference: str) -> ContractState:
+        state = self.load(reference)
+        if not state.exists:
+            raise UnknownContract(reference)
+        return state
+
+    def max_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    def notifications(self, after: int = 0, limit: int = 1000,
+                      topics: Sequence[str] = ()) -> Sequence[Notification]:
+        return self.recorder.select_notifications(after + 1, limit, topics=topics)
+
+    def feed(self, after: int = 0, batch: int = 1000,
+             upto: int | None = None) -> Iterator[Stored]:
+        """Every stored event after ``after`` (and up to ``upto``), in global order."""
+        position = after
+        while True:
+            rows = self.recorder.select_notifications(position + 1, batch, stop=upto)
+            if not rows:
+                return
+            for n in rows:
+                oid = n.originator_id if isinstance(n.originator_id, UUID) else UUID(
+                    str(n.originator_id))
+                yield Stored(n.id, oid, n.originator_version, n.topic, n.state,
+                             codec.decode(n.topic, n.state))
+            position = rows[-1].id
+
+    def references(self) -> list[str]:
+        """References of every agreed contract, in the order they were agreed."""
+        topic = topic_of(ContractAgreed)
+        refs: list[str] = []
+        position = 0
+        while True:
+            rows = self.notifications(position, 1000, topics=[topic])
+            if not rows:
+                return refs
+            for n in rows:
+                refs.append(msgspec.json.decode(n.state)["contract"])
+            position = rows[-1].id
+
+    # -- writing ---------------------------------------------------------------------
+
+    def execute(self, reference: str, command: Command, meta: Meta) -> Written:
+        """Decide ``command`` against the contract's latest state and append the events."""
+        return self.execute_batch([(reference, command)], meta)[0]
+
+    def execute_batch(self, batch: Sequence[tuple[str, Command]], meta: Meta,
+                      on_attempt: Callable[[int], None] | None = None) -> list[Written]:
+        """Decide every command, in order, and append all events in one transaction.
+
+        All or nothing: a refusal of any command raises before anything is written,
+        and a concurrency conflict re-reads the streams and decides again.
+        """
+        for attempt in range(1, MAX_ATTEMPTS + 1):
+            if on_attempt:
+                on_attempt(attempt)
+            states: dict[str, ContractState] = {}
+            envelopes: list[Envelope] = []
+            decisions: list[Decision] = []
+            owners: list[int] = []
+            for index, (reference, command) in enumerate(batch):
+                state = states.get(reference) or self.load(reference)
+                decision = decide(state, command, meta)
+                for event in decision.events:
+                    chained = msgspec.structs.replace(event, prev_hash=state.head_hash)
+                    digest = codec.event_hash(codec.encode(chained))
+                    state = evolve(state, chained, digest)
+                    envelopes.append(Envelope(stream_id(reference), state.version, chained))
+                    owners.append(index)
+                states[reference] = state
+                decisions.append(decision)
+            if not envelopes:
+                return [Written(d, ()) for d in decisions]
+            try:
+                recordings = self.app.events.put(envelopes)
+            except IntegrityError:
+                time.sleep(min(0.005 * attempt, 0.1))
+                continue
+            except OperationalError as e:
+                raise StoreError(f"the ledger could not be written: {e}") from None
+            positions: list[list[int]] = [[] for _ in batch]
+            for owner, recording in zip(owners, recordings, strict=True):
+                positions[owner].append(recording.notification.id)
+            return [Written(d, tuple(p)) for d, p in zip(decisions, positions, strict=True)]
+        raise ConcurrencyExhausted(f"gave up after {MAX_ATTEMPTS} concurrent-write conflicts; "
+                                   "nothing was written")
