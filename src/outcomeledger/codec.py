@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from typing import Any
+from uuid import NAMESPACE_URL, UUID, uuid5
 
 import msgspec
 
@@ -32,6 +33,11 @@ class DecodeError(ValueError):
 def encode(event: Event) -> bytes:
     """Canonical bytes of ``event``: the stored form and the input to its hash."""
     return _encoder.encode(event)
+
+
+def stream_id_of(reference: str) -> UUID:
+    """The stream of a contract: ``uuid5(NAMESPACE_URL, "outcomeledger:/contracts/" + ref)``."""
+    return uuid5(NAMESPACE_URL, "outcomeledger:/contracts/" + reference)
 
 
 def event_hash(state: bytes) -> str:

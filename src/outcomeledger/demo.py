@@ -20,6 +20,7 @@ from pathlib import Path
 
 from . import render, service
 from .commands import Meta
+from .imports.importer import import_data
 from .money import fmt_thousands
 from .store import Ledger
 
@@ -40,7 +41,7 @@ def _path(name: str) -> Path:
 
 
 def _import(ledger: Ledger, name: str, day: str, actor: str, **kw: object) -> None:
-    service.import_data(ledger, [_file(name)], _meta(day, actor), **kw)  # type: ignore[arg-type]
+    import_data(ledger, [_file(name)], _meta(day, actor), **kw)  # type: ignore[arg-type]
 
 
 def build_gm(ledger: Ledger) -> None:

@@ -6,8 +6,8 @@ Pure functions. For each period, in order, with the terms in force for that peri
 2. earned = price (or cumulative marginal tiers) x units above ``threshold``;
    improvement outcomes earn on the gap to their baseline when the reduction
    clears ``threshold`` (or their pool clears ``pool_threshold``);
-3. caps, each cumulative over the contract's life: per outcome ``cap_units`` ->
-   per participant -> per outcome ``cap_value`` -> contract ``max_value``;
+3. caps, each cumulative over the contract's life: per participant -> per outcome
+   ``cap_units`` -> per outcome ``cap_value`` -> contract ``max_value``;
 4. adjustments, fees and KPI service credits of the period;
 5. retention (released when the contract closes);
 6. payable, and the running cumulative payable.
@@ -309,18 +309,13 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
         steps.append(Step("floor", "negative period floored at zero (negative_periods = "
                           "floor): nothing carries", -earned))
         earned = ZERO
+        # Nothing was charged, so nothing is owed back when the gap recovers.
+        run.paid_units[o.code] = before
     value = earned
-    if o.cap_units is not None:
-        allowed = _capped_delta(before, after, o.cap_units)
-        value = quantize(_price_between(o, min(before, o.cap_units),
-                                        min(before, o.cap_units) + allowed), currency)
-        if value != earned:
-            steps.append(Step("cap_units", f"outcome cap of {fmt(o.cap_units)} units: "
-                              f"{fmt(allowed)} units payable", value - earned))
     if terms.participant_cap is not None and per_participant and units > 0:
         removed = ZERO
         for participant in sorted(per_participant):
-            share = value * per_participant[participant] / units
+            share = earned * per_participant[participant] / units
             old = run.participant[participant]
             run.participant[participant] = old + share
             cut = share - _capped_delta(old, old + share, terms.participant_cap)
@@ -329,6 +324,17 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
                 steps.append(Step("participant_cap", f"participant {participant} reaches the "
                                   f"cap of {fmt(terms.participant_cap)}", -quantize(cut, currency)))
         value -= quantize(removed, currency)
+    if o.cap_units is not None and earned:
+        allowed = _capped_delta(before, after, o.cap_units)
+        start = min(before, o.cap_units)
+        within = _price_between(o, start, start + allowed)
+        # Units beyond the cap are valued at this line's rate after the participant cap,
+        # so a unit is never removed twice; with no participant cut this is exact tiers.
+        cut = quantize((earned - within) * value / earned, currency)
+        if cut:
+            steps.append(Step("cap_units", f"outcome cap of {fmt(o.cap_units)} units: "
+                              f"{fmt(allowed)} units payable", -cut))
+            value -= cut
     if o.cap_value is not None:
         old = run.value[o.code]
         capped = _capped_delta(old, old + value, o.cap_value)

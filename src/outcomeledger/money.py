@@ -51,8 +51,8 @@ def parse_decimal(text: str) -> Decimal:
 
 def fmt(amount: Decimal) -> str:
     """Plain decimal string (never exponent notation), as used in JSON and CSV output."""
-    text = format(amount, "f")
-    return "0" if text in {"-0", "-0.0"} else text
+    # A negative zero (e.g. -0.001 rounded) is printed as zero: "-0.00" reads as a debt.
+    return format(amount.copy_abs() if amount.is_zero() else amount, "f")
 
 
 def fmt_money(amount: Decimal, currency: str) -> str:

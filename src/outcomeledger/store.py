@@ -9,13 +9,14 @@ is the event hash. Optimistic-concurrency conflicts are retried, never lost.
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
-from uuid import NAMESPACE_URL, UUID, uuid5
+from uuid import UUID
 
 import msgspec
 from eventsourcing.application import Application
@@ -34,7 +35,7 @@ from eventsourcing.utils import Environment
 from . import codec
 from .commands import Command, Meta
 from .contract import Decision, decide
-from .errors import ConcurrencyExhausted, LedgerError, UnknownContract
+from .errors import ConcurrencyExhausted, InvalidInput, LedgerError, Problem, UnknownContract
 from .events import AnyEvent, ContractAgreed, topic_of
 from .state import ContractState, evolve
 
@@ -47,7 +48,7 @@ class StoreError(LedgerError):
 
 
 def stream_id(reference: str) -> UUID:
-    return uuid5(NAMESPACE_URL, "outcomeledger:/contracts/" + reference)
+    return codec.stream_id_of(reference)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,6 +150,20 @@ class Stored:
         return codec.event_hash(self.state)
 
 
+#: Turns a refusal of the batch's command ``index`` (decided against ``state``) into
+#: located problems, so that one report shows every refusal of a batch.
+Refusals = Callable[[int, ContractState, LedgerError], list[Problem]]
+
+
+@dataclass(slots=True)
+class _Plan:
+    """A batch decided and encoded, ready to append."""
+
+    stored: list[StoredEvent] = field(default_factory=list)
+    owners: list[int] = field(default_factory=list)  # command index of each stored event
+    decisions: list[Decision] = field(default_factory=list)
+
+
 class Ledger:
     """The ledger: load contract state, decide, append with retry, read the global feed."""
 
@@ -232,6 +247,48 @@ class Ledger:
                 refs.append(msgspec.json.decode(n.state)["contract"])
             position = rows[-1].id
 
+    # -- projections (DESIGN 6) --------------------------------------------------------
+
+    #: Bring the projections up to date after every write (read your own writes). Bulk
+    #: loaders (bench, scenario import) switch it off and catch up once at the end.
+    project_on_write = True
+
+    @property
+    def has_projections(self) -> bool:
+        """Projections live in SQLite file ledgers (PostgreSQL: not yet)."""
+        path = self.location.path
+        return (self.location.kind == "sqlite" and path is not None
+                and ":memory:" not in str(path) and "mode=memory" not in str(path))
+
+    def connect(self) -> sqlite3.Connection:
+        """A plain sqlite3 connection to the ledger file, in autocommit mode: projections
+        and replay issue their own ``BEGIN IMMEDIATE`` transactions."""
+        if not self.has_projections:
+            raise StoreError(f"projections are kept in SQLite file ledgers only (got "
+                             f"{self.location.display})")
+        assert self.location.path is not None
+        try:
+            return sqlite3.connect(self.location.path, timeout=30, isolation_level=None)
+        except sqlite3.Error as e:
+            raise StoreError(f"cannot open {self.location.display}: {e}") from None
+
+    def project(self) -> int:
+        """Catch every projection up with the events written; returns the events projected."""
+        from contextlib import closing
+
+        from .projections import catch_up
+
+        with closing(self.connect()) as conn:
+            return catch_up(conn).events
+
+    def after_write(self) -> None:
+        if self.project_on_write and self.has_projections:
+            try:
+                self.project()
+            except sqlite3.Error as e:
+                raise StoreError(f"events were written but the projections could not be "
+                                 f"updated ({e}); run `outcomeledger project`") from None
+
     # -- writing ---------------------------------------------------------------------
 
     def execute(self, reference: str, command: Command, meta: Meta) -> Written:
@@ -239,42 +296,91 @@ class Ledger:
         return self.execute_batch([(reference, command)], meta)[0]
 
     def execute_batch(self, batch: Sequence[tuple[str, Command]], meta: Meta,
-                      on_attempt: Callable[[int], None] | None = None) -> list[Written]:
+                      on_attempt: Callable[[int], None] | None = None, *,
+                      dry_run: bool = False, keep_events: bool = True,
+                      refused: Refusals | None = None) -> list[Written]:
         """Decide every command, in order, and append all events in one transaction.
 
-        All or nothing: a refusal of any command raises before anything is written,
-        and a concurrency conflict re-reads the streams and decides again.
+        All or nothing: nothing is written unless every command is accepted. The
+        problems of every invalid command are collected and raised as one InvalidInput;
+        any other refusal raises at once, unless ``refused`` turns it into located
+        problems too. A concurrency conflict re-reads the streams and decides again.
+        ``dry_run`` decides without writing. ``keep_events=False`` keeps only each
+        decision's receipt, so a large import never holds all its events as objects.
         """
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if on_attempt:
                 on_attempt(attempt)
-            states: dict[str, ContractState] = {}
-            envelopes: list[Envelope] = []
-            decisions: list[Decision] = []
-            owners: list[int] = []
-            for index, (reference, command) in enumerate(batch):
-                state = states.get(reference) or self.load(reference)
-                decision = decide(state, command, meta)
-                for event in decision.events:
-                    chained = msgspec.structs.replace(event, prev_hash=state.head_hash)
-                    digest = codec.event_hash(codec.encode(chained))
-                    state = evolve(state, chained, digest)
-                    envelopes.append(Envelope(stream_id(reference), state.version, chained))
-                    owners.append(index)
-                states[reference] = state
-                decisions.append(decision)
-            if not envelopes:
-                return [Written(d, ()) for d in decisions]
+            plan = self._plan(batch, meta, keep_events, refused)
+            if dry_run or not plan.stored:
+                return [Written(d, ()) for d in plan.decisions]
             try:
-                recordings = self.app.events.put(envelopes)
+                # One insert_events call is one database transaction: every event of the
+                # batch lands, or (refused, conflicting, killed) none does.
+                ids = self.recorder.insert_events(plan.stored)
             except IntegrityError:
                 time.sleep(min(0.005 * attempt, 0.1))
                 continue
             except OperationalError as e:
                 raise StoreError(f"the ledger could not be written: {e}") from None
-            positions: list[list[int]] = [[] for _ in batch]
-            for owner, recording in zip(owners, recordings, strict=True):
-                positions[owner].append(recording.notification.id)
-            return [Written(d, tuple(p)) for d, p in zip(decisions, positions, strict=True)]
+            positions: list[list[int]] = [[] for _ in plan.decisions]
+            for owner, position in zip(plan.owners, ids or (), strict=False):
+                positions[owner].append(position)
+            written = [Written(d, tuple(p))
+                       for d, p in zip(plan.decisions, positions, strict=True)]
+            self.after_write()
+            return written
         raise ConcurrencyExhausted(f"gave up after {MAX_ATTEMPTS} concurrent-write conflicts; "
                                    "nothing was written")
+
+    def _plan(self, batch: Sequence[tuple[str, Command]], meta: Meta, keep_events: bool,
+              refused: Refusals | None) -> _Plan:
+        """Decide the batch against the latest states and encode its events, chained."""
+        plan = _Plan()
+        problems: list[Problem] = []
+        current: str | None = None
+        state = ContractState("")
+        stream = stream_id("")
+        # Only the state of the contract being decided is held: a batch grouped by
+        # contract (as imports are) never holds every contract's figures at once.
+        # A contract met again later is rebuilt from the store plus its pending events.
+        left: set[str] = set()
+        for index, (reference, command) in enumerate(batch):
+            if reference != current:
+                if current is not None:
+                    left.add(current)
+                current, stream = reference, stream_id(reference)
+                state = self._resume(reference, plan.stored, stream) if (
+                    reference in left) else self.load(reference)
+            try:
+                decision = decide(state, command, meta)
+            except InvalidInput as e:
+                problems.extend(e.problems)
+                plan.decisions.append(Decision(()))
+                continue
+            except LedgerError as e:
+                if refused is None:
+                    raise
+                problems.extend(refused(index, state, e))
+                plan.decisions.append(Decision(()))
+                continue
+            for event in decision.events:
+                chained = msgspec.structs.replace(event, prev_hash=state.head_hash)
+                data = codec.encode(chained)
+                state = evolve(state, chained, codec.event_hash(data))
+                plan.stored.append(StoredEvent(originator_id=stream,
+                                               originator_version=state.version,
+                                               topic=codec.topic(chained), state=data))
+                plan.owners.append(index)
+            plan.decisions.append(decision if keep_events else Decision((), decision.receipt))
+        if problems:
+            raise InvalidInput(problems)
+        return plan
+
+    def _resume(self, reference: str, pending: list[StoredEvent], stream: UUID) -> ContractState:
+        state = self.load(reference)
+        for stored in pending:
+            if stored.originator_id == stream:
+                state = evolve(state, codec.decode(stored.topic, stored.state),
+                               codec.event_hash(stored.state))
+        return state

@@ -18,6 +18,7 @@ from msgspec import UNSET, Struct, UnsetType
 from .errors import Problem
 from .money import MAX_AMOUNT
 from .periods import Cadence, is_boundary
+from .signing import SignatureError, load_public_key
 
 NegativePolicy = Literal["net", "floor"]
 OutcomeKind = Literal["count", "improvement", "measure"]
@@ -68,6 +69,7 @@ class Payer(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True)
 class Provider(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     id: str
     name: str
+    public_key: str | None = None  # Ed25519, base64 raw bytes or PEM (signed returns)
 
 
 class Fee(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -103,6 +105,25 @@ class Kpi(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     cap: Decimal | None = None
 
 
+class Ratings(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Procurement Act 2023 rating thresholds, as shares of target (domain.md e1 #2).
+
+    The Act gives the descriptors but no numbers, so they are a contract term:
+    actual / target at or above ``good`` is *good*, at or above ``approaching`` is
+    *approaching target*, at or above ``requires_improvement`` is *requires
+    improvement*, and anything lower is *inadequate*. A contract that says nothing
+    gets these defaults (see :data:`DEFAULT_RATINGS`).
+    """
+
+    good: Decimal = Decimal("1.00")
+    approaching: Decimal = Decimal("0.90")
+    requires_improvement: Decimal = Decimal("0.75")
+
+
+#: The thresholds used when a contract has no ``ratings`` table.
+DEFAULT_RATINGS = Ratings()
+
+
 class Actor(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     name: str
     role: Role
@@ -125,12 +146,16 @@ class ContractTerms(Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     negative_periods: NegativePolicy = "net"
     participant_cap: Decimal | None = None
     returns_due_days: int = 30
+    signed_returns: bool = False
     payers: tuple[Payer, ...] = ()
     providers: tuple[Provider, ...] = ()
     fees: tuple[Fee, ...] = ()
     social_value: tuple[SocialValue, ...] = ()
     kpis: tuple[Kpi, ...] = ()
     actors: tuple[Actor, ...] = ()
+    # None (omitted when encoded) keeps the stored bytes of contracts agreed before
+    # ratings existed canonical; readers fall back to DEFAULT_RATINGS.
+    ratings: Ratings | None = None
 
     @property
     def last_claim_date(self) -> date:
@@ -178,6 +203,7 @@ class Variation(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=T
     negative_periods: NegativePolicy | UnsetType = UNSET
     participant_cap: Decimal | UnsetType | None = UNSET
     returns_due_days: int | UnsetType = UNSET
+    signed_returns: bool | UnsetType = UNSET
     outcomes: tuple[OutcomeChange, ...] = ()
     retire: tuple[str, ...] = ()
     payers: tuple[Payer, ...] | UnsetType = UNSET  # replaces the payer list
@@ -186,6 +212,7 @@ class Variation(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=T
     social_value: tuple[SocialValue, ...] = ()  # matched by code
     kpis: tuple[Kpi, ...] = ()  # matched by code
     actors: tuple[Actor, ...] = ()  # added
+    ratings: Ratings | UnsetType | None = UNSET  # replaces the whole table
 
 
 def _replace_by(items: tuple[Struct, ...], new: tuple[Struct, ...], key: str) -> tuple[Struct, ...]:
@@ -199,7 +226,8 @@ def apply_variation(terms: ContractTerms, variation: Variation) -> ContractTerms
     """The terms after ``variation``; the result still needs :func:`check_terms`."""
     changes: dict[str, object] = {}
     for name in ("title", "end", "claims_until", "max_value", "retention",
-                 "negative_periods", "participant_cap", "returns_due_days", "payers"):
+                 "negative_periods", "participant_cap", "returns_due_days", "signed_returns",
+                 "payers", "ratings"):
         value = getattr(variation, name)
         if value is not UNSET:
             changes[name] = value
@@ -309,13 +337,36 @@ def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
     for i, kpi in enumerate(terms.kpis):
         _finite(p, source, f"kpis[{i}].rate", kpi.rate, low=zero)
         _finite(p, source, f"kpis[{i}].cap", kpi.cap, low=zero, high=one)
+    if terms.ratings is not None:
+        _check_ratings(p, source, terms.ratings)
     provider_ids = {prov.id for prov in terms.providers}
+    for i, prov in enumerate(terms.providers):
+        if prov.public_key is not None:
+            try:
+                load_public_key(prov.public_key)
+            except SignatureError as e:
+                p.append(Problem(source, None, f"providers[{i}].public_key", str(e)))
+        elif terms.signed_returns:
+            p.append(Problem(source, None, f"providers[{i}].public_key",
+                             "signed_returns needs every provider's Ed25519 public key"))
     for i, actor in enumerate(terms.actors):
         if actor.role == "provider" and actor.provider not in provider_ids:
             p.append(Problem(source, None, f"actors[{i}].provider",
                              f"a provider actor names a provider of the network "
                              f"(got {actor.provider!r}, expected one of {sorted(provider_ids)})"))
     return p
+
+
+def _check_ratings(p: list[Problem], source: str, r: Ratings) -> None:
+    for name in ("good", "approaching", "requires_improvement"):
+        _finite(p, source, f"ratings.{name}", getattr(r, name), low=Decimal(0))
+    values = (r.good, r.approaching, r.requires_improvement)
+    # Decimal ordering raises on NaN; _finite above has already reported those.
+    if all(v.is_finite() for v in values) and not values[0] >= values[1] >= values[2]:
+        p.append(Problem(source, None, "ratings",
+                         "thresholds must not increase from good to approaching to "
+                         f"requires_improvement (got {r.good}, {r.approaching}, "
+                         f"{r.requires_improvement})"))
 
 
 def _check_outcome(p: list[Problem], source: str, where: str, o: Outcome,

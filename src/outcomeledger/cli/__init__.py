@@ -61,9 +61,9 @@ def demo(c: Context, output: Path | None) -> None:
 
 
 def _register() -> None:
-    from . import contract, payments, returns
+    from . import audit, contract, events, payments, replay, report, returns, schema
 
-    for module in (contract, payments, returns):
+    for module in (audit, contract, events, payments, replay, report, returns, schema):
         for command in module.COMMANDS:
             cli.add_command(command)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .. import render, service
+from .. import render, replay, service
 from .base import Context, emit, format_option, parse_date, pass_context, resolve_format, run
 
 # -- contract ------------------------------------------------------------------------
@@ -64,13 +64,17 @@ def contract_close(c: Context, reference: str, reason: str, on: str | None) -> N
 @contract.command("show")
 @click.argument("reference")
 @click.option("--as-at", "as_at", default=None, help="Show the terms in force on this date.")
+@click.option("--as-of", "as_of", default=None, help="As the ledger showed it then: events up "
+              "to this global POSITION or recorded at or before this TIMESTAMP.")
 @format_option()
 @pass_context
-def contract_show(c: Context, reference: str, as_at: str | None, fmt: str | None) -> None:
+def contract_show(c: Context, reference: str, as_at: str | None, as_of: str | None,
+                  fmt: str | None) -> None:
     """Show a contract's terms (as at a date) and its variation history."""
     def body() -> None:
         with c.ledger() as ledger:
-            state = ledger.get(reference)
+            state = (replay.contract_as_of(ledger, reference, as_of) if as_of
+                     else ledger.get(reference))
             terms = state.terms_on(parse_date(as_at, "--as-at")) if as_at else state.current_terms
             out = resolve_format(fmt)
             if out == "table":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import click
 
-from .. import render, service
+from .. import render, replay, service
 from ..errors import InvalidInput, LedgerError, Problem
 from ..events import ADJUSTMENT_KINDS
+from ..mechanism import compute
 from ..periods import PeriodError, parse_period
 from ..store import Ledger
 from .base import (
@@ -56,13 +57,17 @@ def _period_id(ledger: Ledger, reference: str, period: str) -> str:
 @payments.command("show")
 @click.argument("reference")
 @click.option("--period", default=None)
+@click.option("--as-of", "as_of", default=None, help="As the ledger showed it then: events up "
+              "to this global POSITION or recorded at or before this TIMESTAMP.")
 @format_option()
 @pass_context
-def payments_show(c: Context, reference: str, period: str | None, fmt: str | None) -> None:
+def payments_show(c: Context, reference: str, period: str | None, as_of: str | None,
+                  fmt: str | None) -> None:
     """Earned, above cap, adjustments, fees, retained, payable and certified per period."""
     def body() -> None:
         with c.ledger() as ledger:
-            schedule = service.payments(ledger, reference)
+            schedule = (compute(replay.contract_as_of(ledger, reference, as_of)) if as_of
+                        else service.payments(ledger, reference))
             periods = list(schedule.periods)
             if period:
                 pid = _period_id(ledger, reference, period)

@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
 import click
 
 from .. import render, service
+from ..imports.importer import ImportReceipt, ImportRefused, import_returns
+from ..imports.rows import FORMATS
+from ..imports.sources import OnRead
 from .base import Context, format_option, pass_context, run
 
 # -- returns -------------------------------------------------------------------------
@@ -19,29 +27,57 @@ def returns() -> None:
 @click.option("--dry-run", is_flag=True, help="Validate and print the receipt; write nothing.")
 @click.option("--restate", is_flag=True, help="Allow changed figures (needs --reason).")
 @click.option("--reason", default="", help="Why (required with --restate).")
-@click.option("--input-format", type=click.Choice(["csv", "ndjson", "json"]), default=None,
+@click.option("--input-format", type=click.Choice(FORMATS), default=None,
               help="Input format (default: from the file extension; CSV otherwise).")
 @format_option("table", "json")
 @pass_context
 def returns_import(c: Context, files: tuple[str, ...], dry_run: bool, restate: bool,
                    reason: str, input_format: str | None, fmt: str | None) -> None:
-    """Import returns (CSV, NDJSON or JSON): all files in one transaction."""
+    """Import returns (CSV, NDJSON or JSON; - is standard input): all files in one
+    transaction, or nothing at all."""
     def body() -> None:
-        with c.ledger() as ledger:
-            receipts = service.import_returns(ledger, files, c.meta(),
-                                              input_format=input_format, restate=restate,
-                                              reason=reason, dry_run=dry_run)
-        columns = ("file", "sha256", "rows", "added", "unchanged", "restated", "refused",
-                   "returns", "events", "dry_run")
-        rows = [[str(getattr(r, k)) for k in columns] for r in receipts]
-        data = [{k: getattr(r, k) for k in columns} for r in receipts]
-        out = fmt or "table"
-        if out == "json":
-            click.echo(render.to_json(data))
+        with c.ledger() as ledger, _progress(c, files) as on_read:
+            try:
+                receipts = import_returns(ledger, files, c.meta(), input_format=input_format,
+                                          restate=restate, reason=reason, dry_run=dry_run,
+                                          on_read=on_read)
+            except ImportRefused as e:
+                click.echo(_receipt_table(e.receipts, "Refused: nothing was written"),
+                           err=True)
+                raise
+        for receipt in receipts:
+            for warning in receipt.warnings:
+                click.echo(f"warning: {warning}", err=True)
+        if (fmt or "table") == "json":
+            click.echo(render.to_json([r.as_dict() for r in receipts]))
         else:
             title = "Import receipt" + (" (dry run: nothing written)" if dry_run else "")
-            click.echo(render.to_text(render.Table(title, columns, rows)), err=c.quiet)
+            click.echo(_receipt_table(receipts, title), err=c.quiet)
     run(body)
+
+
+_RECEIPT = ("file", "sha256", "rows", "added", "unchanged", "restated", "refused", "late",
+            "returns", "events", "warnings")
+# A progress bar is worth drawing only when reading takes more than a moment.
+_PROGRESS_FROM_BYTES = 8 << 20
+
+
+def _receipt_table(receipts: list[ImportReceipt], title: str) -> str:
+    rows = [[str(len(r.warnings)) if k == "warnings" else str(getattr(r, k))
+             for k in _RECEIPT] for r in receipts]
+    numeric = frozenset(_RECEIPT[2:])
+    return render.to_text(render.Table(title, _RECEIPT, rows, numeric))
+
+
+@contextmanager
+def _progress(c: Context, files: tuple[str, ...]) -> Iterator[OnRead | None]:
+    """Bytes read, on stderr, for large files on a terminal only."""
+    total = sum(Path(f).stat().st_size for f in files if f != "-" and Path(f).is_file())
+    if c.quiet or total < _PROGRESS_FROM_BYTES or not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=total, label="reading returns", file=sys.stderr) as bar:
+        yield bar.update
 
 
 def _review_command(name: str, reject: bool) -> None:

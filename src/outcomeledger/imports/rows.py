@@ -1,29 +1,43 @@
-"""Reading tabular input files into (line, field dict) pairs, collecting problems.
+"""Reading tabular input files as a stream of (line, cells), collecting problems.
 
 CSV (UTF-8, BOM tolerated, quoted fields), NDJSON (one object per line) and JSON
-(an array of objects) share one row shape, so validation is written once.
+(an array of objects) share one row shape: a list of cells in the order of
+``Table.columns``. CSV and NDJSON are streamed, so a file of millions of rows is never
+held whole, decoded or as per-row dicts; a JSON array is read whole (its bytes only).
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
-import sys
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Literal
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any, BinaryIO, Literal
 
 import msgspec
 
 from ..errors import Problem
 
 Format = Literal["csv", "ndjson", "json"]
-Row = tuple[int, dict[str, str]]
+FORMATS: tuple[Format, ...] = ("csv", "ndjson", "json")
+Row = tuple[int, list[str]]
+
+_SURROGATE = re.compile("[\udc80-\udcff]+")
+_JSON_KEY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:')
+_BYTE_AT = re.compile(r"\(byte (\d+)\)")
+_decode_object = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal).decode
+# The CSV module's default limit (128 KiB) would refuse a long evidence note; this
+# still bounds a runaway unclosed quote.
+csv.field_size_limit(1 << 24)
 
 
 def detect_format(name: str, explicit: str | None) -> Format:
-    if explicit in ("csv", "ndjson", "json"):
-        return explicit  # type: ignore[return-value]
+    for fmt in FORMATS:
+        if explicit == fmt:
+            return fmt
     lower = name.lower()
     if lower.endswith((".ndjson", ".jsonl")):
         return "ndjson"
@@ -32,111 +46,275 @@ def detect_format(name: str, explicit: str | None) -> Format:
     return "csv"
 
 
-def _as_text(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+def is_blank(cells: Iterable[str]) -> bool:
+    return all(not c.strip() for c in cells)
 
 
-def read_rows(data: bytes, source: str, fmt: Format, required: tuple[str, ...],
-              optional: tuple[str, ...], problems: list[Problem]) -> Iterator[Row]:
-    """Yield (line, row) pairs; structural problems are appended to ``problems``."""
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as e:
-        line = data[: e.start].count(b"\n") + 1
-        problems.append(Problem(source, line, "file", f"invalid UTF-8 (byte 0x"
-                                f"{data[e.start]:02x} at offset {e.start}, expected UTF-8 "
-                                "text)"))
-        return
-    known = set(required) | set(optional)
+@dataclass(frozen=True, slots=True)
+class Table:
+    """The columns of a file and a one-pass iterator over its rows."""
+
+    columns: tuple[str, ...]
+    rows: Iterator[Row] = field(default_factory=lambda: iter(()))
+
+
+def read_table(stream: BinaryIO, source: str, fmt: Format,
+               required: tuple[str, ...], optional: tuple[str, ...],
+               problems: list[Problem]) -> Table:
+    """Open ``stream`` as a table; structural problems are appended to ``problems``.
+
+    Rows come lazily from ``Table.rows``; a row with a structural problem (wrong number
+    of fields, invalid UTF-8, malformed JSON) is reported and never yielded.
+    """
     if fmt == "csv":
-        yield from _csv_rows(text, source, required, known, problems)
-    else:
-        yield from _json_rows(text, source, fmt, required, known, problems)
+        return _csv_table(stream, source, required, optional, problems)
+    columns = (*required, *optional)
+    if fmt == "ndjson":
+        return Table(columns, _ndjson_rows(stream, source, columns, required, problems))
+    return Table(columns, _json_array_rows(stream, source, columns, required, problems))
 
 
-def _csv_rows(text: str, source: str, required: tuple[str, ...], known: set[str],
-              problems: list[Problem]) -> Iterator[Row]:
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+# -- CSV -------------------------------------------------------------------------------
+
+# Invalid UTF-8 is let through as surrogate escapes, so the row it sits in can be
+# reported with its line and column instead of aborting the file. The decoder calls
+# this handler only on invalid bytes: a clean file pays nothing, and a reader checks
+# its rows for escapes only once the count has moved.
+_invalid_utf8 = [0]
+
+
+def _count_invalid(error: UnicodeError) -> tuple[str, int]:
+    _invalid_utf8[0] += 1
+    return codecs.surrogateescape_errors(error)  # type: ignore[attr-defined,no-any-return]
+
+
+codecs.register_error("outcomeledger.surrogateescape", _count_invalid)
+
+
+class _Text:
+    """The decoded text of a CSV file, detached (not closed) when done with."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="",
+                                     errors="outcomeledger.surrogateescape")
+        self.detached = False
+
+    def detach(self) -> None:
+        # The caller owns the byte stream and reads the rest of it for the file's hash:
+        # a wrapper left to the garbage collector would close it first.
+        if not self.detached:
+            self.detached = True
+            self.text.detach()
+
+
+def _csv_table(stream: BinaryIO, source: str, required: tuple[str, ...],
+               optional: tuple[str, ...], problems: list[Problem]) -> Table:
+    invalid_before = _invalid_utf8[0]
+    text = _Text(stream)
+    reader = csv.reader(text.text, strict=True)
     try:
         header = next(reader)
     except StopIteration:
+        text.detach()
         problems.append(Problem(source, 1, "header", "empty file (expected a header row with "
                                 f"{', '.join(required)})"))
-        return
+        return Table(())
     except csv.Error as e:
-        problems.append(Problem(source, 1, "header", f"malformed CSV: {e}"))
-        return
-    columns = [h.strip() for h in header]
-    missing = [c for c in required if c not in columns]
-    if missing:
-        problems.append(Problem(source, 1, "header", f"missing required column(s) "
-                                f"{', '.join(missing)} (got {', '.join(columns)})"))
-        return
-    unknown = [c for c in columns if c not in known]
-    if unknown:
-        problems.append(Problem(source, 1, "header", f"unknown column(s) {', '.join(unknown)} "
-                                f"(expected {', '.join(sorted(known))})"))
-        return
-    while True:
-        try:
-            cells = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as e:
-            problems.append(Problem(source, reader.line_num, "row", f"malformed CSV: {e}"))
-            return
-        line = reader.line_num
-        if not cells or all(not c.strip() for c in cells):
-            continue
-        if len(cells) != len(columns):
-            problems.append(Problem(source, line, "row", f"wrong number of fields (got "
-                                    f"{len(cells)}, expected {len(columns)})"))
-            continue
-        yield line, {c: v.strip() for c, v in zip(columns, cells, strict=True)}
+        text.detach()
+        problems.append(Problem(source, 1, "header", f"malformed CSV: {e} (expected a "
+                                f"header row with {', '.join(required)})"))
+        return Table(())
+    columns = tuple(h.strip() for h in header)
+    known = (*required, *optional)
+    before = len(problems)
+    if _invalid_utf8[0] != invalid_before:
+        problems.extend(_bad_utf8(source, 1, ["header"] * len(header), header))
+    for name in required:
+        if name not in columns:
+            problems.append(Problem(source, 1, name, f"missing required column (got "
+                                    f"{', '.join(columns) or 'no columns'}; expected "
+                                    f"{', '.join(required)}, optionally "
+                                    f"{', '.join(optional)})"))
+    for name in dict.fromkeys(columns):
+        if columns.count(name) > 1:
+            problems.append(Problem(source, 1, name, "column appears twice (expected each "
+                                    "column once)"))
+        elif name not in known:
+            problems.append(Problem(source, 1, name or "header", f"unknown column (got "
+                                    f"{name!r}, expected one of {', '.join(known)})"))
+    if len(problems) > before:
+        text.detach()
+        return Table(())
+    return Table(columns, _csv_rows(reader, text, source, columns, problems, invalid_before))
 
 
-def _json_rows(text: str, source: str, fmt: Format, required: tuple[str, ...],
-               known: set[str], problems: list[Problem]) -> Iterator[Row]:
-    if fmt == "json":
-        try:
-            items = msgspec.json.decode(text.encode(), type=list[dict[str, object]])
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            problems.append(Problem(source, None, "document",
-                                    f"expected a JSON array of objects ({e})"))
-            return
-        # A JSON array has no useful line numbers; the item's 1-based index is reported.
-        numbered = list(enumerate(items, start=1))
-    else:
-        numbered = []
-        for number, raw in enumerate(text.splitlines(), start=1):
-            if not raw.strip():
-                continue
+def _csv_rows(reader: Any, text: _Text, source: str, columns: tuple[str, ...],
+              problems: list[Problem], invalid_before: int) -> Iterator[Row]:
+    width = len(columns)
+    last = reader.line_num
+    try:
+        while True:
             try:
-                numbered.append((number, msgspec.json.decode(raw.encode(),
-                                                            type=dict[str, object])))
-            except (msgspec.DecodeError, msgspec.ValidationError) as e:
-                problems.append(Problem(source, number, "row",
-                                        f"expected one JSON object per line ({e})"))
-    for line, item in numbered:
-        unknown = sorted(set(item) - known)
-        if unknown:
-            problems.append(Problem(source, line, unknown[0], f"unknown field (expected one "
-                                    f"of {', '.join(sorted(known))})"))
-            continue
-        missing = [c for c in required if c not in item or item[c] in (None, "")]
-        if missing:
-            for c in missing:
-                problems.append(Problem(source, line, c, "missing (expected a value)"))
-            continue
-        yield line, {k: _as_text(v) for k, v in item.items()}
+                for cells in reader:
+                    line = last + 1  # a quoted field may span lines: report where it starts
+                    last = reader.line_num
+                    if len(cells) != width:
+                        if not is_blank(cells):
+                            problems.append(_wrong_width(source, line, columns, cells))
+                        continue
+                    if _invalid_utf8[0] != invalid_before:
+                        bad = _bad_utf8(source, line, columns, cells)
+                        if bad:
+                            problems.extend(bad)
+                            continue
+                    yield line, cells
+                return
+            except csv.Error as e:
+                # The reader starts afresh on the next line: keep collecting problems.
+                problems.append(Problem(source, last + 1, "row", f"malformed CSV: {e} "
+                                        "(expected fields separated by commas, quotes "
+                                        "doubled inside quoted fields)"))
+                last = reader.line_num
+    finally:
+        text.detach()
 
 
-def read_source(path: str) -> tuple[bytes, str]:
-    """The bytes of ``path`` (``-`` is stdin) and its display name."""
-    if path == "-":
-        return sys.stdin.buffer.read(), "-"
-    return Path(path).read_bytes(), path
+def _wrong_width(source: str, line: int, columns: tuple[str, ...],
+                 cells: list[str]) -> Problem:
+    expected = f"expected {len(columns)}: {', '.join(columns)}"
+    if len(cells) < len(columns):
+        return Problem(source, line, columns[len(cells)], f"missing: the row has "
+                       f"{len(cells)} fields (got {','.join(cells)!r}, {expected})")
+    return Problem(source, line, "row", f"wrong number of fields (got {len(cells)}, "
+                   f"{expected})")
+
+
+def _bad_utf8(source: str, line: int, names: Iterable[str], cells: Iterable[str]) -> list[
+        Problem]:
+    found = []
+    for name, cell in zip(names, cells, strict=False):
+        if _SURROGATE.search(cell):
+            raw = cell.encode("utf-8", "surrogateescape")
+            found.append(Problem(source, line, name, f"invalid UTF-8 (got {raw[:40]!r}, "
+                                 "expected UTF-8 text)"))
+    return found
+
+
+# -- JSON ------------------------------------------------------------------------------
+
+def _cells(item: object, source: str, line: int, columns: tuple[str, ...],
+           required: tuple[str, ...], problems: list[Problem],
+           unknown_seen: set[str]) -> list[str] | None:
+    """One JSON object as cells in ``columns`` order, or None when it has problems."""
+    if not isinstance(item, dict):
+        problems.append(Problem(source, line, "row", f"expected a JSON object (got "
+                                f"{type(item).__name__})"))
+        return None
+    ok = True
+    for key in item:
+        if key not in columns:
+            ok = False
+            if key not in unknown_seen:  # once per file: the import is refused anyway
+                unknown_seen.add(key)
+                problems.append(Problem(source, line, key, f"unknown field (expected one of "
+                                        f"{', '.join(columns)})"))
+    cells = []
+    for name in columns:
+        value = item.get(name)
+        if value is None:
+            text = ""
+        elif isinstance(value, str):
+            text = value
+        elif isinstance(value, bool) or not isinstance(value, int | Decimal):
+            problems.append(Problem(source, line, name, f"expected a string or number (got "
+                                    f"{msgspec.json.encode(value).decode()[:60]})"))
+            ok = False
+            continue
+        else:
+            text = str(value)  # ints and exact decimals (never a float)
+        if not text.strip() and name in required:
+            problems.append(Problem(source, line, name, "missing (expected a value)"))
+            ok = False
+        cells.append(text)
+    return cells if ok else None
+
+
+def _utf8_problem(source: str, line: int, data: bytes, error: UnicodeDecodeError,
+                  offset: int = 0) -> Problem:
+    keys = _JSON_KEY.findall(data[offset:error.start])
+    name = keys[-1].decode("utf-8", "replace") if keys else "row"
+    return Problem(source, line, name, f"invalid UTF-8 (got byte 0x{data[error.start]:02x}, "
+                   "expected UTF-8 text)")
+
+
+def _ndjson_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
+                 required: tuple[str, ...], problems: list[Problem]) -> Iterator[Row]:
+    unknown: set[str] = set()
+    for number, raw in enumerate(stream, start=1):
+        if not raw.strip():
+            continue
+        try:
+            item: object = _decode_object(raw)
+        except UnicodeDecodeError:
+            try:
+                raw.decode("utf-8")
+            except UnicodeDecodeError as e:
+                problems.append(_utf8_problem(source, number, raw, e))
+            continue
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            problems.append(Problem(source, number, "row", f"expected one JSON object per "
+                                    f"line ({e})"))
+            continue
+        cells = _cells(item, source, number, columns, required, problems, unknown)
+        if cells is not None:
+            yield number, cells
+
+
+def _json_array_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
+                     required: tuple[str, ...], problems: list[Problem]) -> Iterator[Row]:
+    data = stream.read()
+    line_of = _LineCounter(data)
+    try:
+        items = msgspec.json.decode(data, type=list[msgspec.Raw])
+    except UnicodeDecodeError:
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            start = data.rfind(b"\n", 0, e.start) + 1
+            problems.append(_utf8_problem(source, line_of(e.start), data, e, start))
+        return
+    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+        at = _BYTE_AT.search(str(e))
+        problems.append(Problem(source, line_of(int(at[1])) if at else None, "document",
+                                f"expected a JSON array of objects ({e})"))
+        return
+    unknown: set[str] = set()
+    offset = 0
+    for raw in items:
+        # Items are exact slices of the document, in order: the next match is this one.
+        offset = data.find(raw, offset)
+        line = line_of(offset)
+        try:
+            item: object = _decode_object(raw)
+        except (msgspec.DecodeError, msgspec.ValidationError) as e:
+            problems.append(Problem(source, line, "row", f"expected a JSON object ({e})"))
+            continue
+        cells = _cells(item, source, line, columns, required, problems, unknown)
+        if cells is not None:
+            yield line, cells
+
+
+class _LineCounter:
+    """Line numbers of increasing byte offsets, counting each newline once."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+        self.offset = 0
+        self.line = 1
+
+    def __call__(self, offset: int) -> int:
+        if offset < self.offset:
+            self.offset, self.line = 0, 1
+        self.line += self.data.count(b"\n", self.offset, offset)
+        self.offset = offset
+        return self.line

@@ -1,0 +1,115 @@
+"""The audit trail in words: who did what, when, why, from which file (``audit log``).
+
+Pure functions over decoded events and contract states; the CLI feeds them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, assert_never
+
+import msgspec
+
+from .events import (
+    AnyEvent,
+    ContractAgreed,
+    ContractClosed,
+    ContractVaried,
+    PaymentCertified,
+    ReturnRejected,
+    ReturnRestated,
+    ReturnSubmitted,
+    ReturnValidated,
+    RewardAdjusted,
+)
+from .money import fmt
+from .state import ContractState
+from .terms import ContractTerms, apply_variation
+
+
+@dataclass(frozen=True, slots=True)
+class LogEntry:
+    position: int
+    contract: str
+    version: int
+    recorded_at: datetime
+    recorded_by: str
+    type: str
+    what: str
+    why: str
+    file: str
+    hash: str
+
+
+def _value(v: Any) -> str:
+    if isinstance(v, dict | list):
+        return msgspec.json.encode(v, order="sorted").decode()
+    return "-" if v is None else str(v)
+
+
+def diff_terms(before: ContractTerms, after: ContractTerms) -> list[str]:
+    """Human-readable ``field: old → new`` lines between two versions of the terms."""
+    old: dict[str, Any] = msgspec.to_builtins(before)
+    new: dict[str, Any] = msgspec.to_builtins(after)
+    lines = []
+    for key in sorted(set(old) | set(new)):
+        if key == "outcomes":
+            continue
+        if old.get(key) != new.get(key):
+            lines.append(f"{key}: {_value(old.get(key))} → {_value(new.get(key))}")
+    old_o = {o["code"]: o for o in old.get("outcomes", [])}
+    new_o = {o["code"]: o for o in new.get("outcomes", [])}
+    for code in old_o.keys() - new_o.keys():
+        lines.append(f"outcome {code}: retired")
+    for code in new_o.keys() - old_o.keys():
+        lines.append(f"outcome {code}: added ({new_o[code].get('name')})")
+    for code in sorted(old_o.keys() & new_o.keys()):
+        a, b = old_o[code], new_o[code]
+        for key in sorted(set(a) | set(b)):
+            if a.get(key) != b.get(key):
+                lines.append(f"{code}.{key}: {_value(a.get(key))} → {_value(b.get(key))}")
+    return lines
+
+
+def describe(event: AnyEvent, before: ContractState) -> str:
+    """What an event did, in one line, given the contract state just before it."""
+    match event:
+        case ContractAgreed():
+            t = event.terms
+            cap = f"cap {fmt(t.max_value)}" if t.max_value is not None else "no contract cap"
+            return (f"agreed: {len(t.outcomes)} outcomes, {cap}, term {t.start}..{t.end}, "
+                    f"{t.cadence}ly")
+        case ContractVaried():
+            in_force = before.terms_on(event.effective_from)
+            changes = diff_terms(in_force, apply_variation(in_force, event.variation))
+            return f"varied from {event.effective_from}: " + ("; ".join(changes) or "no change")
+        case ReturnSubmitted():
+            who = f" from {event.provider}" if event.provider else ""
+            late = " (late)" if event.late else ""
+            return f"return {event.period}{who}: {len(event.figures)} figure(s){late}"
+        case ReturnRestated():
+            parts = [f"{n.outcome}{' ' + n.participant if n.participant else ''} "
+                     f"{fmt(o.value)} → {fmt(n.value)}"
+                     for n, o in zip(event.figures, event.originals, strict=True)]
+            return f"restated {event.period}: " + "; ".join(parts)
+        case ReturnValidated():
+            return f"validated the {event.period} return"
+        case ReturnRejected():
+            return f"rejected the {event.period} return"
+        case RewardAdjusted():
+            return f"{event.kind} {fmt(event.amount)} in {event.period}"
+        case PaymentCertified():
+            true_up = f" (true-up {fmt(event.true_up)})" if event.true_up else ""
+            return f"certified {fmt(event.amount)} through {event.period}{true_up}"
+        case ContractClosed():
+            return f"closed on {event.closed_on}"
+        case _:
+            assert_never(event)
+
+
+def source_of(event: AnyEvent) -> str:
+    source = getattr(event, "source", None)
+    if source is None:
+        return ""
+    return f"{source.file} sha256:{source.sha256[:12]}"

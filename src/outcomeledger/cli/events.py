@@ -1,0 +1,34 @@
+"""events: the NDJSON feed downstream systems follow (DESIGN 7)."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from .. import replay
+from .base import Context, pass_context, run
+
+
+@click.command("events")
+@click.option("--after", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Only events after this global position (the last one you saw).")
+@click.option("--contract", "reference", default=None, help="Only this contract's events.")
+@click.option("--limit", type=click.IntRange(min=1), default=None,
+              help="At most this many events.")
+@pass_context
+def events(c: Context, after: int, reference: str | None, limit: int | None) -> None:
+    """Print events in global order, one JSON object per line: position, contract, type,
+    recorded_at, recorded_by, hash (SHA-256 of the stored bytes) and data."""
+    def body() -> None:
+        out = sys.stdout.buffer
+        with c.ledger() as ledger:
+            if reference is not None:
+                ledger.get(reference)
+            for line in replay.feed(ledger, after, reference, limit):
+                out.write(line)
+        out.flush()
+    run(body)
+
+
+COMMANDS = [events]

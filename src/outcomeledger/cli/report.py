@@ -1,0 +1,102 @@
+"""report REF | report --all: the accountability report people read (DESIGN 7)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+import msgspec
+
+from ..report import build_portfolio, build_report
+from ..report.csv import to_csv, write_csv_dir
+from ..report.html import contract_html, portfolio_html
+from ..report.model import ContractReport, PortfolioReport
+from ..report.source import Source
+from ..report.tables import contract_sections, portfolio_sections
+from ..report.text import to_table_text
+from .base import Context, parse_date, pass_context, resolve_format, run
+
+_FORMATS = ("table", "json", "csv", "html")
+_SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv",
+                  ".txt": "table"}
+_json = msgspec.json.Encoder(decimal_format="string")
+
+
+def _format(fmt: str | None, output: Path | None) -> str:
+    """--format, else the output file's suffix (a directory means CSV files), else the
+    terminal default."""
+    if fmt:
+        return fmt
+    if output is not None:
+        if output.is_dir() or str(output).endswith(("/", os.sep)):
+            return "csv"
+        if output.suffix.lower() in _SUFFIX_FORMAT:
+            return _SUFFIX_FORMAT[output.suffix.lower()]
+    return resolve_format(None)
+
+
+def _render(report: ContractReport | PortfolioReport, out: str) -> str:
+    if out == "json":
+        return _json.encode(report).decode() + "\n"
+    if out == "html":
+        return (contract_html(report) if isinstance(report, ContractReport)
+                else portfolio_html(report))
+    sections = (contract_sections(report) if isinstance(report, ContractReport)
+                else portfolio_sections(report))
+    return to_csv(sections) if out == "csv" else to_table_text(sections) + "\n"
+
+
+@click.command("report")
+@click.argument("reference", required=False)
+@click.option("--all", "everything", is_flag=True,
+              help="A portfolio summary of every contract instead of one report.")
+@click.option("--as-at", "as_at", default=None,
+              help="Terms in force on this date, and periods up to it.")
+@click.option("--as-of", "as_of", default=None,
+              help="What the ledger held at this global position or ISO timestamp.")
+@click.option("--format", "fmt", type=click.Choice(_FORMATS), default=None,
+              help="Output format (default: from --output's suffix, else table on a "
+                   "terminal and json otherwise).")
+@click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
+              help="Write here instead of stdout; with csv, a directory gets one file "
+                   "per section.")
+@pass_context
+def report(c: Context, reference: str | None, everything: bool, as_at: str | None,
+           as_of: str | None, fmt: str | None, output: Path | None) -> None:
+    """Performance against target, payments against caps, returns, restatements,
+    variations, network, payer split and social value, with the ledger head."""
+    if bool(reference) == everything:
+        raise click.UsageError("give a contract REFERENCE or --all (not both)")
+    day = parse_date(as_at, "--as-at") if as_at else None
+
+    def body() -> None:
+        with c.ledger() as ledger:
+            source = Source.open(ledger, as_of.strip() if as_of else None)
+            head = source.head()
+            result: ContractReport | PortfolioReport
+            if reference:
+                result = build_report(source.state(reference), head, as_of=source.as_of,
+                                      as_at=day)
+            else:
+                result = build_portfolio(
+                    [build_report(s, head, as_of=source.as_of, as_at=day)
+                     for s in source.states()], head, as_of=source.as_of, as_at=day)
+        out = _format(fmt, output)
+        if out == "csv" and output is not None and (
+                output.is_dir() or str(output).endswith(("/", os.sep))):
+            sections = (contract_sections(result) if isinstance(result, ContractReport)
+                        else portfolio_sections(result))
+            files = write_csv_dir(sections, output)
+            c.say(f"wrote {len(files)} CSV files to {output}")
+            return
+        text = _render(result, out)
+        if output is None:
+            click.echo(text, nl=False)
+        else:
+            output.write_text(text, encoding="utf-8")
+            c.say(f"wrote the {out} report to {output}")
+    run(body)
+
+
+COMMANDS = [report]

@@ -1,0 +1,259 @@
+"""Importing returns files: parse, decide and append, all files as one transaction.
+
+The pipeline: every file is streamed once (hashed as it is read) into compact returns;
+the returns are decided contract by contract against the ledger and appended in one
+``insert_events`` call. Every problem in every file is collected first, so a refused
+import names them all and leaves the ledger exactly as it was.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import overload
+
+from ..commands import Command, Meta
+from ..errors import InvalidInput, LedgerError, Problem
+from ..events import Source
+from ..periods import PeriodError, parse_period
+from ..state import ContractState
+from ..store import Ledger, Written
+from .returns import OPTIONAL, REQUIRED, Return, ReturnsFile, read_returns
+from .rows import detect_format, read_table
+from .sources import Input, OnRead, bytes_input, open_input, unreadable
+
+
+@dataclass(frozen=True, slots=True)
+class ImportReceipt:
+    """What one file of an import did (or, refused, would have been)."""
+
+    file: str
+    sha256: str
+    rows: int  # data rows read
+    added: int  # figures recorded for the first time
+    unchanged: int  # figures already recorded with the same value
+    restated: int  # figures whose recorded value this import replaced
+    refused: int  # rows with a problem (then nothing at all was written)
+    late: int  # returns recorded after they were due
+    returns: int  # (contract, period, provider) returns in the file
+    events: int  # events written
+    dry_run: bool
+    warnings: tuple[Problem, ...] = ()
+
+    def as_dict(self) -> dict[str, object]:
+        data: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
+        data["warnings"] = [w.as_dict() for w in self.warnings]
+        return data
+
+
+class ImportRefused(InvalidInput):
+    """Every problem of a refused import, with each file's receipt (nothing written)."""
+
+    def __init__(self, problems: list[Problem], receipts: list[ImportReceipt]) -> None:
+        super().__init__(problems)
+        self.receipts = receipts
+
+
+def import_returns(ledger: Ledger, paths: Sequence[str], meta: Meta, *,
+                   input_format: str | None = None, restate: bool = False, reason: str = "",
+                   dry_run: bool = False, on_read: OnRead | None = None) -> list[ImportReceipt]:
+    """Import every file (``-`` is standard input) as one transaction: all files land,
+    or none does and nothing changes."""
+    inputs: list[Input] = []
+    problems: list[Problem] = []
+    for path in paths:
+        try:
+            inputs.append(open_input(path, on_read))
+        except OSError as e:
+            problems.append(unreadable(path, e))
+    if problems:
+        for source in inputs:
+            source.finish()
+        raise InvalidInput(problems)
+    return _import(ledger, inputs, meta, input_format, restate, reason, dry_run)
+
+
+def import_data(ledger: Ledger, files: Sequence[tuple[str, bytes]], meta: Meta, *,
+                input_format: str | None = None, restate: bool = False, reason: str = "",
+                dry_run: bool = False) -> list[ImportReceipt]:
+    """Import named file contents as one transaction (see :func:`import_returns`)."""
+    inputs = [bytes_input(name, data) for name, data in files]
+    return _import(ledger, inputs, meta, input_format, restate, reason, dry_run)
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    file: ReturnsFile
+    source: Source
+
+
+def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str | None,
+            restate: bool, reason: str, dry_run: bool) -> list[ImportReceipt]:
+    if restate and not reason.strip():
+        for source in inputs:
+            source.finish()
+        raise InvalidInput([Problem("--reason", None, "reason",
+                                    "a restatement needs --reason TEXT (got nothing)")])
+    problems: list[Problem] = []
+    parsed: list[_Parsed] = []
+    with _no_cycle_collection():
+        for source in inputs:
+            fmt = detect_format(source.name, input_format)
+            table = read_table(source.stream, source.name, fmt, REQUIRED, OPTIONAL, problems)
+            returns = read_returns(table, source.name, problems)
+            parsed.append(_Parsed(returns, Source(file=source.name, sha256=source.finish(),
+                                                  signature=source.signature)))
+        problems += _conflicts_between_files(parsed)
+        batch = _Batch(parsed, restate=restate, reason=reason)
+        try:
+            # With problems already found, still decide everything (writing nothing) so
+            # that one report lists every problem of the import.
+            written = ledger.execute_batch(batch, meta, dry_run=dry_run or bool(problems),
+                                           keep_events=False, refused=batch.refusal)
+        except InvalidInput as e:
+            problems += e.problems
+            written = []
+    if problems:
+        raise ImportRefused(problems, _receipts(parsed, batch, [], dry_run, problems))
+    return _receipts(parsed, batch, written, dry_run, [])
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Parsing and deciding allocate millions of objects and no reference cycles worth
+    collecting; the cyclic collector would re-scan them over and over."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _conflicts_between_files(parsed: list[_Parsed]) -> list[Problem]:
+    """Two files of one import giving one figure different values (DESIGN 4.3)."""
+    problems: list[Problem] = []
+    first: dict[tuple[str, str, str], tuple[str, Return]] = {}
+    for p in parsed:
+        for key, ret in p.file.returns.items():
+            earlier = first.setdefault(key, (p.file.name, ret))
+            if earlier[1] is ret:
+                continue
+            name, other = earlier
+            for fkey in ret.keys.keys() & other.keys.keys():
+                if ret.value_of(fkey) != other.value_of(fkey):
+                    problems.append(Problem(p.file.name, ret.line_of(fkey), "value", (
+                        f"{fkey if isinstance(fkey, str) else ' for '.join(fkey)} in "
+                        f"{' '.join(filter(None, key))} differs between the files of this "
+                        f"import (got {ret.value_of(fkey)}, expected {other.value_of(fkey)} "
+                        f"as in {name}:{other.line_of(fkey)}, or one row only)")))
+    return problems
+
+
+class _Batch(Sequence[tuple[str, Command]]):
+    """The import's returns as commands, in contract then period order.
+
+    Each command (and its figures) is built when the ledger decides it and dropped once
+    its events are encoded. Grouping by contract lets the ledger hold one contract's
+    state at a time; period order lets a ladder rung or a once-only outcome in this
+    import be checked against the earlier periods of the same import.
+    """
+
+    def __init__(self, parsed: list[_Parsed], *, restate: bool, reason: str) -> None:
+        self.restate = restate
+        self.reason = reason
+        self.entries = [(ret, index) for index, p in enumerate(parsed)
+                        for ret in p.file.returns.values()]
+        self.sources = [p.source for p in parsed]
+        self.names = [p.file.name for p in parsed]
+        starts: dict[str, tuple[int, int, int]] = {}
+        self.entries.sort(key=lambda e: (e[0].contract, _period_order(e[0].period, starts),
+                                         e[0].provider, e[1]))
+        self.reported: set[tuple[str, str]] = set()
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[str, Command]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[tuple[str, Command]]: ...
+
+    def __getitem__(self, index: int | slice) -> tuple[str, Command] | Sequence[
+            tuple[str, Command]]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        ret, owner = self.entries[index]
+        return ret.contract, ret.command(self.sources[owner], restate=self.restate,
+                                         reason=self.reason)
+
+    def owner(self, index: int) -> int:
+        return self.entries[index][1]
+
+    def refusal(self, index: int, state: ContractState, error: LedgerError) -> list[Problem]:
+        """A refusal of a whole return, at the line of its first row."""
+        ret, owner = self.entries[index]
+        return contract_refusal(self.names[owner], ret.first_line, ret.contract, state, error,
+                                self.reported)
+
+
+def contract_refusal(name: str, line: int, reference: str, state: ContractState,
+                     error: LedgerError, reported: set[tuple[str, str]]) -> list[Problem]:
+    """A contract's refusal of a row (unknown, closed, actor not allowed) as a located
+    problem; once per file and message, as it refuses every row of that contract alike."""
+    message = str(error)
+    if not state.exists:
+        message = (f"unknown contract (got {reference!r}, expected the reference of a "
+                   "contract agreed in this ledger)")
+    if (name, message) in reported:
+        return []
+    reported.add((name, message))
+    return [Problem(name, line, "contract", message)]
+
+
+def _period_order(period: str, memo: dict[str, tuple[int, int, int]]) -> tuple[int, int, int]:
+    """Sort key of a period id of either cadence; unparseable ids sort last (the decider
+    reports them)."""
+    key = memo.get(period)
+    if key is None:
+        key = (9999, 12, 31)
+        for cadence in ("quarter", "month"):
+            try:
+                start = parse_period(period, cadence).start
+            except PeriodError:
+                continue
+            key = (start.year, start.month, start.day)
+            break
+        memo[period] = key
+    return key
+
+
+def _receipts(parsed: list[_Parsed], batch: _Batch, written: list[Written], dry_run: bool,
+              problems: list[Problem]) -> list[ImportReceipt]:
+    totals = [dict.fromkeys(("added", "unchanged", "restated", "late", "events"), 0)
+              for _ in parsed]
+    warnings: list[list[Problem]] = [list(p.file.warnings) for p in parsed]
+    for index, w in enumerate(written):
+        owner = batch.owner(index)
+        receipt = w.decision.receipt
+        counts = totals[owner]
+        counts["added"] += receipt.added
+        counts["unchanged"] += receipt.unchanged
+        counts["restated"] += receipt.restated
+        counts["late"] += receipt.late
+        counts["events"] += len(w.positions)
+        warnings[owner].extend(receipt.warnings)
+    out = []
+    for p, counts, notes in zip(parsed, totals, warnings, strict=True):
+        refused = len({pr.line for pr in problems if pr.source == p.file.name})
+        out.append(ImportReceipt(
+            file=p.file.name, sha256=p.source.sha256, rows=p.file.rows,
+            added=counts["added"], unchanged=counts["unchanged"], restated=counts["restated"],
+            refused=refused, late=counts["late"], returns=len(p.file.returns),
+            events=counts["events"], dry_run=dry_run,
+            warnings=tuple(sorted(notes, key=lambda n: n.line or 0))))
+    return out

@@ -1,0 +1,203 @@
+"""Read model ``contract_state``: each contract, the terms in force per period, variations.
+
+Terms in force for a period are the agreed terms plus every variation effective on or
+before the period's first day, in order of effective date then recording order (the
+README's payment rules). Each distinct set of terms is stored once, as canonical JSON,
+under a ``terms_key`` naming the events that shaped it (``v1+v4+v9``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from datetime import date
+from typing import Annotated
+
+from msgspec import Meta
+
+from ..mechanism import _terms_label as terms_label  # the words explain uses
+from ..periods import Period
+from ..state import ContractState, VariationRecord
+from ..terms import ContractTerms, apply_variation
+from .base import (
+    ContractView,
+    Day,
+    JsonText,
+    Money,
+    Projection,
+    Row,
+    Sha256,
+    Table,
+    Timestamp,
+    canonical_json,
+    day,
+    money_or_none,
+    quantity_or_none,
+    timestamp,
+)
+
+Contract = Annotated[str, Meta(description="Contract reference.")]
+TermsKey = Annotated[str, Meta(
+    description="The events that shaped these terms: the agreement's stream version, then "
+    "each variation applied, in the order applied (e.g. `v1+v4`).",
+    pattern=r"^v[0-9]+(\+v[0-9]+)*$")]
+
+
+class ContractRow(Row, frozen=True, kw_only=True):
+    """One contract as its events stand: identity, status and the latest terms."""
+
+    contract: Contract
+    title: Annotated[str, Meta(description="Title (latest terms).")]
+    buyer: Annotated[str, Meta(description="Buyer (commissioner).")]
+    supplier: Annotated[str, Meta(description="Supplier (provider or integrator).")]
+    currency: Annotated[str, Meta(description="ISO 4217 currency of every amount.")]
+    cadence: Annotated[str, Meta(description="`month` or `quarter` (UK financial year).")]
+    term_start: Annotated[Day, Meta(description="Start of the term.")]
+    term_end: Annotated[Day, Meta(description="End of the term, as varied.")]
+    claims_until: Annotated[Day, Meta(
+        description="Last date an outcome may be achieved and still claimed, as varied.")]
+    max_value: Annotated[Money | None, Meta(
+        description="Contract cap on all outcome payments (latest terms); null: no cap.")]
+    status: Annotated[str, Meta(description="`open` or `closed`.")]
+    closed_on: Annotated[Day | None, Meta(description="Closing date, once closed.")]
+    agreed_at: Annotated[Timestamp, Meta(description="When the agreement was recorded.")]
+    agreed_by: Annotated[str, Meta(description="Who recorded the agreement.")]
+    variations: Annotated[int, Meta(description="Number of variations recorded.")]
+    version: Annotated[int, Meta(description="Events in the contract's stream.")]
+    position: Annotated[int, Meta(
+        description="Global position of the contract's latest event.")]
+    head_hash: Annotated[Sha256, Meta(
+        description="Hash of the contract's latest event (its hash-chain head).")]
+    terms_key: TermsKey
+
+
+class PeriodTermsRow(Row, frozen=True, kw_only=True):
+    """The terms in force for one period of one contract."""
+
+    contract: Contract
+    period: Annotated[str, Meta(description="Period id (`2025-04` or `FY2025-Q1`).")]
+    period_start: Annotated[Day, Meta(description="First day of the period.")]
+    period_end: Annotated[Day, Meta(description="Last day of the period.")]
+    in_term: Annotated[bool, Meta(
+        description="The period overlaps the term (start to end) of the terms in force.")]
+    terms_key: TermsKey
+    terms_in_force: Annotated[str, Meta(
+        description="The terms in words, as `payments explain` shows them.")]
+    max_value: Annotated[Money | None, Meta(description="Contract cap in force; null: none.")]
+    retention: Annotated[str | None, Meta(
+        description="Share withheld until final reconciliation (decimal); null: none.")]
+    outcomes: Annotated[str, Meta(description="Codes of the outcomes in force, "
+                                              "space-separated, in contract order.")]
+
+
+class TermsRow(Row, frozen=True, kw_only=True):
+    """One distinct set of terms a contract has had in force, in full."""
+
+    contract: Contract
+    terms_key: TermsKey
+    effective_from: Annotated[Day, Meta(
+        description="First day these terms apply (the start, or the latest variation's "
+        "effective date).")]
+    terms_hash: Annotated[Sha256, Meta(description="SHA-256 of `terms` (UTF-8).")]
+    terms: Annotated[JsonText, Meta(
+        description="The full terms as canonical JSON (the contract definition format, "
+        "DESIGN 4.1).")]
+
+
+class VariationRow(Row, frozen=True, kw_only=True):
+    """One recorded variation: what changed, from when, who and why."""
+
+    contract: Contract
+    version: Annotated[int, Meta(description="Stream version of the `ContractVaried` event.")]
+    position: Annotated[int, Meta(description="Global position of the event.")]
+    effective_from: Annotated[Day, Meta(description="First day the variation applies.")]
+    recorded_at: Annotated[Timestamp, Meta(description="When the ledger learned of it.")]
+    recorded_by: Annotated[str, Meta(description="Who recorded it.")]
+    reason: Annotated[str, Meta(description="Why (required for variations).")]
+    changes: Annotated[JsonText, Meta(
+        description="The variation document (only the fields that change), canonical JSON.")]
+
+
+CONTRACTS = Table("proj_contract_state", ContractRow, ("contract",))
+PERIODS = Table("proj_contract_state_periods", PeriodTermsRow, ("contract", "period"))
+TERMS = Table("proj_contract_state_terms", TermsRow, ("contract", "terms_key"))
+VARIATIONS = Table("proj_contract_state_variations", VariationRow, ("contract", "version"))
+
+
+def _applied(state: ContractState, first_day: date) -> list[VariationRecord]:
+    return [v for v in state.ordered_variations if v.effective_from <= first_day]
+
+
+def _key(state: ContractState, applied: Sequence[VariationRecord]) -> str:
+    agreed = state.agreed_by.ref if state.agreed_by else "v1"
+    return "+".join([agreed, *(v.recorded.ref for v in applied)])
+
+
+def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
+    state = view.state
+    if not state.exists:
+        return [], [], [], []
+    base = state.base_terms
+    cur = base.currency
+    terms_by_key: dict[str, tuple[ContractTerms, str]] = {}
+
+    def terms_for(applied: Sequence[VariationRecord]) -> str:
+        key = _key(state, applied)
+        if key not in terms_by_key:
+            terms = base
+            for v in applied:
+                terms = apply_variation(terms, v.variation)
+            start = applied[-1].effective_from if applied else base.start
+            terms_by_key[key] = (terms, day(start))
+        return key
+
+    periods: list[Row] = []
+    for p, pid in view.periods:
+        applied = _applied(state, p.start)
+        key = terms_for(applied)
+        terms = terms_by_key[key][0]
+        periods.append(PeriodTermsRow(
+            contract=state.reference, period=pid, period_start=day(p.start),
+            period_end=day(p.end), in_term=_in_term(p, terms), terms_key=key,
+            terms_in_force=terms_label(state, p),
+            max_value=money_or_none(terms.max_value, cur),
+            retention=quantity_or_none(terms.retention),
+            outcomes=" ".join(o.code for o in terms.outcomes)))
+    current_key = terms_for(state.ordered_variations)
+    current = state.current_terms
+    assert state.agreed_by is not None
+    contract = ContractRow(
+        contract=state.reference, title=current.title, buyer=current.buyer,
+        supplier=current.supplier, currency=cur, cadence=base.cadence,
+        term_start=day(current.start), term_end=day(current.end),
+        claims_until=day(current.last_claim_date),
+        max_value=money_or_none(current.max_value, cur),
+        status="closed" if state.closed else "open",
+        closed_on=None if state.closed_on is None else day(state.closed_on),
+        agreed_at=timestamp(state.agreed_by.recorded_at), agreed_by=state.agreed_by.recorded_by,
+        variations=len(state.variations), version=state.version,
+        position=view.positions[-1], head_hash=state.head_hash, terms_key=current_key)
+    terms_rows: list[Row] = []
+    for key in sorted(terms_by_key, key=lambda k: [int(x[1:]) for x in k.split("+")]):
+        terms, effective = terms_by_key[key]
+        text = canonical_json(terms)
+        terms_rows.append(TermsRow(
+            contract=state.reference, terms_key=key, effective_from=effective,
+            terms_hash=hashlib.sha256(text.encode()).hexdigest(), terms=text))
+    variations: list[Row] = [
+        VariationRow(contract=state.reference, version=v.recorded.version,
+                     position=view.position_of(v.recorded.version),
+                     effective_from=day(v.effective_from),
+                     recorded_at=timestamp(v.recorded.recorded_at),
+                     recorded_by=v.recorded.recorded_by, reason=v.recorded.reason,
+                     changes=canonical_json(v.variation))
+        for v in state.variations]
+    return [contract], periods, terms_rows, variations
+
+
+def _in_term(p: Period, terms: ContractTerms) -> bool:
+    return p.end >= terms.start and p.start <= terms.end
+
+
+PROJECTION = Projection("contract_state", (CONTRACTS, PERIODS, TERMS, VARIATIONS),
+                        "contract", contract_rows=rows)

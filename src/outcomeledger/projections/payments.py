@@ -1,0 +1,181 @@
+"""Read model ``payments``: the payment schedule of every contract, and its derivation.
+
+Rows are :func:`outcomeledger.mechanism.compute` over the contract's state, written
+out: per period the DESIGN 5 amounts, per contract the totals, and per payment line
+its derivation (the steps of ``payments explain``, with the stream versions of the
+events behind each step).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta
+
+from ..mechanism import PeriodPayment, Step, compute
+from .base import (
+    ContractView,
+    JsonText,
+    Money,
+    Projection,
+    Quantity,
+    Row,
+    Table,
+    money,
+    money_or_none,
+    quantity,
+)
+
+Contract = Annotated[str, Meta(description="Contract reference.")]
+PeriodId = Annotated[str, Meta(description="Period id (`2025-04` or `FY2025-Q1`).")]
+Currency = Annotated[str, Meta(description="ISO 4217 currency of every amount in the row.")]
+
+
+class PaymentRow(Row, frozen=True, kw_only=True):
+    """One period of one contract's payment schedule (`payments REF`)."""
+
+    contract: Contract
+    period: PeriodId
+    currency: Currency
+    earned: Annotated[Money, Meta(
+        description="Outcome payments at the price or tiers in force, before caps.")]
+    above_cap: Annotated[Money, Meta(
+        description="Part of `earned` removed by caps (units, participant, value, "
+        "contract), reported, never lost.")]
+    adjustments: Annotated[Money, Meta(
+        description="Reward adjustments of the period plus KPI service credits "
+        "(positive: owed to the supplier).")]
+    fees: Annotated[Money, Meta(description="Fees of the period (per period, per attachment).")]
+    retained: Annotated[Money, Meta(
+        description="Retention withheld in the period (negative: released).")]
+    payable: Annotated[Money, Meta(
+        description="earned - above_cap + adjustments + fees - retained.")]
+    cumulative_payable: Annotated[Money, Meta(
+        description="Running total of `payable` through this period.")]
+    certified: Annotated[Money, Meta(
+        description="Amount certified by payment runs for this period.")]
+    true_up: Annotated[Money, Meta(
+        description="Part of `certified` that corrects periods certified before "
+        "(a restatement's cash effect).")]
+    terms_in_force: Annotated[str, Meta(description="The terms the period was priced with.")]
+    active: Annotated[bool, Meta(
+        description="The period has any activity (tables hide inactive periods).")]
+
+
+class TotalsRow(Row, frozen=True, kw_only=True):
+    """Totals over a contract's schedule, and what its cap still allows."""
+
+    contract: Contract
+    currency: Currency
+    periods: Annotated[int, Meta(description="Periods in the schedule.")]
+    earned: Annotated[Money, Meta(description="Sum of `earned`.")]
+    above_cap: Annotated[Money, Meta(description="Sum of `above_cap`.")]
+    adjustments: Annotated[Money, Meta(description="Sum of `adjustments`.")]
+    fees: Annotated[Money, Meta(description="Sum of `fees`.")]
+    retained: Annotated[Money, Meta(description="Sum of `retained` (still withheld).")]
+    payable: Annotated[Money, Meta(description="Sum of `payable`.")]
+    certified: Annotated[Money, Meta(description="Everything certified by payment runs.")]
+    max_value: Annotated[Money | None, Meta(
+        description="Contract cap (latest terms); null: no cap.")]
+    headroom: Annotated[Money | None, Meta(
+        description="max_value - (earned - above_cap): what the cap still allows for "
+        "outcome payments; null: no cap.")]
+
+
+class LineRow(Row, frozen=True, kw_only=True):
+    """One line of one period's payment with its derivation (`payments explain`).
+
+    Lines 1.. are the outcome lines, in outcome order; line 0 holds the period-level
+    steps (pools, fees, service credits, adjustments, retention), with no outcome and no
+    line amounts.
+    """
+
+    contract: Contract
+    period: PeriodId
+    line: Annotated[int, Meta(description="Line number in the period; 0: period-level "
+                                          "steps.", ge=0)]
+    outcome: Annotated[str, Meta(description="Outcome code (empty on line 0).")]
+    name: Annotated[str, Meta(description="Outcome name (empty on line 0).")]
+    units: Annotated[Quantity | None, Meta(
+        description="Units counted from the latest figures (after participant rules).")]
+    paid_units: Annotated[Quantity | None, Meta(
+        description="Units priced, after deadweight and threshold (improvement outcomes: "
+        "events avoided newly payable).")]
+    earned: Annotated[Money | None, Meta(description="Value of `paid_units` at the price "
+                                                     "in force.")]
+    above_cap: Annotated[Money | None, Meta(description="Removed by caps.")]
+    payable: Annotated[Money | None, Meta(description="earned - above_cap.")]
+    steps: Annotated[JsonText, Meta(
+        description="The derivation, in order: a JSON array of `{step, detail, amount, "
+        "events}` where `step` is units, excluded, deadweight, threshold, earned, floor, "
+        "cap_units, participant_cap, cap_value, max_value, result, pool, fee, "
+        "service_credit, adjustment or retention; `amount` is its money effect (decimal "
+        "string) or null; `events` lists the stream versions of the events behind it "
+        "(`v3`; see `proj_audit_trail`).")]
+
+
+PERIODS = Table("proj_payments", PaymentRow, ("contract", "period"))
+TOTALS = Table("proj_payments_totals", TotalsRow, ("contract",))
+LINES = Table("proj_payments_lines", LineRow, ("contract", "period", "line"))
+
+_json = msgspec.json.Encoder()
+_AMOUNTS = ("earned", "above_cap", "adjustments", "fees", "retained", "payable", "certified",
+            "true_up")
+
+
+def _active(p: PeriodPayment) -> bool:
+    return bool(p.lines) or any(getattr(p, f) for f in _AMOUNTS)
+
+
+def _steps(steps: tuple[Step, ...], cur: str) -> str:
+    return _json.encode([{"step": s.label, "detail": s.detail,
+                          "amount": None if s.amount is None else money(s.amount, cur),
+                          "events": s.refs} for s in steps]).decode()
+
+
+def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row]]:
+    state = view.state
+    if not state.exists:
+        return [], [], []
+    schedule = compute(state)
+    ref, cur = state.reference, schedule.currency
+    periods: list[Row] = []
+    lines: list[Row] = []
+    for p in schedule.periods:
+        pid = p.period
+        periods.append(PaymentRow(
+            contract=ref, period=pid, currency=cur, earned=money(p.earned, cur),
+            above_cap=money(p.above_cap, cur), adjustments=money(p.adjustments, cur),
+            fees=money(p.fees, cur), retained=money(p.retained, cur),
+            payable=money(p.payable, cur),
+            cumulative_payable=money(p.cumulative_payable, cur),
+            certified=money(p.certified, cur), true_up=money(p.true_up, cur),
+            terms_in_force=p.terms_in_force, active=_active(p)))
+        if p.other:
+            lines.append(LineRow(contract=ref, period=pid, line=0, outcome="", name="",
+                                 units=None, paid_units=None, earned=None, above_cap=None,
+                                 payable=None, steps=_steps(p.other, cur)))
+        for n, line in enumerate(p.lines, 1):
+            lines.append(LineRow(
+                contract=ref, period=pid, line=n, outcome=line.outcome, name=line.name,
+                units=quantity(line.units), paid_units=quantity(line.paid_units),
+                earned=money(line.earned, cur), above_cap=money(line.above_cap, cur),
+                payable=money(line.payable, cur), steps=_steps(line.steps, cur)))
+    headroom = schedule.headroom
+    totals = TotalsRow(
+        contract=ref, currency=cur, periods=len(schedule.periods),
+        earned=money(schedule.total("earned"), cur),
+        above_cap=money(schedule.total("above_cap"), cur),
+        adjustments=money(schedule.total("adjustments"), cur),
+        fees=money(schedule.total("fees"), cur),
+        retained=money(schedule.total("retained"), cur),
+        payable=money(schedule.total("payable"), cur),
+        certified=money(schedule.total("certified"), cur),
+        max_value=money_or_none(schedule.max_value, cur),
+        headroom=money_or_none(headroom, cur))
+    return periods, [totals], lines
+
+
+PROJECTION = Projection("payments", (PERIODS, TOTALS, LINES), "contract",
+                        contract_rows=rows)

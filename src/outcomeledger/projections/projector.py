@@ -1,0 +1,239 @@
+"""The batch projector: catch up, rebuild and swap, project in memory, dump.
+
+Catch-up reads the events after the tracked position in batches, in global order;
+each batch is one ``BEGIN IMMEDIATE`` transaction holding its rows *and* the new
+tracking positions, so a projector killed at any point resumes exactly once, and two
+projectors never interleave. Contract read models are recomputed, for every contract a
+batch touches, from the contract's stream up to the batch's last position (delete +
+insert): a pure function of the events, so catch-up after any prefix equals a replay.
+
+A rebuild fills fresh ``<table>__new`` tables contract by contract (memory is one
+contract at a time, whatever the ledger's size), then swaps them in with one
+transaction: drop old, rename new, reset tracking.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+import msgspec
+
+from . import source, sql
+from .base import ContractView, Projection, RawEvent
+from .registry import PROJECTIONS
+from .source import Cutoff
+
+#: Events per catch-up transaction: big enough to amortise a contract's recompute
+#: over many of its events, small enough to keep each write lock short.
+BATCH = 20_000
+#: Rows a rebuild writes per transaction (fresh tables, invisible until the swap).
+REBUILD_COMMIT_ROWS = 100_000
+NEW = "__new"
+
+Progress = Callable[[int], None]
+
+
+@dataclass(frozen=True, slots=True)
+class CatchUp:
+    events: int
+    position: int
+
+
+class _Transaction:
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.conn.execute("BEGIN IMMEDIATE")
+        return self.conn
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+
+
+def ensure(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJECTIONS,
+           suffix: str = "") -> None:
+    """Create missing projection tables (position 0) and the tracking table."""
+    names = [t.name + suffix for p in projections for t in p.tables]
+    if sql.existing(conn, [*names, "tracking"]) == {*names, "tracking"}:
+        return
+    with _Transaction(conn):
+        conn.execute(sql.TRACKING_DDL)
+        conn.execute(sql.TRACKING_MARKER)
+        for p in projections:
+            for t in p.tables:
+                conn.execute(sql.create(t, t.name + suffix))
+        if not suffix:
+            for index, (table, cols) in sql.INDEXES.items():
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({cols})")
+
+
+def positions(conn: sqlite3.Connection,
+              projections: Sequence[Projection] = PROJECTIONS) -> dict[str, int]:
+    """Tracking position of each projection (0: nothing projected yet)."""
+    if not sql.existing(conn, ["tracking"]):
+        return {p.name: 0 for p in projections}
+    names = [p.tracking_name for p in projections]
+    marks = ", ".join("?" * len(names))
+    found = dict(conn.execute("SELECT application_name, notification_id FROM tracking "
+                              f"WHERE application_name IN ({marks})", names).fetchall())
+    return {p.name: int(found.get(p.tracking_name, 0)) for p in projections}
+
+
+def _track(conn: sqlite3.Connection, projection: Projection, position: int) -> None:
+    conn.execute("INSERT OR REPLACE INTO tracking VALUES (?, ?)",
+                 (projection.tracking_name, position))
+
+
+def _write_contract(conn: sqlite3.Connection, projection: Projection, view: ContractView,
+                    suffix: str = "", replace: bool = False) -> int:
+    assert projection.contract_rows is not None
+    written = 0
+    for table, rows in zip(projection.tables, projection.contract_rows(view), strict=True):
+        if replace:
+            sql.delete_contracts(conn, table, table.name + suffix, [view.reference])
+        sql.write(conn, table, table.name + suffix, rows)
+        written += len(rows)
+    return written
+
+
+def _write_events(conn: sqlite3.Connection, projection: Projection, events: Sequence[RawEvent],
+                  suffix: str = "") -> int:
+    assert projection.event_rows is not None
+    rows = projection.event_rows(events)
+    sql.write(conn, projection.tables[0], projection.tables[0].name + suffix, rows)
+    return len(rows)
+
+
+def _step(conn: sqlite3.Connection, projections: Sequence[Projection], size: int) -> CatchUp:
+    """Project the next batch; the caller holds the write transaction."""
+    tracked = positions(conn, projections)
+    start = min(tracked.values())
+    events = source.batch(conn, start, source.head(conn), size)
+    if not events:
+        return CatchUp(0, start)
+    upto = events[-1][0]
+    views: dict[str, ContractView | None] = {}
+    for p in projections:
+        mine = [e for e in events if e[0] > tracked[p.name]]
+        if p.scope == "event":
+            _write_events(conn, p, mine)
+        else:
+            for stream in dict.fromkeys(e[1] for e in mine):
+                if stream not in views:
+                    views[stream] = source.contract_view(conn, stream, Cutoff(upto))
+                view = views[stream]
+                if view is not None:
+                    _write_contract(conn, p, view, replace=True)
+        _track(conn, p, max(upto, tracked[p.name]))
+    return CatchUp(len(events), upto)
+
+
+def catch_up(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJECTIONS,
+             batch: int = BATCH, progress: Progress | None = None) -> CatchUp:
+    """Bring every projection up to the ledger's last event, one transaction per batch."""
+    ensure(conn, projections)
+    total, position = 0, 0
+    while True:
+        with _Transaction(conn):
+            step = _step(conn, projections, batch)
+        position = step.position
+        if not step.events:
+            return CatchUp(total, position)
+        total += step.events
+        if progress is not None:
+            progress(step.events)
+
+
+def build(src: sqlite3.Connection, dst: sqlite3.Connection, cutoff: Cutoff, suffix: str = "",
+          projections: Sequence[Projection] = PROJECTIONS,
+          progress: Progress | None = None) -> int:
+    """Fill empty tables (``<name><suffix>`` in ``dst``) from the events of ``src`` that
+    ``cutoff`` admits; returns the last position admitted. ``dst`` may be ``src``."""
+    contract_ps = [p for p in projections if p.scope == "contract"]
+    event_ps = [p for p in projections if p.scope == "event"]
+    admitted: dict[str, int] = {}  # stream -> versions admitted (a prefix)
+    last = 0
+    pending = 0
+    dst.execute("BEGIN")
+    for stream, _first, count in source.streams(src, cutoff.position):
+        view = source.contract_view(src, stream, cutoff)
+        if view is None:
+            continue
+        admitted[stream] = len(view.events)
+        last = max(last, view.positions[-1])
+        for p in contract_ps:
+            pending += _write_contract(dst, p, view, suffix)
+        if pending >= REBUILD_COMMIT_ROWS:
+            dst.execute("COMMIT")
+            dst.execute("BEGIN")
+            pending = 0
+        if progress is not None:
+            progress(count)
+    dst.execute("COMMIT")
+    for scanned in source.scan(src, 0, cutoff.position):
+        events = scanned if cutoff.moment is None else [
+            e for e in scanned if e[2] <= admitted.get(e[1], 0)]
+        dst.execute("BEGIN")
+        for p in event_ps:
+            _write_events(dst, p, events, suffix)
+        dst.execute("COMMIT")
+        if progress is not None:
+            progress(len(events))
+    return last
+
+
+def rebuild(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJECTIONS,
+            progress: Progress | None = None) -> CatchUp:
+    """Replay every projection from position 0 into fresh tables and swap them in."""
+    ensure(conn, projections)
+    with _Transaction(conn):
+        for p in projections:
+            for t in p.tables:
+                conn.execute(f"DROP TABLE IF EXISTS {t.name}{NEW}")
+                conn.execute(sql.create(t, t.name + NEW))
+    upto = source.head(conn)
+    build(conn, conn, Cutoff(upto), NEW, projections, progress)
+    with _Transaction(conn):
+        for p in projections:
+            for t in p.tables:
+                conn.execute(f"DROP TABLE {t.name}")
+                conn.execute(f"ALTER TABLE {t.name}{NEW} RENAME TO {t.name}")
+            _track(conn, p, upto)
+        for index, (table, cols) in sql.INDEXES.items():
+            conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({cols})")
+    after = catch_up(conn, projections)
+    return CatchUp(upto + after.events, after.position)
+
+
+def in_memory(src: sqlite3.Connection, cutoff: Cutoff,
+              projections: Sequence[Projection] = PROJECTIONS) -> sqlite3.Connection:
+    """Every projection as ``cutoff`` saw it, in a private in-memory database."""
+    dst = sqlite3.connect(":memory:", isolation_level=None)
+    ensure(dst, projections)
+    last = build(src, dst, cutoff, "", projections)
+    with _Transaction(dst):
+        for p in projections:
+            _track(dst, p, last)
+    return dst
+
+
+_line = msgspec.json.Encoder()
+
+
+def dump(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJECTIONS,
+         suffix: str = "") -> Iterator[bytes]:
+    """Every table in a canonical order, as NDJSON lines ``{"table", "row"}``, then the
+    tracking positions: same events, same bytes."""
+    for p in projections:
+        for t in p.tables:
+            for values in sql.select_ordered(conn, t, t.name + suffix):
+                yield _line.encode({"table": t.name,
+                                    "row": dict(zip(t.columns, values, strict=True))}) + b"\n"
+    for name, position in sorted(positions(conn, projections).items()):
+        yield _line.encode({"table": "tracking",
+                            "row": {"projection": f"proj_{name}", "position": position}}) + b"\n"

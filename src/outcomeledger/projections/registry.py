@@ -1,0 +1,15 @@
+"""Every read model the ledger maintains, in the order they are built and dumped."""
+
+from __future__ import annotations
+
+from . import accountability, audit_trail, contract_state, payments
+from .base import Projection, Table
+
+PROJECTIONS: tuple[Projection, ...] = (
+    contract_state.PROJECTION,
+    payments.PROJECTION,
+    accountability.PROJECTION,
+    audit_trail.PROJECTION,
+)
+
+TABLES: tuple[Table, ...] = tuple(t for p in PROJECTIONS for t in p.tables)

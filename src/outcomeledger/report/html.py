@@ -1,0 +1,222 @@
+"""The report as one self-contained HTML page: inline CSS and SVG, no scripts, no fetches.
+
+It prints (``@media print``) as well as it reads on screen; headings, table captions
+and chart text alternatives make it usable with a screen reader. Every table is a
+:class:`~outcomeledger.report.tables.Section`, the same data as the CSV.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from html import escape
+
+from .charts import actual_vs_target, payable_vs_cap
+from .model import ContractReport, PortfolioReport, Rating
+from .style import CSS
+from .tables import Cell, Section, contract_sections, portfolio_sections
+
+_RATING_COLUMNS = frozenset({"rating", "overall_rating"})
+_NAV = (("performance", "Performance"), ("payments", "Payments and caps"),
+        ("returns", "Returns"), ("register", "Restatements and clawbacks"),
+        ("variations", "Variations"), ("network", "Delivery network"),
+        ("payers", "Payer split"), ("social-value", "Social value"),
+        ("verify", "How to check"))
+
+
+def _amount(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _badge(rating: str) -> str:
+    return f'<span class="rating r-{rating.replace(" ", "-")}">{escape(rating)}</span>'
+
+
+def _cell(value: Cell, column: str) -> tuple[str, str]:
+    """(HTML, class) of one table cell."""
+    if value is None:
+        return '<span aria-label="none">—</span>', "none"
+    if isinstance(value, bool):
+        return ("yes" if value else "no"), ""
+    if isinstance(value, Decimal):
+        return f"{value:,}", "num"
+    if isinstance(value, int):
+        return str(value), "num"
+    if isinstance(value, datetime):
+        return escape(value.strftime("%Y-%m-%d %H:%M UTC")), ""
+    if isinstance(value, date):
+        return value.isoformat(), ""
+    if column in _RATING_COLUMNS:
+        return _badge(value), ""
+    return escape(value), ""
+
+
+def _table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r: True,
+           caption: str | None = None, *, by_contract: bool = False) -> str:
+    """A captioned table; the ``contract`` column is dropped unless rows are contracts."""
+    rows = [r for r in section.rows if keep(r)]
+    if not rows:
+        return f"<p class=\"empty\">{escape(caption or section.title)}: none recorded.</p>"
+    # The contract column repeats the page's subject; an all-blank text column (no
+    # providers, no participants) only squeezes the columns that say something.
+    cols = [i for i, c in enumerate(section.columns)
+            if (by_contract or c != "contract") and any(r[i] != "" for r in rows)]
+    numeric = {i for i in cols if any(isinstance(r[i], Decimal | int)
+                                      and not isinstance(r[i], bool) for r in rows)}
+    head = "".join(f'<th scope="col">{escape(section.columns[i].replace("_", " "))}</th>'
+                   for i in cols)
+    body = []
+    for row in rows:
+        cells = []
+        for n, i in enumerate(cols):
+            html, cls = _cell(row[i], section.columns[i])
+            if cls == "none" and i in numeric:
+                cls = "num none"  # keep the column's alignment
+            tag = "th" if n == 0 else "td"
+            attrs = (' scope="row"' if n == 0 else "") + (f' class="{cls}"' if cls else "")
+            cells.append(f"<{tag}{attrs}>{html}</{tag}>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return (f'<div class="scroll"><table><caption>{escape(caption or section.title)}</caption>'
+            f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+
+
+def _page(title: str, body: Sequence[str]) -> str:
+    return "\n".join([
+        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>{escape(title)}</title>", '<link rel="icon" href="data:,">',
+        f"<style>{CSS}</style>", "</head>", "<body>", *body, "</body>", "</html>", ""])
+
+
+def _verify(position: int, digest: str, extra: str = "") -> str:
+    return (f'<section id="verify" aria-labelledby="verify-h"><h2 id="verify-h">How to check '
+            f"this report</h2><p>Computed from the ledger up to position {position}, whose "
+            f"head hash is <code class=\"hash\">{digest}</code>{extra}. Anyone holding the "
+            "ledger or an evidence pack can recompute it: "
+            f"<code>outcomeledger audit verify --head {position}:{digest}</code>.</p></section>")
+
+
+def _active(row: tuple[Cell, ...]) -> bool:
+    """A payments row with any amount in it besides the running total and the cap
+    (columns: contract, period, earned ... payable, cumulative_payable, certified,
+    true_up, contract_cap)."""
+    return any(isinstance(v, Decimal) and v != 0 for v in row[2:8] + row[9:11])
+
+
+def _targets(r: ContractReport) -> list[tuple[str, Decimal, Decimal, Rating]]:
+    items = [(o.code, o.cumulative.actual, o.cumulative.target, o.cumulative.rating)
+             for o in r.performance.outcomes if o.cumulative.target is not None]
+    items += [(f"{c.code} (social value)", c.delivered, c.target, c.rating)
+              for m in r.social_value for c in m.commitments]
+    return items
+
+
+def _matrix(r: ContractReport) -> str:
+    """Per-period performance as outcomes x periods: far shorter than one row per pair."""
+    outcomes = [o for o in r.performance.outcomes if o.periods]
+    periods = list(dict.fromkeys(p.period for o in outcomes for p in o.periods))
+    if not periods:
+        return '<p class="empty">No period has a return or a target yet.</p>'
+    head = "".join(f'<th scope="col" class="num">{escape(p)}</th>' for p in periods)
+    body = []
+    for o in outcomes:
+        by_period = {p.period: p for p in o.periods}
+        cells = []
+        for period in periods:
+            x = by_period.get(period)
+            if x is None:
+                cells.append('<td class="num none"><span aria-label="not in force">—</span></td>')
+            elif x.target is None:
+                cells.append(f'<td class="num">{x.actual:,}</td>')
+            else:
+                cells.append(f'<td class="num">{x.actual:,} of {x.target:,}<br>'
+                             f"{_badge(x.rating)}</td>")
+        body.append(f'<tr><th scope="row">{escape(o.code)}</th>{"".join(cells)}</tr>')
+    return ('<div class="scroll"><table><caption>Actual per outcome and period (with the '
+            "period's target and rating where it has one; periods with a return or a "
+            f'target)</caption><thead><tr><th scope="col">outcome</th>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table></div>")
+
+
+def contract_html(r: ContractReport) -> str:
+    s = {x.name: x for x in contract_sections(r)}
+    pay, perf, ret = r.payments, r.performance, r.returns
+    cur = r.currency
+    scale = perf.ratings
+    contract_cap = next((c for c in pay.caps if c.kind == "contract"), None)
+    figures = [("Earned at the rate card", f"{pay.earned:,}"),
+               ("Above caps (earned, not payable)", f"{pay.above_cap:,}"),
+               ("Payable", f"{pay.payable:,}"), ("Certified", f"{pay.certified:,}"),
+               ("Contract cap headroom", "no contract cap" if contract_cap is None
+                else f"{contract_cap.headroom:,} of {contract_cap.limit:,}"),
+               ("Overall rating", _badge(perf.overall))]
+    as_of = f"; as of {escape(r.basis.as_of)}" if r.basis.as_of else ""
+    as_at = f"; terms and periods as at {r.basis.as_at}" if r.basis.as_at else ""
+    chart_targets = actual_vs_target("chart-targets", _targets(r))
+    chart_payable = payable_vs_cap("chart-payable", pay.periods, cur)
+    body = [
+        '<header><p class="kicker">Accountability report</p>',
+        f"<h1>{escape(r.title)}</h1>",
+        f'<p class="lead">{escape(r.reference)}: {escape(r.buyer)} with {escape(r.supplier)}. '
+        f"Status: {r.status}. Periods through {escape(r.basis.through_period or 'none')}; "
+        f"terms {escape(r.basis.terms_in_force)}{as_of}{as_at}. Money in {escape(cur)}.</p>",
+        '<dl class="figures">' + "".join(f"<div><dt>{escape(k)}</dt><dd>{v}</dd></div>"
+                                         for k, v in figures) + "</dl></header>",
+        '<nav aria-label="Sections"><ol>' + "".join(
+            f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in _NAV) + "</ol></nav>",
+        "<main>",
+        '<section id="performance" aria-labelledby="performance-h">',
+        '<h2 id="performance-h">Performance against target</h2>',
+        f"<p>Ratings use the Procurement Act 2023 descriptors with thresholds from "
+        f"{'the contract' if scale.source == 'contract' else 'the ledger defaults'}: "
+        f"good at {scale.good * 100:.0f}% of target or more, approaching target at "
+        f"{scale.approaching * 100:.0f}%, requires improvement at "
+        f"{scale.requires_improvement * 100:.0f}%, inadequate below; "
+        f"&ldquo;other&rdquo; where no target is set. Overall: {_badge(perf.overall)}.</p>",
+        f'<figure class="chart">{chart_targets}<figcaption>Cumulative actual against target '
+        "for every outcome and social value commitment with a target.</figcaption></figure>"
+        if chart_targets else "<p>No outcome has a target to chart.</p>",
+        _table(s["performance_cumulative"]), _matrix(r), "</section>",
+        '<section id="payments" aria-labelledby="payments-h">',
+        '<h2 id="payments-h">Payments against caps</h2>',
+        f'<figure class="chart">{chart_payable}<figcaption>Cumulative payable and earned by '
+        "period, against the contract cap in force.</figcaption></figure>"
+        if chart_payable else "<p>No period has any payment activity yet.</p>",
+        f"<p>Cost per outcome achieved: {_amount(pay.cost_per_outcome)} "
+        f"({pay.outcome_payable:,} outcome payments for {pay.units:,} outcomes).</p>",
+        _table(s["caps"]), _table(s["payments"], _active,
+                                  f"Payments per period ({cur}; periods with activity)"),
+        _table(s["outcome_costs"]), "</section>",
+        '<section id="returns" aria-labelledby="returns-h"><h2 id="returns-h">Returns</h2>',
+        f"<p>{ret.expected} expected by {ret.expected_by}: {ret.received} received, "
+        f"{ret.missing} missing, {ret.late} late, {ret.rejected} rejected.</p>",
+        _table(s["returns"]), "</section>",
+        '<section id="register" aria-labelledby="register-h">',
+        '<h2 id="register-h">Restatements and clawbacks</h2>',
+        _table(s["restatements"]), _table(s["adjustments"]), "</section>",
+        '<section id="variations" aria-labelledby="variations-h">',
+        '<h2 id="variations-h">Variation log</h2>', _table(s["variations"]), "</section>",
+        '<section id="network" aria-labelledby="network-h">',
+        '<h2 id="network-h">Delivery network</h2>',
+        _table(s["network"]), _table(s["network_outcomes"]), "</section>",
+        '<section id="payers" aria-labelledby="payers-h"><h2 id="payers-h">Payer split</h2>',
+        _table(s["payers"]), _table(s["payer_split"]), "</section>",
+        '<section id="social-value" aria-labelledby="sv-h"><h2 id="sv-h">Social value</h2>',
+        _table(s["social_value"]), "</section>",
+        _verify(r.head.position, r.head.hash,
+                f" (this contract's stream at version {r.stream.version}, hash "
+                f'<code class="hash">{r.stream.hash}</code>)'),
+        "</main>"]
+    return _page(f"Accountability report: {r.reference}", body)
+
+
+def portfolio_html(p: PortfolioReport) -> str:
+    (section,) = portfolio_sections(p)
+    body = ['<header><p class="kicker">Accountability report</p><h1>Portfolio summary</h1>',
+            f'<p class="lead">{len(p.contracts)} contract(s).</p></header>', "<main>",
+            '<section aria-labelledby="portfolio-h"><h2 id="portfolio-h">Contracts</h2>',
+            _table(section, caption="Every contract: payments, caps, rating, returns",
+                   by_contract=True),
+            "</section>", _verify(p.head.position, p.head.hash), "</main>"]
+    return _page("Accountability report: portfolio", body)

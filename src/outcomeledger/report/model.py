@@ -1,0 +1,315 @@
+"""The accountability report as data: every section a frozen msgspec Struct.
+
+These Structs are the published JSON shape of ``report --format json`` (schema in
+``projections/report.schema.json``, fields described in ``projections/REPORT.md``).
+Money is a Decimal at the currency's minor unit and encodes as a decimal string;
+a field that cannot be computed (no target, no cap) is ``null``, never zero.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Literal
+
+from msgspec import Struct
+
+FORMAT = "outcomeledger-report"
+FORMAT_VERSION = 1
+
+#: The Procurement Act 2023 descriptors; "other" = nothing to rate against (no target).
+Rating = Literal["good", "approaching target", "requires improvement", "inadequate", "other"]
+Trend = Literal["up", "down", "level"]
+CapKind = Literal["contract", "outcome_units", "outcome_value", "participant", "payer"]
+ReturnStatusName = Literal["received", "missing", "rejected"]
+
+
+class LedgerHead(Struct, frozen=True):
+    """The ledger head the report was computed from (``POSITION:HASH``): anyone can
+    check it with ``audit verify --head``."""
+
+    position: int
+    hash: str
+    streams: int
+
+
+class StreamHead(Struct, frozen=True):
+    """The contract's own stream: its last version and that event's hash."""
+
+    version: int
+    hash: str
+
+
+class Basis(Struct, frozen=True):
+    as_of: str | None
+    as_at: date | None
+    through_period: str | None
+    terms_in_force: str
+
+
+class RatingScale(Struct, frozen=True):
+    good: Decimal
+    approaching: Decimal
+    requires_improvement: Decimal
+    source: Literal["contract", "default"]
+
+
+class PeriodPerformance(Struct, frozen=True):
+    period: str
+    target: Decimal | None
+    actual: Decimal
+    variance: Decimal | None
+    pct_of_target: Decimal | None
+    change: Decimal | None
+    trend: Trend | None
+    rating: Rating
+
+
+class CumulativePerformance(Struct, frozen=True):
+    target_basis: Literal["lifetime", "per_period", "none"]
+    target: Decimal | None
+    actual: Decimal
+    variance: Decimal | None
+    pct_of_target: Decimal | None
+    rating: Rating
+
+
+class OutcomePerformance(Struct, frozen=True):
+    code: str
+    name: str
+    kind: str
+    unit: str | None
+    in_force: bool
+    lifetime_target: Decimal | None
+    cumulative: CumulativePerformance
+    periods: tuple[PeriodPerformance, ...]
+
+
+class Performance(Struct, frozen=True):
+    ratings: RatingScale
+    overall: Rating
+    outcomes: tuple[OutcomePerformance, ...]
+
+
+class PeriodMoney(Struct, frozen=True):
+    period: str
+    earned: Decimal
+    above_cap: Decimal
+    adjustments: Decimal
+    fees: Decimal
+    retained: Decimal
+    payable: Decimal
+    cumulative_payable: Decimal
+    certified: Decimal
+    true_up: Decimal
+    contract_cap: Decimal | None
+
+
+class OutcomeMoney(Struct, frozen=True):
+    code: str
+    name: str
+    units: Decimal
+    earned: Decimal
+    above_cap: Decimal
+    payable: Decimal
+    cost_per_unit: Decimal | None
+
+
+class CapUse(Struct, frozen=True):
+    kind: CapKind
+    subject: str
+    measure: Literal["money", "units"]
+    limit: Decimal
+    used: Decimal
+    headroom: Decimal
+    reached: bool
+    note: str
+
+
+class Payments(Struct, frozen=True):
+    earned: Decimal
+    above_cap: Decimal
+    adjustments: Decimal
+    fees: Decimal
+    retained: Decimal
+    payable: Decimal
+    certified: Decimal
+    outstanding: Decimal
+    outcome_payable: Decimal
+    units: Decimal
+    cost_per_outcome: Decimal | None
+    caps: tuple[CapUse, ...]
+    outcomes: tuple[OutcomeMoney, ...]
+    periods: tuple[PeriodMoney, ...]
+
+
+class ReturnRow(Struct, frozen=True):
+    period: str
+    provider: str
+    status: ReturnStatusName
+    late: bool
+    validated: bool
+    restatements: int
+    first_recorded_at: datetime | None
+    first_recorded_by: str | None
+
+
+class Returns(Struct, frozen=True):
+    expected_by: Literal["provider", "contract"]
+    expected: int
+    received: int
+    missing: int
+    late: int
+    rejected: int
+    rows: tuple[ReturnRow, ...]
+
+
+class Restatement(Struct, frozen=True):
+    event: str
+    period: str
+    provider: str
+    outcome: str
+    participant: str
+    original: Decimal
+    restated: Decimal
+    difference: Decimal
+    earned_difference: Decimal
+    payable_through_period_change: Decimal
+    cash_effect: Decimal
+    cash_effect_note: str
+    reason: str
+    recorded_by: str
+    recorded_at: datetime
+    evidence: str
+
+
+class Adjustment(Struct, frozen=True):
+    event: str
+    period: str
+    kind: str
+    amount: Decimal
+    reason: str
+    recorded_by: str
+    recorded_at: datetime
+
+
+class Register(Struct, frozen=True):
+    restatements: tuple[Restatement, ...]
+    adjustments: tuple[Adjustment, ...]
+
+
+class VariationEntry(Struct, frozen=True):
+    event: str
+    effective_from: date
+    in_force: bool
+    recorded_at: datetime
+    recorded_by: str
+    reason: str
+    changes: tuple[str, ...]
+
+
+class ProviderOutcome(Struct, frozen=True):
+    code: str
+    units: Decimal
+    earned: Decimal
+
+
+class ProviderShare(Struct, frozen=True):
+    id: str
+    name: str
+    earned: Decimal
+    share: Decimal
+    payable: Decimal
+    outcomes: tuple[ProviderOutcome, ...]
+
+
+class Network(Struct, frozen=True):
+    integrator: str
+    outcome_payable: Decimal
+    providers: tuple[ProviderShare, ...]
+
+
+class PayerPeriod(Struct, frozen=True):
+    period: str
+    payable: Decimal
+    amount: Decimal
+    cumulative: Decimal
+
+
+class PayerStatement(Struct, frozen=True):
+    id: str
+    name: str
+    share: Decimal
+    residue: bool
+    commitment: Decimal | None
+    amount: Decimal
+    headroom: Decimal | None
+    over_commitment: bool
+    periods: tuple[PayerPeriod, ...]
+
+
+class SocialValueLine(Struct, frozen=True):
+    code: str
+    name: str
+    unit: str | None
+    target: Decimal
+    delivered: Decimal
+    pct_of_target: Decimal | None
+    rating: Rating
+    proxy_value: Decimal | None
+    proxy_total: Decimal | None
+
+
+class Mission(Struct, frozen=True):
+    mission: str
+    proxy_total: Decimal
+    commitments: tuple[SocialValueLine, ...]
+
+
+class ContractReport(Struct, frozen=True, kw_only=True):
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+    reference: str
+    title: str
+    buyer: str
+    supplier: str
+    currency: str
+    status: Literal["open", "closed"]
+    head: LedgerHead
+    stream: StreamHead
+    basis: Basis
+    performance: Performance
+    payments: Payments
+    returns: Returns
+    register: Register
+    variations: tuple[VariationEntry, ...]
+    network: Network
+    payers: tuple[PayerStatement, ...]
+    social_value: tuple[Mission, ...]
+
+
+class PortfolioRow(Struct, frozen=True):
+    reference: str
+    title: str
+    currency: str
+    status: Literal["open", "closed"]
+    overall_rating: Rating
+    earned: Decimal
+    above_cap: Decimal
+    payable: Decimal
+    certified: Decimal
+    contract_cap: Decimal | None
+    headroom: Decimal | None
+    returns_missing: int
+    returns_late: int
+    restatements: int
+    variations: int
+
+
+class PortfolioReport(Struct, frozen=True, kw_only=True):
+    format: str = FORMAT
+    format_version: int = FORMAT_VERSION
+    head: LedgerHead
+    as_of: str | None
+    as_at: date | None
+    contracts: tuple[PortfolioRow, ...]

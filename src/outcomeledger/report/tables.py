@@ -1,0 +1,123 @@
+"""The report as tidy tables: one row per observation, one table per section.
+
+CSV, the text format and the HTML tables all render these, so a figure is laid out
+once. Cells keep their type (text, number, flag, date) until a renderer formats
+them: that is what lets CSV neutralise a text cell starting with ``-`` while leaving
+the number -10400.00 a number.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+from .model import ContractReport, PortfolioReport
+
+Cell = str | Decimal | int | bool | date | datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    name: str  # file stem for CSV, the ``# name`` line on stdout
+    title: str  # caption
+    columns: tuple[str, ...]
+    rows: Sequence[tuple[Cell, ...]]
+
+
+def contract_sections(r: ContractReport) -> list[Section]:
+    ref = r.reference
+    perf = r.performance
+    pay = r.payments
+    return [
+        Section("summary", f"{ref}: report basis and ledger head", (
+            "contract", "title", "status", "currency", "through_period", "terms_in_force",
+            "as_of", "as_at", "ledger_position", "ledger_hash", "stream_version",
+            "stream_hash", "overall_rating"), [(
+                ref, r.title, r.status, r.currency, r.basis.through_period,
+                r.basis.terms_in_force, r.basis.as_of, r.basis.as_at, r.head.position,
+                r.head.hash, r.stream.version, r.stream.hash, perf.overall)]),
+        Section("performance", "Performance against target, per outcome and period", (
+            "contract", "outcome", "period", "target", "actual", "variance", "pct_of_target",
+            "change", "trend", "rating"),
+            [(ref, o.code, p.period, p.target, p.actual, p.variance, p.pct_of_target,
+              p.change, p.trend, p.rating) for o in perf.outcomes for p in o.periods]),
+        Section("performance_cumulative", "Cumulative performance against target", (
+            "contract", "outcome", "name", "in_force", "target_basis", "target", "actual",
+            "variance", "pct_of_target", "rating"),
+            [(ref, o.code, o.name, o.in_force, o.cumulative.target_basis, o.cumulative.target,
+              o.cumulative.actual, o.cumulative.variance, o.cumulative.pct_of_target,
+              o.cumulative.rating) for o in perf.outcomes]),
+        Section("payments", f"Payments per period ({r.currency})", (
+            "contract", "period", "earned", "above_cap", "adjustments", "fees", "retained",
+            "payable", "cumulative_payable", "certified", "true_up", "contract_cap"),
+            [(ref, p.period, p.earned, p.above_cap, p.adjustments, p.fees, p.retained,
+              p.payable, p.cumulative_payable, p.certified, p.true_up, p.contract_cap)
+             for p in pay.periods]),
+        Section("caps", "Payments against every cap", (
+            "contract", "kind", "subject", "measure", "limit", "used", "headroom", "reached",
+            "note"), [(ref, c.kind, c.subject, c.measure, c.limit, c.used, c.headroom,
+                       c.reached, c.note) for c in pay.caps]),
+        Section("outcome_costs", "Payments and cost per outcome achieved", (
+            "contract", "outcome", "name", "units", "earned", "above_cap", "payable",
+            "cost_per_unit"), [(ref, o.code, o.name, o.units, o.earned, o.above_cap,
+                                o.payable, o.cost_per_unit) for o in pay.outcomes]),
+        Section("returns", f"Returns expected by {r.returns.expected_by}: received, missing, "
+                "late", ("contract", "period", "provider", "status", "late", "validated",
+                         "restatements", "first_recorded_at", "first_recorded_by"),
+                [(ref, x.period, x.provider, x.status, x.late, x.validated, x.restatements,
+                  x.first_recorded_at, x.first_recorded_by) for x in r.returns.rows]),
+        Section("restatements", "Restatement register", (
+            "contract", "event", "period", "provider", "outcome", "participant", "original",
+            "restated", "difference", "earned_difference", "payable_through_period_change",
+            "cash_effect", "cash_effect_note", "reason", "recorded_by", "recorded_at",
+            "evidence"), [(ref, x.event, x.period, x.provider, x.outcome, x.participant,
+                           x.original, x.restated, x.difference, x.earned_difference,
+                           x.payable_through_period_change, x.cash_effect,
+                           x.cash_effect_note, x.reason, x.recorded_by, x.recorded_at,
+                           x.evidence) for x in r.register.restatements]),
+        Section("adjustments", "Clawbacks, recoveries and other adjustments", (
+            "contract", "event", "period", "kind", "amount", "reason", "recorded_by",
+            "recorded_at"), [(ref, a.event, a.period, a.kind, a.amount, a.reason,
+                              a.recorded_by, a.recorded_at) for a in r.register.adjustments]),
+        Section("variations", "Variation log", (
+            "contract", "event", "effective_from", "in_force", "changes", "reason",
+            "recorded_by", "recorded_at"),
+            [(ref, v.event, v.effective_from, v.in_force, "; ".join(v.changes), v.reason,
+              v.recorded_by, v.recorded_at) for v in r.variations]),
+        Section("network", "Delivery network: share of earned and of payments", (
+            "contract", "provider", "name", "earned", "share", "payable"),
+            [(ref, x.id or "integrator", x.name, x.earned, x.share, x.payable)
+             for x in r.network.providers]),
+        Section("network_outcomes", "Delivery network: outcomes by provider", (
+            "contract", "provider", "outcome", "units", "earned"),
+            [(ref, x.id or "integrator", o.code, o.units, o.earned)
+             for x in r.network.providers for o in x.outcomes]),
+        Section("payers", "Payer split against commitments", (
+            "contract", "payer", "name", "share", "residue", "commitment", "amount",
+            "headroom", "over_commitment"),
+            [(ref, x.id, x.name, x.share, x.residue, x.commitment, x.amount, x.headroom,
+              x.over_commitment) for x in r.payers]),
+        Section("payer_split", "Payer split per period", (
+            "contract", "payer", "period", "payable", "amount", "cumulative"),
+            [(ref, x.id, p.period, p.payable, p.amount, p.cumulative)
+             for x in r.payers for p in x.periods]),
+        Section("social_value", "Social value commitments against delivery, by mission", (
+            "contract", "mission", "code", "name", "unit", "target", "delivered",
+            "pct_of_target", "rating", "proxy_value", "proxy_total"),
+            [(ref, m.mission, c.code, c.name, c.unit, c.target, c.delivered, c.pct_of_target,
+              c.rating, c.proxy_value, c.proxy_total)
+             for m in r.social_value for c in m.commitments]),
+    ]
+
+
+def portfolio_sections(p: PortfolioReport) -> list[Section]:
+    return [Section(
+        "portfolio", f"Portfolio summary (ledger head {p.head.position}:{p.head.hash})", (
+            "contract", "title", "status", "currency", "overall_rating", "earned",
+            "above_cap", "payable", "certified", "contract_cap", "headroom",
+            "returns_missing", "returns_late", "restatements", "variations"),
+        [(c.reference, c.title, c.status, c.currency, c.overall_rating, c.earned,
+          c.above_cap, c.payable, c.certified, c.contract_cap, c.headroom, c.returns_missing,
+          c.returns_late, c.restatements, c.variations) for c in p.contracts])]

@@ -1,0 +1,51 @@
+"""The report as plain-text tables for a terminal (``--format table``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from ..render import Table, to_text
+from .tables import Cell, Section
+
+
+def _cell(value: Cell) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, Decimal):
+        return f"{value:,}"  # money is already at its minor unit; counts stay whole
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M")
+    if isinstance(value, int | date):
+        return str(value)
+    return value
+
+
+def _numeric(section: Section) -> frozenset[str]:
+    return frozenset(name for i, name in enumerate(section.columns)
+                     if any(isinstance(row[i], Decimal | int) and not isinstance(row[i], bool)
+                            for row in section.rows))
+
+
+def to_table_text(sections: Sequence[Section]) -> str:
+    """Each non-empty section as a titled table; the ``contract`` column is dropped
+    (the first title names the contract)."""
+    parts = []
+    for s in sections:
+        if not s.rows:
+            parts.append(f"{s.title}: none")
+            continue
+        if len(s.rows) == 1 and s.name == "summary":  # one record reads better as lines
+            width = max(len(c) for c in s.columns)
+            parts.append(s.title + "\n" + "\n".join(
+                f"{c.ljust(width)}  {_cell(v)}" for c, v in zip(s.columns, s.rows[0],
+                                                                strict=True)))
+            continue
+        keep = [i for i, c in enumerate(s.columns) if c != "contract" or s.name == "portfolio"]
+        columns = tuple(s.columns[i] for i in keep)
+        rows = [[_cell(row[i]) for i in keep] for row in s.rows]
+        parts.append(to_text(Table(s.title, columns, rows, _numeric(s))))
+    return "\n\n".join(parts)

@@ -1,0 +1,133 @@
+"""What one report looks at: a contract state cut to ``--as-at``, and shared arithmetic.
+
+Every section of the report is computed from a :class:`View`, so "periods up to the
+as-at date" and "terms in force on it" are decided once, here.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from functools import cached_property
+
+from ..mechanism import PeriodPayment, Schedule, compute
+from ..money import ZERO, quantize
+from ..periods import Period
+from ..state import ContractState, FigureKey, FigureRecord
+from ..terms import DEFAULT_RATINGS, ContractTerms, Ratings
+from .model import Rating
+
+_PERCENT = Decimal("0.01")
+_SHARE = Decimal("0.0001")
+
+#: Worst last, so ``max`` over this order picks the overall (most conservative) rating.
+RATING_ORDER: tuple[Rating, ...] = (
+    "good", "approaching target", "requires improvement", "inadequate")
+
+
+@dataclass(frozen=True)
+class View:
+    state: ContractState
+    as_at: date | None = None
+
+    @cached_property
+    def terms(self) -> ContractTerms:
+        """Terms in force on the as-at date, else the latest terms."""
+        if self.as_at is None:
+            return self.state.current_terms
+        return self.state.terms_on(self.as_at)
+
+    @property
+    def currency(self) -> str:
+        return self.state.base_terms.currency
+
+    @cached_property
+    def schedule(self) -> Schedule:
+        return compute(self.state)
+
+    @cached_property
+    def periods(self) -> tuple[PeriodPayment, ...]:
+        """Schedule periods that start on or before the as-at date."""
+        return tuple(p for p in self.schedule.periods if self.included(p.period))
+
+    def period(self, period_id: str) -> Period:
+        return self.state.period(period_id)
+
+    def included(self, period_id: str) -> bool:
+        return self.as_at is None or self.period(period_id).start <= self.as_at
+
+    @cached_property
+    def figures(self) -> dict[FigureKey, FigureRecord]:
+        """Latest figures of returns not rejected, in the included periods."""
+        out = {}
+        for key, record in self.state.figures.items():
+            status = self.state.returns.get((key[0], key[1]))
+            if status is not None and status.rejected is not None:
+                continue
+            if self.included(key[0]):
+                out[key] = record
+        return out
+
+    @cached_property
+    def actuals(self) -> dict[tuple[str, str], Decimal]:
+        """(period id, outcome or social value code) -> sum of figure values."""
+        totals: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+        for (period_id, _provider, code, _participant), record in self.figures.items():
+            totals[(period_id, code)] += record.value
+        return dict(totals)
+
+    @cached_property
+    def reported(self) -> frozenset[str]:
+        """Period ids with at least one figure: a period with no return has no actual."""
+        return frozenset(key[0] for key in self.figures)
+
+    @cached_property
+    def ratings(self) -> Ratings:
+        return self.terms.ratings or DEFAULT_RATINGS
+
+    def money(self, amount: Decimal) -> Decimal:
+        return quantize(amount, self.currency)
+
+
+def rate(actual: Decimal, target: Decimal | None, scale: Ratings) -> Rating:
+    """The Procurement Act descriptor for ``actual`` against ``target``.
+
+    Compared unrounded (89.996% is not 90%); no target, or a zero target, is "other".
+    """
+    if target is None or target <= 0:
+        return "other"
+    share = actual / target
+    if share >= scale.good:
+        return "good"
+    if share >= scale.approaching:
+        return "approaching target"
+    if share >= scale.requires_improvement:
+        return "requires improvement"
+    return "inadequate"
+
+
+def worst(ratings: list[Rating]) -> Rating:
+    rated = [r for r in ratings if r != "other"]
+    if not rated:
+        return "other"
+    return max(rated, key=RATING_ORDER.index)
+
+
+def percent(actual: Decimal, target: Decimal | None) -> Decimal | None:
+    if target is None or target == 0:
+        return None
+    return (actual * 100 / target).quantize(_PERCENT, rounding=ROUND_HALF_UP)
+
+
+def share(part: Decimal, whole: Decimal) -> Decimal:
+    """``part`` / ``whole`` to four places (zero when there is no whole)."""
+    if whole == 0:
+        return ZERO.quantize(_SHARE)
+    return (part / whole).quantize(_SHARE, rounding=ROUND_HALF_UP)
+
+
+def units(amount: Decimal) -> Decimal:
+    """Units as written: integral counts without a trailing exponent."""
+    return amount.quantize(Decimal(1)) if amount == amount.to_integral() else amount.normalize()

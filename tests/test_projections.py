@@ -1,0 +1,199 @@
+"""Projections over the demo ledger: events in, rows out.
+
+The demo is built through the services, so every write runs the projector (read your
+own writes); the tables it leaves must equal a full replay byte for byte.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import closing
+from dataclasses import replace
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import msgspec
+import pytest
+
+from outcomeledger import codec
+from outcomeledger.demo import build_demo
+from outcomeledger.money import fmt_money
+from outcomeledger.projections import (
+    PROJECTIONS,
+    TABLES,
+    ContractView,
+    Cutoff,
+    catch_up,
+    dump,
+    in_memory,
+    positions,
+    rebuild,
+)
+from outcomeledger.projections import base as projection_base
+from outcomeledger.projections import payments as payments_projection
+from outcomeledger.store import Ledger
+
+
+@pytest.fixture(scope="module")
+def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    with Ledger.open(str(path), create=True) as ledger:
+        build_demo(ledger)
+    return path
+
+
+@pytest.fixture
+def conn(demo_db: Path, tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    copy = tmp_path / "copy.db"
+    with closing(sqlite3.connect(demo_db)) as src, closing(sqlite3.connect(copy)) as dst:
+        src.backup(dst)
+    with closing(sqlite3.connect(copy, isolation_level=None)) as c:
+        yield c
+
+
+def rows(conn: sqlite3.Connection, table: str, where: str = "1",
+         *params: object) -> list[dict[str, Any]]:
+    cur = conn.execute(f"SELECT * FROM {table} WHERE {where}", params)
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def test_every_write_leaves_every_projection_current(conn: sqlite3.Connection) -> None:
+    head = conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
+    assert head == 38
+    assert positions(conn) == {p.name: head for p in PROJECTIONS}
+
+
+def test_incremental_projection_equals_a_full_replay_byte_for_byte(
+        conn: sqlite3.Connection) -> None:
+    incremental = b"".join(dump(conn))
+    with closing(in_memory(conn, Cutoff(38))) as replayed:
+        assert b"".join(dump(replayed)) == incremental
+    assert rebuild(conn).position == 38
+    assert b"".join(dump(conn)) == incremental
+    leftovers = conn.execute("SELECT name FROM sqlite_master WHERE name LIKE '%__new'")
+    assert leftovers.fetchall() == []
+
+
+def test_payments_rows_are_the_schedule(conn: sqlite3.Connection) -> None:
+    totals = rows(conn, "proj_payments_totals", "contract = ?", "GMHP-2017")[0]
+    assert totals["earned"] == "3324020.00"
+    assert totals["above_cap"] == "695020.00"
+    assert totals["payable"] == totals["certified"] == totals["max_value"] == "2629000.00"
+    assert totals["headroom"] == "0.00"
+    fy19 = rows(conn, "proj_payments", "contract = ? AND period = ?", "GMHP-2017",
+                "FY2019-Q4")[0]
+    assert (fy19["certified"], fy19["true_up"], fy19["cumulative_payable"]) == (
+        "1114600.00", "-10400.00", "2629000.00")
+    assert fy19["active"] == 1
+
+
+def test_payment_lines_carry_their_derivation(conn: sqlite3.Connection) -> None:
+    lines = rows(conn, "proj_payments_lines", "contract = ? AND period = ?", "GMHP-2017",
+                 "FY2019-Q4")
+    capped = [line for line in lines if line["above_cap"] not in (None, "0.00")]
+    assert capped, "the contract cap binds in FY2019-Q4"
+    steps = msgspec.json.decode(capped[0]["steps"])
+    assert steps[-1]["step"] == "max_value"
+    assert steps[0]["step"] == "units"
+    assert steps[0]["events"]
+    enf = rows(conn, "proj_payments_lines", "contract = ? AND period = ? AND line = 0",
+               "MHEP-ENF-2018", "FY2019-Q1")[0]
+    other = msgspec.json.decode(enf["steps"])
+    recovery = [s for s in other if s["step"] == "adjustment"]
+    assert recovery[0]["amount"] == "-700.00"
+    assert enf["earned"] is None
+    assert enf["outcome"] == ""
+
+
+def test_audit_trail_has_every_event_with_the_hash_of_its_stored_bytes(
+        conn: sqlite3.Connection) -> None:
+    trail = rows(conn, "proj_audit_trail")
+    stored = conn.execute("SELECT rowid, state FROM stored_events ORDER BY rowid").fetchall()
+    assert [r["position"] for r in trail] == [p for p, _ in stored]
+    assert [r["hash"] for r in trail] == [codec.event_hash(s) for _, s in stored]
+    restated = [r for r in trail if r["type"] == "ReturnRestated"]
+    assert restated[0]["recorded_by"] == "validator:audit@gmca.gov.uk"
+    assert restated[0]["recorded_at"] == "2019-06-30T16:00:00Z"
+    assert "landlord letters" in restated[0]["reason"]
+    assert trail[0]["prev_hash"] == "0" * 64
+    assert trail[1]["prev_hash"] == trail[0]["hash"]
+
+
+def test_restatements_and_variations_are_rows(conn: sqlite3.Connection) -> None:
+    [restated] = rows(conn, "proj_accountability_restatements")
+    assert (restated["contract"], restated["period"], restated["outcome"]) == (
+        "GMHP-2017", "FY2018-Q4", "ACC12")
+    assert (restated["original"], restated["restated"], restated["difference"]) == (
+        "124", "120", "-4")
+    variations = rows(conn, "proj_contract_state_variations", "contract = ?", "GMHP-2017")
+    assert [(v["version"], v["effective_from"]) for v in variations] == [(9, "2020-10-01")]
+    assert msgspec.json.decode(variations[0]["changes"])["end"] == "2021-03-31"
+    periods = {r["period"]: r for r in rows(conn, "proj_contract_state_periods",
+                                            "contract = ?", "GMHP-2017")}
+    assert periods["FY2020-Q2"]["terms_key"] == "v1"
+    assert periods["FY2020-Q3"]["terms_key"] == "v1+v9"
+    assert periods["FY2020-Q3"]["terms_in_force"] == "varied v9, effective 2020-10-01"
+    terms = rows(conn, "proj_contract_state_terms", "contract = ?", "GMHP-2017")
+    assert [t["terms_key"] for t in terms] == ["v1", "v1+v9"]
+    [contract] = rows(conn, "proj_contract_state", "contract = ?", "GMHP-2017")
+    assert (contract["status"], contract["term_end"], contract["version"]) == (
+        "closed", "2021-03-31", 12)
+
+
+def test_accountability_targets_and_returns(conn: sqlite3.Connection) -> None:
+    eng = {r["period"]: r for r in rows(conn, "proj_accountability", "contract = ? AND code = ?",
+                                        "MHEP-ENF-2018", "ENG")}
+    assert (eng["FY2018-Q3"]["target"], eng["FY2018-Q3"]["actual"],
+            eng["FY2018-Q3"]["variance"], eng["FY2018-Q3"]["status"]) == (
+        "30", "29", "-1", "missed")
+    assert eng["FY2018-Q2"]["status"] == "met"
+    assert eng["FY2019-Q2"]["status"] == "not reported"
+    assert eng["FY2019-Q1"]["cumulative"] == "124"
+    assert eng["FY2019-Q1"]["cumulative_target"] == "110"
+    returns = {r["period"]: r for r in rows(conn, "proj_accountability_returns",
+                                            "contract = ? AND provider = ''", "GMHP-2017")}
+    assert returns["FY2018-Q4"]["status"] == "received"
+    assert returns["FY2018-Q4"]["restatements"] == 1
+    assert returns["FY2018-Q1"]["status"] == "missing"
+
+
+def test_money_is_text_never_real(conn: sqlite3.Connection) -> None:
+    for table in TABLES:
+        declared = {r[1]: r[2] for r in conn.execute(f"PRAGMA table_info({table.name})")}
+        assert set(declared.values()) <= {"TEXT", "INTEGER"}, table.name
+    stored = conn.execute("SELECT DISTINCT typeof(earned), typeof(payable) FROM proj_payments")
+    assert stored.fetchall() == [("text", "text")]
+
+
+@pytest.mark.parametrize("amount", ["0", "-0", "1.005", "-2.5", "1E+3", "123456789.125"])
+@pytest.mark.parametrize("currency", ["GBP", "JPY"])
+def test_projection_money_is_fmt_money(amount: str, currency: str) -> None:
+    assert projection_base.money(Decimal(amount), currency) == fmt_money(Decimal(amount),
+                                                                         currency)
+
+
+def test_a_failed_batch_leaves_rows_and_tracking_as_they_were(tmp_path: Path) -> None:
+    with Ledger.open(str(tmp_path / "l.db"), create=True) as ledger:
+        ledger.project_on_write = False
+        build_demo(ledger)
+        conn = ledger.connect()
+    with closing(conn):
+        def crashing(view: ContractView) -> Any:
+            # Crash in the third batch of ten, after other read models wrote their rows.
+            if view.positions[-1] > 25:
+                raise RuntimeError("projector crashed")
+            return payments_projection.rows(view)
+
+        broken = [replace(p, contract_rows=crashing) if p.name == "payments" else p
+                  for p in PROJECTIONS]
+        with pytest.raises(RuntimeError, match="crashed"):
+            catch_up(conn, broken, batch=10)
+        assert set(positions(conn).values()) == {20}
+        with closing(in_memory(conn, Cutoff(20))) as at_20:
+            assert list(dump(conn)) == list(dump(at_20))
+        assert catch_up(conn, batch=10).events == 18
+        with closing(in_memory(conn, Cutoff(38))) as replayed:
+            assert list(dump(conn)) == list(dump(replayed))

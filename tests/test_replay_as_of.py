@@ -1,0 +1,111 @@
+"""``--as-of`` answers exactly what the live command printed at that moment.
+
+The demo history is recorded one write at a time; after every write the live output of
+`contract show` and `payments` (JSON and table) is captured. Re-run at the end with
+`--as-of POSITION` and `--as-of TIMESTAMP`, each must print the captured bytes, before
+and after the restatement, the variation and the closure.
+"""
+
+from __future__ import annotations
+
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from outcomeledger.cli import cli
+from outcomeledger.demo import build_demo
+from outcomeledger.projections import dump
+from outcomeledger.store import Ledger
+
+pytestmark = pytest.mark.slow
+
+
+def _invoke(db: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+
+
+def _reads(reference: str) -> list[tuple[str, ...]]:
+    return [("payments", reference, "--format", fmt) for fmt in ("json", "table")] + [
+        ("contract", "show", reference, "--format", fmt) for fmt in ("json", "table")]
+
+
+Capture = tuple[int, str, str, dict[tuple[str, ...], bytes]]
+
+
+@pytest.fixture(scope="module")
+def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Capture]]:
+    db = tmp_path_factory.mktemp("as-of") / "ledger.db"
+    captured: list[Capture] = []
+    with Ledger.open(str(db), create=True) as ledger:
+        projector = ledger.after_write
+
+        def capture() -> None:
+            projector()
+            last = list(ledger.feed(after=ledger.max_position() - 1))[-1]
+            outputs = {}
+            for args in _reads(last.event.contract):
+                result = _invoke(db, *args)
+                assert result.exit_code == 0, result.output
+                outputs[args] = result.stdout_bytes
+            captured.append((last.position, last.event.recorded_at.isoformat(),
+                             last.event.contract, outputs))
+
+        ledger.after_write = capture  # type: ignore[method-assign]
+        build_demo(ledger)
+    return db, captured
+
+
+def test_as_of_position_prints_what_the_live_command_printed(
+        history: tuple[Path, list[Capture]]) -> None:
+    db, captured = history
+    assert len(captured) > 20
+    for position, _when, _ref, outputs in captured:
+        for args, printed in outputs.items():
+            again = _invoke(db, *args, "--as-of", str(position))
+            assert again.exit_code == 0, again.output
+            assert again.stdout_bytes == printed, f"{args} --as-of {position}"
+
+
+def test_as_of_timestamp_prints_what_the_live_command_printed(
+        history: tuple[Path, list[Capture]]) -> None:
+    db, captured = history
+    for _position, moment, _ref, outputs in captured:
+        for args, printed in outputs.items():
+            again = _invoke(db, *args, "--as-of", moment)
+            assert again.stdout_bytes == printed, f"{args} --as-of {moment}"
+
+
+def test_the_restatement_is_visible_only_after_it_was_recorded(
+        history: tuple[Path, list[Capture]]) -> None:
+    db, captured = history
+    gm = [c for c in captured if c[2] == "GMHP-2017"]
+    at = next(i for i, c in enumerate(gm) if c[1].startswith("2019-06-30"))
+    key = ("payments", "GMHP-2017", "--format", "json")
+    before, after = gm[at - 1][3][key], gm[at][3][key]
+    assert b'"earned":"1202400.00"' in before
+    assert b'"earned":"1192000.00"' in after
+    assert _invoke(db, *key, "--as-of", str(gm[at][0] - 1)).stdout_bytes == before
+    assert _invoke(db, *key, "--as-of", "2019-06-30T15:59:59Z").stdout_bytes == before
+    assert _invoke(db, *key, "--as-of", str(gm[at][0])).stdout_bytes == after
+
+
+def test_as_of_never_touches_the_live_tables(history: tuple[Path, list[Capture]]) -> None:
+    db, _ = history
+    with Ledger.open(str(db)) as ledger, closing(ledger.connect()) as conn:
+        before = list(dump(conn))
+        assert _invoke(db, "payments", "GMHP-2017", "--as-of", "3").exit_code == 0
+        assert _invoke(db, "replay", "--as-of", "3").exit_code == 0
+        assert list(dump(conn)) == before
+
+
+def test_as_of_before_a_contract_existed_is_refused(
+        history: tuple[Path, list[Capture]]) -> None:
+    db, _ = history
+    result = _invoke(db, "payments", "PB-SIB-2010", "--as-of", "1")
+    assert result.exit_code == 1
+    assert "not yet agreed as of 1" in result.stderr
+    result = _invoke(db, "contract", "show", "GMHP-2017", "--as-of", "999")
+    assert result.exit_code == 1
+    assert "no such position" in result.stderr

@@ -1,0 +1,150 @@
+"""`replay`, `project` and read-your-writes from the command line."""
+
+from __future__ import annotations
+
+import os
+import pty
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from contextlib import closing
+from importlib import resources
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from outcomeledger.cli import cli
+from outcomeledger.demo import build_demo, build_pb
+from outcomeledger.projections import Cutoff, dump, in_memory, positions
+from outcomeledger.store import Ledger
+
+CLI = [sys.executable, "-c", "from outcomeledger.cli import main; main()"]
+DATA = Path(str(resources.files("outcomeledger").joinpath("demo_data")))
+
+
+def run(db: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", str(db), "--actor", "tester", *args])
+
+
+def tracked(db: Path) -> tuple[set[int], int]:
+    with closing(sqlite3.connect(db)) as conn:
+        head = conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
+        return set(positions(conn).values()), head
+
+
+def test_every_cli_write_leaves_the_projections_current(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    assert run(db, "init").exit_code == 0
+    steps = [
+        ("contract", "agree", str(DATA / "enf.toml")),
+        ("returns", "import", str(DATA / "enf_FY2018-Q2.csv")),
+        ("returns", "validate", "MHEP-ENF-2018", "--period", "FY2018-Q2", "--provider",
+         "TWIN"),
+        ("payments", "certify", "MHEP-ENF-2018", "--period", "FY2018-Q2"),
+        ("adjust", "MHEP-ENF-2018", "--period", "FY2018-Q2", "--kind", "recovery",
+         "--amount", "-700", "--reason", "sampled claims invalid"),
+        ("contract", "vary", "MHEP-ENF-2018", str(DATA / "enf_reprice.toml"), "--effective",
+         "2020-04-01", "--reason", "re-priced"),
+        ("returns", "reject", "MHEP-ENF-2018", "--period", "FY2018-Q2", "--provider", "BEH",
+         "--reason", "no evidence"),
+        ("contract", "close", "MHEP-ENF-2018", "--reason", "ended", "--on", "2021-06-30"),
+    ]
+    for step in steps:
+        result = run(db, *step)
+        assert result.exit_code == 0, (step, result.output)
+        at, head = tracked(db)
+        assert at == {head}, f"after {step[:2]} the projections are at {at}, events at {head}"
+
+
+@pytest.fixture
+def demo_db(tmp_path: Path) -> Path:
+    path = tmp_path / "demo.db"
+    with Ledger.open(str(path), create=True) as ledger:
+        build_demo(ledger)
+    return path
+
+
+def test_replay_rebuilds_byte_identical_tables_and_swaps_them_in(demo_db: Path) -> None:
+    with closing(sqlite3.connect(demo_db)) as conn:
+        before = list(dump(conn))
+    result = run(demo_db, "replay")
+    assert result.exit_code == 0, result.output
+    assert "replayed 38 events; projections at position 38" in result.stderr
+    assert "replaying" not in result.stderr  # no progress bar off a terminal
+    with closing(sqlite3.connect(demo_db)) as conn:
+        assert list(dump(conn)) == before
+        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    assert not [n for n in names if n.endswith("__new")]
+    assert "proj_audit_trail_by_contract" in names
+
+
+def test_replay_shows_a_progress_bar_on_a_terminal(demo_db: Path) -> None:
+    leader, follower = pty.openpty()
+    try:
+        code = subprocess.run(
+            [*CLI, "--db", str(demo_db), "replay"],
+            stderr=follower, stdout=subprocess.DEVNULL, check=False, timeout=60,
+            env={**os.environ, "COLUMNS": "80"}).returncode
+        os.close(follower)
+        shown = b""
+        while True:
+            try:
+                chunk = os.read(leader, 4096)
+            except OSError:
+                break
+            if not chunk:
+                break
+            shown += chunk
+    finally:
+        os.close(leader)
+    assert code == 0
+    assert b"replaying" in shown
+    assert b"100%" in shown
+
+
+def test_replay_as_of_prints_the_tables_as_they_stood(demo_db: Path) -> None:
+    result = run(demo_db, "replay", "--as-of", "12")
+    assert result.exit_code == 0, result.output
+    with closing(sqlite3.connect(demo_db)) as conn, \
+            closing(in_memory(conn, Cutoff(12))) as then:
+        assert result.stdout_bytes == b"".join(dump(then))
+    assert b'"contract":"PB-SIB-2010"' not in result.stdout_bytes
+
+
+def _write_unprojected(db: Path) -> None:
+    with Ledger.open(str(db)) as ledger:
+        ledger.project_on_write = False
+        build_pb(ledger)
+
+
+def test_project_catches_up_after_a_bulk_load(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    assert run(db, "init").exit_code == 0
+    _write_unprojected(db)
+    at, head = tracked(db)
+    assert at == {0}
+    assert head == 6
+    result = run(db, "project")
+    assert result.exit_code == 0, result.output
+    assert "projected 6 events; projections at position 6" in result.stderr
+    assert tracked(db) == ({6}, 6)
+
+
+@pytest.mark.slow
+def test_project_follow_polls_until_stopped(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    assert run(db, "init").exit_code == 0
+    with subprocess.Popen([*CLI, "--db", str(db), "project", "--follow", "--interval", "0.05"],
+                          stderr=subprocess.PIPE, text=True) as follower:
+        _write_unprojected(db)
+        deadline = time.monotonic() + 30
+        while tracked(db)[0] != {6} and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert tracked(db) == ({6}, 6)
+        follower.send_signal(signal.SIGTERM)
+        assert follower.wait(timeout=30) == 0
+        assert follower.stderr is not None
+        assert "projected 6 events" in follower.stderr.read()

@@ -1,0 +1,93 @@
+"""Actors and roles: a contract that declares who acts refuses everyone else."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import msgspec
+import pytest
+
+from outcomeledger import codec
+from outcomeledger.commands import (
+    AdjustReward,
+    AgreeContract,
+    CertifyPayment,
+    Meta,
+    SubmitReturn,
+    VaryContract,
+)
+from outcomeledger.contract import decide
+from outcomeledger.errors import Refused
+from outcomeledger.events import Figure
+from outcomeledger.state import ContractState, evolve
+from outcomeledger.terms import ContractTerms, Variation
+
+WHEN = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
+TERMS = msgspec.convert({
+    "reference": "ROLES-1", "title": "t", "buyer": "b", "supplier": "s",
+    "start": "2025-04-01", "end": "2026-03-31", "cadence": "quarter",
+    "providers": [{"id": "P1", "name": "One"}, {"id": "P2", "name": "Two"}],
+    "actors": [{"name": "ann", "role": "commissioner"},
+               {"name": "pat", "role": "provider", "provider": "P1"},
+               {"name": "val", "role": "validator"},
+               {"name": "aud", "role": "auditor"}],
+    "outcomes": [{"code": "O1", "name": "Outcome", "price": "100"}],
+}, ContractTerms)
+
+
+def agreed() -> ContractState:
+    state = ContractState("ROLES-1")
+    for event in decide(state, AgreeContract(TERMS), Meta(WHEN, "ann")).events:
+        state = evolve(state, event, codec.event_hash(codec.encode(event)))
+    return state
+
+
+def a_return(provider: str) -> SubmitReturn:
+    return SubmitReturn("FY2025-Q1", provider, (Figure("O1", Decimal(3)),))
+
+
+def test_only_a_declared_commissioner_may_agree_the_contract() -> None:
+    with pytest.raises(Refused, match="'pat' \\(provider for P1\\) may not agree"):
+        decide(ContractState("ROLES-1"), AgreeContract(TERMS), Meta(WHEN, "pat"))
+
+
+def test_an_undeclared_actor_is_refused_and_told_who_is_declared() -> None:
+    with pytest.raises(Refused, match="'mallory' is not declared on contract ROLES-1"):
+        decide(agreed(), a_return("P1"), Meta(WHEN, "mallory"))
+
+
+def test_a_provider_submits_returns_for_its_own_provider_only() -> None:
+    decision = decide(agreed(), a_return("P1"), Meta(WHEN, "pat"))
+    assert len(decision.events) == 1
+    assert decision.events[0].recorded_by == "pat"
+    with pytest.raises(Refused, match="may not submit returns for provider 'P2'"):
+        decide(agreed(), a_return("P2"), Meta(WHEN, "pat"))
+
+
+def test_a_provider_may_not_vary_adjust_or_certify() -> None:
+    for command in (VaryContract(Variation(title="x"), date(2025, 7, 1), "r"),
+                    AdjustReward("FY2025-Q1", "bonus", Decimal(1), "r"),
+                    CertifyPayment("FY2025-Q1")):
+        with pytest.raises(Refused, match="'pat' \\(provider for P1\\) may not"):
+            decide(agreed(), command, Meta(WHEN, "pat"))
+
+
+def test_an_auditor_is_read_only() -> None:
+    with pytest.raises(Refused, match="'aud' \\(auditor\\) may not submit returns"):
+        decide(agreed(), a_return("P1"), Meta(WHEN, "aud"))
+
+
+def test_a_commissioner_varies_and_a_validator_submits_results() -> None:
+    varied = decide(agreed(), VaryContract(Variation(title="x"), date(2025, 7, 1), "r"),
+                    Meta(WHEN, "ann"))
+    assert varied.events[0].recorded_by == "ann"
+    results = decide(agreed(), a_return(""), Meta(WHEN, "val"))
+    assert results.events[0].recorded_by == "val"
+
+
+def test_a_contract_without_actors_accepts_anyone() -> None:
+    open_terms = msgspec.structs.replace(TERMS, actors=())
+    state = ContractState("ROLES-1")
+    event = decide(state, AgreeContract(open_terms), Meta(WHEN, "anyone")).events[0]
+    assert event.recorded_by == "anyone"
