@@ -33,6 +33,8 @@ from outcomeledger.projections import (
 )
 from outcomeledger.projections import base as projection_base
 from outcomeledger.projections import payments as payments_projection
+from outcomeledger.projections.projector import outdated
+from outcomeledger.replay import differences
 from outcomeledger.store import Ledger
 
 
@@ -197,3 +199,33 @@ def test_a_failed_batch_leaves_rows_and_tracking_as_they_were(tmp_path: Path) ->
         assert catch_up(conn, batch=10).events == 18
         with closing(in_memory(conn, Cutoff(38))) as replayed:
             assert list(dump(conn)) == list(dump(replayed))
+
+
+def test_tables_in_an_older_layout_are_rebuilt_on_catch_up(conn: sqlite3.Connection) -> None:
+    expected = list(dump(conn))
+    # As an earlier version would have left it: one column fewer, stale rows.
+    conn.execute("DROP TABLE proj_payments_totals")
+    conn.execute("CREATE TABLE proj_payments_totals (contract TEXT NOT NULL, currency TEXT "
+                 "NOT NULL, PRIMARY KEY (contract)) WITHOUT ROWID")
+    conn.execute("INSERT INTO proj_payments_totals VALUES ('GMHP-2017', 'GBP')")
+    assert outdated(conn) == ["proj_payments_totals"]
+    catch_up(conn)
+    assert outdated(conn) == []
+    assert list(dump(conn)) == expected
+
+
+def test_differences_names_rows_that_do_not_match_a_replay(demo_db: Path,
+                                                          tmp_path: Path) -> None:
+    copy = tmp_path / "tampered.db"
+    with closing(sqlite3.connect(demo_db)) as src, closing(sqlite3.connect(copy)) as dst:
+        src.backup(dst)
+    with Ledger.open(str(copy)) as ledger:
+        assert differences(ledger) == []
+        with closing(ledger.connect()) as c:
+            c.execute("UPDATE proj_payments SET payable = '1.00' WHERE contract = "
+                      "'GMHP-2017' AND period = 'FY2019-Q4'")
+        found = differences(ledger)
+    assert len(found) == 2
+    assert found[0].startswith("live table has a row replay does not:")
+    assert '"payable":"1.00"' in found[0]
+    assert '"payable":"1125000.00"' in found[1]

@@ -23,8 +23,9 @@ from click.testing import CliRunner
 
 from outcomeledger import demo, projections, replay, service
 from outcomeledger.cli import cli
+from outcomeledger.cli.audit import stored_rows
 from outcomeledger.commands import Meta
-from outcomeledger.evidence import StoredRow, write_pack
+from outcomeledger.evidence import write_pack
 from outcomeledger.imports.importer import import_data
 from outcomeledger.store import Ledger
 
@@ -115,7 +116,7 @@ def _cli(db: Path, *args: str) -> bytes:
 
 
 def _pack(ledger: Ledger, reference: str) -> bytes:
-    rows = [StoredRow(s.position, s.stream, s.version, s.topic, s.state) for s in ledger.feed()]
+    rows = list(stored_rows(ledger))
     path = Path(ledger.location.display).with_suffix(".pack")
     with path.open("wb") as out:
         write_pack(out, rows, [reference], None, None)

@@ -376,11 +376,12 @@ def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta) -> Decision:
     changed: list[Figure] = []
     originals: list[Figure] = []
     unchanged = 0
-    if (period.id, cmd.provider) not in state.returns:
+    pid = period.id
+    if (pid, cmd.provider) not in state.returns:
         new = list(figures)  # a first return: nothing recorded to compare with
     else:
         for f in figures:
-            existing = state.figures.get((period.id, cmd.provider, f.outcome, f.participant))
+            existing = state.figures.get((pid, cmd.provider, f.outcome, f.participant))
             if existing is None:
                 new.append(f)
             elif existing.value == f.value:
@@ -391,7 +392,7 @@ def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta) -> Decision:
     if changed and not cmd.restate:
         raise InvalidInput([Problem(
             source, f.line, "value",
-            f"{period.id} {f.outcome}{' ' + f.participant if f.participant else ''} was "
+            f"{pid} {f.outcome}{' ' + f.participant if f.participant else ''} was "
             f"recorded as {o.value}; a different value needs --restate --reason "
             f"(got {f.value})") for f, o in zip(changed, originals, strict=True)])
     if changed:
@@ -403,12 +404,12 @@ def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta) -> Decision:
         events.append(ReturnSubmitted(
             contract=state.reference, recorded_at=meta.recorded_at,
             recorded_by=meta.recorded_by, reason=cmd.reason or "return submitted",
-            period=period.id, provider=cmd.provider, figures=tuple(new), source=cmd.source,
+            period=pid, provider=cmd.provider, figures=tuple(new), source=cmd.source,
             late=late))
     if changed:
         events.append(ReturnRestated(
             contract=state.reference, recorded_at=meta.recorded_at,
-            recorded_by=meta.recorded_by, reason=cmd.reason, period=period.id,
+            recorded_by=meta.recorded_by, reason=cmd.reason, period=pid,
             provider=cmd.provider, figures=tuple(changed), originals=tuple(originals),
             source=cmd.source))
     warnings = _ladder_warnings(state, terms, period, cmd.provider, figures, source)

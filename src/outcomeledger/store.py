@@ -345,6 +345,10 @@ class Ledger:
         # contract (as imports are) never holds every contract's figures at once.
         # A contract met again later is rebuilt from the store plus its pending events.
         left: set[str] = set()
+        # Events decided but not yet folded into ``state``: folded only if another
+        # command of the same contract follows (a one-return-per-contract import never
+        # pays for it). Chaining needs only the previous event's hash.
+        unfolded: list[tuple[AnyEvent, str]] = []
         for index, (reference, command) in enumerate(batch):
             if reference != current:
                 if current is not None:
@@ -352,6 +356,10 @@ class Ledger:
                 current, stream = reference, stream_id(reference)
                 state = self._resume(reference, plan.stored, stream) if (
                     reference in left) else self.load(reference)
+                unfolded.clear()
+            for event, digest in unfolded:
+                state = evolve(state, event, digest)
+            unfolded.clear()
             try:
                 decision = decide(state, command, meta)
             except InvalidInput as e:
@@ -364,12 +372,14 @@ class Ledger:
                 problems.extend(refused(index, state, e))
                 plan.decisions.append(Decision(()))
                 continue
+            head, version = state.head_hash, state.version
             for event in decision.events:
-                chained = msgspec.structs.replace(event, prev_hash=state.head_hash)
+                chained = msgspec.structs.replace(event, prev_hash=head)
                 data = codec.encode(chained)
-                state = evolve(state, chained, codec.event_hash(data))
+                head, version = codec.event_hash(data), version + 1
+                unfolded.append((chained, head))
                 plan.stored.append(StoredEvent(originator_id=stream,
-                                               originator_version=state.version,
+                                               originator_version=version,
                                                topic=codec.topic(chained), state=data))
                 plan.owners.append(index)
             plan.decisions.append(decision if keep_events else Decision((), decision.receipt))

@@ -7,6 +7,8 @@ import click
 from .. import render, replay, service
 from ..errors import InvalidInput, LedgerError, Problem
 from ..events import ADJUSTMENT_KINDS
+from ..imports.adjustments import import_adjustments
+from ..imports.rows import FORMATS
 from ..mechanism import compute
 from ..periods import PeriodError, parse_period
 from ..store import Ledger
@@ -23,20 +25,50 @@ from .base import (
 # -- adjustments and payments ----------------------------------------------------------
 
 @click.command()
-@click.argument("reference")
-@click.option("--period", required=True)
-@click.option("--kind", required=True, type=click.Choice(ADJUSTMENT_KINDS))
-@click.option("--amount", required=True, help="Positive: owed to the supplier; negative: "
-              "reduces what is owed.")
-@click.option("--reason", required=True)
+@click.argument("reference", required=False)
+@click.option("--period")
+@click.option("--kind", type=click.Choice(ADJUSTMENT_KINDS))
+@click.option("--amount", help="Positive: owed to the supplier; negative: reduces what is "
+              "owed.")
+@click.option("--reason")
+@click.option("--file", "path", default=None, help="Every adjustment from a CSV, NDJSON or "
+              "JSON file with columns contract, period, kind, amount, reason (- is stdin).")
+@click.option("--input-format", type=click.Choice(FORMATS), default=None,
+              help="Format of --file (default: from its extension; CSV otherwise).")
+@click.option("--dry-run", is_flag=True, help="With --file: validate, write nothing.")
+@format_option("table", "json")
 @pass_context
-def adjust(c: Context, reference: str, period: str, kind: str, amount: str,
-           reason: str) -> None:
-    """Record a reward adjustment (bonus, penalty, clawback, service credit...)."""
+def adjust(c: Context, reference: str | None, period: str | None, kind: str | None,
+           amount: str | None, reason: str | None, path: str | None,
+           input_format: str | None, dry_run: bool, fmt: str | None) -> None:
+    """Record a reward adjustment (bonus, penalty, clawback, service credit...), or every
+    adjustment of a file in one transaction (--file)."""
+    flags = {"REF": reference, "--period": period, "--kind": kind, "--amount": amount,
+             "--reason": reason}
+    if path is not None:
+        given = [name for name, value in flags.items() if value is not None]
+        if given:
+            raise click.UsageError(f"--file takes every field from the file; drop "
+                                   f"{', '.join(given)}")
+    else:
+        missing = [name for name, value in flags.items() if value is None]
+        if missing:
+            raise click.UsageError(f"missing {', '.join(missing)} (or give --file FILE)")
+
     def body() -> None:
         with c.ledger() as ledger:
-            service.adjust(ledger, reference, period, kind, amount, reason, c.meta())
-            c.say(f"adjusted {reference} {period}: {kind} {amount}")
+            if path is None:
+                ref, per, knd, amt, why = (str(v) for v in flags.values())  # all given
+                service.adjust(ledger, ref, per, knd, amt, why, c.meta())
+                c.say(f"adjusted {ref} {per}: {knd} {amt}")
+                return
+            receipt = import_adjustments(ledger, path, c.meta(), input_format=input_format,
+                                         dry_run=dry_run)
+        data = receipt.as_dict()
+        title = "Adjustments receipt" + (" (dry run: nothing written)" if dry_run else "")
+        columns = ("file", "sha256", "rows", "adjustments", "events")
+        emit(fmt or "table", render.Table(title, columns, [[str(data[k]) for k in columns]],
+                                          frozenset(columns[2:])), data)
     run(body)
 
 

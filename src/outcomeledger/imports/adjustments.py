@@ -8,13 +8,13 @@ rules are those of returns: every problem of the file is collected and reported 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import cast
 
 from ..commands import AdjustReward, Command, Meta
 from ..errors import InvalidInput, LedgerError, Problem
-from ..events import ADJUSTMENT_KINDS, AdjustmentKind, Source
+from ..events import ADJUSTMENT_KINDS, AdjustmentKind, RewardAdjusted, Source
 from ..state import ContractState
 from ..store import Ledger, Written
 from .importer import contract_refusal
@@ -41,37 +41,42 @@ class AdjustmentReceipt:
 def import_adjustments(ledger: Ledger, path: str, meta: Meta, *,
                        input_format: str | None = None,
                        dry_run: bool = False) -> AdjustmentReceipt:
+    """Record every adjustment of the file (``-`` is standard input) in one transaction,
+    or none of them."""
     try:
         source = open_input(path)
     except OSError as e:
         raise InvalidInput([unreadable(path, e)]) from None
     problems: list[Problem] = []
-    table = read_table(source.stream, source.name, detect_format(path, input_format),
-                       REQUIRED, (), problems)
-    rows: list[tuple[int, str, AdjustReward]] = []
+    rows: list[tuple[str, AdjustReward]] = []
     count = 0
-    for line, cells in table.rows:
-        if is_blank(cells):
-            continue
-        count += 1
-        row = _adjustment(source.name, line, dict(zip(table.columns, cells, strict=True)),
-                          problems)
-        if row is not None:
-            rows.append((line, row[0], row[1]))
-    sha256 = source.finish()
+    try:
+        table = read_table(source.stream, source.name, detect_format(path, input_format),
+                           REQUIRED, (), problems)
+        for line, cells in table.rows:
+            if is_blank(cells):
+                continue
+            count += 1
+            row = _adjustment(source.name, line, dict(zip(table.columns, cells, strict=True)),
+                              problems)
+            if row is not None:
+                rows.append(row)
+        sha256 = source.finish()
+    finally:
+        source.close()
     origin = Source(file=source.name, sha256=sha256)
-    # Grouped by contract (file order within each) so the ledger decides one contract
-    # at a time.
-    rows.sort(key=lambda r: r[1])
-    batch: list[tuple[str, Command]] = [
-        (reference, AdjustReward(period=cmd.period, kind=cmd.kind, amount=cmd.amount,
-                                 reason=cmd.reason, source=origin, line=line))
-        for line, reference, cmd in rows]
+    problems += _already_recorded(ledger, origin, {reference for reference, _ in rows})
+    # Grouped by contract (file order within each): the ledger decides one contract at
+    # a time.
+    rows.sort(key=lambda r: r[0])
+    batch: list[tuple[str, Command]] = [(reference, replace(cmd, source=origin))
+                                        for reference, cmd in rows]
     reported: set[tuple[str, str]] = set()
 
     def refused(index: int, state: ContractState, error: LedgerError) -> list[Problem]:
-        line, reference, _ = rows[index]
-        return contract_refusal(source.name, line, reference, state, error, reported)
+        reference, cmd = rows[index]
+        return contract_refusal(source.name, cmd.line or 0, reference, state, error,
+                                reported)
 
     written: list[Written] = []
     try:
@@ -80,9 +85,23 @@ def import_adjustments(ledger: Ledger, path: str, meta: Meta, *,
     except InvalidInput as e:
         problems += e.problems
     if problems:
-        raise InvalidInput(problems)
+        raise InvalidInput(sorted(problems, key=lambda p: p.line or 0))
     return AdjustmentReceipt(source.name, sha256, count, len(batch),
                              sum(len(w.positions) for w in written), dry_run)
+
+
+def _already_recorded(ledger: Ledger, origin: Source, references: set[str]) -> list[Problem]:
+    """Adjustments add up, unlike returns: the same file imported twice would count every
+    adjustment twice, so a file already recorded is refused."""
+    for reference in sorted(references):
+        for event, _ in ledger.stream(reference):
+            if (isinstance(event, RewardAdjusted) and event.source is not None
+                    and event.source.sha256 == origin.sha256):
+                return [Problem(origin.file, None, "file", (
+                    f"already recorded on {event.recorded_at:%Y-%m-%d %H:%M} by "
+                    f"{event.recorded_by} as {event.source.file} (got a file with SHA-256 "
+                    f"{origin.sha256}, expected adjustments not yet recorded)"))]
+    return []
 
 
 def _adjustment(name: str, line: int, row: dict[str, str],
@@ -106,7 +125,7 @@ def _adjustment(name: str, line: int, row: dict[str, str],
     if len(problems) > before:
         return None
     command = AdjustReward(period=fields["period"], kind=cast(AdjustmentKind, kind),
-                           amount=Decimal(amount), reason=fields["reason"])
+                           amount=Decimal(amount), reason=fields["reason"], line=line)
     return fields["contract"], command
 
 

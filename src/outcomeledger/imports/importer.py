@@ -68,11 +68,13 @@ def import_returns(ledger: Ledger, paths: Sequence[str], meta: Meta, *,
             inputs.append(open_input(path, on_read))
         except OSError as e:
             problems.append(unreadable(path, e))
-    if problems:
+    try:
+        if problems:
+            raise InvalidInput(problems)
+        return _import(ledger, inputs, meta, input_format, restate, reason, dry_run)
+    finally:
         for source in inputs:
-            source.finish()
-        raise InvalidInput(problems)
-    return _import(ledger, inputs, meta, input_format, restate, reason, dry_run)
+            source.close()
 
 
 def import_data(ledger: Ledger, files: Sequence[tuple[str, bytes]], meta: Meta, *,
@@ -92,8 +94,6 @@ class _Parsed:
 def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str | None,
             restate: bool, reason: str, dry_run: bool) -> list[ImportReceipt]:
     if restate and not reason.strip():
-        for source in inputs:
-            source.finish()
         raise InvalidInput([Problem("--reason", None, "reason",
                                     "a restatement needs --reason TEXT (got nothing)")])
     problems: list[Problem] = []
@@ -116,6 +116,8 @@ def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str |
             problems += e.problems
             written = []
     if problems:
+        order = {p.file.name: index for index, p in enumerate(parsed)}
+        problems.sort(key=lambda pr: (order.get(pr.source, -1), pr.line or 0))
         raise ImportRefused(problems, _receipts(parsed, batch, [], dry_run, problems))
     return _receipts(parsed, batch, written, dry_run, [])
 
@@ -145,6 +147,7 @@ def _conflicts_between_files(parsed: list[_Parsed]) -> list[Problem]:
             name, other = earlier
             for fkey in ret.keys.keys() & other.keys.keys():
                 if ret.value_of(fkey) != other.value_of(fkey):
+                    ret.drop(fkey)  # or the ledger would refuse it again, as changed
                     problems.append(Problem(p.file.name, ret.line_of(fkey), "value", (
                         f"{fkey if isinstance(fkey, str) else ' for '.join(fkey)} in "
                         f"{' '.join(filter(None, key))} differs between the files of this "

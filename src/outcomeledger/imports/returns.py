@@ -38,14 +38,18 @@ _CACHED_VALUES = 4096  # distinct value strings parsed once (counts repeat endle
 class Return:
     """The figures of one return, held compactly until it is decided."""
 
-    __slots__ = ("contract", "details", "keys", "lines", "period", "provider", "values")
+    __slots__ = ("contract", "details", "dropped", "keys", "lines", "period", "provider",
+                 "values")
 
     def __init__(self, key: ReturnKey) -> None:
         self.contract, self.period, self.provider = key
         self.keys: dict[FigureKey, int] = {}  # -> position in values and lines
         self.values: list[Decimal] = []
         self.lines = array("q")
-        self.details: dict[int, tuple[date | None, str]] = {}  # achieved_on, evidence
+        # Rare, so made on first use: an empty dict or set per return would cost more
+        # than the return's figures in a large aggregate import.
+        self.details: dict[int, tuple[date | None, str]] | None = None  # achieved_on, evidence
+        self.dropped: set[FigureKey] | None = None  # already refused: not decided again
 
     @property
     def first_line(self) -> int:
@@ -61,18 +65,26 @@ class Return:
         # Keys, values and lines were appended together, so they line up position by
         # position (insertion order is dict order).
         rows = zip(self.keys, self.values, self.lines, strict=True)
-        if not self.details:
+        if not self.details and not self.dropped:
             return tuple(Figure(outcome=key, value=value, line=line) if isinstance(key, str)
                          else Figure(outcome=key[0], value=value, participant=key[1],
                                      line=line)
                          for key, value, line in rows)
         out = []
-        for i, (key, value, line) in enumerate(rows):
+        details, dropped = self.details or {}, self.dropped or set()
+        for position, (key, value, line) in enumerate(rows):
+            if key in dropped:
+                continue
             outcome, participant = (key, "") if isinstance(key, str) else key
-            achieved_on, evidence = self.details.get(i, (None, ""))
+            achieved_on, evidence = details.get(position, (None, ""))
             out.append(Figure(outcome=outcome, value=value, participant=participant,
                               achieved_on=achieved_on, evidence=evidence, line=line))
         return tuple(out)
+
+    def drop(self, key: FigureKey) -> None:
+        if self.dropped is None:
+            self.dropped = set()
+        self.dropped.add(key)
 
     def command(self, source: Source, *, restate: bool, reason: str) -> SubmitReturn:
         return SubmitReturn(period=self.period, provider=self.provider,
@@ -97,67 +109,79 @@ def read_returns(table: Table, name: str, problems: list[Problem]) -> ReturnsFil
         return parsed
     column = {c: i for i, c in enumerate(table.columns)}
     i_contract, i_period, i_outcome, i_value = (column[c] for c in REQUIRED)
-    i_provider, i_participant, i_achieved, i_evidence = (column.get(c, -1) for c in OPTIONAL)
-    detailed = i_achieved >= 0 or i_evidence >= 0
+    i_provider, i_participant = column.get("provider", -1), column.get("participant", -1)
+    detailed = "achieved_on" in column or "evidence" in column
     returns = parsed.returns
+    # Caches keyed by the raw cell: a cell seen before was already stripped, checked
+    # and (for outcome codes) made one shared string, not one string per row.
     values: dict[str, Decimal] = {}
-    outcomes: dict[str, str] = {}  # one string object per outcome code, not one per row
-    current: Return | None = None
+    outcomes: dict[str, str] = {}
+    current = Return(("", "", ""))
+    keys, values_of, lines = current.keys, current.values, current.lines
+    raw_key = ("", "", "")  # the cells that selected ``current``
     rows = 0
-    # The loop below runs once per row of files with millions of rows: the common case
-    # (a value seen before, no optional details) takes the fewest steps.
+    # This loop runs once per row of files with millions of rows: a row of the return
+    # before it, with a known outcome and value and no details, takes the fewest steps.
     for line, cells in table.rows:
         rows += 1
-        contract = cells[i_contract].strip()
-        period = cells[i_period].strip()
-        outcome = cells[i_outcome].strip()
-        text = cells[i_value].strip()
-        provider = cells[i_provider].strip() if i_provider >= 0 else ""
-        participant = cells[i_participant].strip() if i_participant >= 0 else ""
-        value = values.get(text)
+        contract, period = cells[i_contract], cells[i_period]
+        provider = cells[i_provider] if i_provider >= 0 else ""
+        outcome = outcomes.get(cells[i_outcome])
+        value = values.get(cells[i_value])
         details: tuple[date | None, str] | None = None
-        if value is None or not (contract and period and outcome) or detailed:
-            checked = _check_row(name, line, cells, contract, period, outcome, text,
-                                 i_achieved, i_evidence, problems)
+        key: ReturnKey | None = None
+        if outcome is None or value is None or detailed:
+            checked = _check_row(name, line, cells, column, problems)
             if checked is None:
                 if is_blank(cells):
                     rows -= 1  # a row of empty cells (spreadsheet residue) is a blank line
                 continue
-            value, details = checked
+            key, outcome, value, details = checked
             if len(values) < _CACHED_VALUES:
-                values[text] = value
-        if (current is None or contract != current.contract or period != current.period
-                or provider != current.provider):
-            key = (contract, period, provider)
-            current = returns.get(key)
-            if current is None:
-                current = returns[key] = Return(key)
-        outcome = outcomes.setdefault(outcome, outcome)
+                values[cells[i_value]] = value
+            outcome = outcomes.setdefault(cells[i_outcome], outcome)
+        if contract != raw_key[0] or period != raw_key[1] or provider != raw_key[2]:
+            if key is None:
+                key = (contract.strip(), period.strip(), provider.strip())
+                if not (key[0] and key[1]):
+                    _check_row(name, line, cells, column, problems)
+                    continue
+            raw_key = (contract, period, provider)
+            found = returns.get(key)
+            if found is None:
+                found = returns[key] = Return(key)
+            current = found
+            keys, values_of, lines = current.keys, current.values, current.lines
+        participant = cells[i_participant].strip() if i_participant >= 0 else ""
         fkey: FigureKey = (outcome, participant) if participant else outcome
-        position = current.keys.get(fkey)
+        position = keys.get(fkey)
         if position is not None:
             _repeated(parsed, current, position, line, fkey, value, problems)
             continue
-        position = current.keys[fkey] = len(current.values)
-        current.values.append(value)
-        current.lines.append(line)
-        if details is not None and details != (None, ""):
+        position = keys[fkey] = len(values_of)
+        values_of.append(value)
+        lines.append(line)
+        if details:
+            if current.details is None:
+                current.details = {}
             current.details[position] = details
     parsed.rows = rows
     return parsed
 
 
-def _check_row(name: str, line: int, cells: list[str], contract: str, period: str,
-               outcome: str, text: str, i_achieved: int, i_evidence: int,
-               problems: list[Problem]) -> tuple[
-                   Decimal, tuple[date | None, str]] | None:
-    """The value and details of a row, or None when it has problems (all recorded)."""
+def _check_row(name: str, line: int, cells: list[str], column: dict[str, int],
+               problems: list[Problem]) -> tuple[ReturnKey, str, Decimal, tuple[
+                   date | None, str] | None] | None:
+    """A row's return key, outcome, value and details (None when there are none), or
+    None when it has problems (all recorded)."""
     if is_blank(cells):
         return None
+    fields = {c: cells[i].strip() for c, i in column.items()}
     before = len(problems)
-    for column, given in (("contract", contract), ("period", period), ("outcome", outcome)):
-        if not given:
-            problems.append(Problem(name, line, column, "missing (expected a value)"))
+    for name_ in ("contract", "period", "outcome"):
+        if not fields[name_]:
+            problems.append(Problem(name, line, name_, "missing (expected a value)"))
+    text = fields["value"]
     value = Decimal(0)
     if not text:
         problems.append(Problem(name, line, "value", "missing (expected a number)"))
@@ -167,7 +191,7 @@ def _check_row(name: str, line: int, cells: list[str], contract: str, period: st
     else:
         value = Decimal(text)
     achieved: date | None = None
-    raw_date = cells[i_achieved].strip() if i_achieved >= 0 else ""
+    raw_date = fields.get("achieved_on", "")
     if raw_date:
         try:
             if not _ISO_DATE.fullmatch(raw_date):
@@ -176,10 +200,12 @@ def _check_row(name: str, line: int, cells: list[str], contract: str, period: st
         except ValueError:
             problems.append(Problem(name, line, "achieved_on", f"not a date (got "
                                     f"{raw_date!r}, expected YYYY-MM-DD)"))
-    evidence = cells[i_evidence].strip() if i_evidence >= 0 else ""
     if len(problems) > before:
         return None
-    return value, (achieved, evidence)
+    evidence = fields.get("evidence", "")
+    details = (achieved, evidence) if achieved or evidence else None
+    key = (fields["contract"], fields["period"], fields.get("provider", ""))
+    return key, fields["outcome"], value, details
 
 
 def _repeated(parsed: ReturnsFile, ret: Return, position: int, line: int, key: FigureKey,

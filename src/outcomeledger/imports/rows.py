@@ -28,7 +28,7 @@ Row = tuple[int, list[str]]
 _SURROGATE = re.compile("[\udc80-\udcff]+")
 _JSON_KEY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:')
 _BYTE_AT = re.compile(r"\(byte (\d+)\)")
-_decode_object = msgspec.json.Decoder(dict[str, Any], float_hook=Decimal).decode
+_decode_json = msgspec.json.Decoder(Any, float_hook=Decimal).decode  # numbers stay exact
 # The CSV module's default limit (128 KiB) would refuse a long evidence note; this
 # still bounds a runaway unclosed quote.
 csv.field_size_limit(1 << 24)
@@ -81,11 +81,12 @@ def read_table(stream: BinaryIO, source: str, fmt: Format,
 # this handler only on invalid bytes: a clean file pays nothing, and a reader checks
 # its rows for escapes only once the count has moved.
 _invalid_utf8 = [0]
+_escape = codecs.lookup_error("surrogateescape")
 
 
-def _count_invalid(error: UnicodeError) -> tuple[str, int]:
+def _count_invalid(error: UnicodeError) -> tuple[str | bytes, int]:
     _invalid_utf8[0] += 1
-    return codecs.surrogateescape_errors(error)  # type: ignore[attr-defined,no-any-return]
+    return _escape(error)
 
 
 codecs.register_error("outcomeledger.surrogateescape", _count_invalid)
@@ -239,11 +240,19 @@ def _cells(item: object, source: str, line: int, columns: tuple[str, ...],
     return cells if ok else None
 
 
-def _utf8_problem(source: str, line: int, data: bytes, error: UnicodeDecodeError,
-                  offset: int = 0) -> Problem:
-    keys = _JSON_KEY.findall(data[offset:error.start])
+def _first_invalid_byte(data: bytes) -> int:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return e.start
+    return 0  # msgspec and Python disagree: blame the start
+
+
+def _utf8_problem(source: str, line: int, data: bytes, at: int, line_start: int = 0) -> Problem:
+    """Invalid UTF-8 at byte ``at``, named by the JSON key whose value holds it."""
+    keys = _JSON_KEY.findall(data[line_start:at])
     name = keys[-1].decode("utf-8", "replace") if keys else "row"
-    return Problem(source, line, name, f"invalid UTF-8 (got byte 0x{data[error.start]:02x}, "
+    return Problem(source, line, name, f"invalid UTF-8 (got byte 0x{data[at]:02x}, "
                    "expected UTF-8 text)")
 
 
@@ -254,12 +263,9 @@ def _ndjson_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
         if not raw.strip():
             continue
         try:
-            item: object = _decode_object(raw)
+            item: object = _decode_json(raw)
         except UnicodeDecodeError:
-            try:
-                raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                problems.append(_utf8_problem(source, number, raw, e))
+            problems.append(_utf8_problem(source, number, raw, _first_invalid_byte(raw)))
             continue
         except (msgspec.DecodeError, msgspec.ValidationError) as e:
             problems.append(Problem(source, number, "row", f"expected one JSON object per "
@@ -277,15 +283,13 @@ def _json_array_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
     try:
         items = msgspec.json.decode(data, type=list[msgspec.Raw])
     except UnicodeDecodeError:
-        try:
-            data.decode("utf-8")
-        except UnicodeDecodeError as e:
-            start = data.rfind(b"\n", 0, e.start) + 1
-            problems.append(_utf8_problem(source, line_of(e.start), data, e, start))
+        at = _first_invalid_byte(data)
+        problems.append(_utf8_problem(source, line_of(at), data, at,
+                                      data.rfind(b"\n", 0, at) + 1))
         return
     except (msgspec.DecodeError, msgspec.ValidationError) as e:
-        at = _BYTE_AT.search(str(e))
-        problems.append(Problem(source, line_of(int(at[1])) if at else None, "document",
+        byte = _BYTE_AT.search(str(e))
+        problems.append(Problem(source, line_of(int(byte[1])) if byte else None, "document",
                                 f"expected a JSON array of objects ({e})"))
         return
     unknown: set[str] = set()
@@ -295,9 +299,10 @@ def _json_array_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
         offset = data.find(raw, offset)
         line = line_of(offset)
         try:
-            item: object = _decode_object(raw)
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            problems.append(Problem(source, line, "row", f"expected a JSON object ({e})"))
+            item: object = _decode_json(raw)
+        except UnicodeDecodeError:  # the array's items are checked only when decoded
+            at = _first_invalid_byte(bytes(raw))
+            problems.append(_utf8_problem(source, line_of(offset + at), bytes(raw), at))
             continue
         cells = _cells(item, source, line, columns, required, problems, unknown)
         if cells is not None:

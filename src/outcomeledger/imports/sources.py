@@ -60,9 +60,12 @@ class Input:
         return the file's SHA-256."""
         while self.stream.read(1 << 20):
             pass
+        self.close()
+        return self._hashing.digest.hexdigest()
+
+    def close(self) -> None:
         if self._owned:
             self._hashing.raw.close()
-        return self._hashing.digest.hexdigest()
 
 
 def open_input(path: str, on_read: OnRead | None = None) -> Input:

@@ -26,7 +26,7 @@ from msgspec import Meta
 
 from ..events import AnyEvent
 from ..mechanism import schedule_periods
-from ..money import ROUNDING, fmt, minor_unit
+from ..money import ROUNDING, ZERO, fmt, minor_unit
 from ..periods import Period, period_containing, periods_between
 from ..state import ContractState
 from ..terms import ContractTerms
@@ -136,6 +136,7 @@ _json = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
 
 _quanta: dict[str, Decimal] = {}
+_zeros: dict[str, str] = {}
 
 
 def money(amount: Decimal, currency: str) -> str:
@@ -144,6 +145,9 @@ def money(amount: Decimal, currency: str) -> str:
     quantum = _quanta.get(currency)
     if quantum is None:
         quantum = _quanta[currency] = minor_unit(currency)
+        _zeros[currency] = fmt(ZERO.quantize(quantum))
+    if not amount and not amount.is_signed():  # most amounts in a schedule are zero
+        return _zeros[currency]
     return fmt(amount.quantize(quantum, rounding=ROUNDING))
 
 

@@ -25,6 +25,7 @@ from .base import (
     JsonText,
     Money,
     Projection,
+    Quantity,
     Row,
     Sha256,
     Table,
@@ -84,7 +85,7 @@ class PeriodTermsRow(Row, frozen=True, kw_only=True):
     terms_in_force: Annotated[str, Meta(
         description="The terms in words, as `payments explain` shows them.")]
     max_value: Annotated[Money | None, Meta(description="Contract cap in force; null: none.")]
-    retention: Annotated[str | None, Meta(
+    retention: Annotated[Quantity | None, Meta(
         description="Share withheld until final reconciliation (decimal); null: none.")]
     outcomes: Annotated[str, Meta(description="Codes of the outcomes in force, "
                                               "space-separated, in contract order.")]

@@ -54,9 +54,11 @@ class _Return:
                             self.rejected, self.late)
 
 
-def fold_events(reference: str, events: Iterable[tuple[AnyEvent, str]]) -> ContractState:
-    """The state after (event, hash) pairs of one stream, in stream order."""
-    version, head = 0, GENESIS
+def fold_events(reference: str, events: Iterable[AnyEvent], head: str = GENESIS
+                ) -> ContractState:
+    """The state after ``events`` of one stream, in stream order; ``head`` is the hash of
+    the last one (the only hash the state keeps, so only that one is computed)."""
+    version = 0
     agreed: ContractTerms | None = None
     agreed_by: Recorded | None = None
     closed: Recorded | None = None
@@ -66,9 +68,8 @@ def fold_events(reference: str, events: Iterable[tuple[AnyEvent, str]]) -> Contr
     variations: list[VariationRecord] = []
     adjustments: list[AdjustmentRecord] = []
     certifications: list[CertificationRecord] = []
-    for event, digest in events:
+    for event in events:
         version += 1
-        head = digest
         rec = Recorded(version, event.recorded_at, event.recorded_by, event.reason)
         match event:
             case ContractAgreed():

@@ -42,7 +42,12 @@ class CatchUp:
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception."""
+    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception.
+
+    IMMEDIATE takes the write lock up front: a deferred transaction that read first could
+    not upgrade to a write once another writer had committed (SQLITE_BUSY_SNAPSHOT), and
+    two projectors must never read the same tracking position and both apply a batch.
+    """
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn
@@ -70,6 +75,13 @@ def ensure(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJECT
         if not suffix:
             for index, (table, cols) in sql.INDEXES.items():
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({cols})")
+
+
+def outdated(conn: sqlite3.Connection,
+             projections: Sequence[Projection] = PROJECTIONS) -> list[str]:
+    """Live tables whose layout is not the one the code writes (an older version's)."""
+    return [t.name for p in projections for t in p.tables
+            if sql.live_layout(conn, t.name) != sql.layout(t)]
 
 
 def positions(conn: sqlite3.Connection,
@@ -135,15 +147,20 @@ def _step(conn: sqlite3.Connection, projections: Sequence[Projection], size: int
 
 def catch_up(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJECTIONS,
              batch: int = BATCH, progress: Progress | None = None) -> CatchUp:
-    """Bring every projection up to the ledger's last event, one transaction per batch."""
+    """Bring every projection up to the ledger's last event, one transaction per batch.
+
+    Tables left in an older layout by an earlier version are rebuilt first: their rows
+    could not be extended in place, and a replay gives exactly the rows the code writes.
+    """
     ensure(conn, projections)
-    total, position = 0, 0
+    if outdated(conn, projections):
+        return rebuild(conn, projections, progress)
+    total = 0
     while True:
         with _Transaction(conn):
             step = _step(conn, projections, batch)
-        position = step.position
         if not step.events:
-            return CatchUp(total, position)
+            return CatchUp(total, step.position)
         total += step.events
         if progress is not None:
             progress(step.events)
@@ -153,35 +170,38 @@ def build(src: sqlite3.Connection, dst: sqlite3.Connection, cutoff: Cutoff, suff
           projections: Sequence[Projection] = PROJECTIONS,
           progress: Progress | None = None) -> int:
     """Fill empty tables (``<name><suffix>`` in ``dst``) from the events of ``src`` that
-    ``cutoff`` admits; returns the last position admitted. ``dst`` may be ``src``."""
+    ``cutoff`` admits; returns the last position admitted. ``dst`` may be ``src``.
+
+    Contract read models are built one contract at a time (memory stays flat however
+    large the ledger), committed every ``REBUILD_COMMIT_ROWS`` rows; then the event
+    read models in one pass over the global order.
+    """
     contract_ps = [p for p in projections if p.scope == "contract"]
     event_ps = [p for p in projections if p.scope == "event"]
-    admitted: dict[str, int] = {}  # stream -> versions admitted (a prefix)
+    admitted: dict[str, int] = {}  # stream -> versions admitted (always a prefix)
     last = 0
-    pending = 0
-    dst.execute("BEGIN")
-    for stream, _first, count in source.streams(src, cutoff.position):
-        view = source.contract_view(src, stream, cutoff)
-        if view is None:
-            continue
-        admitted[stream] = len(view.events)
-        last = max(last, view.positions[-1])
-        for p in contract_ps:
-            pending += _write_contract(dst, p, view, suffix)
-        if pending >= REBUILD_COMMIT_ROWS:
-            dst.execute("COMMIT")
-            dst.execute("BEGIN")
-            pending = 0
-        if progress is not None:
-            progress(count)
-    dst.execute("COMMIT")
+    todo = source.streams(src, cutoff.position)
+    done = 0
+    while done < len(todo):
+        with _Transaction(dst):
+            rows = 0
+            while done < len(todo) and rows < REBUILD_COMMIT_ROWS:
+                stream, _first, count = todo[done]
+                done += 1
+                view = source.contract_view(src, stream, cutoff)
+                if view is not None:
+                    admitted[stream] = len(view.events)
+                    last = max(last, view.positions[-1])
+                    for p in contract_ps:
+                        rows += _write_contract(dst, p, view, suffix)
+                if progress is not None:
+                    progress(count)
     for scanned in source.scan(src, 0, cutoff.position):
         events = scanned if cutoff.moment is None else [
             e for e in scanned if e[2] <= admitted.get(e[1], 0)]
-        dst.execute("BEGIN")
-        for p in event_ps:
-            _write_events(dst, p, events, suffix)
-        dst.execute("COMMIT")
+        with _Transaction(dst):
+            for p in event_ps:
+                _write_events(dst, p, events, suffix)
         if progress is not None:
             progress(len(events))
     return last
@@ -214,11 +234,15 @@ def in_memory(src: sqlite3.Connection, cutoff: Cutoff,
               projections: Sequence[Projection] = PROJECTIONS) -> sqlite3.Connection:
     """Every projection as ``cutoff`` saw it, in a private in-memory database."""
     dst = sqlite3.connect(":memory:", isolation_level=None)
-    ensure(dst, projections)
-    last = build(src, dst, cutoff, "", projections)
-    with _Transaction(dst):
-        for p in projections:
-            _track(dst, p, last)
+    try:
+        ensure(dst, projections)
+        last = build(src, dst, cutoff, "", projections)
+        with _Transaction(dst):
+            for p in projections:
+                _track(dst, p, last)
+    except BaseException:
+        dst.close()
+        raise
     return dst
 
 

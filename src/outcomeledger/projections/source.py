@@ -83,16 +83,16 @@ def fold(rows: list[tuple[int, int, str, bytes]],
          cutoff: Cutoff | None = None) -> ContractView | None:
     """Fold (position, version, topic, state) rows of one stream, in version order."""
     events: list[AnyEvent] = []
-    hashes: list[str] = []
     positions: list[int] = []
+    last = b""
     for position, _version, topic, data in rows:
         event = codec.decode(topic, data)
         if cutoff is not None and not cutoff.admits(position, event):
             break
         events.append(event)
-        hashes.append(codec.event_hash(data))
         positions.append(position)
+        last = data
     if not events:
         return None
-    state = fold_events(events[0].contract, zip(events, hashes, strict=True))
+    state = fold_events(events[0].contract, events, codec.event_hash(last))
     return ContractView(state, tuple(events), tuple(positions))

@@ -60,6 +60,19 @@ def create(table: Table, name: str) -> str:
             f"PRIMARY KEY ({', '.join(table.key)})) WITHOUT ROWID")
 
 
+def layout(table: Table) -> list[tuple[str, str, int, int]]:
+    """(column, type, not null, key position) as ``PRAGMA table_info`` reports them for a
+    table created by :func:`create`."""
+    rowid = table.key == ("position",)
+    return [(n, t, int(not nullable and not (rowid and n == "position")),
+             table.key.index(n) + 1 if n in table.key else 0)
+            for n, t, nullable in columns(table.row)]
+
+
+def live_layout(conn: sqlite3.Connection, name: str) -> list[tuple[str, str, int, int]]:
+    return [(r[1], r[2], r[3], r[5]) for r in conn.execute(f"PRAGMA table_info({name})")]
+
+
 def insert(table: Table, name: str) -> str:
     marks = ", ".join("?" * len(table.columns))
     return f"INSERT INTO {name} ({', '.join(table.columns)}) VALUES ({marks})"

@@ -1,0 +1,154 @@
+"""All or nothing: one import is one transaction. A file refused, or a process killed
+(SIGKILL) at any moment of an import, leaves the ledger with every event of the import
+or none of them, never part."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from outcomeledger.commands import AgreeContract, Command, Meta
+from outcomeledger.errors import InvalidInput
+from outcomeledger.imports.importer import import_data, import_returns
+from outcomeledger.store import Ledger
+from outcomeledger.terms import ContractTerms, Outcome
+
+META = Meta(datetime(2026, 1, 5, tzinfo=UTC), "tester")
+CONTRACTS, OUTCOMES, PERIODS = 100, 20, 40  # 80,000 rows in 4,000 returns
+
+
+def _agree(path: Path) -> int:
+    outcomes = tuple(Outcome(code=f"O{o:02d}", name=f"Outcome {o}", price=Decimal(100))
+                     for o in range(OUTCOMES))
+    batch: list[tuple[str, Command]] = [(f"K-{c:03d}", AgreeContract(ContractTerms(
+        reference=f"K-{c:03d}", title="t", buyer="b", supplier="s", start=date(2015, 4, 1),
+        end=date(2025, 3, 31), cadence="quarter", outcomes=outcomes)))
+        for c in range(CONTRACTS)]
+    with Ledger.open(str(path), create=True) as ledger:
+        ledger.project_on_write = False
+        ledger.execute_batch(batch, META)
+        return ledger.max_position()
+
+
+def _returns(path: Path) -> int:
+    with path.open("w", encoding="utf-8") as out:
+        out.write("contract,period,outcome,value\n")
+        for p in range(PERIODS):
+            period = f"FY{2015 + p // 4}-Q{p % 4 + 1}"
+            out.writelines(f"K-{c:03d},{period},O{o:02d},{(c + o + p) % 30}\n"
+                           for c in range(CONTRACTS) for o in range(OUTCOMES))
+    return PERIODS * CONTRACTS  # one event per return
+
+
+IMPORT = """
+import sys
+from datetime import UTC, datetime
+from outcomeledger.commands import Meta
+from outcomeledger.imports.importer import import_returns
+from outcomeledger.store import Ledger
+with Ledger.open(sys.argv[1]) as ledger:
+    ledger.project_on_write = False
+    import_returns(ledger, [sys.argv[2]], Meta(datetime(2026, 1, 5, tzinfo=UTC), "tester"))
+"""
+
+
+def _events(path: Path) -> int:
+    with Ledger.open(str(path)) as ledger:
+        return ledger.max_position()
+
+
+@pytest.fixture(scope="module")
+def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int, int]:
+    root = tmp_path_factory.mktemp("atomic")
+    base, returns = root / "base.db", root / "returns.csv"
+    before = _agree(base)
+    return base, returns, before, before + _returns(returns)
+
+
+def _kill_when(db: Path, returns: Path, *, seconds: float | None = None,
+               wal_bytes: int | None = None) -> bool:
+    """Run an import in a subprocess and SIGKILL it after ``seconds``, or once its write
+    transaction has spilled ``wal_bytes`` into the WAL (it is writing, not committed).
+    True when it was killed before it finished."""
+    process = subprocess.Popen([sys.executable, "-c", IMPORT, str(db), str(returns)])
+    wal = Path(str(db) + "-wal")
+    started = time.monotonic()
+    try:
+        while process.poll() is None and time.monotonic() - started < 60:
+            due = seconds is not None and time.monotonic() - started > seconds
+            writing = wal_bytes is not None and wal.exists() and wal.stat().st_size > wal_bytes
+            if due or writing:
+                os.kill(process.pid, signal.SIGKILL)
+                process.wait()
+                return process.returncode == -signal.SIGKILL
+            time.sleep(0.002)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return False
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("moment", [{"seconds": 0.6}, {"wal_bytes": 256 * 1024}],
+                         ids=["while deciding", "while writing"])
+def test_an_import_killed_midway_leaves_nothing_partial(
+        prepared: tuple[Path, Path, int, int], tmp_path: Path,
+        moment: dict[str, float]) -> None:
+    base, returns, before, after = prepared
+    db = tmp_path / "ledger.db"
+    shutil.copy(base, db)
+    assert _kill_when(db, returns, **moment), "the import finished before it was killed"
+    assert _events(db) == before  # nothing of the import, not a part of it
+    # The ledger is intact, and the same import then succeeds in full.
+    with Ledger.open(str(db)) as ledger:
+        ledger.project_on_write = False
+        [receipt] = import_returns(ledger, [str(returns)], META)
+    assert receipt.added == CONTRACTS * OUTCOMES * PERIODS
+    assert _events(db) == after
+
+
+def test_a_refusal_in_a_later_file_leaves_the_ledger_as_it_was(tmp_path: Path) -> None:
+    db = tmp_path / "ledger.db"
+    before = _agree(db)
+    good = b"contract,period,outcome,value\nK-001,FY2016-Q1,O01,3\n"
+    bad = b"contract,period,outcome,value\nK-002,FY2016-Q1,O01,3\nK-002,FY2016-Q1,O99,1\n"
+    with Ledger.open(str(db)) as ledger:
+        ledger.project_on_write = False
+        with pytest.raises(InvalidInput) as refused:
+            import_data(ledger, [("good.csv", good), ("bad.csv", bad)], META)
+        assert [(p.source, p.line, p.field) for p in refused.value.problems] == [
+            ("bad.csv", 3, "outcome")]
+        assert ledger.max_position() == before
+
+
+def test_a_failure_while_writing_leaves_nothing(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The database refusing the write part-way (here: after the first event) rolls
+    the whole transaction back."""
+    db = tmp_path / "ledger.db"
+    before = _agree(db)
+    data = b"contract,period,outcome,value\nK-001,FY2016-Q1,O01,3\nK-002,FY2016-Q1,O01,3\n"
+    with Ledger.open(str(db)) as ledger:
+        ledger.project_on_write = False
+        recorder = type(ledger.recorder)
+        original = recorder._insert_events
+
+        def fail_after_first(self: object, cursor: object, stored: list[object],
+                             **kw: object) -> object:
+            original(self, cursor, stored[:1], **kw)  # type: ignore[arg-type]
+            raise OSError("disk full")
+
+        monkeypatch.setattr(recorder, "_insert_events", fail_after_first)
+        with pytest.raises(OSError, match="disk full"):
+            import_data(ledger, [("r.csv", data)], META)
+        assert ledger.max_position() == before
