@@ -61,11 +61,24 @@ def demo(c: Context, output: Path | None) -> None:
 
 
 def _register() -> None:
-    from . import audit, contract, events, payments, replay, report, returns, schema
+    from . import (
+        audit,
+        contract,
+        events,
+        payments,
+        replay,
+        report,
+        returns,
+        schema,
+        signing,
+    )
 
     for module in (audit, contract, events, payments, replay, report, returns, schema):
         for command in module.COMMANDS:
             cli.add_command(command)
+    # `returns keygen` and `returns sign` live beside import, under the same group.
+    for command in signing.COMMANDS:
+        returns.returns.add_command(command)
 
 
 _register()

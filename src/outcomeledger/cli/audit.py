@@ -16,6 +16,7 @@ from ..chain import ChainVerifier, Head
 from ..errors import InvalidInput, LedgerError, Problem
 from ..evidence import StoredRow, parse_as_of, read_pack, write_pack
 from ..mechanism import compute
+from ..replay import differences
 from ..state import ContractState, evolve
 from ..store import Ledger, stream_id
 from .base import Context, emit, format_option, pass_context, resolve_format, run
@@ -45,7 +46,7 @@ def audit() -> None:
 @format_option("table", "json")
 @pass_context
 def audit_verify(c: Context, published: str | None, fmt: str | None) -> None:
-    """Recompute every hash chain; exit 1 on any mismatch."""
+    """Recompute every hash chain and every projection; exit 1 on any mismatch."""
     def body() -> None:
         verifier = ChainVerifier()
         with c.ledger() as ledger:
@@ -53,6 +54,10 @@ def audit_verify(c: Context, published: str | None, fmt: str | None) -> None:
                 verifier.add(row.position, row.stream, row.version, row.topic, row.state)
         head = verifier.head()
         problems = [str(m) for m in verifier.mismatches]
+        with c.ledger() as ledger:
+            if ledger.has_projections:
+                # Rebuild every projection in memory and compare with the stored rows.
+                problems += [f"projection: {d}" for d in differences(ledger, limit=50)]
         if published:
             try:
                 pinned = Head.parse(published)
@@ -75,7 +80,7 @@ def audit_verify(c: Context, published: str | None, fmt: str | None) -> None:
                                     f"{pinned.hash}: history before it was rewritten")
         data = {"events": verifier.count, "streams": len(verifier.streams),
                 "head": str(head), "ok": not problems, "mismatches": problems}
-        if (fmt or "table") == "json":
+        if resolve_format(fmt) == "json":
             click.echo(render.to_json(data))
         else:
             for p in problems:

@@ -81,7 +81,10 @@ def _progress(c: Context, files: tuple[str, ...]) -> Iterator[OnRead | None]:
 
 
 def _review_command(name: str, reject: bool) -> None:
-    @returns.command(name)
+    summary = ("Reject a return: its figures leave payments." if reject
+               else "Record that a return was validated.")
+
+    @returns.command(name, help=summary)
     @click.argument("reference")
     @click.option("--period", required=True)
     @click.option("--provider", default="")
@@ -95,14 +98,9 @@ def _review_command(name: str, reject: bool) -> None:
                 c.say(f"{name}d the {period} return of {reference}")
         run(body)
 
-    command.__doc__ = ("Reject a return: its figures leave payments." if reject
-                       else "Record that a return was validated.")
-
 
 _review_command("validate", reject=False)
 _review_command("reject", reject=True)
-
-
 
 
 COMMANDS = [returns]

@@ -1,0 +1,53 @@
+"""audit verify also rebuilds every projection and compares it with the stored rows."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from outcomeledger.cli import cli
+from outcomeledger.demo import build_gm
+from outcomeledger.store import Ledger
+
+
+def ledger_with_projections(tmp_path: Path) -> Path:
+    path = tmp_path / "ledger.db"
+    with Ledger.open(str(path), create=True) as ledger:
+        build_gm(ledger)
+    return path
+
+
+def verify(path: Path) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, ["--db", str(path), "audit", "verify", "--format",
+                                      "table"])
+    return result.exit_code, result.stdout
+
+
+def test_current_projections_verify(tmp_path: Path) -> None:
+    code, out = verify(ledger_with_projections(tmp_path))
+    assert code == 0, out
+
+
+def test_an_edited_projection_row_is_caught(tmp_path: Path) -> None:
+    path = ledger_with_projections(tmp_path)
+    with sqlite3.connect(path) as conn:
+        changed = conn.execute("UPDATE proj_payments SET payable='1192001.00' WHERE "
+                               "contract='GMHP-2017' AND period='FY2018-Q4'").rowcount
+        conn.commit()
+    assert changed == 1
+    code, out = verify(path)
+    assert code == 1
+    assert "MISMATCH projection: live table has a row replay does not" in out
+    assert "1192001.00" in out
+
+
+def test_a_deleted_projection_row_is_caught(tmp_path: Path) -> None:
+    path = ledger_with_projections(tmp_path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("DELETE FROM proj_audit_trail WHERE position=3")
+        conn.commit()
+    code, out = verify(path)
+    assert code == 1
+    assert "MISMATCH projection: replay has a row the live table lacks" in out
