@@ -15,8 +15,8 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 demo: $(STAMP)
-	rm -f demo.db demo.db-wal demo.db-shm
-	$(BIN)/outcomeledger --db demo.db demo
+	rm -rf demo.db demo.db-wal demo.db-shm demo-reports
+	$(BIN)/outcomeledger --db demo.db demo --reports demo-reports
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
@@ -29,4 +29,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 clean:
-	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) demo.db demo.db-wal demo.db-shm demo-reports .pytest_cache .mypy_cache .ruff_cache

@@ -21,7 +21,6 @@ from pathlib import Path
 from . import render, service
 from .commands import Meta
 from .imports.importer import import_data
-from .money import fmt_thousands
 from .store import Ledger
 
 COMMISSIONER = "commissioner:jane.doe@gmca.gov.uk"
@@ -114,38 +113,46 @@ def build_enf(ledger: Ledger) -> None:
 BUILDERS: tuple[Callable[[Ledger], None], ...] = (build_gm, build_pb, build_enf)
 
 
-def build_demo(ledger: Ledger, say: Callable[[str], None] = lambda _m: None) -> str:
-    """Record the demo contracts and return the printed summary."""
+def build_demo(ledger: Ledger, say: Callable[[str], None] = lambda _m: None,
+               reports: Path | None = None) -> str:
+    """Record the demo contracts and return the printed summary: payments per contract,
+    then the accountability portfolio; with ``reports``, also one HTML report each."""
     for builder in BUILDERS:
         builder(ledger)
         say(f"recorded {builder.__name__.removeprefix('build_').upper()} "
             f"({ledger.max_position()} events so far)")
-    return summary(ledger)
+    text = summary(ledger) + "\n\n" + accountability(ledger, reports)
+    if reports is not None:
+        say(f"wrote HTML accountability reports to {reports}/")
+    return text
+
+
+def accountability(ledger: Ledger, reports: Path | None) -> str:
+    """The portfolio accountability report, and each contract's HTML report if asked."""
+    from .report import build_portfolio, build_report
+    from .report.html import contract_html
+    from .report.source import Source
+    from .report.tables import portfolio_sections
+    from .report.text import to_table_text
+
+    source = Source.open(ledger, None)
+    head = source.head()
+    contracts = [build_report(state, head, as_of=None, as_at=None)
+                 for state in source.states()]
+    if reports is not None:
+        reports.mkdir(parents=True, exist_ok=True)
+        for report in contracts:
+            (reports / f"{report.reference}.html").write_text(contract_html(report),
+                                                                  encoding="utf-8")
+    portfolio = build_portfolio(contracts, head, as_of=None, as_at=None)
+    return to_table_text(portfolio_sections(portfolio))
 
 
 def summary(ledger: Ledger) -> str:
+    """Each contract's payments per period, as `payments REF` prints them."""
     parts: list[str] = []
-    portfolio: list[list[str]] = []
     for ref in ledger.references():
-        state = ledger.get(ref)
         schedule = service.payments(ledger, ref)
-        terms = state.current_terms
-        cur = schedule.currency
         parts.append(render.to_text(render.payments_table(
             schedule, schedule.periods, machine=False)))
-        parts.append("")
-        headroom = schedule.headroom
-        portfolio.append([
-            ref, terms.title[:48], fmt_thousands(schedule.total("earned"), cur),
-            fmt_thousands(schedule.total("above_cap"), cur),
-            fmt_thousands(schedule.total("payable"), cur),
-            fmt_thousands(schedule.total("certified"), cur),
-            "-" if headroom is None else fmt_thousands(headroom, cur),
-            str(len(state.variations)), "closed" if state.closed else "open"])
-    columns = ("contract", "title", "earned", "above_cap", "payable", "certified",
-               "headroom", "variations", "status")
-    parts.append(render.to_text(render.Table(
-        f"Portfolio summary ({ledger.max_position()} events in the ledger)", columns,
-        portfolio, frozenset({"earned", "above_cap", "payable", "certified", "headroom",
-                              "variations"}))))
-    return "\n".join(parts)
+    return "\n\n".join(parts)

@@ -32,7 +32,7 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from . import codec
+from . import codec, sqldb
 from .commands import Command, Meta
 from .contract import Decision, decide
 from .errors import ConcurrencyExhausted, InvalidInput, LedgerError, Problem, UnknownContract
@@ -118,6 +118,10 @@ def locate(url: str | None) -> Location:
             "POSTGRES_PASSWORD": unquote(parts.password or ""),
             "POSTGRES_CONNECT_TIMEOUT": "5",
             "POSTGRES_LOCK_TIMEOUT": "30",
+            # A CLI command needs one pooled connection; a follower two more (its
+            # LISTEN thread holds one, its pull thread reads with another).
+            "POSTGRES_POOL_SIZE": "1",
+            "POSTGRES_MAX_OVERFLOW": "4",
         }
         return Location("postgresql", env, raw.split("@")[-1])
     path = Path(raw.removeprefix("sqlite:///") if raw.startswith("sqlite:///") else raw)
@@ -169,13 +173,20 @@ class Ledger:
 
     def __init__(self, location: Location, *, create: bool = False) -> None:
         self.location = location
+        env = location.env
         if location.kind == "sqlite" and not create:
             assert location.path is not None
             if not location.path.exists():
                 raise StoreError(f"no ledger at {location.path} (run `outcomeledger init` "
                                  "first, or pass --db)")
+        if location.kind == "postgresql":
+            _check_postgres(location, create=create)
+            # Only `init` creates the schema: concurrent processes each running
+            # eventsourcing's CREATE ... IF NOT EXISTS statements can collide in the
+            # system catalogs, and a reader must not create tables at all.
+            env = {**env, "CREATE_TABLE": "yes" if create else "no"}
         try:
-            self.app = LedgerApplication(env=location.env)
+            self.app = LedgerApplication(env=env)
         except (PersistenceError, OSError) as e:
             raise StoreError(f"cannot open the ledger at {location.display}: {e}") from None
         self.recorder = self.app.recorder
@@ -255,17 +266,25 @@ class Ledger:
 
     @property
     def has_projections(self) -> bool:
-        """Projections live in SQLite file ledgers (PostgreSQL: not yet)."""
+        """Projections live beside the events: in a SQLite file or a PostgreSQL database
+        (an in-memory SQLite ledger has no second connection to keep them in)."""
+        if self.location.kind == "postgresql":
+            return True
         path = self.location.path
-        return (self.location.kind == "sqlite" and path is not None
+        return (path is not None
                 and ":memory:" not in str(path) and "mode=memory" not in str(path))
 
-    def connect(self) -> sqlite3.Connection:
-        """A plain sqlite3 connection to the ledger file, in autocommit mode: projections
-        and replay issue their own ``BEGIN IMMEDIATE`` transactions."""
+    def connect(self) -> sqldb.Conn:
+        """A plain connection to the ledger's database, in autocommit mode: projections
+        and replay issue their own transactions (see ``projections.sql.begin``)."""
         if not self.has_projections:
-            raise StoreError(f"projections are kept in SQLite file ledgers only (got "
+            raise StoreError(f"projections are kept in SQLite files or PostgreSQL only (got "
                              f"{self.location.display})")
+        if self.location.kind == "postgresql":
+            try:
+                return sqldb.pg_connect(self.location.env)
+            except sqldb.ConnectError as e:
+                raise StoreError(str(e)) from None
         assert self.location.path is not None
         try:
             return sqlite3.connect(self.location.path, timeout=30, isolation_level=None)
@@ -285,7 +304,7 @@ class Ledger:
         if self.project_on_write and self.has_projections:
             try:
                 self.project()
-            except sqlite3.Error as e:
+            except sqldb.Error as e:
                 raise StoreError(f"events were written but the projections could not be "
                                  f"updated ({e}); run `outcomeledger project`") from None
 
@@ -394,3 +413,24 @@ class Ledger:
                 state = evolve(state, codec.decode(stored.topic, stored.state),
                                codec.event_hash(stored.state))
         return state
+
+
+def _check_postgres(location: Location, *, create: bool) -> None:
+    """Fail fast, in one line, when the server is unreachable, the database is missing
+    or holds no ledger. Without this, eventsourcing's connection pool would retry for
+    its whole timeout and end with a generic "couldn't get a connection"."""
+    try:
+        conn = sqldb.pg_connect(location.env)
+    except sqldb.ConnectError as e:
+        raise StoreError(str(e)) from None
+    try:
+        row = conn.execute("SELECT to_regclass(?)", (sqldb.EVENTS_TABLE["postgresql"],)
+                           ).fetchone()
+    except sqldb.Error as e:
+        raise StoreError(f"cannot use the PostgreSQL database at {location.display}: "
+                         f"{str(e).strip().splitlines()[0]}") from None
+    finally:
+        conn.close()
+    if not create and (row is None or row[0] is None):
+        raise StoreError(f"no ledger in the PostgreSQL database at {location.display} "
+                         "(run `outcomeledger --db URL init` first)")

@@ -29,9 +29,11 @@ def cli(ctx: click.Context, db: str | None, actor: str | None, quiet: bool) -> N
 @cli.command()
 @pass_context
 def init(c: Context) -> None:
-    """Create an empty ledger (the event store schema)."""
+    """Create an empty ledger: the events table and the projection tables."""
     def body() -> None:
         with c.ledger(create=True) as ledger:
+            if ledger.has_projections:
+                ledger.project()
             c.say(f"ledger ready at {ledger.location.display} "
                   f"({ledger.max_position()} events)")
     run(body)
@@ -40,9 +42,12 @@ def init(c: Context) -> None:
 @cli.command()
 @click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Also write the summary to this file.")
+@click.option("--reports", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Also write each contract's HTML accountability report into this folder.")
 @pass_context
-def demo(c: Context, output: Path | None) -> None:
-    """Build a realistic demo ledger in a fresh database and print its payments."""
+def demo(c: Context, output: Path | None, reports: Path | None) -> None:
+    """Build a realistic demo ledger in a fresh database; print its payments and the
+    accountability portfolio."""
     from ..demo import build_demo
 
     def body() -> None:
@@ -51,7 +56,10 @@ def demo(c: Context, output: Path | None) -> None:
             raise LedgerError(f"{location.path} already exists; the demo builds a fresh "
                               "ledger (remove it or pass --db NEW.db)")
         with c.ledger(create=True) as ledger:
-            text = build_demo(ledger, say=c.say)
+            if ledger.max_position():  # a PostgreSQL database already holding a ledger
+                raise LedgerError(f"{location.display} already holds a ledger; the demo "
+                                  "builds a fresh one (pass --db with an empty database)")
+            text = build_demo(ledger, say=c.say, reports=reports)
         click.echo(text)
         if output is not None:
             output.write_text(text + "\n", encoding="utf-8")

@@ -1,9 +1,10 @@
 """The batch projector: catch up, rebuild and swap, project in memory, dump.
 
 Catch-up reads the events after the tracked position in batches, in global order;
-each batch is one ``BEGIN IMMEDIATE`` transaction holding its rows *and* the new
-tracking positions, so a projector killed at any point resumes exactly once, and two
-projectors never interleave. Contract read models are recomputed, for every contract a
+each batch is one write transaction (``BEGIN IMMEDIATE`` on SQLite, an advisory lock on
+PostgreSQL: :func:`sql.begin`) holding its rows *and* the new tracking positions, so a
+projector killed at any point resumes exactly once, and two projectors never
+interleave. Contract read models are recomputed, for every contract a
 batch touches, from the contract's stream up to the batch's last position (delete +
 insert): a pure function of the events, so catch-up after any prefix equals a replay.
 
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from ..sqldb import Conn, dialect
 from . import source, sql
 from .base import ContractView, Projection, RawEvent
 from .registry import PROJECTIONS
@@ -42,49 +44,50 @@ class CatchUp:
 
 
 class _Transaction:
-    """``BEGIN IMMEDIATE`` ... ``COMMIT``, or ``ROLLBACK`` on any exception.
+    """``BEGIN IMMEDIATE`` (see :func:`sql.begin`) ... ``COMMIT``, or ``ROLLBACK`` on any
+    exception.
 
     IMMEDIATE takes the write lock up front: a deferred transaction that read first could
     not upgrade to a write once another writer had committed (SQLITE_BUSY_SNAPSHOT), and
     two projectors must never read the same tracking position and both apply a batch.
     """
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: Conn) -> None:
         self.conn = conn
 
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
+    def __enter__(self) -> Conn:
+        sql.begin(self.conn)
         return self.conn
 
     def __exit__(self, exc_type: object, *_: object) -> None:
         self.conn.execute("ROLLBACK" if exc_type is not None else "COMMIT")
 
 
-def ensure(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJECTIONS,
+def ensure(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
            suffix: str = "") -> None:
     """Create missing projection tables (position 0) and the tracking table."""
     names = [t.name + suffix for p in projections for t in p.tables]
     if sql.existing(conn, [*names, "tracking"]) == {*names, "tracking"}:
         return
     with _Transaction(conn):
-        conn.execute(sql.TRACKING_DDL)
+        conn.execute(sql.tracking_ddl(conn))
         conn.execute(sql.TRACKING_MARKER)
         for p in projections:
             for t in p.tables:
-                conn.execute(sql.create(t, t.name + suffix))
+                conn.execute(sql.create(t, t.name + suffix, dialect(conn)))
         if not suffix:
             for index, (table, cols) in sql.INDEXES.items():
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({cols})")
 
 
-def outdated(conn: sqlite3.Connection,
+def outdated(conn: Conn,
              projections: Sequence[Projection] = PROJECTIONS) -> list[str]:
     """Live tables whose layout is not the one the code writes (an older version's)."""
     return [t.name for p in projections for t in p.tables
-            if sql.live_layout(conn, t.name) != sql.layout(t)]
+            if sql.live_layout(conn, t.name) != sql.layout(t, dialect(conn))]
 
 
-def positions(conn: sqlite3.Connection,
+def positions(conn: Conn,
               projections: Sequence[Projection] = PROJECTIONS) -> dict[str, int]:
     """Tracking position of each projection (0: nothing projected yet)."""
     if not sql.existing(conn, ["tracking"]):
@@ -96,12 +99,11 @@ def positions(conn: sqlite3.Connection,
     return {p.name: int(found.get(p.tracking_name, 0)) for p in projections}
 
 
-def _track(conn: sqlite3.Connection, projection: Projection, position: int) -> None:
-    conn.execute("INSERT OR REPLACE INTO tracking VALUES (?, ?)",
-                 (projection.tracking_name, position))
+def _track(conn: Conn, projection: Projection, position: int) -> None:
+    conn.execute(sql.TRACK, (projection.tracking_name, position))
 
 
-def _write_contract(conn: sqlite3.Connection, projection: Projection, view: ContractView,
+def _write_contract(conn: Conn, projection: Projection, view: ContractView,
                     suffix: str = "", replace: bool = False) -> int:
     assert projection.contract_rows is not None
     written = 0
@@ -113,7 +115,7 @@ def _write_contract(conn: sqlite3.Connection, projection: Projection, view: Cont
     return written
 
 
-def _write_events(conn: sqlite3.Connection, projection: Projection, events: Sequence[RawEvent],
+def _write_events(conn: Conn, projection: Projection, events: Sequence[RawEvent],
                   suffix: str = "") -> int:
     assert projection.event_rows is not None
     rows = projection.event_rows(events)
@@ -121,7 +123,7 @@ def _write_events(conn: sqlite3.Connection, projection: Projection, events: Sequ
     return len(rows)
 
 
-def _step(conn: sqlite3.Connection, projections: Sequence[Projection], size: int) -> CatchUp:
+def _step(conn: Conn, projections: Sequence[Projection], size: int) -> CatchUp:
     """Project the next batch; the caller holds the write transaction."""
     tracked = positions(conn, projections)
     start = min(tracked.values())
@@ -145,7 +147,7 @@ def _step(conn: sqlite3.Connection, projections: Sequence[Projection], size: int
     return CatchUp(len(events), upto)
 
 
-def catch_up(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJECTIONS,
+def catch_up(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
              batch: int = BATCH, progress: Progress | None = None) -> CatchUp:
     """Bring every projection up to the ledger's last event, one transaction per batch.
 
@@ -166,7 +168,7 @@ def catch_up(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJE
             progress(step.events)
 
 
-def build(src: sqlite3.Connection, dst: sqlite3.Connection, cutoff: Cutoff, suffix: str = "",
+def build(src: Conn, dst: Conn, cutoff: Cutoff, suffix: str = "",
           projections: Sequence[Projection] = PROJECTIONS,
           progress: Progress | None = None) -> int:
     """Fill empty tables (``<name><suffix>`` in ``dst``) from the events of ``src`` that
@@ -207,7 +209,7 @@ def build(src: sqlite3.Connection, dst: sqlite3.Connection, cutoff: Cutoff, suff
     return last
 
 
-def rebuild(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJECTIONS,
+def rebuild(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
             progress: Progress | None = None) -> CatchUp:
     """Replay every projection from position 0 into fresh tables and swap them in."""
     ensure(conn, projections)
@@ -215,14 +217,14 @@ def rebuild(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJEC
         for p in projections:
             for t in p.tables:
                 conn.execute(f"DROP TABLE IF EXISTS {t.name}{NEW}")
-                conn.execute(sql.create(t, t.name + NEW))
+                conn.execute(sql.create(t, t.name + NEW, dialect(conn)))
     upto = source.head(conn)
     build(conn, conn, Cutoff(upto), NEW, projections, progress)
     with _Transaction(conn):
         for p in projections:
             for t in p.tables:
-                conn.execute(f"DROP TABLE {t.name}")
-                conn.execute(f"ALTER TABLE {t.name}{NEW} RENAME TO {t.name}")
+                for statement in sql.swap(t.name, t.name + NEW, dialect(conn)):
+                    conn.execute(statement)
             _track(conn, p, upto)
         for index, (table, cols) in sql.INDEXES.items():
             conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({cols})")
@@ -230,7 +232,7 @@ def rebuild(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJEC
     return CatchUp(upto + after.events, after.position)
 
 
-def in_memory(src: sqlite3.Connection, cutoff: Cutoff,
+def in_memory(src: Conn, cutoff: Cutoff,
               projections: Sequence[Projection] = PROJECTIONS) -> sqlite3.Connection:
     """Every projection as ``cutoff`` saw it, in a private in-memory database."""
     dst = sqlite3.connect(":memory:", isolation_level=None)
@@ -249,7 +251,7 @@ def in_memory(src: sqlite3.Connection, cutoff: Cutoff,
 _line = msgspec.json.Encoder()
 
 
-def dump(conn: sqlite3.Connection, projections: Sequence[Projection] = PROJECTIONS,
+def dump(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
          suffix: str = "") -> Iterator[bytes]:
     """Every table in a canonical order, as NDJSON lines ``{"table", "row"}``, then the
     tracking positions: same events, same bytes."""

@@ -1,29 +1,54 @@
 """Reading stored events for projections: global batches and contract stream prefixes.
 
-The projector reads the ``stored_events`` table of eventsourcing's SQLite recorder
-directly, with one plain ``sqlite3`` connection: the global order is the rowid
-(= notification id), a stream is ``originator_id`` (uuid hex) in version order. Plain
-tuples and one decoder keep the hot loop free of per-row wrapper objects.
+The projector reads the events table of eventsourcing's recorder directly, with one
+plain connection: on SQLite ``stored_events``, the global order is the rowid (= the
+notification id) and a stream is ``originator_id`` (uuid hex); on PostgreSQL
+``outcomeledger_events``, ``notification_id`` and a ``uuid`` column, read as the same
+hex text. Either way a stream is read in version order. Plain tuples and one decoder
+keep the hot loop free of per-row wrapper objects.
 """
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from .. import codec
+from .. import codec, sqldb
 from ..events import AnyEvent
+from ..sqldb import Conn, Dialect
 from .base import ContractView, RawEvent
 from .fold import fold_events
 
-_BATCH_SQL = ("SELECT rowid, originator_id, originator_version, topic, state "
-              "FROM stored_events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?")
-_STREAM_SQL = ("SELECT rowid, originator_version, topic, state FROM stored_events "
-               "WHERE originator_id = ? AND rowid <= ? ORDER BY originator_version")
-_STREAMS_SQL = ("SELECT originator_id, MIN(rowid) AS first, COUNT(*) FROM stored_events "
-                "WHERE rowid <= ? GROUP BY originator_id ORDER BY first")
+_SQL: dict[Dialect, dict[str, str]] = {
+    "sqlite": {
+        "head": "SELECT MAX(rowid) FROM stored_events",
+        "batch": "SELECT rowid, originator_id, originator_version, topic, state "
+                 "FROM stored_events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
+        "stream": "SELECT rowid, originator_version, topic, state FROM stored_events "
+                  "WHERE originator_id = ? AND rowid <= ? ORDER BY originator_version",
+        "streams": "SELECT originator_id, MIN(rowid) AS first, COUNT(*) FROM stored_events "
+                   "WHERE rowid <= ? GROUP BY originator_id ORDER BY first",
+    },
+    "postgresql": {
+        "head": "SELECT MAX(notification_id) FROM outcomeledger_events",
+        "batch": "SELECT notification_id, replace(originator_id::text, '-', ''), "
+                 "originator_version, topic, state FROM outcomeledger_events "
+                 "WHERE notification_id > ? AND notification_id <= ? "
+                 "ORDER BY notification_id LIMIT ?",
+        "stream": "SELECT notification_id, originator_version, topic, state "
+                  "FROM outcomeledger_events WHERE originator_id = ?::uuid "
+                  "AND notification_id <= ? ORDER BY originator_version",
+        "streams": "SELECT replace(originator_id::text, '-', ''), MIN(notification_id) AS "
+                   "first_position, COUNT(*) FROM outcomeledger_events "
+                   "WHERE notification_id <= ? GROUP BY originator_id "
+                   "ORDER BY first_position",
+    },
+}
+
+
+def _sql(conn: Conn, name: str) -> str:
+    return _SQL[sqldb.dialect(conn)][name]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,17 +68,17 @@ class Cutoff:
         return self.moment is None or event.recorded_at <= self.moment
 
 
-def head(conn: sqlite3.Connection) -> int:
-    row = conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()
-    return int(row[0] or 0)
+def head(conn: Conn) -> int:
+    row = conn.execute(_sql(conn, "head")).fetchone()
+    return int(row[0] or 0) if row is not None else 0
 
 
-def batch(conn: sqlite3.Connection, after: int, upto: int, limit: int) -> list[RawEvent]:
+def batch(conn: Conn, after: int, upto: int, limit: int) -> list[RawEvent]:
     """Stored events with ``after < position <= upto``, at most ``limit``, in global order."""
-    return conn.execute(_BATCH_SQL, (after, upto, limit)).fetchall()
+    return conn.execute(_sql(conn, "batch"), (after, upto, limit)).fetchall()
 
 
-def scan(conn: sqlite3.Connection, after: int, upto: int,
+def scan(conn: Conn, after: int, upto: int,
          size: int = 20_000) -> Iterator[list[RawEvent]]:
     """Every stored event in ``(after, upto]`` in global order, in batches of ``size``."""
     position = after
@@ -65,17 +90,17 @@ def scan(conn: sqlite3.Connection, after: int, upto: int,
         position = rows[-1][0]
 
 
-def streams(conn: sqlite3.Connection, upto: int) -> list[tuple[str, int, int]]:
+def streams(conn: Conn, upto: int) -> list[tuple[str, int, int]]:
     """(stream hex, first position, events) of every stream with events up to ``upto``,
     in the order the streams began."""
-    return conn.execute(_STREAMS_SQL, (upto,)).fetchall()
+    return conn.execute(_sql(conn, "streams"), (upto,)).fetchall()
 
 
-def contract_view(conn: sqlite3.Connection, stream: str,
+def contract_view(conn: Conn, stream: str,
                   cutoff: Cutoff) -> ContractView | None:
     """The contract of ``stream`` folded over its events admitted by ``cutoff``
     (None when the cutoff admits none of them)."""
-    rows = conn.execute(_STREAM_SQL, (stream, cutoff.position)).fetchall()
+    rows = conn.execute(_sql(conn, "stream"), (stream, cutoff.position)).fetchall()
     return fold(rows, cutoff)
 
 

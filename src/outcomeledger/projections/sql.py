@@ -1,8 +1,11 @@
-"""SQL for projection tables, generated from their row types.
+"""SQL for projection tables, generated from their row types, on SQLite or PostgreSQL.
 
 Column types follow the row Struct: text (money and quantities included, as exact
-decimal text), integer, or boolean stored as 0/1. Tables keyed by contract are
-``WITHOUT ROWID`` so a contract's rows sit together and are replaced cheaply.
+decimal text), integer, or boolean stored as 0/1. On SQLite, tables keyed by contract
+are ``WITHOUT ROWID`` so a contract's rows sit together and are replaced cheaply. On
+PostgreSQL integers are ``BIGINT`` and text is ``COLLATE "C"``: byte order, as SQLite
+compares, so key order (and so every dump) is the same on both backends whatever the
+database's locale.
 """
 
 from __future__ import annotations
@@ -12,18 +15,53 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import msgspec
+import psycopg
 from msgspec import inspect
 
+from .. import sqldb
+from ..sqldb import Conn, Dialect, PgConnection
 from .base import Row, Table
 
-#: eventsourcing's single-row tracking table (SQLiteTrackingRecorder), created the same
-#: way, with its migration marker, so eventsourcing readers recognise it.
+#: eventsourcing's single-row tracking table (SQLiteTrackingRecorder and
+#: PostgresTrackingRecorder lay it out the same way), created the same way, with its
+#: migration marker, so eventsourcing readers recognise it.
 TRACKING_DDL = ("CREATE TABLE IF NOT EXISTS tracking (application_name TEXT, "
                 "notification_id INTEGER, PRIMARY KEY (application_name)) WITHOUT ROWID")
-TRACKING_MARKER = "INSERT OR IGNORE INTO tracking VALUES ('__migration__', 1)"
+_PG_TRACKING_DDL = ("CREATE TABLE IF NOT EXISTS tracking (application_name TEXT, "
+                    "notification_id BIGINT, PRIMARY KEY (application_name))")
+TRACKING_MARKER = ("INSERT INTO tracking VALUES ('__migration__', 1) "
+                   "ON CONFLICT (application_name) DO NOTHING")
+#: Upsert of one tracking position (both dialects: SQLite >= 3.24 has ON CONFLICT).
+TRACK = ("INSERT INTO tracking VALUES (?, ?) ON CONFLICT (application_name) "
+         "DO UPDATE SET notification_id = excluded.notification_id")
 
 #: Secondary indexes on live tables: name -> (table, columns).
 INDEXES = {"proj_audit_trail_by_contract": ("proj_audit_trail", "contract, position")}
+
+#: Key of the PostgreSQL advisory lock every projection transaction takes first (the
+#: bytes of "proj" in ASCII). It is per database, so ledgers never block each other.
+PG_LOCK = 0x70726F6A
+
+
+def tracking_ddl(conn: Conn) -> str:
+    return TRACKING_DDL if sqldb.dialect(conn) == "sqlite" else _PG_TRACKING_DDL
+
+
+def begin(conn: Conn) -> None:
+    """Open a projection write transaction holding the projection write lock.
+
+    SQLite: ``BEGIN IMMEDIATE`` takes the database write lock up front. PostgreSQL: a
+    transaction-scoped advisory lock does the same for projection writers only (event
+    writers and readers never wait for it); taken before anything is read, so two
+    projectors never read the same tracking position and both apply a batch, and a
+    rebuild's swap never deadlocks with a catch-up. A killed holder's lock goes with
+    its connection.
+    """
+    if sqldb.dialect(conn) == "sqlite":
+        conn.execute("BEGIN IMMEDIATE")
+    else:
+        conn.execute("BEGIN")
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (PG_LOCK,))
 
 
 def _sql_type(t: Any) -> tuple[str, bool]:
@@ -48,7 +86,15 @@ def columns(row: type[Row]) -> list[tuple[str, str, bool]]:
     return [(f.name, *_sql_type(f.type)) for f in info.fields]
 
 
-def create(table: Table, name: str) -> str:
+_PG_TYPE = {"TEXT": 'TEXT COLLATE "C"', "INTEGER": "BIGINT"}
+
+
+def create(table: Table, name: str, dialect: Dialect = "sqlite") -> str:
+    if dialect == "postgresql":
+        cols = [f"{n} {_PG_TYPE[t]}{'' if nullable else ' NOT NULL'}"
+                for n, t, nullable in columns(table.row)]
+        return (f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)}, "
+                f"PRIMARY KEY ({', '.join(table.key)}))")
     cols = [f"{n} {t}{'' if nullable else ' NOT NULL'}" for n, t, nullable in
             columns(table.row)]
     if table.key == ("position",):
@@ -60,17 +106,41 @@ def create(table: Table, name: str) -> str:
             f"PRIMARY KEY ({', '.join(table.key)})) WITHOUT ROWID")
 
 
-def layout(table: Table) -> list[tuple[str, str, int, int]]:
-    """(column, type, not null, key position) as ``PRAGMA table_info`` reports them for a
-    table created by :func:`create`."""
-    rowid = table.key == ("position",)
+def layout(table: Table, dialect: Dialect = "sqlite") -> list[tuple[str, str, int, int]]:
+    """(column, type, not null, key position) as :func:`live_layout` reports them for a
+    table created by :func:`create` (on SQLite, as ``PRAGMA table_info`` does)."""
+    rowid = dialect == "sqlite" and table.key == ("position",)
     return [(n, t, int(not nullable and not (rowid and n == "position")),
              table.key.index(n) + 1 if n in table.key else 0)
             for n, t, nullable in columns(table.row)]
 
 
-def live_layout(conn: sqlite3.Connection, name: str) -> list[tuple[str, str, int, int]]:
-    return [(r[1], r[2], r[3], r[5]) for r in conn.execute(f"PRAGMA table_info({name})")]
+_PG_LAYOUT = """
+SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+       coalesce(array_position(k.conkey, a.attnum), 0)
+FROM pg_attribute a
+LEFT JOIN pg_constraint k ON k.conrelid = a.attrelid AND k.contype = 'p'
+WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped
+ORDER BY a.attnum"""
+_PG_TYPES = {"text": "TEXT", "bigint": "INTEGER"}
+
+
+def live_layout(conn: Conn, name: str) -> list[tuple[str, str, int, int]]:
+    if sqldb.dialect(conn) == "sqlite":
+        return [(r[1], r[2], r[3], r[5]) for r in conn.execute(f"PRAGMA table_info({name})")]
+    return [(r[0], _PG_TYPES.get(r[1], r[1]), int(r[2]), int(r[3]))
+            for r in conn.execute(_PG_LAYOUT, (name,))]
+
+
+def swap(name: str, new: str, dialect: Dialect) -> list[str]:
+    """Statements replacing table ``name`` with the freshly built ``new`` (inside the
+    caller's transaction: DDL is transactional on both backends)."""
+    statements = [f"DROP TABLE {name}", f"ALTER TABLE {new} RENAME TO {name}"]
+    if dialect == "postgresql":
+        # A rename keeps the primary key's index name; give it back the live name, or
+        # the next rebuild could not create ``<new>_pkey`` again.
+        statements.append(f"ALTER INDEX IF EXISTS {new}_pkey RENAME TO {name}_pkey")
+    return statements
 
 
 def insert(table: Table, name: str) -> str:
@@ -78,26 +148,37 @@ def insert(table: Table, name: str) -> str:
     return f"INSERT INTO {name} ({', '.join(table.columns)}) VALUES ({marks})"
 
 
-def write(conn: sqlite3.Connection, table: Table, name: str, rows: Sequence[Row]) -> None:
-    if rows:
+def write(conn: Conn, table: Table, name: str, rows: Sequence[Row]) -> None:
+    if not rows:
+        return
+    if isinstance(conn, PgConnection):
+        # Booleans are stored as 0/1 integers (as SQLite stores them): psycopg would
+        # send them as booleans, which a BIGINT column refuses.
+        conn.copy(name, table.columns, (
+            [int(v) if v.__class__ is bool else v for v in msgspec.structs.astuple(r)]
+            for r in rows))
+    else:
         conn.executemany(insert(table, name), [msgspec.structs.astuple(r) for r in rows])
 
 
-def delete_contracts(conn: sqlite3.Connection, table: Table, name: str,
-                     contracts: Iterable[str]) -> None:
+def delete_contracts(conn: Conn, table: Table, name: str, contracts: Iterable[str]) -> None:
     assert table.key[0] == "contract"
     conn.executemany(f"DELETE FROM {name} WHERE contract = ?", [(c,) for c in contracts])
 
 
-def select_ordered(conn: sqlite3.Connection, table: Table, name: str) -> sqlite3.Cursor:
+def select_ordered(conn: Conn, table: Table,
+                   name: str) -> sqlite3.Cursor | psycopg.Cursor[tuple[Any, ...]]:
     """Every row of a table in key order: the canonical order of dumps."""
     return conn.execute(f"SELECT {', '.join(table.columns)} FROM {name} "
                         f"ORDER BY {', '.join(table.key)}")
 
 
-def existing(conn: sqlite3.Connection, names: Iterable[str]) -> set[str]:
+def existing(conn: Conn, names: Iterable[str]) -> set[str]:
     wanted = list(names)
     marks = ", ".join("?" * len(wanted))
-    rows = conn.execute(f"SELECT name FROM sqlite_master WHERE type = 'table' AND name IN "
-                        f"({marks})", wanted).fetchall()
+    catalog = ("SELECT name FROM sqlite_master WHERE type = 'table' AND name" if
+               sqldb.dialect(conn) == "sqlite" else
+               "SELECT tablename FROM pg_tables WHERE schemaname = current_schema() AND "
+               "tablename")
+    rows = conn.execute(f"{catalog} IN ({marks})", wanted).fetchall()
     return {r[0] for r in rows}

@@ -1,0 +1,121 @@
+"""The ledger's SQL database as projections, replay and audit reach it, on either backend.
+
+eventsourcing owns the events table and every write to it. Projections, replay and the
+stored-event scans read and write the same database through one plain connection:
+``sqlite3`` for a SQLite file, ``psycopg`` for PostgreSQL. :class:`PgConnection` gives a
+psycopg connection the few ``sqlite3.Connection`` methods the projector uses (``execute``
+with ``?`` placeholders, ``executemany``, ``close``), so the projector's SQL is written
+once; the statements that differ between the two dialects live in ``projections/sql.py``
+and ``projections/source.py``, chosen by :func:`dialect`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from functools import lru_cache
+from typing import Any, Literal
+
+import psycopg
+
+Dialect = Literal["sqlite", "postgresql"]
+
+#: The events table eventsourcing creates for the ``OutcomeLedger`` application, and
+#: the column holding the global position (the notification id) in it.
+EVENTS_TABLE: dict[Dialect, str] = {"sqlite": "stored_events",
+                                    "postgresql": "outcomeledger_events"}
+POSITION: dict[Dialect, str] = {"sqlite": "rowid", "postgresql": "notification_id"}
+
+#: Every error a database driver raises: what callers catch to report "database
+#: trouble" without a traceback.
+Error = (sqlite3.Error, psycopg.Error)
+
+
+@lru_cache(maxsize=512)
+def _paramstyle(statement: str) -> str:
+    """``?`` placeholders as psycopg's ``%s`` (our SQL has no ``?`` or ``%`` in literals)."""
+    return statement.replace("%", "%%").replace("?", "%s")
+
+
+class PgConnection:
+    """A psycopg connection in autocommit mode, with sqlite3's calling conventions.
+
+    Autocommit, like ``sqlite3.connect(..., isolation_level=None)``: the projector issues
+    its own ``BEGIN`` ... ``COMMIT``, so a batch is exactly one transaction on both
+    backends.
+    """
+
+    def __init__(self, raw: psycopg.Connection[tuple[Any, ...]]) -> None:
+        self.raw = raw
+
+    def execute(self, statement: str,
+                parameters: Sequence[Any] = ()) -> psycopg.Cursor[tuple[Any, ...]]:
+        return self.raw.execute(_paramstyle(statement), tuple(parameters))
+
+    def executemany(self, statement: str, rows: Iterable[Sequence[Any]]) -> None:
+        with self.raw.cursor() as cursor:
+            cursor.executemany(_paramstyle(statement), rows)
+
+    def copy(self, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+        """Bulk insert with ``COPY ... FROM STDIN``: a rebuild writes millions of rows."""
+        with self.raw.cursor() as cursor, cursor.copy(
+                f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+Conn = sqlite3.Connection | PgConnection
+
+
+def dialect(conn: Conn) -> Dialect:
+    return "sqlite" if isinstance(conn, sqlite3.Connection) else "postgresql"
+
+
+def pg_params(env: Mapping[str, str]) -> dict[str, Any]:
+    """psycopg connection keywords from the ``POSTGRES_*`` settings given to eventsourcing."""
+    return {"host": env["POSTGRES_HOST"], "port": int(env["POSTGRES_PORT"]),
+            "dbname": env["POSTGRES_DBNAME"], "user": env["POSTGRES_USER"],
+            "password": env.get("POSTGRES_PASSWORD") or None,
+            "connect_timeout": int(env.get("POSTGRES_CONNECT_TIMEOUT") or 5)}
+
+
+def pg_connect(env: Mapping[str, str]) -> PgConnection:
+    """A fresh connection (never one of eventsourcing's pool: the projector holds its
+    connection for a whole catch-up, and a follower for as long as it runs)."""
+    params = pg_params(env)
+    try:
+        raw = psycopg.connect(autocommit=True, **params)
+    except psycopg.OperationalError as e:
+        raise ConnectError(describe_connect_error(e, params)) from None
+    return PgConnection(raw)
+
+
+class ConnectError(Exception):
+    """The PostgreSQL server could not be reached, or refused us; the message says why."""
+
+
+def describe_connect_error(error: psycopg.OperationalError, params: Mapping[str, Any]) -> str:
+    """One line naming what was expected: psycopg's messages span several lines and list
+    every address tried."""
+    where = f"{params['host']}:{params['port']}"
+    text = str(error)
+    dbname = params["dbname"]
+    if f'database "{dbname}" does not exist' in text:
+        return (f"database {params['dbname']!r} does not exist on the PostgreSQL server at "
+                f"{where} (create it, e.g. `createdb {params['dbname']}`, then run "
+                "`outcomeledger --db URL init`)")
+    if "Connection refused" in text:
+        return (f"cannot reach a PostgreSQL server at {where}: connection refused (expected "
+                "a running server; check the host and port in --db)")
+    if "timeout" in text.lower():
+        return (f"cannot reach a PostgreSQL server at {where}: no answer within "
+                f"{params['connect_timeout']} s (check the host, port and firewall)")
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    # psycopg prefixes each attempt with 'connection to server at ... failed:'; the
+    # last line is the server's or the OS's reason.
+    reason = lines[-1] if lines else type(error).__name__
+    reason = reason.rsplit("failed: ", 1)[-1].removeprefix("FATAL:").strip()
+    return f"cannot connect to PostgreSQL at {where} as {params['user']!r}: {reason}"
