@@ -148,8 +148,10 @@ def test_the_demo_prints_the_portfolio_summary(run: Cli) -> None:
     [gm_row] = [line for line in summary.splitlines() if line.startswith("GMHP-2017")]
     assert "3,324,020.00" in gm_row
     assert "695,020.00" in gm_row
-    assert gm_row.count("2,629,000.00") == 2  # payable and certified
-    assert gm_row.endswith("closed")
+    assert gm_row.count("2,629,000.00") == 3  # payable, certified and the contract cap
+    assert " closed " in gm_row
+    # headroom, missing and late returns, restatements, variations
+    assert gm_row.split()[-5:] == ["0.00", "10", "0", "1", "1"]
     assert "PB-SIB-2010" in summary
     assert "2,790,000.00" in summary
 
