@@ -13,13 +13,8 @@ from outcomeledger.chain import Head
 from outcomeledger.events import ContractAgreed
 from outcomeledger.report import build_report
 from outcomeledger.report.view import rate
-from outcomeledger.terms import (
-    DEFAULT_RATINGS,
-    ContractTerms,
-    Ratings,
-    Variation,
-    check_terms,
-)
+from outcomeledger.term_checks import check_terms
+from outcomeledger.terms import DEFAULT_RATINGS, ContractTerms, Ratings, Variation
 
 
 def test_the_default_thresholds_are_100_90_and_75_percent_of_target() -> None:

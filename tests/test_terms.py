@@ -12,14 +12,8 @@ import pytest
 from conftest import outcome, terms, tiers
 from outcomeledger.documents import load_terms, load_variation
 from outcomeledger.errors import InvalidInput
-from outcomeledger.terms import (
-    OutcomeChange,
-    Payer,
-    Variation,
-    apply_variation,
-    check_effective,
-    check_terms,
-)
+from outcomeledger.term_checks import check_effective, check_terms
+from outcomeledger.terms import OutcomeChange, Payer, Variation, apply_variation
 
 D = Decimal
 

@@ -45,14 +45,8 @@ from .periods import Period, PeriodError
 from .roles import authorise
 from .signing import SignatureError, verify_digest
 from .state import ContractState
-from .terms import (
-    ContractTerms,
-    Outcome,
-    apply_variation,
-    check_effective,
-    check_terms,
-    check_variation,
-)
+from .term_checks import check_effective, check_terms, check_variation
+from .terms import ContractTerms, Outcome, apply_variation
 
 
 @dataclass(frozen=True, slots=True)

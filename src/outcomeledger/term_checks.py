@@ -1,0 +1,217 @@
+"""Whether a contract definition or variation makes sense (DESIGN 4.1, 4.2).
+
+Every check appends a :class:`~outcomeledger.errors.Problem` naming the field, the
+value given and what was expected, so a file's problems are reported together.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+from msgspec import UNSET
+
+from .errors import Problem
+from .money import MAX_AMOUNT
+from .periods import is_boundary
+from .signing import SignatureError, load_public_key
+from .terms import ContractTerms, Outcome, Ratings, Tier, Variation
+
+
+def check_variation(terms: ContractTerms, variation: Variation, source: str) -> list[Problem]:
+    """Problems that only make sense against the terms being varied."""
+    problems: list[Problem] = []
+    codes = {o.code for o in terms.outcomes}
+    for code in variation.retire:
+        if code not in codes:
+            problems.append(Problem(source, None, "retire",
+                                    f"no outcome {code!r} to retire (got {code!r}, "
+                                    f"expected one of {sorted(codes)})"))
+    for change in variation.outcomes:
+        if change.code not in codes and (change.name is UNSET or (
+                change.price in (UNSET, None) and change.tiers in (UNSET, None)
+                and change.kind in (UNSET, "count"))):
+            problems.append(Problem(source, None, f"outcomes[{change.code}]",
+                                    "a new outcome needs a name and a pricing rule "
+                                    "(price or tiers)"))
+    return problems
+
+
+def _finite(problems: list[Problem], source: str, field: str, value: Decimal | None,
+            *, low: Decimal | None = None, high: Decimal | None = None) -> None:
+    if value is None:
+        return
+    if not value.is_finite():
+        problems.append(Problem(source, None, field, f"not a finite number (got {value})"))
+        return
+    if abs(value) > MAX_AMOUNT:
+        problems.append(Problem(source, None, field, f"absurdly large (got {value})"))
+    if low is not None and value < low:
+        problems.append(Problem(source, None, field, f"must be at least {low} (got {value})"))
+    if high is not None and value > high:
+        problems.append(Problem(source, None, field, f"must be at most {high} (got {value})"))
+
+
+def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
+    """Every semantic problem with a (possibly varied) contract definition."""
+    p: list[Problem] = []
+    zero, one = Decimal(0), Decimal(1)
+    if not terms.reference.strip():
+        p.append(Problem(source, None, "reference", "must not be empty"))
+    if terms.end < terms.start:
+        p.append(Problem(source, None, "end", f"ends before it starts (got {terms.end}, "
+                                              f"expected on or after {terms.start})"))
+    if terms.claims_until is not None and terms.claims_until < terms.end:
+        p.append(Problem(source, None, "claims_until",
+                         f"claims window closes before the term ends (got {terms.claims_until},"
+                         f" expected on or after {terms.end})"))
+    if len(terms.currency) != 3 or not terms.currency.isupper():
+        p.append(Problem(source, None, "currency",
+                         f"expected an ISO 4217 code like GBP (got {terms.currency!r})"))
+    _finite(p, source, "max_value", terms.max_value, low=zero)
+    _finite(p, source, "retention", terms.retention, low=zero, high=one)
+    _finite(p, source, "participant_cap", terms.participant_cap, low=zero)
+    if not terms.outcomes:
+        p.append(Problem(source, None, "outcomes", "at least one outcome is required"))
+    codes = [o.code for o in terms.outcomes]
+    for code in {c for c in codes if codes.count(c) > 1}:
+        p.append(Problem(source, None, "outcomes", f"outcome code {code!r} appears twice"))
+    known = set(codes)
+    for i, o in enumerate(terms.outcomes):
+        _check_outcome(p, source, f"outcomes[{i}]", o, known)
+    sv_codes = {s.code for s in terms.social_value}
+    if clash := known & sv_codes:
+        p.append(Problem(source, None, "social_value",
+                         f"codes also used by outcomes: {sorted(clash)}"))
+    for i, sv in enumerate(terms.social_value):
+        _finite(p, source, f"social_value[{i}].target", sv.target, low=zero)
+        _finite(p, source, f"social_value[{i}].proxy_value", sv.proxy_value, low=zero)
+    if terms.payers:
+        total = sum((pay.share for pay in terms.payers), zero)
+        if total != one:
+            p.append(Problem(source, None, "payers", f"shares must sum to 1 (got {total})"))
+        if sum(1 for pay in terms.payers if pay.residue) > 1:
+            p.append(Problem(source, None, "payers", "at most one payer takes the residue"))
+        for i, pay in enumerate(terms.payers):
+            _finite(p, source, f"payers[{i}].share", pay.share, low=zero, high=one)
+            _finite(p, source, f"payers[{i}].commitment", pay.commitment, low=zero)
+    for i, fee in enumerate(terms.fees):
+        _finite(p, source, f"fees[{i}].amount", fee.amount)
+        if fee.basis == "attachment" and (fee.outcome is None or fee.outcome not in known):
+            p.append(Problem(source, None, f"fees[{i}].outcome",
+                             "an attachment fee names the outcome that counts attachments "
+                             f"(got {fee.outcome!r}, expected one of {sorted(known)})"))
+    for i, kpi in enumerate(terms.kpis):
+        _finite(p, source, f"kpis[{i}].rate", kpi.rate, low=zero)
+        _finite(p, source, f"kpis[{i}].cap", kpi.cap, low=zero, high=one)
+    if terms.ratings is not None:
+        _check_ratings(p, source, terms.ratings)
+    provider_ids = {prov.id for prov in terms.providers}
+    for i, prov in enumerate(terms.providers):
+        if prov.public_key is not None:
+            try:
+                load_public_key(prov.public_key)
+            except SignatureError as e:
+                p.append(Problem(source, None, f"providers[{i}].public_key", str(e)))
+        elif terms.signed_returns:
+            p.append(Problem(source, None, f"providers[{i}].public_key",
+                             "signed_returns needs every provider's Ed25519 public key"))
+    for i, actor in enumerate(terms.actors):
+        if actor.role == "provider" and actor.provider not in provider_ids:
+            p.append(Problem(source, None, f"actors[{i}].provider",
+                             f"a provider actor names a provider of the network "
+                             f"(got {actor.provider!r}, expected one of {sorted(provider_ids)})"))
+    return p
+
+
+def _check_ratings(p: list[Problem], source: str, r: Ratings) -> None:
+    for name in ("good", "approaching", "requires_improvement"):
+        _finite(p, source, f"ratings.{name}", getattr(r, name), low=Decimal(0))
+    values = (r.good, r.approaching, r.requires_improvement)
+    # Decimal ordering raises on NaN; _finite above has already reported those.
+    if all(v.is_finite() for v in values) and not values[0] >= values[1] >= values[2]:
+        p.append(Problem(source, None, "ratings",
+                         "thresholds must not increase from good to approaching to "
+                         f"requires_improvement (got {r.good}, {r.approaching}, "
+                         f"{r.requires_improvement})"))
+
+
+def _check_outcome(p: list[Problem], source: str, where: str, o: Outcome,
+                   known: set[str]) -> None:
+    zero, one = Decimal(0), Decimal(1)
+    if not o.code.strip():
+        p.append(Problem(source, None, f"{where}.code", "must not be empty"))
+    _finite(p, source, f"{where}.price", o.price, low=zero)
+    _finite(p, source, f"{where}.threshold", o.threshold, low=zero)
+    _finite(p, source, f"{where}.cap_units", o.cap_units, low=zero)
+    _finite(p, source, f"{where}.cap_value", o.cap_value, low=zero)
+    _finite(p, source, f"{where}.deadweight", o.deadweight, low=zero, high=one)
+    for code in o.requires:
+        if code not in known or code == o.code:
+            p.append(Problem(source, None, f"{where}.requires",
+                             f"prerequisite {code!r} is not another outcome of this contract"))
+    if o.kind == "measure":
+        if o.price is not None or o.tiers is not None:
+            p.append(Problem(source, None, f"{where}.price",
+                             "a measure is reported, not paid: remove price/tiers"))
+        return
+    if (o.price is None) == (o.tiers is None):
+        p.append(Problem(source, None, f"{where}.price",
+                         "exactly one pricing rule is required: price or tiers"))
+    if o.tiers is not None:
+        _check_tiers(p, source, f"{where}.tiers", o.tiers)
+    if o.kind == "improvement":
+        if o.baseline is None or o.baseline <= zero:
+            p.append(Problem(source, None, f"{where}.baseline",
+                             "an improvement outcome needs a positive baseline rate"))
+        if (o.cohort_size is None) == (o.exposure is None):
+            p.append(Problem(source, None, f"{where}.cohort_size",
+                             "an improvement outcome needs exactly one of cohort_size or "
+                             "exposure (the code of a measure giving each period's exposure)"))
+        if o.exposure is not None and o.exposure not in known:
+            p.append(Problem(source, None, f"{where}.exposure",
+                             f"exposure {o.exposure!r} is not an outcome of this contract"))
+        _finite(p, source, f"{where}.threshold", o.threshold, low=zero, high=one)
+        _finite(p, source, f"{where}.pool_threshold", o.pool_threshold, low=zero, high=one)
+        _finite(p, source, f"{where}.per", o.per, low=Decimal("1e-9"))
+        if (o.pool is None) != (o.pool_threshold is None):
+            p.append(Problem(source, None, f"{where}.pool",
+                             "pool and pool_threshold go together"))
+
+
+def _check_tiers(p: list[Problem], source: str, where: str, tiers: tuple[Tier, ...]) -> None:
+    if not tiers:
+        p.append(Problem(source, None, where, "at least one band is required"))
+        return
+    previous = Decimal(0)
+    for i, tier in enumerate(tiers):
+        _finite(p, source, f"{where}[{i}].price", tier.price, low=Decimal(0))
+        last = i == len(tiers) - 1
+        if tier.upto is None and not last:
+            p.append(Problem(source, None, f"{where}[{i}].upto",
+                             "only the last band may be open-ended"))
+        if tier.upto is not None:
+            if last:
+                p.append(Problem(source, None, f"{where}[{i}].upto",
+                                 "the last band is open-ended: remove upto"))
+            if tier.upto <= previous:
+                p.append(Problem(source, None, f"{where}[{i}].upto",
+                                 f"bands must increase (got {tier.upto} after {previous})"))
+            previous = tier.upto
+
+
+def check_effective(terms: ContractTerms, effective: date, source: str) -> list[Problem]:
+    """A variation takes effect on a period boundary, never before the contract starts."""
+    if effective < terms.start:
+        return [Problem(source, None, "effective",
+                        f"before the contract starts (got {effective}, expected on or after "
+                        f"{terms.start})")]
+    if effective != terms.start and not is_boundary(effective, terms.cadence):
+        return [Problem(source, None, "effective",
+                        f"not on a period boundary (got {effective}, expected the first day "
+                        f"of a {terms.cadence})")]
+    if effective > terms.last_claim_date:
+        return [Problem(source, None, "effective",
+                        f"after the claims window closes (got {effective}, expected on or "
+                        f"before {terms.last_claim_date})")]
+    return []
