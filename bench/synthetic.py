@@ -82,12 +82,14 @@ def terms(ref: str, quarters: int) -> ContractTerms:
 
 
 class Writer:
-    """Appends hash-chained events per stream and flushes big batches to the recorder."""
+    """Appends hash-chained events per stream and flushes big batches to the recorder
+    (or, with no ledger, keeps them: the micro-benchmarks' events)."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: Ledger | None) -> None:
         self.ledger = ledger
         self.heads: dict[str, tuple[int, str]] = {}
         self.pending: list[StoredEvent] = []
+        self.events: list[AnyEvent] = []
         self.count = 0
 
     def add(self, event: AnyEvent) -> None:
@@ -98,18 +100,36 @@ class Writer:
         self.pending.append(StoredEvent(stream_id(event.contract), version + 1,
                                         codec.topic(event), state))
         self.count += 1
-        if len(self.pending) >= 50_000:
+        if self.ledger is None:
+            self.events.append(event)
+        elif len(self.pending) >= 50_000:
             self.flush()
 
     def flush(self) -> None:
-        if self.pending:
+        if self.pending and self.ledger is not None:
             self.ledger.recorder.insert_events(self.pending)
             self.pending = []
 
 
-def generate(path: Path, events: int) -> int:
+def contract_stream(c: int = 0, quarters: int = 47) -> Writer:
+    """One contract's history exactly as :func:`generate` writes it (about 1,000 events
+    with the default 47 quarters), kept in memory: events and their stored form."""
+    w = Writer(None)
+    ref = reference(c)
+    w.add(ContractAgreed(contract=ref, recorded_at=T0, recorded_by="bench", reason="agreed",
+                         terms=terms(ref, quarters)))
+    period = period_containing(START, "quarter")
+    for q in range(quarters):
+        at = datetime.combine(period.end, datetime.min.time(), UTC) + timedelta(days=20)
+        _quarter(w, ref, c, q, period, at)
+        period = period.next()
+    return w
+
+
+def generate(path: Path | str, events: int) -> int:
     """Write the synthetic ledger of about ``events`` events to a new SQLite file at
-    ``path``; returns the events written."""
+    ``path`` (or to the empty ledger at a ``postgresql://`` URL); returns the events
+    written."""
     contracts, quarters = shape(events)
     refs = [reference(i) for i in range(contracts)]
     with Ledger.open(str(path), create=True) as ledger:
@@ -180,7 +200,8 @@ def write_returns(path: Path, rows: int, contracts: int = MAX_CONTRACTS) -> int:
                 for o in range(OUTCOMES):
                     if written == rows:
                         break
-                    lines.append(f"{reference(c)},{period.id},O{o:02d},{(c * 7 + o * 3 + p) % 40}\n")
+                    value = (c * 7 + o * 3 + p) % 40
+                    lines.append(f"{reference(c)},{period.id},O{o:02d},{value}\n")
                     written += 1
             out.writelines(lines)
             period = period.next()

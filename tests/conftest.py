@@ -161,3 +161,16 @@ def period_of(state: ContractState, period_id: str) -> PeriodPayment:
     found = compute(state).period(period_id)
     assert found is not None, f"no {period_id} in the schedule"
     return found
+
+
+# The storage backends (SQLite and PostgreSQL) every ledger-opening test runs against.
+from backends import (  # noqa: E402, F401 - fixtures are registered by being named here
+    Db,
+    copy_of,
+    ledger_db,
+    ledger_url,
+    module_ledger_db,
+    new_db,
+    pg_server,
+    pytest_configure,
+)

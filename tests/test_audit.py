@@ -1,54 +1,56 @@
-"""Audit integrity: tampering with stored events is caught; packs replay independently."""
+"""Audit integrity: tampering with stored events is caught; packs replay independently.
+
+The tamper tests edit the events table with raw SQL, on SQLite and on PostgreSQL.
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from conftest import Db
 from outcomeledger.cli import cli
 from outcomeledger.demo import build_gm, build_pb
 from outcomeledger.store import Ledger
 
 
 @pytest.fixture
-def ledger_path(tmp_path: Path) -> Path:
-    path = tmp_path / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
+def db(ledger_db: Db) -> Db:
+    with Ledger.open(ledger_db.url, create=True) as ledger:
         build_gm(ledger)
         build_pb(ledger)
-    return path
+    return ledger_db
 
 
-def invoke(path: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--db", str(path), *args])
+def invoke(db: Db, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--db", db.url, *args])
     return result.exit_code, result.stdout, result.stderr
 
 
-def sql(path: Path, statement: str, *params: object) -> list[tuple[object, ...]]:
-    with sqlite3.connect(path) as conn:
-        rows = conn.execute(statement, params).fetchall()
-        conn.commit()
-    return rows
+def sql(db: Db, statement: str, *params: object) -> list[tuple[object, ...]]:
+    """Raw SQL on the events table: ``EVENTS`` and ``POSITION`` name its table and its
+    global-position column on the ledger's backend."""
+    return db.sql(statement.replace("EVENTS", db.events).replace("POSITION", db.position),
+                  *params)
 
 
-def state_of(path: Path, position: int) -> bytes:
-    (row,) = sql(path, "SELECT state FROM stored_events WHERE rowid=?", position)
+def state_of(db: Db, position: int) -> bytes:
+    (row,) = sql(db, "SELECT state FROM EVENTS WHERE POSITION=?", position)
     assert isinstance(row[0], bytes)
     return row[0]
 
 
-def head_of(path: Path) -> str:
-    code, out, _ = invoke(path, "audit", "head")
+def head_of(db: Db) -> str:
+    code, out, _ = invoke(db, "audit", "head")
     assert code == 0
     return out.strip()
 
 
-def test_an_untouched_ledger_verifies(ledger_path: Path) -> None:
-    code, out, _ = invoke(ledger_path, "audit", "verify", "--format", "json")
+def test_an_untouched_ledger_verifies(db: Db) -> None:
+    code, out, _ = invoke(db, "audit", "verify", "--format", "json")
     report = json.loads(out)
     assert code == 0
     assert report["ok"] is True
@@ -56,78 +58,77 @@ def test_an_untouched_ledger_verifies(ledger_path: Path) -> None:
     assert report["streams"] == 2
 
 
-def test_an_edited_payload_byte_is_caught(ledger_path: Path) -> None:
-    state = state_of(ledger_path, 2)
+def test_an_edited_payload_byte_is_caught(db: Db) -> None:
+    state = state_of(db, 2)
     edited = state.replace(b"return submitted", b"return submittee")
-    sql(ledger_path, "UPDATE stored_events SET state=? WHERE rowid=2", edited)
-    code, out, _ = invoke(ledger_path, "audit", "verify")
+    sql(db, "UPDATE EVENTS SET state=? WHERE POSITION=2", edited)
+    code, out, _ = invoke(db, "audit", "verify")
     assert code == 1
     assert "GMHP-2017 position 3 v3: prev_hash" in out
 
 
-def test_an_edited_amount_that_still_parses_is_caught(ledger_path: Path) -> None:
-    state = state_of(ledger_path, 4)
+def test_an_edited_amount_that_still_parses_is_caught(db: Db) -> None:
+    state = state_of(db, 4)
     assert b'"value":"124"' in state
-    sql(ledger_path, "UPDATE stored_events SET state=? WHERE rowid=4",
+    sql(db, "UPDATE EVENTS SET state=? WHERE POSITION=4",
         state.replace(b'"value":"124"', b'"value":"125"'))
-    code, out, _ = invoke(ledger_path, "audit", "verify")
+    code, out, _ = invoke(db, "audit", "verify")
     assert code == 1
     assert "GMHP-2017 position 5 v5" in out
 
 
-def test_a_deleted_middle_event_is_caught(ledger_path: Path) -> None:
-    sql(ledger_path, "DELETE FROM stored_events WHERE rowid=6")
-    code, out, _ = invoke(ledger_path, "audit", "verify")
+def test_a_deleted_middle_event_is_caught(db: Db) -> None:
+    sql(db, "DELETE FROM EVENTS WHERE POSITION=6")
+    code, out, _ = invoke(db, "audit", "verify")
     assert code == 1
     assert "v7 follows v5: events missing or reordered" in out
 
 
-def test_a_deleted_tail_is_caught_against_the_published_head(ledger_path: Path) -> None:
-    published = head_of(ledger_path)
-    sql(ledger_path, "DELETE FROM stored_events WHERE rowid=(SELECT MAX(rowid) FROM "
-        "stored_events)")
-    _, out, _ = invoke(ledger_path, "audit", "verify", "--format", "json")
+def test_a_deleted_tail_is_caught_against_the_published_head(db: Db) -> None:
+    published = head_of(db)
+    sql(db, "DELETE FROM EVENTS WHERE POSITION=(SELECT MAX(POSITION) FROM EVENTS)")
+    _, out, _ = invoke(db, "audit", "verify", "--format", "json")
     chain_findings = [m for m in json.loads(out)["mismatches"]
                       if not m.startswith("projection:")]
     assert chain_findings == [], "the chains alone cannot see a clean tail deletion"
-    code, out, _ = invoke(ledger_path, "audit", "verify", "--head", published)
+    code, out, _ = invoke(db, "audit", "verify", "--head", published)
     assert code == 1
     assert "events deleted from the tail" in out
 
 
 def test_a_rewritten_history_is_caught_against_an_earlier_published_head(
-        ledger_path: Path) -> None:
-    code, out, _ = invoke(ledger_path, "audit", "verify", "--head", "5:" + "a" * 64)
+        db: Db) -> None:
+    code, out, _ = invoke(db, "audit", "verify", "--head", "5:" + "a" * 64)
     assert code == 1
     assert "history before it was rewritten" in out
 
 
-def test_reordered_events_are_caught(ledger_path: Path) -> None:
-    first, second = state_of(ledger_path, 4), state_of(ledger_path, 5)
-    sql(ledger_path, "UPDATE stored_events SET state=? WHERE rowid=4", second)
-    sql(ledger_path, "UPDATE stored_events SET state=? WHERE rowid=5", first)
-    code, out, _ = invoke(ledger_path, "audit", "verify", "--format", "json")
+def test_reordered_events_are_caught(db: Db) -> None:
+    first, second = state_of(db, 4), state_of(db, 5)
+    sql(db, "UPDATE EVENTS SET state=? WHERE POSITION=4", second)
+    sql(db, "UPDATE EVENTS SET state=? WHERE POSITION=5", first)
+    code, out, _ = invoke(db, "audit", "verify", "--format", "json")
     report = json.loads(out)
     assert code == 1
     assert any("position 4 v4: prev_hash" in m for m in report["mismatches"])
 
 
-def test_an_event_moved_to_another_stream_is_caught(ledger_path: Path) -> None:
-    (pb_stream,) = sql(ledger_path, "SELECT originator_id FROM stored_events WHERE rowid=13")
-    sql(ledger_path, "UPDATE stored_events SET originator_id=?, originator_version=99 "
-        "WHERE rowid=2", pb_stream[0])
-    code, out, _ = invoke(ledger_path, "audit", "verify")
+def test_an_event_moved_to_another_stream_is_caught(db: Db) -> None:
+    (pb_stream,) = sql(db, "SELECT originator_id FROM EVENTS WHERE POSITION=13")
+    sql(db, "UPDATE EVENTS SET originator_id=?, originator_version=99 "
+        "WHERE POSITION=2", pb_stream[0])
+    code, out, _ = invoke(db, "audit", "verify")
     assert code == 1
     assert "names contract 'GMHP-2017' but is stored in stream" in out
 
 
-def test_a_pack_replays_to_the_live_payments_without_a_ledger(ledger_path: Path,
+def test_a_pack_replays_to_the_live_payments_without_a_ledger(db: Db,
                                                               tmp_path: Path) -> None:
     pack = tmp_path / "pack.ndjson"
-    code, _, _ = invoke(ledger_path, "audit", "export", "--output", str(pack))
+    code, _, _ = invoke(db, "audit", "export", "--output", str(pack))
     assert code == 0
     for ref in ("GMHP-2017", "PB-SIB-2010"):
-        _, live, _ = invoke(ledger_path, "payments", ref, "--format", "json")
+        _, live, _ = invoke(db, "payments", ref, "--format", "json")
         result = CliRunner().invoke(cli, ["--db", str(tmp_path / "absent.db"), "audit",
                                           "replay", str(pack), "--contract", ref, "--format",
                                           "json"])
@@ -136,40 +137,40 @@ def test_a_pack_replays_to_the_live_payments_without_a_ledger(ledger_path: Path,
     assert not (tmp_path / "absent.db").exists()
 
 
-def test_a_pack_header_pins_the_ledger_head(ledger_path: Path, tmp_path: Path) -> None:
+def test_a_pack_header_pins_the_ledger_head(db: Db, tmp_path: Path) -> None:
     pack = tmp_path / "pack.ndjson"
-    invoke(ledger_path, "audit", "export", "--output", str(pack))
+    invoke(db, "audit", "export", "--output", str(pack))
     header = json.loads(pack.read_text().splitlines()[0])
     assert header["format"] == "outcomeledger-evidence-pack"
     assert header["events"] == 18
-    assert header["ledger_head"] == head_of(ledger_path)
+    assert header["ledger_head"] == head_of(db)
 
 
-def test_a_tampered_pack_is_refused_naming_the_first_bad_line(ledger_path: Path,
+def test_a_tampered_pack_is_refused_naming_the_first_bad_line(db: Db,
                                                               tmp_path: Path) -> None:
     pack = tmp_path / "pack.ndjson"
-    invoke(ledger_path, "audit", "export", "--output", str(pack))
+    invoke(db, "audit", "export", "--output", str(pack))
     lines = pack.read_text().splitlines()
     assert '\\"value\\":\\"124\\"' in lines[4]
     lines[4] = lines[4].replace('\\"value\\":\\"124\\"', '\\"value\\":\\"125\\"')
     pack.write_text("\n".join(lines) + "\n")
-    code, _, err = invoke(ledger_path, "audit", "replay", str(pack))
+    code, _, err = invoke(db, "audit", "replay", str(pack))
     assert code == 1
     assert f"{pack}:5: hash:" in err
 
 
-def test_a_truncated_pack_is_refused(ledger_path: Path, tmp_path: Path) -> None:
+def test_a_truncated_pack_is_refused(db: Db, tmp_path: Path) -> None:
     pack = tmp_path / "pack.ndjson"
-    invoke(ledger_path, "audit", "export", "--output", str(pack))
+    invoke(db, "audit", "export", "--output", str(pack))
     lines = pack.read_text().splitlines()
     pack.write_text("\n".join(lines[:-1]) + "\n")
-    code, _, err = invoke(ledger_path, "audit", "replay", str(pack))
+    code, _, err = invoke(db, "audit", "replay", str(pack))
     assert code == 1
     assert "header says 18 (truncated or padded)" in err
 
 
-def test_the_log_shows_who_what_why_and_the_source_file(ledger_path: Path) -> None:
-    code, out, _ = invoke(ledger_path, "audit", "log", "GMHP-2017", "--type",
+def test_the_log_shows_who_what_why_and_the_source_file(db: Db) -> None:
+    code, out, _ = invoke(db, "audit", "log", "GMHP-2017", "--type",
                           "ReturnRestated", "--format", "json")
     (entry,) = json.loads(out)
     assert code == 0
@@ -179,8 +180,8 @@ def test_the_log_shows_who_what_why_and_the_source_file(ledger_path: Path) -> No
     assert entry["file"].startswith("demo_data/gm_restatement.csv sha256:")
 
 
-def test_the_log_shows_variations_before_and_after(ledger_path: Path) -> None:
-    code, out, _ = invoke(ledger_path, "audit", "log", "--type", "ContractVaried",
+def test_the_log_shows_variations_before_and_after(db: Db) -> None:
+    code, out, _ = invoke(db, "audit", "log", "--type", "ContractVaried",
                           "--format", "json")
     whats = [e["what"] for e in json.loads(out)]
     assert code == 0
@@ -188,8 +189,8 @@ def test_the_log_shows_variations_before_and_after(ledger_path: Path) -> None:
                      "varied from 2014-04-01: outcome C3: retired"]
 
 
-def test_the_log_filters_by_actor_and_time(ledger_path: Path) -> None:
-    code, out, _ = invoke(ledger_path, "audit", "log", "--actor",
+def test_the_log_filters_by_actor_and_time(db: Db) -> None:
+    code, out, _ = invoke(db, "audit", "log", "--actor",
                           "validator:qinetiq-leicester", "--since", "2017-01-01",
                           "--format", "json")
     entries = json.loads(out)

@@ -1,4 +1,7 @@
-"""The command line through click's CliRunner: exit codes, stdout data, stderr messages."""
+"""The command line through click's CliRunner: exit codes, stdout data, stderr messages.
+
+Every write path runs against both backends (tests/backends.py).
+"""
 
 from __future__ import annotations
 
@@ -9,8 +12,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import Db
 from outcomeledger.cli import cli
-from outcomeledger.store import Ledger
+from outcomeledger.store import Ledger, locate
 
 GM_TOML = str(resources.files("outcomeledger").joinpath("demo_data", "gm.toml"))
 RETURN = ("contract,period,outcome,value,evidence\n"
@@ -23,21 +27,21 @@ TOTAL_KEYS = {"earned", "above_cap", "adjustments", "fees", "retained", "payable
 
 
 class Cli:
-    def __init__(self, db: Path) -> None:
+    def __init__(self, db: Db) -> None:
         self.db = db
         self.runner = CliRunner()
 
     def __call__(self, *args: str) -> Result:
-        return self.runner.invoke(cli, ["--db", str(self.db), "--actor", "tester", *args])
+        return self.runner.invoke(cli, ["--db", self.db.url, "--actor", "tester", *args])
 
     def events(self) -> int:
-        with Ledger.open(str(self.db)) as ledger:
+        with Ledger.open(self.db.url) as ledger:
             return ledger.max_position()
 
 
 @pytest.fixture
-def run(tmp_path: Path) -> Cli:
-    return Cli(tmp_path / "ledger.db")
+def run(ledger_db: Db) -> Cli:
+    return Cli(ledger_db)
 
 
 @pytest.fixture
@@ -58,7 +62,7 @@ def write(tmp_path: Path, name: str, text: str) -> str:
 def test_init_creates_an_empty_ledger(run: Cli) -> None:
     result = run("init")
     assert result.exit_code == 0
-    assert result.stderr == f"ledger ready at {run.db} (0 events)\n"
+    assert result.stderr == f"ledger ready at {locate(run.db.url).display} (0 events)\n"
     assert run.events() == 0
 
 
@@ -138,7 +142,8 @@ def test_json_errors_are_printed_as_data(agreed_gm: Cli, tmp_path: Path) -> None
 def test_commands_on_a_missing_ledger_exit_1(run: Cli) -> None:
     result = run("contract", "agree", GM_TOML)
     assert result.exit_code == 1
-    assert "no ledger at" in result.stderr
+    assert ("no ledger at" if run.db.backend == "sqlite" else
+            "no ledger in the PostgreSQL database at") in result.stderr
 
 
 def test_the_demo_prints_the_portfolio_summary(run: Cli) -> None:

@@ -1,16 +1,14 @@
-"""`events`: the NDJSON feed downstream systems follow (DESIGN 7)."""
+"""`events`: the NDJSON feed downstream systems follow (DESIGN 7), on both backends."""
 
 from __future__ import annotations
 
 import hashlib
-import sqlite3
-from contextlib import closing
-from pathlib import Path
 
 import msgspec
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import Db
 from outcomeledger.cli import cli
 from outcomeledger.demo import build_demo
 from outcomeledger.store import Ledger
@@ -20,15 +18,14 @@ canonical = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("feed") / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
+def db(module_ledger_db: Db) -> Db:
+    with Ledger.open(module_ledger_db.url, create=True) as ledger:
         build_demo(ledger)
-    return path
+    return module_ledger_db
 
 
-def events(db: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--db", str(db), "events", *args])
+def events(db: Db, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", db.url, "events", *args])
 
 
 def lines(result: Result) -> list[dict[str, object]]:
@@ -36,7 +33,7 @@ def lines(result: Result) -> list[dict[str, object]]:
     return [msgspec.json.decode(line) for line in result.stdout_bytes.splitlines()]
 
 
-def test_one_event_per_line_in_global_order_with_the_published_fields(db: Path) -> None:
+def test_one_event_per_line_in_global_order_with_the_published_fields(db: Db) -> None:
     result = events(db)
     assert result.stdout_bytes.endswith(b"\n")
     feed = lines(result)
@@ -51,9 +48,8 @@ def test_one_event_per_line_in_global_order_with_the_published_fields(db: Path) 
     assert data["originals"][0]["value"] == "124"
 
 
-def test_hash_is_the_sha256_of_the_stored_bytes_and_data_re_encodes_to_them(db: Path) -> None:
-    with closing(sqlite3.connect(db)) as conn:
-        stored = dict(conn.execute("SELECT rowid, state FROM stored_events").fetchall())
+def test_hash_is_the_sha256_of_the_stored_bytes_and_data_re_encodes_to_them(db: Db) -> None:
+    stored = dict(db.sql(f"SELECT {db.position}, state FROM {db.events}"))
     for e in lines(events(db)):
         state = stored[e["position"]]
         assert e["hash"] == hashlib.sha256(state).hexdigest()
@@ -62,7 +58,7 @@ def test_hash_is_the_sha256_of_the_stored_bytes_and_data_re_encodes_to_them(db: 
         assert canonical.encode(e["data"]) == state
 
 
-def test_after_contract_and_limit(db: Path) -> None:
+def test_after_contract_and_limit(db: Db) -> None:
     assert [e["position"] for e in lines(events(db, "--after", "35"))] == [36, 37, 38]
     pb = lines(events(db, "--contract", "PB-SIB-2010"))
     assert {e["contract"] for e in pb} == {"PB-SIB-2010"}
@@ -72,7 +68,7 @@ def test_after_contract_and_limit(db: Path) -> None:
     assert lines(events(db, "--after", "38")) == []
 
 
-def test_a_consumer_following_with_after_sees_every_event_once(db: Path) -> None:
+def test_a_consumer_following_with_after_sees_every_event_once(db: Db) -> None:
     seen: list[int] = []
     cursor = 0
     while True:
@@ -84,7 +80,7 @@ def test_a_consumer_following_with_after_sees_every_event_once(db: Path) -> None
     assert seen == list(range(1, 39))
 
 
-def test_unknown_contract_is_refused(db: Path) -> None:
+def test_unknown_contract_is_refused(db: Db) -> None:
     result = events(db, "--contract", "NOPE")
     assert result.exit_code == 1
     assert "no contract with reference 'NOPE'" in result.stderr

@@ -20,7 +20,7 @@ GOOD = HEADER + ("C-IMP,FY2020-Q1,service_credit,-400,KPI 3 missed\n"
 
 
 def adjustments(ledgered: Ledgered) -> list[RewardAdjusted]:
-    with Ledger.open(str(ledgered.db)) as opened:
+    with Ledger.open(ledgered.db) as opened:
         return [e for e, _ in opened.stream("C-IMP") if isinstance(e, RewardAdjusted)]
 
 

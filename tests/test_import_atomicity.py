@@ -1,11 +1,10 @@
 """All or nothing: one import is one transaction. A file refused, or a process killed
 (SIGKILL) at any moment of an import, leaves the ledger with every event of the import
-or none of them, never part."""
+or none of them, never part. On both backends."""
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -16,24 +15,25 @@ from pathlib import Path
 
 import pytest
 
+from conftest import Db, copy_of
 from outcomeledger.commands import AgreeContract, Command, Meta
 from outcomeledger.errors import InvalidInput
 from outcomeledger.imports.importer import import_data, import_returns
-from outcomeledger.store import Ledger
+from outcomeledger.store import Ledger, StoreError, stream_id
 from outcomeledger.terms import ContractTerms, Outcome
 
 META = Meta(datetime(2026, 1, 5, tzinfo=UTC), "tester")
 CONTRACTS, OUTCOMES, PERIODS = 100, 20, 40  # 80,000 rows in 4,000 returns
 
 
-def _agree(path: Path) -> int:
+def _agree(url: str) -> int:
     outcomes = tuple(Outcome(code=f"O{o:02d}", name=f"Outcome {o}", price=Decimal(100))
                      for o in range(OUTCOMES))
     batch: list[tuple[str, Command]] = [(f"K-{c:03d}", AgreeContract(ContractTerms(
         reference=f"K-{c:03d}", title="t", buyer="b", supplier="s", start=date(2015, 4, 1),
         end=date(2025, 3, 31), cadence="quarter", outcomes=outcomes)))
         for c in range(CONTRACTS)]
-    with Ledger.open(str(path), create=True) as ledger:
+    with Ledger.open(url, create=True) as ledger:
         ledger.project_on_write = False
         ledger.execute_batch(batch, META)
         return ledger.max_position()
@@ -61,32 +61,44 @@ with Ledger.open(sys.argv[1]) as ledger:
 """
 
 
-def _events(path: Path) -> int:
-    with Ledger.open(str(path)) as ledger:
+def _events(url: str) -> int:
+    with Ledger.open(url) as ledger:
         return ledger.max_position()
 
 
 @pytest.fixture(scope="module")
-def prepared(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, int, int]:
-    root = tmp_path_factory.mktemp("atomic")
-    base, returns = root / "base.db", root / "returns.csv"
-    before = _agree(base)
-    return base, returns, before, before + _returns(returns)
+def prepared(module_ledger_db: Db, tmp_path_factory: pytest.TempPathFactory
+             ) -> tuple[Db, Path, int, int]:
+    returns = tmp_path_factory.mktemp("atomic") / "returns.csv"
+    before = _agree(module_ledger_db.url)
+    return module_ledger_db, returns, before, before + _returns(returns)
 
 
-def _kill_when(db: Path, returns: Path, *, seconds: float | None = None,
-               wal_bytes: int | None = None) -> bool:
-    """Run an import in a subprocess and SIGKILL it after ``seconds``, or once its write
-    transaction has spilled ``wal_bytes`` into the WAL (it is writing, not committed).
-    True when it was killed before it finished."""
-    process = subprocess.Popen([sys.executable, "-c", IMPORT, str(db), str(returns)])
-    wal = Path(str(db) + "-wal")
+#: Holding this lock, eventsourcing's PostgreSQL recorder is inside its append.
+_APPENDING = ("SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+              "WHERE c.relname = 'outcomeledger_events' AND l.mode = 'ExclusiveLock' "
+              "AND l.granted")
+
+
+def _writing(db: Db) -> bool:
+    """Whether an import's write transaction is under way, not committed: on SQLite it
+    has spilled 256 kB into the WAL; on PostgreSQL it holds the append lock."""
+    if db.backend == "sqlite":
+        wal = Path(db.url + "-wal")
+        return wal.exists() and wal.stat().st_size > 256 * 1024
+    return bool(db.sql(_APPENDING)[0][0])
+
+
+def _kill_when(db: Db, returns: Path, *, seconds: float | None = None,
+               writing: bool = False) -> bool:
+    """Run an import in a subprocess and SIGKILL it after ``seconds``, or once it is
+    writing (see :func:`_writing`). True when it was killed before it finished."""
+    process = subprocess.Popen([sys.executable, "-c", IMPORT, db.url, str(returns)])
     started = time.monotonic()
     try:
         while process.poll() is None and time.monotonic() - started < 60:
             due = seconds is not None and time.monotonic() - started > seconds
-            writing = wal_bytes is not None and wal.exists() and wal.stat().st_size > wal_bytes
-            if due or writing:
+            if due or (writing and _writing(db)):
                 os.kill(process.pid, signal.SIGKILL)
                 process.wait()
                 return process.returncode == -signal.SIGKILL
@@ -99,30 +111,28 @@ def _kill_when(db: Path, returns: Path, *, seconds: float | None = None,
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("moment", [{"seconds": 0.6}, {"wal_bytes": 256 * 1024}],
+@pytest.mark.parametrize("moment", [{"seconds": 0.6}, {"writing": True}],
                          ids=["while deciding", "while writing"])
 def test_an_import_killed_midway_leaves_nothing_partial(
-        prepared: tuple[Path, Path, int, int], tmp_path: Path,
-        moment: dict[str, float]) -> None:
+        prepared: tuple[Db, Path, int, int], tmp_path: Path,
+        request: pytest.FixtureRequest, moment: dict[str, float]) -> None:
     base, returns, before, after = prepared
-    db = tmp_path / "ledger.db"
-    shutil.copy(base, db)
+    db = copy_of(request, base, tmp_path)
     assert _kill_when(db, returns, **moment), "the import finished before it was killed"
-    assert _events(db) == before  # nothing of the import, not a part of it
+    assert _events(db.url) == before  # nothing of the import, not a part of it
     # The ledger is intact, and the same import then succeeds in full.
-    with Ledger.open(str(db)) as ledger:
+    with Ledger.open(db.url) as ledger:
         ledger.project_on_write = False
         [receipt] = import_returns(ledger, [str(returns)], META)
     assert receipt.added == CONTRACTS * OUTCOMES * PERIODS
-    assert _events(db) == after
+    assert _events(db.url) == after
 
 
-def test_a_refusal_in_a_later_file_leaves_the_ledger_as_it_was(tmp_path: Path) -> None:
-    db = tmp_path / "ledger.db"
-    before = _agree(db)
+def test_a_refusal_in_a_later_file_leaves_the_ledger_as_it_was(ledger_url: str) -> None:
+    before = _agree(ledger_url)
     good = b"contract,period,outcome,value\nK-001,FY2016-Q1,O01,3\n"
     bad = b"contract,period,outcome,value\nK-002,FY2016-Q1,O01,3\nK-002,FY2016-Q1,O99,1\n"
-    with Ledger.open(str(db)) as ledger:
+    with Ledger.open(ledger_url) as ledger:
         ledger.project_on_write = False
         with pytest.raises(InvalidInput) as refused:
             import_data(ledger, [("good.csv", good), ("bad.csv", bad)], META)
@@ -131,14 +141,26 @@ def test_a_refusal_in_a_later_file_leaves_the_ledger_as_it_was(tmp_path: Path) -
         assert ledger.max_position() == before
 
 
-def test_a_failure_while_writing_leaves_nothing(tmp_path: Path,
+def test_a_failure_while_writing_leaves_nothing(ledger_db: Db,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """The database refusing the write part-way (here: after the first event) rolls
     the whole transaction back."""
-    db = tmp_path / "ledger.db"
-    before = _agree(db)
+    before = _agree(ledger_db.url)
     data = b"contract,period,outcome,value\nK-001,FY2016-Q1,O01,3\nK-002,FY2016-Q1,O01,3\n"
-    with Ledger.open(str(db)) as ledger:
+    if ledger_db.backend == "postgresql":
+        # PostgreSQL appends a batch in one INSERT: the server refuses its second row.
+        ledger_db.sql("CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS $$ "
+                      "BEGIN RAISE EXCEPTION 'disk full'; END $$")
+        ledger_db.sql("CREATE TRIGGER refuse BEFORE INSERT ON outcomeledger_events FOR EACH "
+                      f"ROW WHEN (NEW.originator_id = '{stream_id('K-002')}') "
+                      "EXECUTE FUNCTION refuse()")
+        with Ledger.open(ledger_db.url) as ledger:
+            ledger.project_on_write = False
+            with pytest.raises(StoreError, match="disk full"):
+                import_data(ledger, [("r.csv", data)], META)
+            assert ledger.max_position() == before
+        return
+    with Ledger.open(ledger_db.url) as ledger:
         ledger.project_on_write = False
         recorder = type(ledger.recorder)
         original = recorder._insert_events

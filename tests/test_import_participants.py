@@ -17,8 +17,8 @@ HEADER = "contract,period,participant,outcome,value\n"
 
 
 @pytest.fixture
-def gm(tmp_path: Path) -> Ledgered:
-    ledgered = Ledgered(tmp_path)
+def gm(tmp_path: Path, ledger_url: str) -> Ledgered:
+    ledgered = Ledgered(tmp_path, ledger_url)
     assert ledgered("init").exit_code == 0
     toml = resources.files("outcomeledger").joinpath("demo_data", "gm.toml")
     assert ledgered("contract", "agree", str(toml)).exit_code == 0

@@ -55,15 +55,16 @@ HEADER = "contract,period,outcome,value\n"
 
 
 class Ledgered:
-    """A ledger file with contract C-IMP agreed, driven through the command line."""
+    """A ledger with contract C-IMP agreed, driven through the command line; files go to
+    ``tmp_path``, the ledger to ``url`` (default: a SQLite file there)."""
 
-    def __init__(self, tmp_path: Path) -> None:
+    def __init__(self, tmp_path: Path, url: str | None = None) -> None:
         self.tmp = tmp_path
-        self.db = tmp_path / "ledger.db"
+        self.db = url or str(tmp_path / "ledger.db")
         self.runner = CliRunner()
 
     def __call__(self, *args: str, stdin: bytes | None = None) -> Result:
-        return self.runner.invoke(cli, ["--db", str(self.db), "--actor", "tester", *args],
+        return self.runner.invoke(cli, ["--db", self.db, "--actor", "tester", *args],
                                   input=stdin)
 
     def write(self, name: str, content: str | bytes) -> str:
@@ -75,7 +76,7 @@ class Ledgered:
         return str(path)
 
     def events(self) -> int:
-        with Ledger.open(str(self.db)) as ledger:
+        with Ledger.open(self.db) as ledger:
             return ledger.max_position()
 
     def imported(self, name: str, content: str | bytes, *args: str) -> Result:
@@ -92,8 +93,9 @@ class Ledgered:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledgered:
-    ledgered = Ledgered(tmp_path)
+def ledger(tmp_path: Path, ledger_url: str) -> Ledgered:
+    """On both backends: every refusal must leave a PostgreSQL ledger as it was, too."""
+    ledgered = Ledgered(tmp_path, ledger_url)
     assert ledgered("init").exit_code == 0
     result = ledgered("contract", "agree", ledgered.write("c.toml", CONTRACT))
     assert result.exit_code == 0, result.stderr

@@ -28,7 +28,7 @@ RETURN = rows("C-IMP,FY2020-Q1,ENTRY,3", "C-IMP,FY2020-Q1,WB,7", "C-IMP,FY2020-Q
 
 
 def stream(ledgered: Ledgered) -> list[object]:
-    with Ledger.open(str(ledgered.db)) as opened:
+    with Ledger.open(ledgered.db) as opened:
         return [event for event, _ in opened.stream("C-IMP")]
 
 

@@ -3,22 +3,22 @@
 Each batch commits its rows and its tracking position in one transaction. So after a
 SIGKILL, whenever it lands, the tables must equal a replay up to the tracked position
 (nothing half-applied, nothing applied twice); catching up again must then equal a
-full replay. Two projectors running at once must not interleave.
+full replay. Two projectors running at once must not interleave. On both backends:
+SQLite's write lock and PostgreSQL's advisory lock (``projections.sql.begin``).
 """
 
 from __future__ import annotations
 
 import random
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 
+from conftest import Db
 from outcomeledger.demo import build_demo
 from outcomeledger.projections import Cutoff, catch_up, dump, ensure, in_memory, positions
 from outcomeledger.store import Ledger
@@ -28,10 +28,11 @@ pytestmark = pytest.mark.slow
 # Runs a catch-up in a child process; with a kill point, the child SIGKILLs itself right
 # after its N-th table write, inside an open batch transaction.
 CHILD = """
-import os, signal, sqlite3, sys
+import os, signal, sys
 from outcomeledger.projections import catch_up, sql
+from outcomeledger.store import Ledger
 
-path, batch, kill_after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+url, batch, kill_after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 if kill_after:
     written = 0
     original = sql.write
@@ -44,30 +45,30 @@ if kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
 
     sql.write = write
-conn = sqlite3.connect(path, timeout=30, isolation_level=None)
+with Ledger.open(url) as ledger:
+    conn = ledger.connect()
 print("ready", flush=True)
 catch_up(conn, batch=batch)
 """
 
 
 @pytest.fixture
-def unprojected(tmp_path: Path) -> Path:
+def unprojected(ledger_db: Db) -> Db:
     """The demo ledger (38 events) with no projection run yet."""
-    path = tmp_path / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
+    with Ledger.open(ledger_db.url, create=True) as ledger:
         ledger.project_on_write = False
         build_demo(ledger)
-    return path
+    return ledger_db
 
 
-def _child(path: Path, batch: int, kill_after: int = 0) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-c", CHILD, str(path), str(batch),
+def _child(db: Db, batch: int, kill_after: int = 0) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-c", CHILD, db.url, str(batch),
                              str(kill_after)], stdout=subprocess.PIPE, text=True)
 
 
-def _consistent_with_tracking(path: Path) -> int:
+def _consistent_with_tracking(db: Db) -> int:
     """Assert the live tables equal a replay up to their tracked position; return it."""
-    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+    with closing(db.connect()) as conn:
         ensure(conn)
         tracked = set(positions(conn).values())
         assert len(tracked) == 1, f"projections tracked at different positions: {tracked}"
@@ -77,8 +78,8 @@ def _consistent_with_tracking(path: Path) -> int:
     return position
 
 
-def _resume_equals_full_replay(path: Path) -> None:
-    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+def _resume_equals_full_replay(db: Db) -> None:
+    with closing(db.connect()) as conn:
         done = catch_up(conn, batch=4)
         assert done.position == 38
         with closing(in_memory(conn, Cutoff(38))) as replayed:
@@ -87,7 +88,7 @@ def _resume_equals_full_replay(path: Path) -> None:
 
 @pytest.mark.parametrize("kill_after", [1, 7, 20, 45, 80])
 def test_sigkill_inside_a_batch_loses_the_batch_and_nothing_else(
-        unprojected: Path, kill_after: int) -> None:
+        unprojected: Db, kill_after: int) -> None:
     with _child(unprojected, batch=5, kill_after=kill_after) as child:
         assert child.wait(timeout=60) == -signal.SIGKILL
     position = _consistent_with_tracking(unprojected)
@@ -96,7 +97,7 @@ def test_sigkill_inside_a_batch_loses_the_batch_and_nothing_else(
     _resume_equals_full_replay(unprojected)
 
 
-def test_sigkill_at_random_moments_then_resume(unprojected: Path) -> None:
+def test_sigkill_at_random_moments_then_resume(unprojected: Db) -> None:
     rng = random.Random(4)
     seen: set[int] = set()
     for _ in range(6):
@@ -111,13 +112,13 @@ def test_sigkill_at_random_moments_then_resume(unprojected: Path) -> None:
     _resume_equals_full_replay(unprojected)
 
 
-def test_two_projectors_at_once_apply_each_event_exactly_once(unprojected: Path) -> None:
+def test_two_projectors_at_once_apply_each_event_exactly_once(unprojected: Db) -> None:
     with _child(unprojected, batch=2) as first, _child(unprojected, batch=2) as second:
         assert [first.wait(timeout=60), second.wait(timeout=60)] == [0, 0]
     assert _consistent_with_tracking(unprojected) == 38
 
 
-def test_the_kill_hook_really_kills(unprojected: Path) -> None:
+def test_the_kill_hook_really_kills(unprojected: Db) -> None:
     # Guards the tests above: a child that is never killed finishes the catch-up.
     with _child(unprojected, batch=5, kill_after=0) as child:
         assert child.wait(timeout=60) == 0

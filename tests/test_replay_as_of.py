@@ -3,17 +3,17 @@
 The demo history is recorded one write at a time; after every write the live output of
 `contract show` and `payments` (JSON and table) is captured. Re-run at the end with
 `--as-of POSITION` and `--as-of TIMESTAMP`, each must print the captured bytes, before
-and after the restatement, the variation and the closure.
+and after the restatement, the variation and the closure. On both backends.
 """
 
 from __future__ import annotations
 
 from contextlib import closing
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import Db
 from outcomeledger.cli import cli
 from outcomeledger.demo import build_demo
 from outcomeledger.projections import dump
@@ -22,8 +22,8 @@ from outcomeledger.store import Ledger
 pytestmark = pytest.mark.slow
 
 
-def _invoke(db: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+def _invoke(db: Db, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", db.url, *args], catch_exceptions=False)
 
 
 def _reads(reference: str) -> list[tuple[str, ...]]:
@@ -35,10 +35,10 @@ Capture = tuple[int, str, str, dict[tuple[str, ...], bytes]]
 
 
 @pytest.fixture(scope="module")
-def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Capture]]:
-    db = tmp_path_factory.mktemp("as-of") / "ledger.db"
+def history(module_ledger_db: Db) -> tuple[Db, list[Capture]]:
+    db = module_ledger_db
     captured: list[Capture] = []
-    with Ledger.open(str(db), create=True) as ledger:
+    with Ledger.open(db.url, create=True) as ledger:
         projector = ledger.after_write
 
         def capture() -> None:
@@ -58,7 +58,7 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[Captur
 
 
 def test_as_of_position_prints_what_the_live_command_printed(
-        history: tuple[Path, list[Capture]]) -> None:
+        history: tuple[Db, list[Capture]]) -> None:
     db, captured = history
     assert len(captured) > 20
     for position, _when, _ref, outputs in captured:
@@ -69,7 +69,7 @@ def test_as_of_position_prints_what_the_live_command_printed(
 
 
 def test_as_of_timestamp_prints_what_the_live_command_printed(
-        history: tuple[Path, list[Capture]]) -> None:
+        history: tuple[Db, list[Capture]]) -> None:
     db, captured = history
     for _position, moment, _ref, outputs in captured:
         for args, printed in outputs.items():
@@ -78,7 +78,7 @@ def test_as_of_timestamp_prints_what_the_live_command_printed(
 
 
 def test_the_restatement_is_visible_only_after_it_was_recorded(
-        history: tuple[Path, list[Capture]]) -> None:
+        history: tuple[Db, list[Capture]]) -> None:
     db, captured = history
     gm = [c for c in captured if c[2] == "GMHP-2017"]
     at = next(i for i, c in enumerate(gm) if c[1].startswith("2019-06-30"))
@@ -91,9 +91,9 @@ def test_the_restatement_is_visible_only_after_it_was_recorded(
     assert _invoke(db, *key, "--as-of", str(gm[at][0])).stdout_bytes == after
 
 
-def test_as_of_never_touches_the_live_tables(history: tuple[Path, list[Capture]]) -> None:
+def test_as_of_never_touches_the_live_tables(history: tuple[Db, list[Capture]]) -> None:
     db, _ = history
-    with Ledger.open(str(db)) as ledger, closing(ledger.connect()) as conn:
+    with Ledger.open(db.url) as ledger, closing(ledger.connect()) as conn:
         before = list(dump(conn))
         assert _invoke(db, "payments", "GMHP-2017", "--as-of", "3").exit_code == 0
         assert _invoke(db, "replay", "--as-of", "3").exit_code == 0
@@ -101,7 +101,7 @@ def test_as_of_never_touches_the_live_tables(history: tuple[Path, list[Capture]]
 
 
 def test_as_of_before_a_contract_existed_is_refused(
-        history: tuple[Path, list[Capture]]) -> None:
+        history: tuple[Db, list[Capture]]) -> None:
     db, _ = history
     result = _invoke(db, "payments", "PB-SIB-2010", "--as-of", "1")
     assert result.exit_code == 1

@@ -1,11 +1,10 @@
-"""`replay`, `project` and read-your-writes from the command line."""
+"""`replay`, `project` and read-your-writes from the command line, on both backends."""
 
 from __future__ import annotations
 
 import os
 import pty
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -16,27 +15,27 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from conftest import Db
 from outcomeledger.cli import cli
 from outcomeledger.demo import build_demo, build_pb
-from outcomeledger.projections import Cutoff, dump, in_memory, positions
+from outcomeledger.projections import Cutoff, dump, in_memory, positions, source
 from outcomeledger.store import Ledger
 
 CLI = [sys.executable, "-c", "from outcomeledger.cli import main; main()"]
 DATA = Path(str(resources.files("outcomeledger").joinpath("demo_data")))
 
 
-def run(db: Path, *args: str) -> Result:
-    return CliRunner().invoke(cli, ["--db", str(db), "--actor", "tester", *args])
+def run(db: Db, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", db.url, "--actor", "tester", *args])
 
 
-def tracked(db: Path) -> tuple[set[int], int]:
-    with closing(sqlite3.connect(db)) as conn:
-        head = conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0]
-        return set(positions(conn).values()), head
+def tracked(db: Db) -> tuple[set[int], int]:
+    with closing(db.connect()) as conn:
+        return set(positions(conn).values()), source.head(conn)
 
 
-def test_every_cli_write_leaves_the_projections_current(tmp_path: Path) -> None:
-    db = tmp_path / "ledger.db"
+def test_every_cli_write_leaves_the_projections_current(ledger_db: Db) -> None:
+    db = ledger_db
     assert run(db, "init").exit_code == 0
     steps = [
         ("contract", "agree", str(DATA / "enf.toml")),
@@ -60,32 +59,30 @@ def test_every_cli_write_leaves_the_projections_current(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def demo_db(tmp_path: Path) -> Path:
-    path = tmp_path / "demo.db"
-    with Ledger.open(str(path), create=True) as ledger:
+def demo_db(ledger_db: Db) -> Db:
+    with Ledger.open(ledger_db.url, create=True) as ledger:
         build_demo(ledger)
-    return path
+    return ledger_db
 
 
-def test_replay_rebuilds_byte_identical_tables_and_swaps_them_in(demo_db: Path) -> None:
-    with closing(sqlite3.connect(demo_db)) as conn:
+def test_replay_rebuilds_byte_identical_tables_and_swaps_them_in(demo_db: Db) -> None:
+    with closing(demo_db.connect()) as conn:
         before = list(dump(conn))
     result = run(demo_db, "replay")
     assert result.exit_code == 0, result.output
     assert "replayed 38 events; projections at position 38" in result.stderr
     assert "replaying" not in result.stderr  # no progress bar off a terminal
-    with closing(sqlite3.connect(demo_db)) as conn:
+    with closing(demo_db.connect()) as conn:
         assert list(dump(conn)) == before
-        names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    assert not [n for n in names if n.endswith("__new")]
-    assert "proj_audit_trail_by_contract" in names
+    assert not [n for n in demo_db.tables() if n.endswith("__new")]
+    assert "proj_audit_trail_by_contract" in demo_db.indexes()
 
 
-def test_replay_shows_a_progress_bar_on_a_terminal(demo_db: Path) -> None:
+def test_replay_shows_a_progress_bar_on_a_terminal(demo_db: Db) -> None:
     leader, follower = pty.openpty()
     try:
         code = subprocess.run(
-            [*CLI, "--db", str(demo_db), "replay"],
+            [*CLI, "--db", demo_db.url, "replay"],
             stderr=follower, stdout=subprocess.DEVNULL, check=False, timeout=60,
             env={**os.environ, "COLUMNS": "80"}).returncode
         os.close(follower)
@@ -105,23 +102,23 @@ def test_replay_shows_a_progress_bar_on_a_terminal(demo_db: Path) -> None:
     assert b"100%" in shown
 
 
-def test_replay_as_of_prints_the_tables_as_they_stood(demo_db: Path) -> None:
+def test_replay_as_of_prints_the_tables_as_they_stood(demo_db: Db) -> None:
     result = run(demo_db, "replay", "--as-of", "12")
     assert result.exit_code == 0, result.output
-    with closing(sqlite3.connect(demo_db)) as conn, \
+    with closing(demo_db.connect()) as conn, \
             closing(in_memory(conn, Cutoff(12))) as then:
         assert result.stdout_bytes == b"".join(dump(then))
     assert b'"contract":"PB-SIB-2010"' not in result.stdout_bytes
 
 
-def _write_unprojected(db: Path) -> None:
-    with Ledger.open(str(db)) as ledger:
+def _write_unprojected(db: Db) -> None:
+    with Ledger.open(db.url) as ledger:
         ledger.project_on_write = False
         build_pb(ledger)
 
 
-def test_project_catches_up_after_a_bulk_load(tmp_path: Path) -> None:
-    db = tmp_path / "ledger.db"
+def test_project_catches_up_after_a_bulk_load(ledger_db: Db) -> None:
+    db = ledger_db
     assert run(db, "init").exit_code == 0
     _write_unprojected(db)
     at, head = tracked(db)
@@ -134,10 +131,10 @@ def test_project_catches_up_after_a_bulk_load(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_project_follow_polls_until_stopped(tmp_path: Path) -> None:
-    db = tmp_path / "ledger.db"
+def test_project_follow_keeps_up_until_stopped(ledger_db: Db) -> None:
+    db = ledger_db
     assert run(db, "init").exit_code == 0
-    with subprocess.Popen([*CLI, "--db", str(db), "project", "--follow", "--interval", "0.05"],
+    with subprocess.Popen([*CLI, "--db", db.url, "project", "--follow", "--interval", "0.05"],
                           stderr=subprocess.PIPE, text=True) as follower:
         _write_unprojected(db)
         deadline = time.monotonic() + 30
@@ -147,4 +144,8 @@ def test_project_follow_polls_until_stopped(tmp_path: Path) -> None:
         follower.send_signal(signal.SIGTERM)
         assert follower.wait(timeout=30) == 0
         assert follower.stderr is not None
-        assert "projected 6 events" in follower.stderr.read()
+        lines = follower.stderr.read().splitlines()
+    # One line per batch, however the writes fell into batches: position, lag.
+    batches = [line for line in lines if line.startswith("projected ")]
+    assert sum(int(line.split()[1]) for line in batches) == 6
+    assert "; position 6 of 6; lag 0 events, " in batches[-1]

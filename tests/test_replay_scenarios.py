@@ -21,6 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from conftest import Db, new_db
 from outcomeledger import demo, projections, replay, service
 from outcomeledger.cli import cli
 from outcomeledger.cli.audit import stored_rows
@@ -109,22 +110,21 @@ SCENARIOS: dict[str, tuple[str, Callable[[Ledger], None]]] = {
 }
 
 
-def _cli(db: Path, *args: str) -> bytes:
-    result = CliRunner().invoke(cli, ["--db", str(db), *args], catch_exceptions=False)
+def _cli(db: Db, *args: str) -> bytes:
+    result = CliRunner().invoke(cli, ["--db", db.url, *args], catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return result.stdout_bytes
 
 
-def _pack(ledger: Ledger, reference: str) -> bytes:
+def _pack(ledger: Ledger, reference: str, path: Path) -> bytes:
     rows = list(stored_rows(ledger))
-    path = Path(ledger.location.display).with_suffix(".pack")
     with path.open("wb") as out:
         write_pack(out, rows, [reference], None, None)
     return path.read_bytes()
 
 
-def _outputs(db: Path, reference: str) -> dict[str, bytes]:
-    with Ledger.open(str(db)) as ledger, closing(ledger.connect()) as conn:
+def _outputs(db: Db, reference: str) -> dict[str, bytes]:
+    with Ledger.open(db.url) as ledger, closing(ledger.connect()) as conn:
         tables = b"".join(projections.dump(conn))
     return {
         "expected/projections.ndjson": tables,
@@ -135,13 +135,16 @@ def _outputs(db: Path, reference: str) -> dict[str, bytes]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", sorted(SCENARIOS))
-def test_scenario_replays_byte_for_byte(name: str, tmp_path: Path) -> None:
+def test_scenario_replays_byte_for_byte(name: str, ledger_db: Db, tmp_path: Path,
+                                        request: pytest.FixtureRequest) -> None:
+    """On both backends: the recorded outputs are the same bytes on SQLite and PostgreSQL."""
     reference, build = SCENARIOS[name]
     folder = ROOT / name
-    built = tmp_path / "built.db"
-    with Ledger.open(str(built), create=True) as ledger:
+    built = ledger_db
+    with Ledger.open(built.url, create=True) as ledger:
         build(ledger)
-        recorded = {PACK: _pack(ledger, reference), **_outputs(built, reference)}
+        recorded = {PACK: _pack(ledger, reference, tmp_path / "built.pack"),
+                    **_outputs(built, reference)}
     if RERECORD:
         for file, data in recorded.items():
             (folder / file).parent.mkdir(parents=True, exist_ok=True)
@@ -150,8 +153,8 @@ def test_scenario_replays_byte_for_byte(name: str, tmp_path: Path) -> None:
         assert (folder / file).read_bytes() == data, f"{name}/{file} differs from a rebuild"
 
     # The recorded pack alone rebuilds the ledger: same positions, hashes, tables.
-    loaded = tmp_path / "loaded.db"
-    with Ledger.open(str(loaded), create=True) as ledger:
+    loaded = new_db(request, built.backend, tmp_path / "loaded")
+    with Ledger.open(loaded.url, create=True) as ledger:
         lines = (folder / PACK).read_bytes().splitlines(keepends=True)
         replay.load_pack(ledger, lines, PACK)
     assert _cli(loaded, "events") == _cli(built, "events")

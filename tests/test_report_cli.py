@@ -1,4 +1,7 @@
-"""`report` on the command line: JSON shape, portfolio, as-of, the head, usage errors."""
+"""`report` on the command line: JSON shape, portfolio, as-of, the head, usage errors.
+
+On both backends (tests/backends.py).
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,7 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
+from conftest import Db
 from outcomeledger.cli import cli
 from outcomeledger.demo import build_enf, build_gm, build_pb
 from outcomeledger.report import ContractReport, PortfolioReport
@@ -20,21 +24,20 @@ SCHEMA = Path(__file__).parent.parent / "projections" / "report.schema.json"
 
 
 @pytest.fixture(scope="module")
-def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("cli") / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
+def db(module_ledger_db: Db) -> Db:
+    with Ledger.open(module_ledger_db.url, create=True) as ledger:
         build_gm(ledger)
         build_pb(ledger)
         build_enf(ledger)
-    return path
+    return module_ledger_db
 
 
-def invoke(db: Path, *args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(cli, ["--db", str(db), *args])
+def invoke(db: Db, *args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, ["--db", db.url, *args])
     return result.exit_code, result.stdout, result.stderr
 
 
-def test_json_decodes_as_the_published_struct(db: Path) -> None:
+def test_json_decodes_as_the_published_struct(db: Db) -> None:
     code, out, _ = invoke(db, "report", "GMHP-2017", "--format", "json")
     assert code == 0
     report = msgspec.json.decode(out, type=ContractReport)
@@ -60,7 +63,7 @@ def test_every_struct_field_is_described_in_report_md() -> None:
     assert {name: list(d["properties"]) for name, d in defs.items()} == documented
 
 
-def test_all_prints_a_portfolio_summary(db: Path) -> None:
+def test_all_prints_a_portfolio_summary(db: Db) -> None:
     code, out, _ = invoke(db, "report", "--all", "--format", "json")
     assert code == 0
     portfolio = msgspec.json.decode(out, type=PortfolioReport)
@@ -68,14 +71,14 @@ def test_all_prints_a_portfolio_summary(db: Path) -> None:
         "GMHP-2017", "PB-SIB-2010", "MHEP-ENF-2018"]
 
 
-def test_the_head_on_the_report_verifies_with_audit(db: Path) -> None:
+def test_the_head_on_the_report_verifies_with_audit(db: Db) -> None:
     _, out, _ = invoke(db, "report", "GMHP-2017", "--format", "json")
     head = json.loads(out)["head"]
     _, printed, _ = invoke(db, "audit", "head")
     assert f"{head['position']}:{head['hash']}" == printed.strip()
 
 
-def test_as_of_a_position_reports_the_ledger_as_it_stood(db: Path) -> None:
+def test_as_of_a_position_reports_the_ledger_as_it_stood(db: Db) -> None:
     """Position 5 is GM's FY2018-Q4 payment run, before the restatement was recorded."""
     code, out, _ = invoke(db, "report", "GMHP-2017", "--as-of", "5", "--format", "json")
     assert code == 0
@@ -89,13 +92,13 @@ def test_as_of_a_position_reports_the_ledger_as_it_stood(db: Path) -> None:
     assert code == 0, err
 
 
-def test_as_of_a_time_before_the_contract_was_agreed_is_refused(db: Path) -> None:
+def test_as_of_a_time_before_the_contract_was_agreed_is_refused(db: Db) -> None:
     code, _, err = invoke(db, "report", "MHEP-ENF-2018", "--as-of", "2015-01-01T00:00:00")
     assert code == 1
     assert "not yet agreed" in err
 
 
-def test_as_of_a_time_cuts_every_stream_at_that_time(db: Path) -> None:
+def test_as_of_a_time_cuts_every_stream_at_that_time(db: Db) -> None:
     code, out, _ = invoke(db, "report", "--all", "--as-of", "2015-01-01T00:00:00",
                           "--format", "json")
     assert code == 0
@@ -105,7 +108,7 @@ def test_as_of_a_time_cuts_every_stream_at_that_time(db: Path) -> None:
     assert portfolio.head.position < 38
 
 
-def test_as_at_takes_a_date(db: Path) -> None:
+def test_as_at_takes_a_date(db: Db) -> None:
     code, out, _ = invoke(db, "report", "MHEP-ENF-2018", "--as-at", "2019-12-31",
                           "--format", "json")
     assert code == 0
@@ -115,12 +118,12 @@ def test_as_at_takes_a_date(db: Path) -> None:
     assert "expected an ISO date" in err
 
 
-def test_a_reference_or_all_is_required_but_not_both(db: Path) -> None:
+def test_a_reference_or_all_is_required_but_not_both(db: Db) -> None:
     assert invoke(db, "report")[0] == 2
     assert invoke(db, "report", "GMHP-2017", "--all")[0] == 2
 
 
-def test_an_unknown_contract_is_an_error(db: Path) -> None:
+def test_an_unknown_contract_is_an_error(db: Db) -> None:
     code, _, err = invoke(db, "report", "NOPE")
     assert code == 1
     assert "no contract with reference 'NOPE'" in err
@@ -130,7 +133,7 @@ def test_an_unknown_contract_is_an_error(db: Path) -> None:
                                              ("r.json", '{"format"'),
                                              ("r.csv", "# summary"),
                                              ("r.txt", "GMHP-2017: report basis")])
-def test_the_output_suffix_picks_the_format(db: Path, tmp_path: Path, name: str,
+def test_the_output_suffix_picks_the_format(db: Db, tmp_path: Path, name: str,
                                             start: str) -> None:
     target = tmp_path / name
     code, out, err = invoke(db, "report", "GMHP-2017", "--output", str(target))
@@ -141,7 +144,7 @@ def test_the_output_suffix_picks_the_format(db: Path, tmp_path: Path, name: str,
 
 @pytest.mark.parametrize(("as_of", "message"), [("yesterday", "expected a position or an ISO"),
                                                 ("999", "no such position")])
-def test_a_bad_as_of_is_refused_with_what_was_expected(db: Path, as_of: str,
+def test_a_bad_as_of_is_refused_with_what_was_expected(db: Db, as_of: str,
                                                        message: str) -> None:
     code, _, err = invoke(db, "report", "GMHP-2017", "--as-of", as_of)
     assert code == 1

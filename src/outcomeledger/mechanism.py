@@ -20,18 +20,24 @@ earlier period is absorbed by a binding cap exactly as domain.md S2 describes.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .money import ZERO, fmt, quantize
+import msgspec
+from msgspec import Struct
+
+from .money import ROUNDING, ZERO, fmt, minor_unit, quantize
 from .periods import Period, period_containing
-from .state import ContractState, FigureRecord
+from .state import ContractState, FigureKey, FigureRecord
 from .terms import ContractTerms, Outcome, Tier
 
+# Steps, lines and period payments are frozen msgspec Structs rather than dataclasses:
+# a schedule makes a few per outcome per period, and a replay computes every schedule,
+# so their construction cost counts (a Struct is built several times faster).
 
-@dataclass(frozen=True, slots=True)
-class Step:
+
+class Step(Struct, frozen=True, gc=False):
     """One step of a derivation, tied to the events that caused it."""
 
     label: str
@@ -40,8 +46,7 @@ class Step:
     refs: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
-class OutcomeLine:
+class OutcomeLine(Struct, frozen=True, gc=False):
     outcome: str
     name: str
     units: Decimal
@@ -52,8 +57,7 @@ class OutcomeLine:
     steps: tuple[Step, ...]
 
 
-@dataclass(frozen=True, slots=True)
-class PeriodPayment:
+class PeriodPayment(Struct, frozen=True, gc=False):
     period: str
     earned: Decimal
     above_cap: Decimal
@@ -117,7 +121,21 @@ def _price_between(o: Outcome, before: Decimal, after: Decimal) -> Decimal:
     return (after - before) * (o.price or ZERO)
 
 
+# The words for a price rule, by (price, tiers): the same few rules describe every line.
+_PRICE_TEXT: dict[tuple[Decimal | None, tuple[Tier, ...] | None], str] = {}
+
+
 def _describe_price(o: Outcome) -> str:
+    key = (o.price, o.tiers)
+    text = _PRICE_TEXT.get(key)
+    if text is None:
+        if len(_PRICE_TEXT) >= 4096:
+            _PRICE_TEXT.clear()
+        text = _PRICE_TEXT[key] = _price_text(o)
+    return text
+
+
+def _price_text(o: Outcome) -> str:
     if o.tiers is not None:
         bands = ", ".join(f"{fmt(t.price)} up to {fmt(t.upto)}" if t.upto is not None
                           else f"{fmt(t.price)} above" for t in o.tiers)
@@ -172,9 +190,28 @@ class _Running:
     retained: Decimal = ZERO
     payable: Decimal = ZERO
 
+    def copy(self) -> _Running:
+        """An independent copy (to carry on from the same period more than once)."""
+        achieved: dict[str, dict[str, str]] = defaultdict(dict)
+        achieved.update((who, dict(codes)) for who, codes in self.achieved.items())
+        return _Running(achieved, defaultdict(Decimal, self.paid_units),
+                        defaultdict(Decimal, self.value), defaultdict(Decimal, self.participant),
+                        dict(self.results), set(self.pools_triggered), self.contract,
+                        self.retained, self.payable)
+
+
+def _fmt(amount: Decimal) -> str:
+    """:func:`outcomeledger.money.fmt`, with the common case (not zero) first."""
+    return format(amount, "f") if amount else fmt(amount)
+
+
+#: A line with no participant-level figures (shared, never written to).
+_NO_PARTICIPANTS: dict[str, Decimal] = {}
+
 
 def _refs(records: Iterable[FigureRecord]) -> tuple[str, ...]:
-    return tuple(sorted({r.recorded.ref for r in records}, key=lambda s: int(s[1:])))
+    """The events behind ``records``, each once, in stream order (``v3``, ``v12``)."""
+    return tuple([f"v{v}" for v in sorted({r.recorded.version for r in records})])
 
 
 def _count_units(o: Outcome, p: Period, rows: list[FigureRecord],
@@ -276,21 +313,30 @@ def _evaluate_pools(terms: ContractTerms, run: _Running, steps: list[Step]) -> N
 
 def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
                   by_outcome: dict[str, list[FigureRecord]],
-                  present: set[tuple[str, str]], run: _Running) -> OutcomeLine | None:
+                  present: set[tuple[str, str]], run: _Running,
+                  explain: bool = True) -> OutcomeLine | None:
     currency = terms.currency
-    rows = by_outcome.get(o.code, [])
-    steps: list[Step] = []
-    per_participant: dict[str, Decimal] = {}
+    rows = by_outcome.get(o.code)
+    steps: list[Step]
+    per_participant: dict[str, Decimal] = _NO_PARTICIPANTS
     if o.kind == "improvement":
+        steps = []
         units = paid = _improvement_units(o, terms, p, by_outcome, run, steps)
         if not rows and paid == 0:
             return None
     else:
         if not rows:
             return None
-        units, per_participant = _count_units(o, p, rows, present, run, steps)
-        steps.insert(0, Step("units", f"{fmt(units)} units counted from "
-                             f"{len(rows)} figure(s)", None, _refs(rows)))
+        excluded: list[Step] = []
+        if len(rows) == 1 and not rows[0].figure.participant:
+            # The common line: one aggregate figure (what _count_units would sum).
+            units = ZERO + rows[0].figure.value
+            refs: tuple[str, ...] = (f"v{rows[0].recorded.version}",)
+        else:
+            units, per_participant = _count_units(o, p, rows, present, run, excluded)
+            refs = _refs(rows)
+        steps = [Step("units", f"{_fmt(units)} units counted from {len(rows)} figure(s)",
+                      None, refs), *excluded] if explain else excluded
         paid = units
         if o.deadweight:
             paid = paid * (1 - o.deadweight)
@@ -300,11 +346,15 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
             paid = max(ZERO, paid - o.threshold)
             steps.append(Step("threshold", f"units above threshold {fmt(o.threshold)}: "
                               f"{fmt(paid)}"))
-    before = run.paid_units[o.code]
+    code = o.code
+    paid_units = run.paid_units
+    before = paid_units[code]
     after = before + paid
-    run.paid_units[o.code] = after
-    earned = quantize(_price_between(o, before, after), currency)
-    steps.append(Step("earned", f"{fmt(paid)} units at {_describe_price(o)}", earned))
+    paid_units[code] = after
+    earned = (_price_between(o, before, after) if o.tiers is not None else
+              (after - before) * (o.price or ZERO)).quantize(minor_unit(currency), ROUNDING)
+    if explain:
+        steps.append(Step("earned", f"{_fmt(paid)} units at {_describe_price(o)}", earned))
     if terms.negative_periods == "floor" and earned < 0:
         steps.append(Step("floor", "negative period floored at zero (negative_periods = "
                           "floor): nothing carries", -earned))
@@ -336,17 +386,16 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
                               f"{fmt(allowed)} units payable", -cut))
             value -= cut
     if o.cap_value is not None:
-        old = run.value[o.code]
+        old = run.value[code]
         capped = _capped_delta(old, old + value, o.cap_value)
         if capped != value:
             steps.append(Step("cap_value", f"outcome value cap {fmt(o.cap_value)}",
                               capped - value))
-        run.value[o.code] = old + value
+        run.value[code] = old + value
         value = capped
     else:
-        run.value[o.code] += value
-    return OutcomeLine(o.code, o.name, units, paid, earned, earned - value, value,
-                       tuple(steps))
+        run.value[code] += value
+    return OutcomeLine(code, o.name, units, paid, earned, earned - value, value, tuple(steps))
 
 
 def _apply_contract_cap(lines: list[OutcomeLine], terms: ContractTerms,
@@ -411,79 +460,158 @@ def _fees_and_credits(terms: ContractTerms, p: Period,
     return fees, credits, steps
 
 
-def compute(state: ContractState) -> Schedule:
-    """The payment schedule of a contract, as its events stand."""
-    base = state.base_terms
-    currency = base.currency
-    by_period: dict[str, list[FigureRecord]] = defaultdict(list)
-    for key in sorted(state.figures):
-        status = state.returns.get((key[0], key[1]))
-        if status is not None and status.rejected is not None:
-            continue
-        by_period[key[0]].append(state.figures[key])
-    adjustments: dict[str, list[Step]] = defaultdict(list)
-    for adj in state.adjustments:
-        adjustments[adj.period].append(Step(
-            "adjustment", f"{adj.kind}: {adj.recorded.reason}",
-            quantize(adj.amount, currency), (adj.recorded.ref,)))
-    certified: dict[str, tuple[Decimal, Decimal]] = {}
-    for c in state.certifications:
-        amount, true_up = certified.get(c.period, (ZERO, ZERO))
-        certified[c.period] = (amount + c.amount, true_up + c.true_up)
-    periods = schedule_periods(state)
+def compute(state: ContractState, *, explain: bool = True) -> Schedule:
+    """The payment schedule of a contract, as its events stand.
+
+    ``explain=False`` leaves out each outcome line's ``units`` and ``earned`` steps,
+    whose words are most of the cost (every amount, and every other step, is the same):
+    for readers of amounts only, never for ``payments explain`` or the projections.
+    """
+    plan = _Plan(state, explain=explain)
     run = _Running()
     out: list[PeriodPayment] = []
-    for index, p in enumerate(periods):
-        terms = state.terms_for(p)
-        rows = by_period.get(p.id, [])
-        by_outcome: dict[str, list[FigureRecord]] = defaultdict(list)
-        present: set[tuple[str, str]] = set()
-        for r in rows:
-            by_outcome[r.figure.outcome].append(r)
-            if r.figure.participant and r.value > 0:
-                present.add((r.figure.participant, r.figure.outcome))
-        pool_steps: list[Step] = []
-        for o in terms.outcomes:
-            if o.kind == "improvement" and by_outcome.get(o.code):
-                _improvement_units(o, terms, p, by_outcome, run, [])
-        _evaluate_pools(terms, run, pool_steps)
-        lines = []
-        for o in terms.outcomes:
-            if o.kind == "measure":
+    plan.periods_from(0, plan.by_period, run, out)
+    return plan.schedule(out)
+
+
+def compute_changed(state: ContractState, changes: Sequence[tuple[FigureKey, Decimal]], *,
+                    explain: bool = True) -> list[Schedule]:
+    """For each (figure key, value) of ``changes``: ``compute`` of ``state`` with that one
+    figure at that value (what the schedule would have been), in order.
+
+    Nothing a figure holds reaches the periods before its own, so the unchanged state is
+    computed once, up to the latest changed period, and each change carries on from its
+    figure's period. ``explain=False`` leaves out each line's ``units`` and ``earned``
+    steps (their words are most of the cost; every amount, and every cap step, is as
+    ``compute`` gives it): for callers that read amounts only.
+    """
+    plan = _Plan(state, explain=explain)
+    index_of = {p.id: i for i, p in enumerate(plan.periods)}
+    starts = sorted({index_of[key[0]] for key, _value in changes})
+    snapshots: dict[int, tuple[_Running, int]] = {}
+    run = _Running()
+    out: list[PeriodPayment] = []
+    done = 0
+    for at in starts:
+        plan.periods_from(done, plan.by_period, run, out, stop=at)
+        snapshots[at] = (run.copy(), len(out))
+        done = at
+    schedules = []
+    for key, value in changes:
+        at = index_of[key[0]]
+        carried, count = snapshots[at]
+        record = state.figures[key]
+        changed = msgspec.structs.replace(
+            record, figure=msgspec.structs.replace(record.figure, value=value))
+        by_period = dict(plan.by_period)
+        if key[0] in by_period:
+            by_period[key[0]] = [changed if r is record else r for r in by_period[key[0]]]
+        resumed = out[:count]
+        plan.periods_from(at, by_period, carried.copy(), resumed)
+        schedules.append(plan.schedule(resumed))
+    return schedules
+
+
+class _Plan:
+    """What a schedule is computed from, derived from the contract state once."""
+
+    def __init__(self, state: ContractState, *, explain: bool = True) -> None:
+        self.state = state
+        self.explain = explain
+        self.currency = currency = state.base_terms.currency
+        by_period: dict[str, list[FigureRecord]] = defaultdict(list)
+        for key in sorted(state.figures):
+            status = state.returns.get((key[0], key[1]))
+            if status is not None and status.rejected is not None:
                 continue
-            line = _outcome_line(o, terms, p, by_outcome, present, run)
-            if line is not None:
-                lines.append(line)
-        lines = _apply_contract_cap(lines, terms, run)
-        fees, credits, other = _fees_and_credits(terms, p, by_outcome)
-        other = pool_steps + other + adjustments.get(p.id, [])
-        adjusted = sum((s.amount or ZERO for s in adjustments.get(p.id, [])), ZERO) + credits
-        outcome_payable = sum((line.payable for line in lines), ZERO)
-        gross = outcome_payable + adjusted + fees
-        retained = ZERO
-        final = state.closed is not None and index == len(periods) - 1
-        if final and run.retained:
-            retained = -run.retained
-            other.append(Step("retention", "contract closed: retention released", -retained))
-        elif terms.retention:
-            retained = quantize(terms.retention * gross, currency)
-            retained = max(retained, -run.retained)
-            if retained:
-                other.append(Step("retention", f"{fmt(terms.retention)} of "
-                                  f"{fmt(gross)} withheld", -retained))
-        run.retained += retained
-        payable = gross - retained
-        run.payable += payable
-        cert, true_up = certified.get(p.id, (ZERO, ZERO))
-        out.append(PeriodPayment(
-            period=p.id,
-            earned=sum((line.earned for line in lines), ZERO),
-            above_cap=sum((line.above_cap for line in lines), ZERO),
-            adjustments=adjusted, fees=fees, retained=retained, payable=payable,
-            cumulative_payable=run.payable, certified=cert, true_up=true_up,
-            terms_in_force=_terms_label(state, p), lines=tuple(lines), other=tuple(other)))
-    return Schedule(state.reference, currency, state.current_terms.max_value, tuple(out),
-                    state.certified_total)
+            by_period[key[0]].append(state.figures[key])
+        self.by_period = by_period
+        self.adjustments: dict[str, list[Step]] = defaultdict(list)
+        for adj in state.adjustments:
+            self.adjustments[adj.period].append(Step(
+                "adjustment", f"{adj.kind}: {adj.recorded.reason}",
+                quantize(adj.amount, currency), (adj.recorded.ref,)))
+        self.certified: dict[str, tuple[Decimal, Decimal]] = {}
+        for c in state.certifications:
+            amount, true_up = self.certified.get(c.period, (ZERO, ZERO))
+            self.certified[c.period] = (amount + c.amount, true_up + c.true_up)
+        self.periods = schedule_periods(state)
+        # The terms in force change only with a variation: what each set of terms prices
+        # and measures is worked out once, not once per period.
+        self.outcomes_of: dict[int, tuple[list[Outcome], list[Outcome]]] = {}
+        self.labels: dict[int, str] = {}
+
+    def schedule(self, out: list[PeriodPayment]) -> Schedule:
+        state = self.state
+        return Schedule(state.reference, self.currency, state.current_terms.max_value,
+                        tuple(out), state.certified_total)
+
+    def periods_from(self, start: int, by_period: dict[str, list[FigureRecord]],
+                     run: _Running, out: list[PeriodPayment], stop: int | None = None) -> None:
+        """Append the payments of periods ``start`` to ``stop`` (excluded; default: to the
+        end) to ``out``, carrying ``run`` from period to period."""
+        state, currency, periods = self.state, self.currency, self.periods
+        adjustments, certified = self.adjustments, self.certified
+        for index in range(start, len(periods) if stop is None else stop):
+            p = periods[index]
+            terms = state.terms_for(p)
+            priced = self.outcomes_of.get(id(terms))
+            if priced is None:
+                priced = self.outcomes_of[id(terms)] = (
+                    [o for o in terms.outcomes if o.kind == "improvement"],
+                    [o for o in terms.outcomes if o.kind != "measure"])
+            improvements, priced_outcomes = priced
+            rows = by_period.get(p.id, [])
+            by_outcome: dict[str, list[FigureRecord]] = defaultdict(list)
+            present: set[tuple[str, str]] = set()
+            for r in rows:
+                by_outcome[r.figure.outcome].append(r)
+                if r.figure.participant and r.value > 0:
+                    present.add((r.figure.participant, r.figure.outcome))
+            pool_steps: list[Step] = []
+            for o in improvements:
+                if by_outcome.get(o.code):
+                    _improvement_units(o, terms, p, by_outcome, run, [])
+            if improvements:
+                _evaluate_pools(terms, run, pool_steps)
+            lines = []
+            for o in priced_outcomes:
+                line = _outcome_line(o, terms, p, by_outcome, present, run, self.explain)
+                if line is not None:
+                    lines.append(line)
+            lines = _apply_contract_cap(lines, terms, run)
+            fees, credits, other = _fees_and_credits(terms, p, by_outcome)
+            other = pool_steps + other + adjustments.get(p.id, [])
+            adjusted = sum((s.amount or ZERO for s in adjustments.get(p.id, [])),
+                           ZERO) + credits
+            outcome_payable = sum((line.payable for line in lines), ZERO)
+            gross = outcome_payable + adjusted + fees
+            retained = ZERO
+            final = state.closed is not None and index == len(periods) - 1
+            if final and run.retained:
+                retained = -run.retained
+                other.append(Step("retention", "contract closed: retention released",
+                                  -retained))
+            elif terms.retention:
+                retained = quantize(terms.retention * gross, currency)
+                retained = max(retained, -run.retained)
+                if retained:
+                    other.append(Step("retention", f"{fmt(terms.retention)} of "
+                                      f"{fmt(gross)} withheld", -retained))
+            run.retained += retained
+            payable = gross - retained
+            run.payable += payable
+            cert, true_up = certified.get(p.id, (ZERO, ZERO))
+            label = self.labels.get(id(terms))
+            if label is None:
+                label = self.labels[id(terms)] = _terms_label(state, p)
+            out.append(PeriodPayment(
+                period=p.id,
+                earned=sum((line.earned for line in lines), ZERO),
+                above_cap=sum((line.above_cap for line in lines), ZERO),
+                adjustments=adjusted, fees=fees, retained=retained, payable=payable,
+                cumulative_payable=run.payable, certified=cert, true_up=true_up,
+                terms_in_force=label, lines=tuple(lines), other=tuple(other)))
 
 
 def _terms_label(state: ContractState, p: Period) -> str:

@@ -23,9 +23,16 @@ _MINOR_UNITS = {"GBP": 2, "EUR": 2, "USD": 2, "CAD": 2, "AUD": 2, "JPY": 0, "KRW
 MAX_AMOUNT = Decimal("1e15")
 
 
+# Looked up once per currency: payment arithmetic quantizes every line of every period.
+_QUANTA: dict[str, Decimal] = {}
+
+
 def minor_unit(currency: str) -> Decimal:
     """The smallest unit of ``currency`` as a Decimal exponent (``0.01`` for GBP)."""
-    return Decimal(1).scaleb(-_MINOR_UNITS.get(currency, 2))
+    quantum = _QUANTA.get(currency)
+    if quantum is None:
+        quantum = _QUANTA[currency] = Decimal(1).scaleb(-_MINOR_UNITS.get(currency, 2))
+    return quantum
 
 
 def quantize(amount: Decimal, currency: str) -> Decimal:

@@ -8,8 +8,9 @@ period (``2025-04-01..2025-06-30``) is accepted as input too (DESIGN 3).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Literal
 
 Cadence = Literal["month", "quarter"]
@@ -23,6 +24,14 @@ class PeriodError(ValueError):
     """A period id that is malformed or does not match the contract's cadence."""
 
 
+def _period_id(start: date, cadence: Cadence) -> str:
+    if cadence == "month":
+        return f"{start.year:04d}-{start.month:02d}"
+    fy = start.year if start.month >= 4 else start.year - 1
+    quarter = ((start.month - 4) % 12) // 3 + 1
+    return f"FY{fy:04d}-Q{quarter}"
+
+
 @dataclass(frozen=True, order=True, slots=True)
 class Period:
     """One performance period; ordered by start date."""
@@ -30,14 +39,11 @@ class Period:
     start: date
     end: date
     cadence: Cadence
+    # The canonical id, made once: payment arithmetic and projections read it constantly.
+    id: str = field(init=False, compare=False, repr=False)
 
-    @property
-    def id(self) -> str:
-        if self.cadence == "month":
-            return f"{self.start.year:04d}-{self.start.month:02d}"
-        fy = self.start.year if self.start.month >= 4 else self.start.year - 1
-        quarter = ((self.start.month - 4) % 12) // 3 + 1
-        return f"FY{fy:04d}-Q{quarter}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "id", _period_id(self.start, self.cadence))
 
     def __str__(self) -> str:
         return self.id
@@ -58,6 +64,9 @@ def _month_end(year: int, month: int) -> date:
     return date(year, month + 1, 1) - timedelta(days=1)
 
 
+# Periods are immutable values and a ledger uses a few hundred of them, over and over
+# (every return names one, every schedule walks them): made once each, then shared.
+@lru_cache(maxsize=16384)
 def period_containing(day: date, cadence: Cadence) -> Period:
     """The period of ``cadence`` that contains ``day``."""
     if cadence == "month":
@@ -82,6 +91,7 @@ ACCEPTED_FORMS = {
 }
 
 
+@lru_cache(maxsize=16384)  # only results are cached: a refused id raises every time
 def parse_period(text: str, cadence: Cadence) -> Period:
     """Parse a period id or exact ISO date range for a contract of ``cadence``."""
     raw = text.strip()

@@ -29,6 +29,8 @@ POSITION: dict[Dialect, str] = {"sqlite": "rowid", "postgresql": "notification_i
 #: Every error a database driver raises: what callers catch to report "database
 #: trouble" without a traceback.
 Error = (sqlite3.Error, psycopg.Error)
+#: What a PostgreSQL connection that died (server restart, network, idle timeout) raises.
+ConnectionLost = (psycopg.OperationalError, psycopg.InterfaceError)
 
 
 @lru_cache(maxsize=512)

@@ -25,19 +25,18 @@ from eventsourcing.persistence import (
     JSONTranscoder,
     Mapper,
     Notification,
-    OperationalError,
     PersistenceError,
     StoredEvent,
     Transcoder,
 )
 from eventsourcing.utils import Environment
 
-from . import codec, sqldb
+from . import codec, pgrecorder, sqldb
 from .commands import Command, Meta
 from .contract import Decision, decide
 from .errors import ConcurrencyExhausted, InvalidInput, LedgerError, Problem, UnknownContract
 from .events import AnyEvent, ContractAgreed, topic_of
-from .state import ContractState, evolve
+from .state import ContractState, evolve, fold_events
 
 DEFAULT_DB = "outcomeledger.db"
 MAX_ATTEMPTS = 20
@@ -122,6 +121,9 @@ def locate(url: str | None) -> Location:
             # LISTEN thread holds one, its pull thread reads with another).
             "POSTGRES_POOL_SIZE": "1",
             "POSTGRES_MAX_OVERFLOW": "4",
+            # eventsourcing's recorder, appending without psycopg's pipeline mode
+            # (which deadlocks on multi-megabyte imports): see pgrecorder.py.
+            "APPLICATION_RECORDER_TOPIC": pgrecorder.TOPIC,
         }
         return Location("postgresql", env, raw.split("@")[-1])
     path = Path(raw.removeprefix("sqlite:///") if raw.startswith("sqlite:///") else raw)
@@ -174,13 +176,18 @@ class Ledger:
     def __init__(self, location: Location, *, create: bool = False) -> None:
         self.location = location
         env = location.env
+        # PostgreSQL: the connection the projector keeps for this ledger's writes (a new
+        # server process per write would pay a cold catalog cache every time).
+        self._pg: sqldb.PgConnection | None = None
+        # SQLite: a plain connection for reading contract streams (see ``load``).
+        self._reader: sqlite3.Connection | None = None
         if location.kind == "sqlite" and not create:
             assert location.path is not None
             if not location.path.exists():
                 raise StoreError(f"no ledger at {location.path} (run `outcomeledger init` "
                                  "first, or pass --db)")
         if location.kind == "postgresql":
-            _check_postgres(location, create=create)
+            self._pg = _check_postgres(location, create=create)
             # Only `init` creates the schema: concurrent processes each running
             # eventsourcing's CREATE ... IF NOT EXISTS statements can collide in the
             # system catalogs, and a reader must not create tables at all.
@@ -188,6 +195,8 @@ class Ledger:
         try:
             self.app = LedgerApplication(env=env)
         except (PersistenceError, OSError) as e:
+            if self._pg is not None:
+                self._pg.close()
             raise StoreError(f"cannot open the ledger at {location.display}: {e}") from None
         self.recorder = self.app.recorder
 
@@ -196,6 +205,10 @@ class Ledger:
         return cls(locate(url), create=create)
 
     def close(self) -> None:
+        if self._pg is not None:
+            self._pg.close()
+        if self._reader is not None:
+            self._reader.close()
         self.app.close()
 
     def __enter__(self) -> Ledger:
@@ -212,10 +225,31 @@ class Ledger:
         return [(codec.decode(r.topic, r.state), codec.event_hash(r.state)) for r in rows]
 
     def load(self, reference: str) -> ContractState:
-        state = ContractState(reference)
-        for event, digest in self.stream(reference):
-            state = evolve(state, event, digest)
-        return state
+        # The whole-stream fold builds exactly the state ``evolve`` builds event by event
+        # (tests/test_projection_property.py), without a copy of the state per event, and
+        # hashes only the last event: the state keeps no other hash.
+        rows = self._stream_rows(stream_id(reference))
+        if not rows:
+            return ContractState(reference)
+        return fold_events(reference, [codec.decode(topic, state) for topic, state in rows],
+                           codec.event_hash(rows[-1][1]))
+
+    def _stream_rows(self, stream: UUID) -> list[tuple[str, bytes]]:
+        """(topic, stored bytes) of a stream's events in order. A SQLite file is read with
+        a plain cursor, without the recorder's object per event: loading a contract is
+        the first step of every command and query, and a long stream costs several
+        milliseconds that way."""
+        path = self.location.path
+        if self.location.kind != "sqlite" or not self.has_projections or path is None:
+            return [(r.topic, r.state) for r in self.recorder.select_events(stream)]
+        if self._reader is None:
+            # Reads only, each in its own implicit transaction; a follower may call from
+            # another thread, which SQLite serialises on the connection.
+            self._reader = sqlite3.connect(path, timeout=30, check_same_thread=False)
+        rows: list[tuple[str, bytes]] = self._reader.execute(
+            "SELECT topic, state FROM stored_events WHERE originator_id = ? "
+            "ORDER BY originator_version", (stream.hex,)).fetchall()
+        return rows
 
     def get(self, reference: str) -> ContractState:
         state = self.load(reference)
@@ -297,6 +331,21 @@ class Ledger:
 
         from .projections import catch_up
 
+        if self.location.kind == "postgresql":
+            for attempt in (1, 2):
+                if self._pg is None:
+                    conn = self.connect()
+                    assert isinstance(conn, sqldb.PgConnection)
+                    self._pg = conn
+                try:
+                    return catch_up(self._pg).events
+                except sqldb.ConnectionLost:
+                    # The kept connection died (a server restart, an idle timeout): a
+                    # batch is one transaction, so catching up again is safe. Once.
+                    self._pg.close()
+                    self._pg = None
+                    if attempt == 2:
+                        raise
         with closing(self.connect()) as conn:
             return catch_up(conn).events
 
@@ -340,8 +389,9 @@ class Ledger:
             except IntegrityError:
                 time.sleep(min(0.005 * attempt, 0.1))
                 continue
-            except OperationalError as e:
-                raise StoreError(f"the ledger could not be written: {e}") from None
+            except PersistenceError as e:  # unreachable, refused (no privilege), ...
+                raise StoreError(f"the ledger could not be written: {_first_line(e)}"
+                                 ) from None
             positions: list[list[int]] = [[] for _ in plan.decisions]
             for owner, position in zip(plan.owners, ids or (), strict=False):
                 positions[owner].append(position)
@@ -415,22 +465,52 @@ class Ledger:
         return state
 
 
-def _check_postgres(location: Location, *, create: bool) -> None:
+def ledger_exists(location: Location) -> bool:
+    """Whether ``location`` already holds a ledger (a file; an events table)."""
+    if location.kind == "sqlite":
+        return location.path is not None and location.path.exists()
+    conn = _connect_postgres(location)
+    try:
+        return _has_events_table(conn, location)
+    finally:
+        conn.close()
+
+
+def _check_postgres(location: Location, *, create: bool) -> sqldb.PgConnection:
     """Fail fast, in one line, when the server is unreachable, the database is missing
     or holds no ledger. Without this, eventsourcing's connection pool would retry for
-    its whole timeout and end with a generic "couldn't get a connection"."""
+    its whole timeout and end with a generic "couldn't get a connection". Returns the
+    connection, kept for the projector."""
+    conn = _connect_postgres(location)
     try:
-        conn = sqldb.pg_connect(location.env)
+        if not create and not _has_events_table(conn, location):
+            raise StoreError(f"no ledger in the PostgreSQL database at {location.display} "
+                             "(run `outcomeledger --db URL init` first)")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def _connect_postgres(location: Location) -> sqldb.PgConnection:
+    try:
+        return sqldb.pg_connect(location.env)
     except sqldb.ConnectError as e:
         raise StoreError(str(e)) from None
+
+
+def _has_events_table(conn: sqldb.PgConnection, location: Location) -> bool:
     try:
         row = conn.execute("SELECT to_regclass(?)", (sqldb.EVENTS_TABLE["postgresql"],)
                            ).fetchone()
     except sqldb.Error as e:
         raise StoreError(f"cannot use the PostgreSQL database at {location.display}: "
-                         f"{str(e).strip().splitlines()[0]}") from None
-    finally:
-        conn.close()
-    if not create and (row is None or row[0] is None):
-        raise StoreError(f"no ledger in the PostgreSQL database at {location.display} "
-                         "(run `outcomeledger --db URL init` first)")
+                         f"{_first_line(e)}") from None
+    return row is not None and row[0] is not None
+
+
+def _first_line(error: BaseException) -> str:
+    """Database messages run to several lines (DETAIL, HINT, CONTEXT); errors here are
+    one line."""
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

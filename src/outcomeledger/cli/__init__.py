@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..errors import LedgerError
-from ..store import locate
+from ..store import ledger_exists, locate
 from .base import Context, pass_context, run
 
 
@@ -55,10 +55,10 @@ def demo(c: Context, output: Path | None, reports: Path | None) -> None:
         if location.path is not None and location.path.exists():
             raise LedgerError(f"{location.path} already exists; the demo builds a fresh "
                               "ledger (remove it or pass --db NEW.db)")
+        if location.kind == "postgresql" and ledger_exists(location):
+            raise LedgerError(f"a ledger already exists in {location.display}; the demo "
+                              "builds a fresh one (pass --db with an empty database)")
         with c.ledger(create=True) as ledger:
-            if ledger.max_position():  # a PostgreSQL database already holding a ledger
-                raise LedgerError(f"{location.display} already holds a ledger; the demo "
-                                  "builds a fresh one (pass --db with an empty database)")
             text = build_demo(ledger, say=c.say, reports=reports)
         click.echo(text)
         if output is not None:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import signal
 import sys
-import time
 from contextlib import AbstractContextManager, nullcontext
 from types import FrameType
 from typing import Any
 
 import click
 
+from .. import follow as following
+from .. import render
 from .. import replay as replaying
-from .base import Context, pass_context, run
+from ..store import Ledger
+from .base import Context, emit, format_option, pass_context, resolve_format, run
 
 
 def _progress(c: Context, total: int, label: str) -> AbstractContextManager[Any]:
@@ -67,27 +69,46 @@ class _Stop:
 
 
 @click.command("project")
-@click.option("--follow", is_flag=True, help="Keep polling for new events until stopped "
-              "(SIGTERM or Ctrl-C).")
+@click.option("--follow", is_flag=True, help="Keep the projections current until stopped "
+              "(SIGTERM or Ctrl-C): woken by PostgreSQL LISTEN/NOTIFY, polling on SQLite. "
+              "Prints a line per batch on stderr: position, lag in events and seconds.")
 @click.option("--interval", type=click.FloatRange(min=0.01), default=1.0, show_default=True,
-              help="Seconds between polls with --follow.")
+              help="Seconds between polls with --follow on SQLite.")
+@click.option("--status", is_flag=True, help="Print each projection's tracking position "
+              "against the ledger's last position, and change nothing.")
+@format_option("table", "json")
 @pass_context
-def project(c: Context, follow: bool, interval: float) -> None:
+def project(c: Context, follow: bool, interval: float, status: bool,
+            fmt: str | None) -> None:
     """Catch the projections up with the events (one transaction per batch)."""
     def body() -> None:
         with c.ledger() as ledger:
-            total = ledger.project()
-            c.say(f"projected {total} events; projections at position "
-                  f"{ledger.max_position()}")
+            if status:
+                _status(ledger, resolve_format(fmt))
+                return
             if not follow:
+                total = ledger.project()
+                c.say(f"projected {total} events; projections at position "
+                      f"{ledger.max_position()}")
                 return
             with _Stop() as stop:
-                while not stop.requested:
-                    time.sleep(interval)
-                    count = ledger.project()
-                    if count:
-                        c.say(f"projected {count} events")
+                following.follow(ledger, lambda: stop.requested,
+                                 lambda lag: c.say(str(lag)), interval)
     run(body)
+
+
+def _status(ledger: Ledger, fmt: str) -> None:
+    positions, head = following.status(ledger)
+    rows = [(f"proj_{name}", position, head - position)
+            for name, position in positions.items()]
+    data = {"head": head, "projections": [
+        {"projection": name, "position": position, "lag_events": behind}
+        for name, position, behind in rows]}
+    table = render.Table(f"Projections (ledger head {head})",
+                         ("projection", "position", "lag_events"),
+                         [[name, str(position), str(behind)] for name, position, behind in rows],
+                         frozenset(("position", "lag_events")))
+    emit(fmt, table, data)
 
 
 COMMANDS = [replay, project]

@@ -66,10 +66,11 @@ class Return:
         # position (insertion order is dict order).
         rows = zip(self.keys, self.values, self.lines, strict=True)
         if not self.details and not self.dropped:
-            return tuple(Figure(outcome=key, value=value, line=line) if isinstance(key, str)
-                         else Figure(outcome=key[0], value=value, participant=key[1],
-                                     line=line)
-                         for key, value, line in rows)
+            # Positional arguments (outcome, value, participant, achieved_on, evidence,
+            # line): a million figures are built this way in a large import.
+            return tuple([Figure(key, value, "", None, "", line) if isinstance(key, str)
+                          else Figure(key[0], value, key[1], None, "", line)
+                          for key, value, line in rows])
         out = []
         details, dropped = self.details or {}, self.dropped or set()
         for position, (key, value, line) in enumerate(rows):

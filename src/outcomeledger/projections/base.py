@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -146,9 +146,9 @@ def money(amount: Decimal, currency: str) -> str:
     if quantum is None:
         quantum = _quanta[currency] = minor_unit(currency)
         _zeros[currency] = fmt(ZERO.quantize(quantum))
-    if not amount and not amount.is_signed():  # most amounts in a schedule are zero
-        return _zeros[currency]
-    return fmt(amount.quantize(quantum, rounding=ROUNDING))
+    rounded = amount.quantize(quantum, ROUNDING)
+    # A zero, negative or not, prints as the currency's zero (fmt never prints "-0.00").
+    return format(rounded, "f") if rounded else _zeros[currency]
 
 
 def money_or_none(amount: Decimal | None, currency: str) -> str | None:
@@ -156,16 +156,28 @@ def money_or_none(amount: Decimal | None, currency: str) -> str | None:
 
 
 def quantity(value: Decimal) -> str:
-    return fmt(value)
+    """Exactly :func:`outcomeledger.money.fmt`."""
+    return format(value, "f") if value else fmt(value)
 
 
 def quantity_or_none(value: Decimal | None) -> str | None:
-    return None if value is None else fmt(value)
+    return None if value is None else quantity(value)
+
+
+# Timestamps repeat (a return, its validation and its payment run share one), and a
+# replay formats one or two per row: each distinct moment is encoded once.
+# Keyed with the UTC offset too: equal instants in different offsets are written apart.
+_timestamps: dict[tuple[datetime, timedelta | None], str] = {}
 
 
 def timestamp(moment: datetime) -> str:
     """A UTC timestamp exactly as the event JSON writes it (``2017-12-01T10:00:00Z``)."""
-    text: str = msgspec.json.decode(_json.encode(moment))
+    key = (moment, moment.utcoffset())
+    text = _timestamps.get(key)
+    if text is None:
+        if len(_timestamps) >= 65536:
+            _timestamps.clear()
+        text = _timestamps[key] = msgspec.json.decode(_json.encode(moment))
     return text
 
 

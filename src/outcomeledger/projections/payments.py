@@ -120,18 +120,27 @@ TOTALS = Table("proj_payments_totals", TotalsRow, ("contract",))
 LINES = Table("proj_payments_lines", LineRow, ("contract", "period", "line"))
 
 _json = msgspec.json.Encoder()
-_AMOUNTS = ("earned", "above_cap", "adjustments", "fees", "retained", "payable", "certified",
-            "true_up")
 
 
 def _active(p: PeriodPayment) -> bool:
-    return bool(p.lines) or any(getattr(p, f) for f in _AMOUNTS)
+    return bool(p.lines or p.earned or p.above_cap or p.adjustments or p.fees or p.retained
+                or p.payable or p.certified or p.true_up)
+
+
+class _StepText(msgspec.Struct, gc=False):
+    """One element of ``steps``: encodes exactly as the dict ``{"step", "detail",
+    "amount", "events"}`` in that order, without building a dict per step."""
+
+    step: str
+    detail: str
+    amount: str | None
+    events: tuple[str, ...]
 
 
 def _steps(steps: tuple[Step, ...], cur: str) -> str:
-    return _json.encode([{"step": s.label, "detail": s.detail,
-                          "amount": None if s.amount is None else money(s.amount, cur),
-                          "events": s.refs} for s in steps]).decode()
+    return _json.encode([_StepText(s.label, s.detail,
+                                   None if s.amount is None else money(s.amount, cur), s.refs)
+                         for s in steps]).decode()
 
 
 def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row]]:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import msgspec
 
 from ..sqldb import Conn, dialect
-from . import source, sql
+from . import parallel, source, sql
 from .base import ContractView, Projection, RawEvent
 from .registry import PROJECTIONS
 from .source import Cutoff
@@ -83,8 +83,9 @@ def ensure(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
 def outdated(conn: Conn,
              projections: Sequence[Projection] = PROJECTIONS) -> list[str]:
     """Live tables whose layout is not the one the code writes (an older version's)."""
-    return [t.name for p in projections for t in p.tables
-            if sql.live_layout(conn, t.name) != sql.layout(t, dialect(conn))]
+    tables = [t for p in projections for t in p.tables]
+    live = sql.live_layouts(conn, [t.name for t in tables])
+    return [t.name for t in tables if live.get(t.name) != sql.layout(t, dialect(conn))]
 
 
 def positions(conn: Conn,
@@ -219,7 +220,10 @@ def rebuild(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
                 conn.execute(f"DROP TABLE IF EXISTS {t.name}{NEW}")
                 conn.execute(sql.create(t, t.name + NEW, dialect(conn)))
     upto = source.head(conn)
-    build(conn, conn, Cutoff(upto), NEW, projections, progress)
+    # A large SQLite ledger is rebuilt on every core (same rows, see parallel.py).
+    if not (isinstance(conn, sqlite3.Connection)
+            and parallel.rebuild_tables(conn, upto, NEW, projections, progress)):
+        build(conn, conn, Cutoff(upto), NEW, projections, progress)
     with _Transaction(conn):
         for p in projections:
             for t in p.tables:

@@ -11,7 +11,10 @@ database's locale.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from functools import cache
+from itertools import chain
 from typing import Any
 
 import msgspec
@@ -64,6 +67,22 @@ def begin(conn: Conn) -> None:
         conn.execute("SELECT pg_advisory_xact_lock(?)", (PG_LOCK,))
 
 
+@contextmanager
+def snapshot(conn: Conn) -> Iterator[Conn]:
+    """Read one moment of the database: tracking positions and rows read inside agree,
+    however many projectors commit meanwhile (a plain autocommit read sees each of their
+    commits as it lands). PostgreSQL: a REPEATABLE READ transaction; SQLite: a read
+    transaction, which holds its WAL snapshot until it ends."""
+    if sqldb.dialect(conn) == "sqlite":
+        conn.execute("BEGIN")
+    else:
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+    try:
+        yield conn
+    finally:
+        conn.execute("COMMIT")
+
+
 def _sql_type(t: Any) -> tuple[str, bool]:
     """(SQL type, nullable) of a msgspec type."""
     if isinstance(t, inspect.Metadata):
@@ -79,11 +98,13 @@ def _sql_type(t: Any) -> tuple[str, bool]:
     raise TypeError(f"projection cells are text, integers or booleans (got {t})")
 
 
-def columns(row: type[Row]) -> list[tuple[str, str, bool]]:
-    """(name, SQL type, nullable) of every column of ``row``, in field order."""
+@cache
+def columns(row: type[Row]) -> tuple[tuple[str, str, bool], ...]:
+    """(name, SQL type, nullable) of every column of ``row``, in field order (cached:
+    catch-up checks every table's layout each time, and msgspec's inspection is slow)."""
     info = inspect.type_info(row)
     assert isinstance(info, inspect.StructType)
-    return [(f.name, *_sql_type(f.type)) for f in info.fields]
+    return tuple((f.name, *_sql_type(f.type)) for f in info.fields)
 
 
 _PG_TYPE = {"TEXT": 'TEXT COLLATE "C"', "INTEGER": "BIGINT"}
@@ -116,20 +137,35 @@ def layout(table: Table, dialect: Dialect = "sqlite") -> list[tuple[str, str, in
 
 
 _PG_LAYOUT = """
-SELECT a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
+SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod), a.attnotnull,
        coalesce(array_position(k.conkey, a.attnum), 0)
-FROM pg_attribute a
-LEFT JOIN pg_constraint k ON k.conrelid = a.attrelid AND k.contype = 'p'
-WHERE a.attrelid = to_regclass(?) AND a.attnum > 0 AND NOT a.attisdropped
-ORDER BY a.attnum"""
+FROM pg_class c
+JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+LEFT JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'p'
+WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
+  AND c.relname IN ({names})
+ORDER BY c.relname, a.attnum"""
 _PG_TYPES = {"text": "TEXT", "bigint": "INTEGER"}
 
 
 def live_layout(conn: Conn, name: str) -> list[tuple[str, str, int, int]]:
+    return live_layouts(conn, [name]).get(name, [])
+
+
+def live_layouts(conn: Conn, names: Sequence[str]) -> dict[str, list[tuple[str, str, int, int]]]:
+    """The layout (as :func:`layout` describes it) of each existing table of ``names``;
+    on PostgreSQL in one catalog query, as a catch-up checks every table each time."""
     if sqldb.dialect(conn) == "sqlite":
-        return [(r[1], r[2], r[3], r[5]) for r in conn.execute(f"PRAGMA table_info({name})")]
-    return [(r[0], _PG_TYPES.get(r[1], r[1]), int(r[2]), int(r[3]))
-            for r in conn.execute(_PG_LAYOUT, (name,))]
+        found = {name: [(r[1], r[2], r[3], r[5]) for r in
+                        conn.execute(f"PRAGMA table_info({name})")] for name in names}
+        return {name: layout for name, layout in found.items() if layout}
+    marks = ", ".join("?" * len(names))
+    layouts: dict[str, list[tuple[str, str, int, int]]] = {}
+    for table, column, kind, notnull, key in conn.execute(
+            _PG_LAYOUT.format(names=marks), list(names)):
+        layouts.setdefault(table, []).append(
+            (column, _PG_TYPES.get(kind, kind), int(notnull), int(key)))
+    return layouts
 
 
 def swap(name: str, new: str, dialect: Dialect) -> list[str]:
@@ -158,7 +194,31 @@ def write(conn: Conn, table: Table, name: str, rows: Sequence[Row]) -> None:
             [int(v) if v.__class__ is bool else v for v in msgspec.structs.astuple(r)]
             for r in rows))
     else:
-        conn.executemany(insert(table, name), [msgspec.structs.astuple(r) for r in rows])
+        _sqlite_insert(conn, table, name, [msgspec.structs.astuple(r) for r in rows])
+
+
+#: Rows per INSERT statement on SQLite: one statement step per row costs a fifth more
+#: than one per 32 rows, and a replay inserts millions (32 x 14 columns stays far below
+#: SQLite's limit of 32,766 parameters).
+_ROWS_PER_INSERT = 32
+
+
+@cache
+def _multi_insert(table: Table, name: str) -> str:
+    marks = "(" + ", ".join("?" * len(table.columns)) + ")"
+    return (f"INSERT INTO {name} ({', '.join(table.columns)}) VALUES "
+            + ", ".join([marks] * _ROWS_PER_INSERT))
+
+
+def _sqlite_insert(conn: sqlite3.Connection, table: Table, name: str,
+                   rows: list[tuple[Any, ...]]) -> None:
+    whole = len(rows) - len(rows) % _ROWS_PER_INSERT
+    if whole:
+        conn.executemany(_multi_insert(table, name), [
+            tuple(chain.from_iterable(rows[i:i + _ROWS_PER_INSERT]))
+            for i in range(0, whole, _ROWS_PER_INSERT)])
+    if whole < len(rows):
+        conn.executemany(insert(table, name), rows[whole:])
 
 
 def delete_contracts(conn: Conn, table: Table, name: str, contracts: Iterable[str]) -> None:

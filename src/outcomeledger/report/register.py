@@ -10,16 +10,13 @@ in earned with no change in total payable was absorbed by a binding cap.
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import datetime
 from decimal import Decimal
 
-import msgspec
-
 from ..audit import diff_terms
-from ..mechanism import Schedule, compute
+from ..mechanism import Schedule, compute_changed
 from ..money import ZERO
-from ..state import ContractState, FigureKey, FigureRecord, Recorded
+from ..state import FigureKey, FigureRecord, Recorded
 from ..terms import apply_variation
 from .model import Adjustment, Register, Restatement, ReturnRow, Returns, VariationEntry
 from .view import View, units
@@ -72,13 +69,6 @@ def returns(view: View) -> Returns:
 # -- restatements and adjustments ------------------------------------------------------
 
 
-def _with_value(state: ContractState, key: FigureKey, value: Decimal) -> ContractState:
-    record = state.figures[key]
-    figures = dict(state.figures)
-    figures[key] = replace(record, figure=msgspec.structs.replace(record.figure, value=value))
-    return replace(state, figures=figures)
-
-
 def _through(view: View, schedule: Schedule, period_id: str) -> tuple[Decimal, Decimal,
                                                                        Decimal]:
     """(earned to date, payable to date, cumulative payable through ``period_id``)."""
@@ -106,15 +96,23 @@ def _note(view: View, period_id: str, at: datetime, earned: Decimal, cash: Decim
     return "paid as a true-up in the next payment run" if paid_before else "increases payable"
 
 
-def _restatements(view: View, key: FigureKey, record: FigureRecord) -> list[Restatement]:
-    """One row per change of a figure's value, oldest first."""
+def _restatements(view: View, key: FigureKey, record: FigureRecord,
+                  schedules: dict[tuple[FigureKey, str], Schedule]) -> list[Restatement]:
+    """One row per change of a figure's value, oldest first; ``schedules`` holds the
+    schedule with the figure at each earlier value (see :func:`_schedules`)."""
     values = [v for v, _r in record.history] + [record.value]
     recorded: list[Recorded] = [r for _v, r in record.history[1:]] + [record.recorded]
+
+    def schedule_at(value: Decimal) -> Schedule:
+        if str(value) == str(record.value):
+            return view.schedule
+        return schedules[(key, str(value))]
+
     rows = []
     for i, by in enumerate(recorded):
         original, restated = values[i], values[i + 1]
-        with_ = compute(_with_value(view.state, key, restated))
-        without = compute(_with_value(view.state, key, original))
+        with_ = schedule_at(restated)
+        without = schedule_at(original)
         e1, p1, t1 = _through(view, with_, key[0])
         e0, p0, t0 = _through(view, without, key[0])
         latest = i == len(recorded) - 1
@@ -132,11 +130,28 @@ def _restatements(view: View, key: FigureKey, record: FigureRecord) -> list[Rest
     return rows
 
 
+def _schedules(view: View) -> dict[tuple[FigureKey, str], Schedule]:
+    """The schedule with each restated figure at each value it had before its current one,
+    by (figure, exact decimal text): all from one pass (``compute_changed``), amounts
+    only, since a restatement's effects are differences of amounts."""
+    changes: dict[tuple[FigureKey, str], Decimal] = {}
+    for key, record in view.figures.items():
+        for value, _recorded in record.history:
+            if str(value) != str(record.value):
+                changes.setdefault((key, str(value)), value)
+    if not changes:
+        return {}
+    computed = compute_changed(view.state, [(key, value) for (key, _), value in
+                                            changes.items()], explain=False)
+    return dict(zip(changes, computed, strict=True))
+
+
 def register(view: View) -> Register:
     rows: list[Restatement] = []
+    schedules = _schedules(view)
     for key, record in view.figures.items():
         if record.history:
-            rows += _restatements(view, key, record)
+            rows += _restatements(view, key, record, schedules)
     rows.sort(key=lambda r: (int(r.event[1:]), r.period, r.provider, r.outcome, r.participant))
     adjustments = tuple(
         Adjustment(event=a.recorded.ref, period=a.period, kind=a.kind,

@@ -67,10 +67,15 @@ def network(view: View, outcome_payable: Decimal) -> Network:
         return Network(integrator=integrator, outcome_payable=outcome_payable, providers=())
     earned: dict[str, Decimal] = defaultdict(Decimal)
     by_outcome: dict[tuple[str, str], list[Decimal]] = defaultdict(lambda: [ZERO, ZERO])
+    # (period, outcome) -> (provider, value) of each positive figure, in figure order:
+    # one pass over the figures, not one per payment line.
+    positive: dict[tuple[str, str], list[tuple[str, Decimal]]] = defaultdict(list)
+    for k, r in view.figures.items():
+        if r.value > 0:
+            positive[(k[0], k[2])].append((k[1], r.value))
     for p in view.periods:
         for line in p.lines:
-            returned = [(k[1], r.value) for k, r in view.figures.items()
-                        if k[0] == p.period and k[2] == line.outcome and r.value > 0]
+            returned = positive.get((p.period, line.outcome), [])
             total = sum((v for _who, v in returned), ZERO)
             for who, value in returned:
                 portion = line.earned * value / total

@@ -9,7 +9,9 @@ came from.
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
@@ -17,13 +19,25 @@ from uuid import UUID
 import msgspec
 
 from .. import replay
-from ..chain import ChainVerifier, Head
+from ..chain import ChainVerifier, Head, head_of
 from ..errors import LedgerError
 from ..projections.source import Cutoff
 from ..state import ContractState
 from ..store import Ledger
 
 _BATCH = 1000
+
+#: The latest event of every stream, by index seeks alone (no table scan): the ledger
+#: head in milliseconds however many events the streams hold.
+_LATEST_SQL = """
+WITH RECURSIVE streams(id) AS (
+  SELECT MIN(originator_id) FROM stored_events
+  UNION ALL
+  SELECT (SELECT MIN(originator_id) FROM stored_events WHERE originator_id > streams.id)
+  FROM streams WHERE streams.id IS NOT NULL)
+SELECT e.rowid, e.originator_version, e.state
+FROM streams JOIN stored_events e ON e.originator_id = streams.id AND e.originator_version = (
+  SELECT MAX(originator_version) FROM stored_events WHERE originator_id = streams.id)"""
 
 
 class _Stamp(msgspec.Struct):
@@ -64,6 +78,15 @@ class Source:
 
     def head(self) -> Head:
         """The ledger head over the events the cutoff admits (all events when live)."""
+        if self.cutoff is None and self.ledger.location.kind == "sqlite" and (
+                self.ledger.has_projections):
+            with closing(self.ledger.connect()) as conn:
+                assert isinstance(conn, sqlite3.Connection)
+                latest = conn.execute(_LATEST_SQL).fetchall()
+                (position,) = conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()
+            live = head_of(latest, int(position or 0))
+            if live is not None:
+                return live
         verifier = ChainVerifier(full_decode=False)
         cut: set[UUID] = set()
         limit = None if self.cutoff is None else self.cutoff.position

@@ -45,7 +45,9 @@ class View:
 
     @cached_property
     def schedule(self) -> Schedule:
-        return compute(self.state)
+        # The report reads amounts and cap steps, never the words of a line's units and
+        # earned steps: those are left out (compute's explain=False).
+        return compute(self.state, explain=False)
 
     @cached_property
     def periods(self) -> tuple[PeriodPayment, ...]:

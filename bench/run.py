@@ -1,0 +1,339 @@
+"""End-to-end benchmarks of DESIGN 9, with the baselines they are judged against.
+
+    BENCH_EVENTS=1000000 .venv/bin/python bench/run.py      # what `make bench` runs
+
+Builds the synthetic ledger of ``bench/synthetic.py`` (``BENCH_EVENTS`` events, default
+1,000,000), then measures each phase in a fresh child process (so its peak RSS is its
+own, and nothing is cached in Python from an earlier phase):
+
+* ``scan``, the floor: ``SELECT rowid, originator_id, originator_version, topic, state
+  FROM stored_events ORDER BY rowid``, every row iterated in Python, nothing done with
+  it. Measured right before ``verify`` and before ``replay``; the faster of the two is
+  ``raw_scan_rows_per_s``, which both ratios divide by (the harder comparison).
+* ``replay``: the ``replay`` command (``replay.rebuild``): every projection rebuilt from
+  position 0 into fresh tables and swapped in. From 100,000 events it runs two worker
+  processes beside the main one; its peak RSS is the sum over the processes (each
+  worker counted at the largest one's peak). The replay in one process is in the detail.
+* ``verify``: the hash chains of ``audit verify`` (``replay.verify_ledger``: every
+  event's SHA-256, chain link, stream and version; the canonical decode of each stream
+  head); two processes from 200,000 events. The one-process rate is in the detail. The
+  projection comparison ``audit verify`` also makes is a replay in memory, not timed.
+* ``stock``: eventsourcing's own way to rebuild state, for comparison: per aggregate,
+  the application's event store reads the stream (``app.events.get``: recorder, mapper)
+  and each event is applied in turn, one new state per event (``evolve``).
+* ``query``: after start-up (imports done, ledger open), one contract's payments
+  (``payments REF --format json``: load, fold, ``mechanism.compute``, JSON) and report
+  (``report REF --format json``: the same, the ledger head and every report section),
+  each the median over 7 contracts; ``query_ms`` is the slower of the two.
+* ``one_return``: one 20-row return imported into the ledger as ``returns import`` does
+  it (decided, appended, projections caught up before it returns), median of 3.
+* ``import``: a returns CSV of ``min(BENCH_EVENTS, 1,000,000)`` rows (20 rows a return)
+  imported into a fresh ledger of 1,000 contracts: CSV -> validated, durable events.
+  The CLI then catches the projections up, which this does not time.
+
+Every line but the last is detail; the last is one JSON object with exactly the DESIGN 9
+keys. ``BENCH_KEEP=DIR`` keeps (and reuses) the ledgers in DIR. See bench/README.md.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from contextlib import closing
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+import synthetic
+from outcomeledger import render, replay
+from outcomeledger.chain import verify
+from outcomeledger.commands import Meta
+from outcomeledger.imports.importer import import_returns
+from outcomeledger.mechanism import compute
+from outcomeledger.projections import parallel
+from outcomeledger.report import build_report
+from outcomeledger.report.source import Source
+from outcomeledger.state import ContractState, evolve
+from outcomeledger.store import Ledger, stream_id
+
+SCAN_SQL = ("SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
+            "ORDER BY rowid")
+MAX_IMPORT_ROWS = 1_000_000
+QUERY_CONTRACTS = 7
+_report_json = msgspec.json.Encoder(decimal_format="string")  # as `report --format json`
+KEYS = ("import_rows_per_s", "replay_events_per_s", "raw_scan_rows_per_s", "replay_vs_scan",
+        "verify_events_per_s", "verify_vs_scan", "query_ms", "peak_rss_mb", "events")
+
+
+def peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def raw_scan(path: Path) -> float:
+    """Rows per second of the floor: every stored event read, in Python, doing nothing."""
+    with closing(sqlite3.connect(path)) as conn:
+        started = time.perf_counter()
+        rows = 0
+        for _row in conn.execute(SCAN_SQL):
+            rows += 1
+        return rows / (time.perf_counter() - started)
+
+
+# -- phases (each runs in its own child process) ----------------------------------------
+
+def processes_rss_mb(workers: int) -> float:
+    """Peak RSS of this process and its ``workers`` worker processes, summed: an upper
+    bound on their footprint together (each worker counted at the largest one's peak)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return peak_rss_mb() + workers * children
+
+
+def phase_verify(path: Path) -> dict[str, Any]:
+    scan = raw_scan(path)
+    with Ledger.open(str(path)) as ledger:
+        # One process first, for the record: then `audit verify` as it runs.
+        started = time.perf_counter()
+        single = verify(replay.stored_batches(ledger))
+        single_s = time.perf_counter() - started
+        workers = 2 if ledger.max_position() >= replay.PARALLEL_VERIFY_FROM else 1
+        started = time.perf_counter()
+        verifier = replay.verify_ledger(ledger)
+        seconds = time.perf_counter() - started
+    assert not verifier.mismatches, verifier.mismatches[:3]
+    assert verifier.head() == single.head()
+    return {"verify_events_per_s": verifier.count / seconds, "verify_s": seconds,
+            "verify_workers": workers, "verify_1process_events_per_s": single.count / single_s,
+            "verify_scan_rows_per_s": scan,
+            "verify_rss_mb": processes_rss_mb(workers if workers > 1 else 0)}
+
+
+def phase_replay(path: Path) -> dict[str, Any]:
+    scan = raw_scan(path)
+    with Ledger.open(str(path)) as ledger:
+        workers = parallel.workers_for(ledger.max_position())
+        started, cpu = time.perf_counter(), time.process_time()
+        done = replay.rebuild(ledger)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    children_cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"replay_events_per_s": done.events / seconds, "replay_s": seconds,
+            "replay_workers": workers,
+            "replay_cpu_s": cpu + children_cpu.ru_utime + children_cpu.ru_stime,
+            "replay_scan_rows_per_s": scan, "replay_rss_mb": processes_rss_mb(workers)}
+
+
+def phase_replay1(path: Path) -> dict[str, Any]:
+    """The replay in one process, for the record (growth table)."""
+    os.environ["OUTCOMELEDGER_REPLAY_WORKERS"] = "0"
+    with Ledger.open(str(path)) as ledger:
+        started = time.perf_counter()
+        done = replay.rebuild(ledger)
+        seconds = time.perf_counter() - started
+    return {"replay_1process_events_per_s": done.events / seconds,
+            "replay_1process_rss_mb": peak_rss_mb()}
+
+
+def phase_stock(path: Path) -> dict[str, Any]:
+    """eventsourcing's own way to rebuild state: per aggregate, the application's event
+    store gets the stream (``app.events.get``: recorder, then mapper) and each event is
+    applied in turn, one new state per event (``evolve``, as an aggregate's ``mutate``).
+    The hashes the ledger keeps are left out: only the fold is the question."""
+    with Ledger.open(str(path)) as ledger:
+        refs = ledger.references()
+        started = time.perf_counter()
+        events = 0
+        for ref in refs:
+            state = ContractState(ref)
+            for envelope in ledger.app.events.get(stream_id(ref)):
+                state = evolve(state, envelope.event, "")
+            events += state.version
+        seconds = time.perf_counter() - started
+        # And the ledger's own loader (whole-stream fold), for comparison.
+        started = time.perf_counter()
+        loaded = sum(ledger.load(ref).version for ref in refs)
+        load_s = time.perf_counter() - started
+    return {"stock_events_per_s": events / seconds, "stock_s": seconds,
+            "load_events_per_s": loaded / load_s, "stock_rss_mb": peak_rss_mb()}
+
+
+def _timed_ms(fn: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    fn()
+    return (time.perf_counter() - started) * 1000
+
+
+def phase_query(path: Path) -> dict[str, Any]:
+    contracts, _quarters = synthetic.shape(int(os.environ["BENCH_LEDGER_EVENTS"]))
+    step = max(1, contracts // QUERY_CONTRACTS)
+    refs = [synthetic.reference(c) for c in range(0, contracts, step)][:QUERY_CONTRACTS]
+    with Ledger.open(str(path)) as ledger:
+        def payments_json(ref: str) -> None:
+            schedule = compute(ledger.get(ref))
+            render.to_json(render.payments_json(schedule, schedule.periods))
+
+        def report_json(ref: str) -> None:
+            source = Source.open(ledger, None)
+            _report_json.encode(build_report(source.state(ref), source.head()))
+
+        # The first query of a process also pays one-off costs (msgspec compiling the
+        # report types' encoders, SQLite warming its cache): start-up, recorded apart.
+        first = _timed_ms(lambda: payments_json(refs[-1])) + _timed_ms(
+            lambda: report_json(refs[-1]))
+        payments = [_timed_ms(lambda ref=ref: payments_json(ref)) for ref in refs]
+        reports = [_timed_ms(lambda ref=ref: report_json(ref)) for ref in refs]
+    return {"payments_ms": statistics.median(payments), "report_ms": statistics.median(reports),
+            "payments_ms_max": max(payments), "report_ms_max": max(reports),
+            "first_query_ms": first, "query_contracts": len(refs)}
+
+
+def phase_one_return(path: Path) -> dict[str, Any]:
+    """One 20-row return (the supplier's own, for a quarter already reported by its
+    providers) into contract BENCH-0000, projections caught up as the CLI does."""
+    _contracts, quarters = synthetic.shape(int(os.environ["BENCH_LEDGER_EVENTS"]))
+    times = []
+    with tempfile.TemporaryDirectory(prefix="bench-one-") as tmp, Ledger.open(
+            str(path)) as ledger:
+        state = ledger.get(synthetic.reference(0))
+        period = state.first_period
+        periods = []
+        for _ in range(quarters):
+            periods.append(period.id)
+            period = period.next()
+        # The latest quarters without a return of the supplier's own yet (a kept ledger
+        # is measured again on earlier ones).
+        fresh = [pid for pid in periods if (pid, "") not in state.returns][-3:]
+        for n, pid in enumerate(fresh):
+            csv = Path(tmp) / f"one-{n}.csv"
+            csv.write_text("contract,period,outcome,value\n" + "".join(
+                f"{synthetic.reference(0)},{pid},O{o:02d},{o % 7}\n"
+                for o in range(synthetic.OUTCOMES)), encoding="utf-8")
+            meta = Meta(datetime(2040, 1, 1, tzinfo=UTC), "bench")
+            started = time.perf_counter()
+            [receipt] = import_returns(ledger, [str(csv)], meta)
+            times.append((time.perf_counter() - started) * 1000)
+            assert receipt.added == synthetic.OUTCOMES, receipt
+    return {"one_return_ms": statistics.median(times)}
+
+
+def phase_import(folder: Path, rows: int) -> dict[str, Any]:
+    csv = folder / "returns.csv"
+    rows = synthetic.write_returns(csv, rows)
+    meta = Meta(datetime(2030, 1, 1, tzinfo=UTC), "bench")
+    with Ledger.open(str(folder / "import.db"), create=True) as ledger:
+        ledger.project_on_write = False
+        synthetic.agree_contracts(ledger, meta)
+        before = ledger.max_position()
+        started, cpu = time.perf_counter(), time.process_time()
+        [receipt] = import_returns(ledger, [str(csv)], meta)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+        events = ledger.max_position() - before
+    assert receipt.added == rows, receipt
+    return {"import_rows_per_s": rows / seconds, "import_s": seconds, "import_cpu_s": cpu,
+            "import_rows": rows, "import_events": events, "import_rss_mb": peak_rss_mb()}
+
+
+PHASES: dict[str, Callable[..., dict[str, Any]]] = {
+    "verify": phase_verify, "replay": phase_replay, "replay1": phase_replay1,
+    "stock": phase_stock,
+    "query": phase_query, "one_return": phase_one_return,
+}
+
+
+def child(phase: str, *args: object, env: dict[str, str] | None = None) -> dict[str, Any]:
+    """Run one phase in a fresh interpreter; its last stdout line is its JSON result."""
+    done = subprocess.run([sys.executable, __file__, "--phase", phase, *map(str, args)],
+                          check=True, stdout=subprocess.PIPE, text=True,
+                          env={**os.environ, **(env or {})})
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def measure_ledger(path: Path, events: int, *, stock: bool = True) -> dict[str, Any]:
+    """Every phase on the ledger at ``path`` (replay first: the queries and the one-return
+    import need its projections)."""
+    env = {"BENCH_LEDGER_EVENTS": str(events)}
+    out: dict[str, Any] = {}
+    out.update(child("replay", path, env=env))
+    out.update(child("verify", path, env=env))
+    if stock:
+        out.update(child("stock", path, env=env))
+    out.update(child("query", path, env=env))
+    out.update(child("one_return", path, env=env))
+    return out
+
+
+def build_ledger(folder: Path, events: int) -> tuple[Path, int, float]:
+    path = folder / f"ledger-{events}.db"
+    if path.exists():  # kept from an earlier run (BENCH_KEEP): the generator is a function
+        with closing(sqlite3.connect(path)) as conn:
+            written = conn.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0]
+        return path, written, 0.0
+    # In a child: the generator's memory must not count in the phases' peak RSS (Linux
+    # carries ru_maxrss from a parent through fork and exec).
+    result = child("generate", path, events)
+    return path, result["events"], result["generate_s"]
+
+
+def phase_generate(path: Path, events: int) -> dict[str, Any]:
+    started = time.perf_counter()
+    written = synthetic.generate(path, events)
+    return {"events": written, "generate_s": time.perf_counter() - started}
+
+
+def main() -> None:
+    if len(sys.argv) >= 3 and sys.argv[1] == "--phase":
+        name, args = sys.argv[2], sys.argv[3:]
+        if name in ("import", "generate"):
+            result = (phase_import if name == "import" else phase_generate)(
+                Path(args[0]), int(args[1]))
+        else:
+            result = PHASES[name](Path(args[0]))
+        print(json.dumps(result))
+        return
+    wanted = int(os.environ.get("BENCH_EVENTS", "1000000"))
+    keep = os.environ.get("BENCH_KEEP")
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        folder = Path(keep) if keep else Path(tmp)
+        folder.mkdir(parents=True, exist_ok=True)
+        path, events, generate_s = build_ledger(folder, wanted)
+        size_mb = path.stat().st_size / 2**20
+        print(f"ledger: {events} events ({size_mb:.0f} MB) generated in {generate_s:.1f} s",
+              file=sys.stderr)
+        m = measure_ledger(path, events)
+        with tempfile.TemporaryDirectory(prefix="bench-import-", dir=folder) as imports:
+            m.update(child("import", imports, min(wanted, MAX_IMPORT_ROWS)))
+        m["db_mb_after_replay"] = path.stat().st_size / 2**20
+    result = summary(m, events)
+    detail = {k: round(v, 3) if isinstance(v, float) else v for k, v in sorted(m.items())}
+    print(json.dumps({"detail": detail, "python": sys.version.split()[0],
+                      "sqlite": sqlite3.sqlite_version, "generate_s": round(generate_s, 1)}))
+    print(json.dumps(result))
+
+
+def summary(m: dict[str, Any], events: int) -> dict[str, Any]:
+    """The DESIGN 9 line."""
+    scan = max(m["verify_scan_rows_per_s"], m["replay_scan_rows_per_s"])
+    return {
+        "import_rows_per_s": round(m["import_rows_per_s"]),
+        "replay_events_per_s": round(m["replay_events_per_s"]),
+        "raw_scan_rows_per_s": round(scan),
+        "replay_vs_scan": round(m["replay_events_per_s"] / scan, 3),
+        "verify_events_per_s": round(m["verify_events_per_s"]),
+        "verify_vs_scan": round(m["verify_events_per_s"] / scan, 3),
+        "query_ms": round(max(m["payments_ms"], m["report_ms"]), 1),
+        "peak_rss_mb": round(max(m["replay_rss_mb"], m["import_rss_mb"]), 1),
+        "events": events,
+    }
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,38 @@
+"""eventsourcing's PostgreSQL application recorder, appending without pipeline mode.
+
+The recorder appends a batch of events in one transaction with psycopg's pipeline
+mode. With psycopg 3.3 that deadlocks once one statement's parameters run to several
+megabytes (seen here from about 8 MB, with both psycopg's C and Python implementations:
+the client stops sending, the server waits in ``ClientRead``, forever), and a returns
+import appends all of its events, megabytes of them, in one statement.
+
+So this subclass runs eventsourcing's own statements, in the same order and in one
+transaction, without the pipeline: lock the table (so positions commit in order and a
+follower never skips one), notify the followers, insert returning the positions. The
+table, the subscription (LISTEN/NOTIFY) and everything else are eventsourcing's.
+Selected with ``APPLICATION_RECORDER_TOPIC`` (see ``store.locate``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.utils import retry
+
+TOPIC = "outcomeledger.pgrecorder:LedgerPostgresRecorder"
+
+
+class LedgerPostgresRecorder(PostgresApplicationRecorder):
+    @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
+    def insert_events(self, stored_events: Sequence[StoredEvent],
+                      **kwargs: Any) -> Sequence[int] | None:
+        # A failure anywhere rolls the whole transaction back: all events or none.
+        with self.datastore.transaction(commit=True) as cursor:
+            self._insert_events(cursor, stored_events, **kwargs)
+            if not stored_events:
+                return []
+            self._insert_stored_events(cursor, stored_events, **kwargs)
+            return self._fetch_ids_after_insert_events(cursor, stored_events, **kwargs)

@@ -1,0 +1,204 @@
+"""A rebuild of a SQLite ledger's read models on every core of the machine.
+
+A rebuild is CPU work (decode, fold, compute, format) and SQLite work (insert), and the
+two can overlap: each contract's read models are a function of its stream alone, and
+SQLite lets one process write while others compute. So the contracts are split into
+consecutive shares of about equal events, each folded by a worker process (a fresh
+interpreter running :func:`work`) while this process
+builds the audit trail. Everyone computes a batch of rows first, then takes the write
+lock only to insert it (``BEGIN IMMEDIATE``: SQLite queues the writers), so the lock is
+held for the inserts alone and the cores are busy computing the rest of the time.
+
+The fresh tables are the same ``<table>__new`` tables a one-process rebuild fills, with
+the same rows (a table's content does not depend on the order rows arrive in), swapped
+in by :func:`outcomeledger.projections.projector.rebuild` as before. A worker that fails
+fails the rebuild before the swap: the live tables are never touched.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from contextlib import closing
+
+import msgspec
+
+from . import source, sql
+from .base import Projection, Row, Table
+from .registry import PROJECTIONS
+from .source import Cutoff
+
+#: Ledgers with fewer events are rebuilt by one process (starting workers costs ~0.5 s).
+PARALLEL_FROM = 100_000
+#: Rows computed before the write lock is taken to insert them (bounds each process's
+#: memory at a few tens of MB, and the time others wait for the lock at a fraction of
+#: a second).
+WRITE_ROWS = 40_000
+
+Progress = Callable[[int], None]
+
+
+def workers_for(events: int) -> int:
+    """Contract workers for a ledger of ``events`` (0: rebuild in one process)."""
+    configured = os.environ.get("OUTCOMELEDGER_REPLAY_WORKERS")
+    if configured is not None:
+        return int(configured)
+    if events < PARALLEL_FROM:
+        return 0
+    return max(0, min(2, (os.cpu_count() or 1)))
+
+
+def rebuild_tables(conn: sqlite3.Connection, upto: int, suffix: str,
+                   projections: Sequence[Projection] = PROJECTIONS,
+                   progress: Progress | None = None, workers: int | None = None) -> bool:
+    """Fill the empty tables ``<name><suffix>`` with every projection of the events up to
+    ``upto``, contracts in worker processes. False (nothing done) when this ledger is
+    better rebuilt by one process: in memory, small, or projections not the registry's.
+    """
+    count = workers_for(upto) if workers is None else workers
+    path = _file_of(conn)
+    names = [p.name for p in projections]
+    if count < 1 or path is None or any(p not in PROJECTIONS for p in projections):
+        return False
+    todo = source.streams(conn, upto)
+    procs = [_start(path, suffix, upto, names, share)
+             for share in _shares(todo, count) if share]
+    try:
+        _build_events(conn, Cutoff(upto), suffix, projections, progress)
+        for proc, share in procs:
+            assert proc.stderr is not None
+            with proc.stderr:
+                err = proc.stderr.read()
+            if proc.wait() != 0:
+                raise RuntimeError(f"a replay worker failed (exit {proc.returncode}): "
+                                   f"{err.decode(errors='replace').strip()[-2000:]}")
+            if progress is not None:
+                progress(sum(events for _stream, _first, events in share))
+    finally:
+        for proc, _share in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            if proc.stderr is not None:
+                proc.stderr.close()
+    return True
+
+
+def _file_of(conn: sqlite3.Connection) -> str | None:
+    for _seq, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return str(file) or None  # "" for an in-memory or temporary database
+    return None
+
+
+def _shares(todo: list[tuple[str, int, int]], count: int) -> list[list[tuple[str, int, int]]]:
+    """Consecutive runs of ``todo`` with about equal events each."""
+    total = sum(events for _stream, _first, events in todo)
+    shares: list[list[tuple[str, int, int]]] = [[] for _ in range(count)]
+    done = 0
+    for item in todo:
+        shares[min(count - 1, done * count // max(total, 1))].append(item)
+        done += item[2]
+    return shares
+
+
+_Job = tuple[str, str, int, list[str], list[str]]  # path, suffix, upto, projections, streams
+_job_decoder = msgspec.json.Decoder(_Job)
+
+
+def _start(path: str, suffix: str, upto: int, names: list[str],
+           share: list[tuple[str, int, int]]) -> tuple[subprocess.Popen[bytes],
+                                                       list[tuple[str, int, int]]]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.Popen(  # our own interpreter and module; the job goes on stdin
+        [sys.executable, "-c", "from outcomeledger.projections import parallel; parallel.work()"],
+        env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    assert proc.stdin is not None
+    proc.stdin.write(msgspec.json.encode((path, suffix, upto, names, [s for s, _, _ in share])))
+    proc.stdin.close()
+    return proc, share
+
+
+def _connect(path: str) -> sqlite3.Connection:
+    conn = sqlite3.connect(path, timeout=300, isolation_level=None)
+    # The fresh tables are discarded unless the rebuild completes, so a commit need not
+    # wait for the disk; NORMAL still keeps a WAL database consistent on power loss.
+    conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA wal_autocheckpoint=16384")
+    return conn
+
+
+class _Pending:
+    """Rows computed and not yet written, per table; written under the write lock."""
+
+    def __init__(self, conn: sqlite3.Connection, suffix: str) -> None:
+        self.conn = conn
+        self.suffix = suffix
+        self.rows: dict[Table, list[Row]] = {}
+        self.count = 0
+
+    def add(self, table: Table, rows: Sequence[Row]) -> None:
+        if rows:
+            self.rows.setdefault(table, []).extend(rows)
+            self.count += len(rows)
+
+    def flush(self) -> None:
+        if not self.count:
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            for table, rows in self.rows.items():
+                sql.write(self.conn, table, table.name + self.suffix, rows)
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+        self.rows.clear()
+        self.count = 0
+
+
+def _build_events(conn: sqlite3.Connection, cutoff: Cutoff, suffix: str,
+                  projections: Sequence[Projection], progress: Progress | None) -> None:
+    """The event read models (the audit trail), in this process."""
+    event_ps = [p for p in projections if p.scope == "event"]
+    if not event_ps:
+        return
+    pending = _Pending(conn, suffix)
+    for events in source.scan(conn, 0, cutoff.position, 2000):
+        for p in event_ps:
+            assert p.event_rows is not None
+            pending.add(p.tables[0], p.event_rows(events))
+        if pending.count >= WRITE_ROWS:
+            pending.flush()
+        if progress is not None:
+            progress(len(events))
+    pending.flush()
+
+
+def _build_contracts(job: _Job) -> None:
+    """A worker's share: every read model of each of its contracts."""
+    path, suffix, upto, names, streams = job
+    contract_ps = [p for p in PROJECTIONS if p.name in names and p.scope == "contract"]
+    cutoff = Cutoff(upto)
+    with closing(_connect(path)) as conn:
+        pending = _Pending(conn, suffix)
+        for stream in streams:
+            view = source.contract_view(conn, stream, cutoff)
+            if view is None:
+                continue
+            for p in contract_ps:
+                assert p.contract_rows is not None
+                for table, rows in zip(p.tables, p.contract_rows(view), strict=True):
+                    pending.add(table, rows)
+            if pending.count >= WRITE_ROWS:
+                pending.flush()
+        pending.flush()
+
+
+def work() -> None:
+    """A worker of :func:`rebuild_tables`, its job as JSON on standard input."""
+    _build_contracts(_job_decoder.decode(sys.stdin.buffer.read()))

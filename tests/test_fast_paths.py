@@ -1,0 +1,178 @@
+"""The fast paths of bench/ give exactly the answers of the straightforward ones.
+
+* ``audit verify`` split over processes finds the same mismatches, in the same order,
+  and the same head as one verifier fed every event in order; so does the raw-row
+  path against the one-event-at-a-time ``ChainVerifier.add``.
+* The report's ledger head, read from each stream's latest event by index seeks, is the
+  head a walk over every event computes.
+* The terms in force, cached per state, are the agreed terms varied in order.
+* A rebuild split over worker processes writes exactly the tables one process writes.
+* Schedules recomputed from the period of a changed figure on are full recomputations.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from contextlib import closing
+from dataclasses import replace
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID
+
+import msgspec
+import pytest
+
+from outcomeledger.chain import ChainVerifier, verify, verify_sqlite
+from outcomeledger.demo import build_demo
+from outcomeledger.mechanism import PeriodPayment, compute, compute_changed
+from outcomeledger.projections import PROJECTIONS, dump, rebuild
+from outcomeledger.projections.parallel import rebuild_tables
+from outcomeledger.replay import stored_batches, verify_ledger
+from outcomeledger.report.source import Source
+from outcomeledger.store import Ledger
+from outcomeledger.terms import apply_variation
+
+
+@pytest.fixture
+def ledger_path(tmp_path: Path) -> Path:
+    path = tmp_path / "ledger.db"
+    with Ledger.open(str(path), create=True) as ledger:
+        build_demo(ledger)
+    return path
+
+
+def sql(path: Path, statement: str, *params: object) -> list[tuple[object, ...]]:
+    with closing(sqlite3.connect(path)) as conn:
+        rows = conn.execute(statement, params).fetchall()
+        conn.commit()
+    return rows
+
+
+def one_by_one(path: Path) -> ChainVerifier:
+    """The reference: every event through ``add``, in global order."""
+    verifier = ChainVerifier(full_decode=False)
+    for position, stream, version, topic, state in sql(
+            path, "SELECT rowid, originator_id, originator_version, topic, state FROM "
+            "stored_events ORDER BY rowid"):
+        verifier.add(int(position), UUID(str(stream)), int(version), str(topic),
+                     bytes(state))  # type: ignore[arg-type]
+    verifier.check_heads()
+    return verifier
+
+
+def outcome(v: ChainVerifier) -> tuple[list[str], str, int, int]:
+    return [str(m) for m in v.mismatches], str(v.head()), v.count, len(v.streams)
+
+
+def tamper(path: Path, how: str) -> None:
+    if how == "edit":
+        (state,) = sql(path, "SELECT state FROM stored_events WHERE rowid = 5")[0]
+        assert isinstance(state, bytes)
+        sql(path, "UPDATE stored_events SET state = ? WHERE rowid = 5",
+            state.replace(b'"recorded_by":"', b'"recorded_by":"X'))
+    elif how == "delete":
+        sql(path, "DELETE FROM stored_events WHERE rowid IN (7, 30)")
+    elif how == "move":
+        (other,) = sql(path, "SELECT originator_id FROM stored_events WHERE rowid = 13")[0]
+        sql(path, "UPDATE stored_events SET originator_id = ?, originator_version = 99 "
+            "WHERE rowid = 2", other)
+    elif how == "garble":
+        sql(path, "UPDATE stored_events SET state = ? WHERE rowid = 21", b"{not json")
+    elif how == "head":  # the last event of a stream: only the canonical check sees it
+        (last,) = sql(path, "SELECT MAX(rowid) FROM stored_events")[0]
+        (state,) = sql(path, "SELECT state FROM stored_events WHERE rowid = ?", last)[0]
+        assert isinstance(state, bytes)
+        sql(path, "UPDATE stored_events SET state = ? WHERE rowid = ?", b" " + state, last)
+
+
+@pytest.mark.parametrize("how", ["none", "edit", "delete", "move", "garble", "head"])
+def test_verification_split_over_processes_equals_one_pass(ledger_path: Path,
+                                                           how: str) -> None:
+    tamper(ledger_path, how)
+    expected = one_by_one(ledger_path)
+    assert (how == "none") == (not expected.mismatches)
+    (upto,) = sql(ledger_path, "SELECT MAX(rowid) FROM stored_events")[0]
+    assert isinstance(upto, int)
+    split = verify_sqlite(str(ledger_path), upto, workers=3)
+    assert outcome(split) == outcome(expected)
+    with Ledger.open(str(ledger_path)) as ledger:
+        assert outcome(verify(stored_batches(ledger, size=4))) == outcome(expected)
+        assert outcome(verify_ledger(ledger, workers=2)) == outcome(expected)
+
+
+def test_the_reports_ledger_head_is_the_walked_head(ledger_path: Path) -> None:
+    with Ledger.open(str(ledger_path)) as ledger:
+        fast = Source.open(ledger, None).head()
+        walked = ChainVerifier(full_decode=False)
+        for rows in stored_batches(ledger):
+            walked.add_rows(rows)
+    assert fast == walked.head()
+    assert fast.streams == 3
+
+
+def test_terms_in_force_are_the_agreed_terms_varied_in_order(ledger_path: Path) -> None:
+    with Ledger.open(str(ledger_path)) as ledger:
+        for ref in ledger.references():
+            state = ledger.get(ref)
+            assert state.variations, ref
+            for day in (date(2010, 1, 1), date(2014, 4, 1), date(2019, 1, 1),
+                        date(2020, 4, 1), date(2030, 1, 1)):
+                terms = state.base_terms
+                for v in state.ordered_variations:
+                    if v.effective_from <= day:
+                        terms = apply_variation(terms, v.variation)
+                assert state.terms_on(day) == terms
+
+
+@pytest.mark.parametrize("workers", [1, 2, 3])
+def test_a_rebuild_split_over_processes_writes_the_same_tables(
+        ledger_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    with Ledger.open(str(ledger_path)) as ledger, closing(ledger.connect()) as conn:
+        assert isinstance(conn, sqlite3.Connection)
+        monkeypatch.setenv("OUTCOMELEDGER_REPLAY_WORKERS", "0")
+        rebuild(conn)
+        one_process = list(dump(conn))
+        monkeypatch.setenv("OUTCOMELEDGER_REPLAY_WORKERS", str(workers))
+        done = rebuild(conn)
+        assert list(dump(conn)) == one_process
+    assert done.events == 38
+
+
+def test_a_failed_worker_fails_the_rebuild_before_any_swap(ledger_path: Path) -> None:
+    contract_models = [p for p in PROJECTIONS if p.scope == "contract"]
+    with Ledger.open(str(ledger_path)) as ledger, closing(ledger.connect()) as conn:
+        assert isinstance(conn, sqlite3.Connection)
+        with pytest.raises(RuntimeError, match=r"(?s)replay worker failed.*no such table"):
+            rebuild_tables(conn, 38, "__nowhere", contract_models, workers=2)
+
+
+def test_a_schedule_with_one_figure_changed_is_computed_from_that_period_on(
+        ledger_path: Path) -> None:
+    """compute_changed shares the periods before each figure's period: the result is still
+    exactly compute() of the state holding the other value."""
+    with Ledger.open(str(ledger_path)) as ledger:
+        for ref in ledger.references():
+            state = ledger.get(ref)
+            changes = []
+            expected = []
+            for key in list(state.figures)[::2]:
+                record = state.figures[key]
+                for value in (Decimal(0), record.value + 5, Decimal("2.50"), record.value):
+                    figures = dict(state.figures)
+                    figures[key] = msgspec.structs.replace(
+                        record, figure=msgspec.structs.replace(record.figure, value=value))
+                    changes.append((key, value))
+                    expected.append(compute(replace(state, figures=figures)))
+            assert compute_changed(state, changes) == expected, ref
+            amounts_only = compute_changed(state, changes, explain=False)
+            for got, want in zip(amounts_only, expected, strict=True):
+                assert [amounts(p) for p in got.periods] == [amounts(p) for p in want.periods]
+
+
+def amounts(p: PeriodPayment) -> tuple[object, ...]:
+    return (p.period, p.earned, p.above_cap, p.adjustments, p.fees, p.retained, p.payable,
+            p.cumulative_payable, p.certified, p.true_up, p.other,
+            [(line.outcome, line.units, line.paid_units, line.earned, line.above_cap,
+              line.payable, [s for s in line.steps if s.label not in ("units", "earned")])
+             for line in p.lines])

@@ -1,0 +1,317 @@
+"""PostgreSQL as a ledger: connection errors, the schema `init` creates, the same bytes
+as SQLite for the same events, a follower woken by LISTEN/NOTIFY, least-privilege roles.
+
+Everything else runs on both backends in the other modules (tests/backends.py).
+"""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import closing, suppress
+from pathlib import Path
+
+import psycopg
+import pytest
+from click.testing import CliRunner, Result
+
+from backends import Db, Server, new_db
+from outcomeledger.cli import cli
+from outcomeledger.demo import BUILDERS
+from outcomeledger.projections import dump, source
+from outcomeledger.store import Ledger
+
+CLI = [sys.executable, "-c", "from outcomeledger.cli import main; main()"]
+ROLES_SQL = Path(__file__).parent.parent / "sql" / "roles.sql"
+PROJECTION_TABLES = {"proj_contract_state", "proj_contract_state_periods",
+                     "proj_contract_state_terms", "proj_contract_state_variations",
+                     "proj_payments", "proj_payments_lines", "proj_payments_totals",
+                     "proj_accountability", "proj_accountability_returns",
+                     "proj_accountability_restatements", "proj_audit_trail"}
+CONTRACT = """\
+reference = "C-PG"
+title = "Follower test contract"
+buyer = "Test Council"
+supplier = "Test Supplier Ltd"
+start = 2020-04-01
+end = 2022-03-31
+cadence = "quarter"
+
+[[outcomes]]
+code = "O1"
+name = "Outcome one"
+price = "100"
+"""
+
+
+def run(url: str, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["--db", url, "--actor", "tester", *args])
+
+
+@pytest.fixture
+def pg(pg_server: Server, request: pytest.FixtureRequest, tmp_path: Path) -> Db:
+    return new_db(request, "postgresql", tmp_path)
+
+
+def _one_line_error(url: str, *args: str) -> str:
+    """Run the real command line; it must exit 1 with one line on stderr, no traceback."""
+    done = subprocess.run([*CLI, "--db", url, *args], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout == ""
+    [line] = done.stderr.splitlines()
+    return line
+
+
+# -- connecting -------------------------------------------------------------------------
+
+def test_an_unreachable_server_is_one_clear_line_and_exit_1() -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    line = _one_line_error(f"postgresql://postgres@127.0.0.1:{port}/ledger", "contract",
+                           "list")
+    assert line == (f"error: cannot reach a PostgreSQL server at 127.0.0.1:{port}: "
+                    "connection refused (expected a running server; check the host and "
+                    "port in --db)")
+
+
+def test_a_missing_database_is_one_clear_line_and_exit_1(pg_server: Server) -> None:
+    name = f"absent_{uuid.uuid4().hex[:12]}"
+    line = _one_line_error(pg_server.url(name), "init")
+    assert line.startswith(f"error: database '{name}' does not exist on the PostgreSQL "
+                           "server at ")
+    assert line.endswith(f"(create it, e.g. `createdb {name}`, then run `outcomeledger "
+                         "--db URL init`)")
+
+
+def test_a_database_without_a_ledger_asks_for_init(pg: Db) -> None:
+    line = _one_line_error(pg.url, "payments", "C-PG")
+    assert line.startswith("error: no ledger in the PostgreSQL database at ")
+    assert line.endswith("(run `outcomeledger --db URL init` first)")
+
+
+def test_init_creates_the_events_and_projection_tables(pg: Db) -> None:
+    result = run(pg.url, "init")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.startswith("ledger ready at ")
+    assert result.stderr.endswith("(0 events)\n")
+    assert pg.tables() == {"outcomeledger_events", "tracking", *PROJECTION_TABLES}
+    assert run(pg.url, "init").exit_code == 0, "init twice changes nothing"
+    status = run(pg.url, "project", "--status", "--format", "json")
+    assert status.stdout.startswith('{"head":0,')
+
+
+# -- the same events give the same bytes on both backends --------------------------------
+
+READS = [
+    ("events",),
+    ("contract", "list", "--format", "json"),
+    ("contract", "show", "GMHP-2017", "--format", "json"),
+    ("payments", "GMHP-2017", "--format", "json"),
+    ("payments", "MHEP-ENF-2018", "--format", "csv"),
+    ("payments", "GMHP-2017", "--as-of", "9", "--format", "table"),
+    ("payments", "explain", "GMHP-2017", "--period", "FY2019-Q4", "--format", "json"),
+    ("report", "GMHP-2017", "--format", "json"),
+    ("report", "MHEP-ENF-2018", "--as-of", "2019-06-30T16:00:00Z", "--format", "json"),
+    ("audit", "log", "--format", "json"),
+    ("audit", "head",),
+    ("audit", "export",),
+    ("replay", "--as-of", "20"),
+    ("project", "--status", "--format", "json"),
+]
+
+
+def test_the_same_events_give_the_same_bytes_on_sqlite_and_postgresql(
+        pg: Db, tmp_path: Path) -> None:
+    sqlite = Db(str(tmp_path / "demo.db"), "sqlite")
+    outputs: dict[str, list[bytes]] = {}
+    for db in (sqlite, pg):
+        built = run(db.url, "demo")
+        assert built.exit_code == 0, built.output
+        outputs[db.backend] = [built.stdout_bytes]
+        for args in READS:
+            result = run(db.url, *args)
+            assert result.exit_code == 0, (args, result.output)
+            outputs[db.backend].append(result.stdout_bytes)
+        assert run(db.url, "replay").exit_code == 0
+        with closing(db.connect()) as conn:
+            outputs[db.backend].append(b"".join(dump(conn)))
+    for args, on_sqlite, on_pg in zip([("demo",), *READS, ("dump",)], outputs["sqlite"],
+                                      outputs["postgresql"], strict=True):
+        assert on_sqlite == on_pg, args
+
+
+# -- the follower --------------------------------------------------------------------------
+
+WRITE = """
+import sys, time
+from datetime import UTC, datetime
+from outcomeledger.commands import Meta
+from outcomeledger.imports.importer import import_data
+from outcomeledger.store import Ledger
+with Ledger.open(sys.argv[1]) as ledger:
+    ledger.project_on_write = False  # only the follower may project
+    import_data(ledger, [("r.csv", sys.argv[2].encode())],
+                Meta(datetime.now(UTC), "writer"))
+    print(time.time(), flush=True)  # the write is committed
+"""
+
+
+@pytest.fixture
+def follower(pg: Db, tmp_path: Path) -> Iterator[subprocess.Popen[str]]:
+    contract = tmp_path / "contract.toml"
+    contract.write_text(CONTRACT, encoding="utf-8")
+    assert run(pg.url, "init").exit_code == 0
+    assert run(pg.url, "contract", "agree", str(contract)).exit_code == 0
+    process = subprocess.Popen([*CLI, "--db", pg.url, "project", "--follow"],
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until_listening(pg, process)
+        yield process
+    finally:
+        with suppress(ProcessLookupError):
+            process.terminate()
+        process.wait(timeout=30)
+        if process.stderr is not None:
+            process.stderr.close()
+
+
+def _wait_until_listening(pg: Db, process: subprocess.Popen[str]) -> None:
+    name = pg.url.rsplit("/", 1)[1]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the follower exited"
+        with closing(psycopg.connect(pg.url.rsplit("/", 1)[0] + "/postgres",
+                                     autocommit=True)) as admin:
+            listening = admin.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = %s AND query LIKE "
+                "'LISTEN %%'", (name,)).fetchone()
+        if listening and listening[0]:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the follower never subscribed")
+
+
+def _earned(pg: Db, period: str) -> str | None:
+    rows = pg.sql("SELECT earned FROM proj_payments WHERE contract = 'C-PG' AND period = ?",
+                  period)
+    return rows[0][0] if rows else None
+
+
+@pytest.mark.slow
+def test_a_follower_updates_the_tables_within_a_second_of_another_process_writing(
+        pg: Db, follower: subprocess.Popen[str]) -> None:
+    latencies = []
+    for quarter, units in ((1, 3), (2, 5), (3, 7)):
+        period = f"FY2020-Q{quarter}"
+        written = subprocess.run(
+            [sys.executable, "-c", WRITE, pg.url,
+             f"contract,period,outcome,value\nC-PG,{period},O1,{units}\n"],
+            capture_output=True, text=True, timeout=60, check=True)
+        committed = float(written.stdout.strip())
+        while _earned(pg, period) != f"{units * 100}.00":
+            assert time.time() - committed < 5, "the follower did not project the write"
+            time.sleep(0.005)
+        latencies.append(time.time() - committed)
+    assert max(latencies) < 1.0, latencies
+    status = run(pg.url, "project", "--status", "--format", "json")
+    assert '"lag_events":0' in status.stdout
+    follower.terminate()
+    assert follower.wait(timeout=30) == 0
+    assert follower.stderr is not None
+    lines = follower.stderr.read().splitlines()
+    # A line per batch: how many events, the position reached, the lag left.
+    assert lines[-1].startswith("projected 1 events; position 4 of 4; lag 0 events, ")
+    assert lines[-1].endswith(" s")
+
+
+# -- least privilege -----------------------------------------------------------------------
+
+@pytest.fixture
+def roles(pg: Db, pg_server: Server) -> Iterator[tuple[str, str]]:
+    """sql/roles.sql applied to a demo ledger, with a login role for each group role."""
+    psql = shutil.which("psql")
+    if psql is None:
+        pytest.skip("psql (the PostgreSQL client) is needed to run sql/roles.sql")
+    with Ledger.open(pg.url, create=True) as ledger:
+        for build in BUILDERS:
+            build(ledger)
+    tag = uuid.uuid4().hex[:8]
+    writer, reader, importer, bi = (f"oltest_{kind}_{tag}" for kind in
+                                    ("writer", "reader", "importer", "bi"))
+    name = pg.url.rsplit("/", 1)[1]
+    host = pg.url.split("@", 1)[1].split("/", 1)[0]
+    admin_user = pg.url.split("://", 1)[1].split("@", 1)[0]
+    for _ in range(2):  # and once more: the script can be re-run
+        subprocess.run([psql, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-v", f"writer={writer}",
+                        "-v", f"reader={reader}", "-f", str(ROLES_SQL),
+                        f"postgresql://{admin_user}@{host}/{name}"],
+                       check=True, capture_output=True, timeout=60)
+    admin = pg_server.admin
+    admin.execute(f"CREATE ROLE {importer} LOGIN IN ROLE {writer}")
+    admin.execute(f"ALTER ROLE {importer} SET role = '{writer}'")
+    admin.execute(f"CREATE ROLE {bi} LOGIN IN ROLE {reader}")
+    try:
+        yield (f"postgresql://{importer}@{host}/{name}", f"postgresql://{bi}@{host}/{name}")
+    finally:
+        pg_server.drop(pg)  # owned objects go with the database; then the roles can go
+        for role in (bi, importer, reader, writer):
+            admin.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+def _refused(url: str, statement: str) -> bool:
+    with closing(psycopg.connect(url, autocommit=True)) as conn:
+        try:
+            conn.execute(statement)
+        except psycopg.errors.InsufficientPrivilege:
+            return True
+    return False
+
+
+@pytest.mark.slow
+def test_the_reader_role_reads_the_feed_and_projections_and_writes_nothing(
+        roles: tuple[str, str], tmp_path: Path) -> None:
+    writer_url, reader_url = roles
+    with closing(psycopg.connect(reader_url, autocommit=True)) as conn:
+        assert conn.execute("SELECT count(*) FROM outcomeledger_events").fetchone() == (38,)
+        assert conn.execute("SELECT count(*) FROM proj_payments_totals").fetchone() == (3,)
+        assert conn.execute("SELECT count(*) FROM tracking").fetchone() is not None
+    for statement in (
+            "INSERT INTO outcomeledger_events (originator_id, originator_version, topic, "
+            "state) VALUES (gen_random_uuid(), 1, 'x', '')",
+            "UPDATE outcomeledger_events SET topic = 'x'",
+            "DELETE FROM outcomeledger_events",
+            "TRUNCATE outcomeledger_events",
+            "INSERT INTO proj_payments_totals (contract) VALUES ('X')",
+            "UPDATE proj_payments SET payable = '0.00'",
+            "DELETE FROM proj_audit_trail",
+            "UPDATE tracking SET notification_id = 0",
+            "DROP TABLE proj_payments",
+            "CREATE TABLE proj_mine (x text)"):
+        assert _refused(reader_url, statement), statement
+    # The read commands work for the reader; a write is refused in one line.
+    assert run(reader_url, "payments", "GMHP-2017", "--format", "json").exit_code == 0
+    assert run(reader_url, "events", "--after", "37").stdout.count("\n") == 1
+    refused = run(reader_url, "adjust", "PB-SIB-2010", "--period", "FY2016-Q4", "--kind",
+                  "bonus", "--amount", "5", "--reason", "test")
+    assert refused.exit_code == 1
+    assert "permission denied" in refused.stderr
+    # The writer records events and rebuilds the projections (fresh tables, swapped in);
+    # the reader still reads the rebuilt tables. Nobody rewrites history.
+    adjusted = run(writer_url, "adjust", "PB-SIB-2010", "--period", "FY2016-Q4", "--kind",
+                   "bonus", "--amount", "5", "--reason", "test")
+    assert adjusted.exit_code == 0, adjusted.output
+    replayed = run(writer_url, "replay")
+    assert replayed.exit_code == 0, replayed.output
+    with closing(psycopg.connect(reader_url, autocommit=True)) as conn:
+        assert conn.execute("SELECT max(position) FROM proj_audit_trail").fetchone() == (39,)
+    assert _refused(writer_url, "UPDATE outcomeledger_events SET topic = 'x'")
+    assert _refused(writer_url, "DELETE FROM outcomeledger_events")
+    with closing(Db(writer_url, "postgresql").connect()) as conn:
+        assert source.head(conn) == 39
