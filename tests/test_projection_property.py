@@ -1,7 +1,7 @@
 """Properties of the projector over random contract histories.
 
 * Catching up after any prefix of the history, in batches of any size, then after the
-  rest, leaves exactly the tables a full replay builds.
+  rest, leaves exactly the tables a full replay builds (on SQLite and PostgreSQL).
 * The projector's whole-stream fold builds exactly the state ``state.evolve`` builds.
 """
 
@@ -14,9 +14,11 @@ from datetime import date, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backends import Server
 from conftest import ACTOR, T0, fig, terms
 from outcomeledger import codec
 from outcomeledger.commands import (
@@ -99,14 +101,9 @@ def _write(ledger: Ledger, history: list[tuple[str, Command]]) -> Iterator[int]:
         yield step
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(history=histories, checkpoints=st.sets(st.integers(0, 19)),
-       batch=st.integers(1, 5))
-def test_catch_up_after_any_prefix_equals_a_full_replay(
-        history: list[tuple[str, Command]], checkpoints: set[int], batch: int) -> None:
-    with tempfile.TemporaryDirectory() as tmp, \
-            Ledger.open(str(Path(tmp) / "l.db"), create=True) as ledger, \
-            closing(ledger.connect()) as conn:
+def _catch_up_after_any_prefix(url: str, history: list[tuple[str, Command]],
+                               checkpoints: set[int], batch: int) -> None:
+    with Ledger.open(url, create=True) as ledger, closing(ledger.connect()) as conn:
         ledger.project_on_write = False
         for step in _write(ledger, history):
             if step in checkpoints:
@@ -118,6 +115,30 @@ def test_catch_up_after_any_prefix_equals_a_full_replay(
         live = list(dump(conn))
         rebuild(conn)
         assert list(dump(conn)) == live
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=histories, checkpoints=st.sets(st.integers(0, 19)),
+       batch=st.integers(1, 5))
+def test_catch_up_after_any_prefix_equals_a_full_replay(
+        history: list[tuple[str, Command]], checkpoints: set[int], batch: int) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        _catch_up_after_any_prefix(str(Path(tmp) / "l.db"), history, checkpoints, batch)
+
+
+@pytest.mark.postgresql
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(history=histories, checkpoints=st.sets(st.integers(0, 19)),
+       batch=st.integers(1, 5))
+def test_catch_up_after_any_prefix_equals_a_full_replay_on_postgresql(
+        pg_server: Server, history: list[tuple[str, Command]], checkpoints: set[int],
+        batch: int) -> None:
+    # Fewer examples than on SQLite: each needs a database of its own.
+    db = pg_server.create()
+    try:
+        _catch_up_after_any_prefix(db.url, history, checkpoints, batch)
+    finally:
+        pg_server.release(db)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

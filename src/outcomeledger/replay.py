@@ -9,6 +9,7 @@ so an as-of answer is what the live command printed at that moment.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from datetime import datetime
@@ -124,7 +125,7 @@ def verify_ledger(ledger: Ledger, *, full_decode: bool = False,
         wanted = workers if workers is not None else (
             2 if upto >= PARALLEL_VERIFY_FROM else 1)
         wanted = min(wanted, os.cpu_count() or 1)
-        if wanted > 1:
+        if wanted > 1 and sys.executable:  # workers are fresh interpreters
             return verify_sqlite(str(path), upto, full_decode=full_decode, workers=wanted)
     return verify(stored_batches(ledger), full_decode=full_decode)
 

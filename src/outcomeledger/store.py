@@ -355,7 +355,8 @@ class Ledger:
                 self.project()
             except sqldb.Error as e:
                 raise StoreError(f"events were written but the projections could not be "
-                                 f"updated ({e}); run `outcomeledger project`") from None
+                                 f"updated ({_first_line(e)}); run `outcomeledger project`"
+                                 ) from None
 
     # -- writing ---------------------------------------------------------------------
 

@@ -193,21 +193,23 @@ def return_rows(view: ContractView, horizon: date) -> list[Row]:
     ref = state.reference
     for p, pid in view.periods:
         due = p.end + timedelta(days=view.terms_for(p).returns_due_days)
+        due_day = day(due)
         keys = sorted(by_period.get(pid, ()))
         if not keys:
             out.append(ReturnRow(
                 contract=ref, period=pid, provider="",
-                status="missing" if horizon > due else "not due", due=day(due),
+                status="missing" if horizon > due else "not due", due=due_day,
                 submissions=0, restatements=0, figures=0, first_recorded_at=None,
                 last_recorded_at=None, validated=False, rejected=False))
             continue
         for key in keys:
             s = state.returns[key]
-            recorded = sorted((*s.submitted, *s.restated), key=lambda r: r.version)
+            recorded = s.submitted if not s.restated else sorted(
+                (*s.submitted, *s.restated), key=lambda r: r.version)
             status = "rejected" if s.rejected else "late" if s.late else "received"
             out.append(ReturnRow(
                 contract=ref, period=pid, provider=key[1], status=status,
-                due=day(due), submissions=len(s.submitted), restatements=len(s.restated),
+                due=due_day, submissions=len(s.submitted), restatements=len(s.restated),
                 figures=figures[key],
                 first_recorded_at=timestamp(recorded[0].recorded_at) if recorded else None,
                 last_recorded_at=timestamp(recorded[-1].recorded_at) if recorded else None,

@@ -146,6 +146,8 @@ def money(amount: Decimal, currency: str) -> str:
     if quantum is None:
         quantum = _quanta[currency] = minor_unit(currency)
         _zeros[currency] = fmt(ZERO.quantize(quantum))
+    if not amount:  # zero, or minus zero: most amounts of a schedule
+        return _zeros[currency]
     rounded = amount.quantize(quantum, ROUNDING)
     # A zero, negative or not, prints as the currency's zero (fmt never prints "-0.00").
     return format(rounded, "f") if rounded else _zeros[currency]

@@ -61,7 +61,8 @@ def rebuild_tables(conn: sqlite3.Connection, upto: int, suffix: str,
     count = workers_for(upto) if workers is None else workers
     path = _file_of(conn)
     names = [p.name for p in projections]
-    if count < 1 or path is None or any(p not in PROJECTIONS for p in projections):
+    if (count < 1 or path is None or not sys.executable
+            or any(p not in PROJECTIONS for p in projections)):
         return False
     todo = source.streams(conn, upto)
     procs = [_start(path, suffix, upto, names, share)

@@ -8,6 +8,7 @@ events behind each step).
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Annotated
 
 import msgspec
@@ -137,10 +138,13 @@ class _StepText(msgspec.Struct, gc=False):
     events: tuple[str, ...]
 
 
-def _steps(steps: tuple[Step, ...], cur: str) -> str:
-    return _json.encode([_StepText(s.label, s.detail,
-                                   None if s.amount is None else money(s.amount, cur), s.refs)
-                         for s in steps]).decode()
+def _steps(steps: tuple[Step, ...], cur: str, earned: Decimal | None = None,
+           earned_text: str = "") -> str:
+    """The steps as JSON text; ``earned`` (already formatted as ``earned_text``) is the
+    line's earned amount, which its ``earned`` step carries too."""
+    return _json.encode([_StepText(
+        s.label, s.detail, None if s.amount is None else earned_text
+        if s.amount is earned else money(s.amount, cur), s.refs) for s in steps]).decode()
 
 
 def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row]]:
@@ -166,11 +170,17 @@ def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row]]:
                                  units=None, paid_units=None, earned=None, above_cap=None,
                                  payable=None, steps=_steps(p.other, cur)))
         for n, line in enumerate(p.lines, 1):
+            # Most lines pay every unit counted, and nothing above a cap: the same values
+            # are formatted once.
+            units = quantity(line.units)
+            earned = money(line.earned, cur)
             lines.append(LineRow(
                 contract=ref, period=pid, line=n, outcome=line.outcome, name=line.name,
-                units=quantity(line.units), paid_units=quantity(line.paid_units),
-                earned=money(line.earned, cur), above_cap=money(line.above_cap, cur),
-                payable=money(line.payable, cur), steps=_steps(line.steps, cur)))
+                units=units, paid_units=(units if line.paid_units is line.units
+                                         else quantity(line.paid_units)),
+                earned=earned, above_cap=money(line.above_cap, cur),
+                payable=earned if line.payable is line.earned else money(line.payable, cur),
+                steps=_steps(line.steps, cur, line.earned, earned)))
     headroom = schedule.headroom
     totals = TotalsRow(
         contract=ref, currency=cur, periods=len(schedule.periods),

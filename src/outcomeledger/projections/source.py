@@ -13,10 +13,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from .. import codec, sqldb
 from ..events import AnyEvent
-from ..sqldb import Conn, Dialect
+from ..sqldb import Conn, Dialect, PgConnection
 from .base import ContractView, RawEvent
 from .fold import fold_events
 
@@ -51,6 +52,12 @@ def _sql(conn: Conn, name: str) -> str:
     return _SQL[sqldb.dialect(conn)][name]
 
 
+def _rows(conn: Conn, name: str, parameters: tuple[object, ...]) -> list[Any]:
+    if isinstance(conn, PgConnection):
+        return conn.fetch(_SQL["postgresql"][name], parameters)
+    return conn.execute(_SQL["sqlite"][name], parameters).fetchall()
+
+
 @dataclass(frozen=True, slots=True)
 class Cutoff:
     """Where history stops: a global position, a recorded time, or both.
@@ -75,7 +82,7 @@ def head(conn: Conn) -> int:
 
 def batch(conn: Conn, after: int, upto: int, limit: int) -> list[RawEvent]:
     """Stored events with ``after < position <= upto``, at most ``limit``, in global order."""
-    return conn.execute(_sql(conn, "batch"), (after, upto, limit)).fetchall()
+    return _rows(conn, "batch", (after, upto, limit))
 
 
 def scan(conn: Conn, after: int, upto: int,
@@ -93,14 +100,14 @@ def scan(conn: Conn, after: int, upto: int,
 def streams(conn: Conn, upto: int) -> list[tuple[str, int, int]]:
     """(stream hex, first position, events) of every stream with events up to ``upto``,
     in the order the streams began."""
-    return conn.execute(_sql(conn, "streams"), (upto,)).fetchall()
+    return _rows(conn, "streams", (upto,))
 
 
 def contract_view(conn: Conn, stream: str,
                   cutoff: Cutoff) -> ContractView | None:
     """The contract of ``stream`` folded over its events admitted by ``cutoff``
     (None when the cutoff admits none of them)."""
-    rows = conn.execute(_sql(conn, "stream"), (stream, cutoff.position)).fetchall()
+    rows = _rows(conn, "stream", (stream, cutoff.position))
     return fold(rows, cutoff)
 
 

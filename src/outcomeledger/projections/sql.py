@@ -188,11 +188,7 @@ def write(conn: Conn, table: Table, name: str, rows: Sequence[Row]) -> None:
     if not rows:
         return
     if isinstance(conn, PgConnection):
-        # Booleans are stored as 0/1 integers (as SQLite stores them): psycopg would
-        # send them as booleans, which a BIGINT column refuses.
-        conn.copy(name, table.columns, (
-            [int(v) if v.__class__ is bool else v for v in msgspec.structs.astuple(r)]
-            for r in rows))
+        conn.copy(name, table.columns, (msgspec.structs.astuple(r) for r in rows))
     else:
         _sqlite_insert(conn, table, name, [msgspec.structs.astuple(r) for r in rows])
 

@@ -37,7 +37,7 @@ def _outcomes(view: View) -> list[tuple[Outcome, bool]]:
 
 
 def _period_target(view: View, code: str, period_id: str) -> Decimal | None:
-    o = view.state.terms_for(view.period(period_id)).outcome(code)
+    o = view.outcome_in(period_id, code)
     if o is None or not isinstance(o.target, dict):
         return None
     return o.target.get(period_id)
@@ -56,7 +56,7 @@ def _outcome(view: View, o: Outcome, in_force: bool) -> OutcomePerformance:
     total = ZERO
     target_sum: Decimal | None = None
     for p in view.periods:
-        if view.state.terms_for(view.period(p.period)).outcome(o.code) is None:
+        if view.outcome_in(p.period, o.code) is None:
             previous = None  # not in force: no trend across the gap
             continue
         actual = view.actuals.get((p.period, o.code), ZERO)

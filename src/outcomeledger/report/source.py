@@ -28,16 +28,19 @@ from ..store import Ledger
 _BATCH = 1000
 
 #: The latest event of every stream, by index seeks alone (no table scan): the ledger
-#: head in milliseconds however many events the streams hold.
+#: head in milliseconds however many events the streams hold. Each stream's latest rowid
+#: comes from the covering primary-key index; the rows are then read in rowid order.
 _LATEST_SQL = """
 WITH RECURSIVE streams(id) AS (
   SELECT MIN(originator_id) FROM stored_events
   UNION ALL
   SELECT (SELECT MIN(originator_id) FROM stored_events WHERE originator_id > streams.id)
-  FROM streams WHERE streams.id IS NOT NULL)
-SELECT e.rowid, e.originator_version, e.state
-FROM streams JOIN stored_events e ON e.originator_id = streams.id AND e.originator_version = (
-  SELECT MAX(originator_version) FROM stored_events WHERE originator_id = streams.id)"""
+  FROM streams WHERE streams.id IS NOT NULL),
+latest(at) AS (
+  SELECT (SELECT rowid FROM stored_events WHERE originator_id = streams.id
+          ORDER BY originator_version DESC LIMIT 1) FROM streams WHERE streams.id IS NOT NULL)
+SELECT rowid, originator_version, state FROM stored_events
+WHERE rowid IN (SELECT at FROM latest) ORDER BY rowid"""
 
 
 class _Stamp(msgspec.Struct):

@@ -16,7 +16,7 @@ from ..mechanism import PeriodPayment, Schedule, compute
 from ..money import ZERO, quantize
 from ..periods import Period
 from ..state import ContractState, FigureKey, FigureRecord
-from ..terms import DEFAULT_RATINGS, ContractTerms, Ratings
+from ..terms import DEFAULT_RATINGS, ContractTerms, Outcome, Ratings
 from .model import Rating
 
 _PERCENT = Decimal("0.01")
@@ -56,6 +56,21 @@ class View:
 
     def period(self, period_id: str) -> Period:
         return self.state.period(period_id)
+
+    @cached_property
+    def _outcome_index(self) -> dict[int, dict[str, Outcome]]:
+        return {}
+
+    def outcome_in(self, period_id: str, code: str) -> Outcome | None:
+        """The outcome ``code`` in the terms in force for ``period_id`` (``terms.outcome``,
+        indexed once per set of terms: the report asks for every outcome every period)."""
+        terms = self.state.terms_for(self.period(period_id))
+        index = self._outcome_index.get(id(terms))
+        if index is None:
+            index = self._outcome_index[id(terms)] = {}
+            for o in terms.outcomes:
+                index.setdefault(o.code, o)  # the first, as terms.outcome finds it
+        return index.get(code)
 
     def included(self, period_id: str) -> bool:
         return self.as_at is None or self.period(period_id).start <= self.as_at
