@@ -475,15 +475,13 @@ def compute(state: ContractState, *, explain: bool = True) -> Schedule:
 
 
 def compute_changed(state: ContractState, changes: Sequence[tuple[FigureKey, Decimal]], *,
-                    explain: bool = True) -> list[Schedule]:
-    """For each (figure key, value) of ``changes``: ``compute`` of ``state`` with that one
-    figure at that value (what the schedule would have been), in order.
+                    explain: bool = True) -> tuple[Schedule, list[Schedule]]:
+    """``compute(state)``, and for each (figure key, value) of ``changes``, ``compute`` of
+    ``state`` with that one figure at that value (what the schedule would have been).
 
     Nothing a figure holds reaches the periods before its own, so the unchanged state is
-    computed once, up to the latest changed period, and each change carries on from its
-    figure's period. ``explain=False`` leaves out each line's ``units`` and ``earned``
-    steps (their words are most of the cost; every amount, and every cap step, is as
-    ``compute`` gives it): for callers that read amounts only.
+    computed once and each change carries on from its figure's period. ``explain=False``
+    is as for :func:`compute`.
     """
     plan = _Plan(state, explain=explain)
     index_of = {p.id: i for i, p in enumerate(plan.periods)}
@@ -496,6 +494,8 @@ def compute_changed(state: ContractState, changes: Sequence[tuple[FigureKey, Dec
         plan.periods_from(done, plan.by_period, run, out, stop=at)
         snapshots[at] = (run.copy(), len(out))
         done = at
+    plan.periods_from(done, plan.by_period, run, out)
+    unchanged = plan.schedule(out)
     schedules = []
     for key, value in changes:
         at = index_of[key[0]]
@@ -509,7 +509,7 @@ def compute_changed(state: ContractState, changes: Sequence[tuple[FigureKey, Dec
         resumed = out[:count]
         plan.periods_from(at, by_period, carried.copy(), resumed)
         schedules.append(plan.schedule(resumed))
-    return schedules
+    return unchanged, schedules
 
 
 class _Plan:

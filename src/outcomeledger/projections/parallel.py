@@ -4,10 +4,10 @@ A rebuild is CPU work (decode, fold, compute, format) and SQLite work (insert), 
 two can overlap: each contract's read models are a function of its stream alone, and
 SQLite lets one process write while others compute. So the contracts are split into
 consecutive shares of about equal events, each folded by a worker process (a fresh
-interpreter running :func:`work`) while this process
-builds the audit trail. Everyone computes a batch of rows first, then takes the write
-lock only to insert it (``BEGIN IMMEDIATE``: SQLite queues the writers), so the lock is
-held for the inserts alone and the cores are busy computing the rest of the time.
+interpreter running :func:`work`) while this process builds the audit trail. Everyone
+computes a batch of rows first, then takes the write lock only to insert it (``BEGIN
+IMMEDIATE``: SQLite queues the writers), so the lock is held for the inserts alone and
+the cores are busy computing the rest of the time.
 
 The fresh tables are the same ``<table>__new`` tables a one-process rebuild fills, with
 the same rows (a table's content does not depend on the order rows arrive in), swapped
@@ -46,9 +46,10 @@ def workers_for(events: int) -> int:
     configured = os.environ.get("OUTCOMELEDGER_REPLAY_WORKERS")
     if configured is not None:
         return int(configured)
-    if events < PARALLEL_FROM:
+    cores = os.cpu_count() or 1
+    if events < PARALLEL_FROM or cores < 2:
         return 0
-    return max(0, min(2, (os.cpu_count() or 1)))
+    return 2
 
 
 def rebuild_tables(conn: sqlite3.Connection, upto: int, suffix: str,

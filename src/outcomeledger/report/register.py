@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..audit import diff_terms
-from ..mechanism import Schedule, compute_changed
+from ..mechanism import Schedule
 from ..money import ZERO
 from ..state import FigureKey, FigureRecord, Recorded
 from ..terms import apply_variation
@@ -96,23 +96,15 @@ def _note(view: View, period_id: str, at: datetime, earned: Decimal, cash: Decim
     return "paid as a true-up in the next payment run" if paid_before else "increases payable"
 
 
-def _restatements(view: View, key: FigureKey, record: FigureRecord,
-                  schedules: dict[tuple[FigureKey, str], Schedule]) -> list[Restatement]:
-    """One row per change of a figure's value, oldest first; ``schedules`` holds the
-    schedule with the figure at each earlier value (see :func:`_schedules`)."""
+def _restatements(view: View, key: FigureKey, record: FigureRecord) -> list[Restatement]:
+    """One row per change of a figure's value, oldest first."""
     values = [v for v, _r in record.history] + [record.value]
     recorded: list[Recorded] = [r for _v, r in record.history[1:]] + [record.recorded]
-
-    def schedule_at(value: Decimal) -> Schedule:
-        if str(value) == str(record.value):
-            return view.schedule
-        return schedules[(key, str(value))]
-
     rows = []
     for i, by in enumerate(recorded):
         original, restated = values[i], values[i + 1]
-        with_ = schedule_at(restated)
-        without = schedule_at(original)
+        with_ = view.restated(key, restated)
+        without = view.restated(key, original)
         e1, p1, t1 = _through(view, with_, key[0])
         e0, p0, t0 = _through(view, without, key[0])
         latest = i == len(recorded) - 1
@@ -130,28 +122,11 @@ def _restatements(view: View, key: FigureKey, record: FigureRecord,
     return rows
 
 
-def _schedules(view: View) -> dict[tuple[FigureKey, str], Schedule]:
-    """The schedule with each restated figure at each value it had before its current one,
-    by (figure, exact decimal text): all from one pass (``compute_changed``), amounts
-    only, since a restatement's effects are differences of amounts."""
-    changes: dict[tuple[FigureKey, str], Decimal] = {}
-    for key, record in view.figures.items():
-        for value, _recorded in record.history:
-            if str(value) != str(record.value):
-                changes.setdefault((key, str(value)), value)
-    if not changes:
-        return {}
-    computed = compute_changed(view.state, [(key, value) for (key, _), value in
-                                            changes.items()], explain=False)
-    return dict(zip(changes, computed, strict=True))
-
-
 def register(view: View) -> Register:
     rows: list[Restatement] = []
-    schedules = _schedules(view)
     for key, record in view.figures.items():
         if record.history:
-            rows += _restatements(view, key, record, schedules)
+            rows += _restatements(view, key, record)
     rows.sort(key=lambda r: (int(r.event[1:]), r.period, r.provider, r.outcome, r.participant))
     adjustments = tuple(
         Adjustment(event=a.recorded.ref, period=a.period, kind=a.kind,

@@ -12,7 +12,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
-from ..mechanism import PeriodPayment, Schedule, compute
+from ..mechanism import PeriodPayment, Schedule, compute, compute_changed
 from ..money import ZERO, quantize
 from ..periods import Period
 from ..state import ContractState, FigureKey, FigureRecord
@@ -45,9 +45,31 @@ class View:
 
     @cached_property
     def schedule(self) -> Schedule:
-        # The report reads amounts and cap steps, never the words of a line's units and
-        # earned steps: those are left out (compute's explain=False).
-        return compute(self.state, explain=False)
+        return self._schedules[0]
+
+    def restated(self, key: FigureKey, value: Decimal) -> Schedule:
+        """The schedule had the figure ``key`` (restated since) still had ``value``."""
+        if str(value) == str(self.state.figures[key].value):
+            return self.schedule
+        return self._schedules[1][(key, str(value))]
+
+    @cached_property
+    def _schedules(self) -> tuple[Schedule, dict[tuple[FigureKey, str], Schedule]]:
+        """The schedule, and the schedule with each restated figure at each value it had
+        before its current one (by figure and exact decimal text), from one pass
+        (``compute_changed``). The report reads amounts and cap steps, never the words
+        of a line's units and earned steps: those are left out (``explain=False``)."""
+        changes: dict[tuple[FigureKey, str], Decimal] = {}
+        for key, record in self.figures.items():
+            for value, _recorded in record.history:
+                if str(value) != str(record.value):
+                    changes.setdefault((key, str(value)), value)
+        if not changes:
+            return compute(self.state, explain=False), {}
+        schedule, changed = compute_changed(
+            self.state, [(key, value) for (key, _text), value in changes.items()],
+            explain=False)
+        return schedule, dict(zip(changes, changed, strict=True))
 
     @cached_property
     def periods(self) -> tuple[PeriodPayment, ...]:
