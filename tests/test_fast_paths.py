@@ -22,6 +22,8 @@ from uuid import UUID
 
 import msgspec
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from outcomeledger.chain import ChainVerifier, verify, verify_sqlite
 from outcomeledger.demo import build_demo
@@ -77,6 +79,11 @@ def tamper(path: Path, how: str) -> None:
         (other,) = sql(path, "SELECT originator_id FROM stored_events WHERE rowid = 13")[0]
         sql(path, "UPDATE stored_events SET originator_id = ?, originator_version = 99 "
             "WHERE rowid = 2", other)
+    elif how == "utf8":  # a byte that is not UTF-8, inside a string of a middle event
+        (state,) = sql(path, "SELECT state FROM stored_events WHERE rowid = 4")[0]
+        assert isinstance(state, bytes)
+        sql(path, "UPDATE stored_events SET state = ? WHERE rowid = 4",
+            state.replace(b'"contract":"', b'"contract":"\xff'))
     elif how == "garble":
         sql(path, "UPDATE stored_events SET state = ? WHERE rowid = 21", b"{not json")
     elif how == "head":  # the last event of a stream: only the canonical check sees it
@@ -86,7 +93,7 @@ def tamper(path: Path, how: str) -> None:
         sql(path, "UPDATE stored_events SET state = ? WHERE rowid = ?", b" " + state, last)
 
 
-@pytest.mark.parametrize("how", ["none", "edit", "delete", "move", "garble", "head"])
+@pytest.mark.parametrize("how", ["none", "edit", "utf8", "delete", "move", "garble", "head"])
 def test_verification_split_over_processes_equals_one_pass(ledger_path: Path,
                                                            how: str) -> None:
     tamper(ledger_path, how)
@@ -177,3 +184,37 @@ def amounts(p: PeriodPayment) -> tuple[object, ...]:
             [(line.outcome, line.units, line.paid_units, line.earned, line.above_cap,
               line.payable, [s for s in line.steps if s.label not in ("units", "earned")])
              for line in p.lines])
+
+
+@pytest.fixture(scope="module")
+def demo_rows(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[int, str, int, str, bytes]]:
+    path = tmp_path_factory.mktemp("chain") / "ledger.db"
+    with Ledger.open(str(path), create=True) as ledger:
+        build_demo(ledger)
+    return [(int(p), str(s), int(v), str(t), bytes(b))  # type: ignore[arg-type]
+            for p, s, v, t, b in sql(path, "SELECT rowid, originator_id, originator_version, "
+                                           "topic, state FROM stored_events ORDER BY rowid")]
+
+
+@settings(max_examples=300, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(data=st.data())
+def test_any_changed_byte_of_any_event_is_caught_by_the_fast_path(
+        demo_rows: list[tuple[int, str, int, str, bytes]], data: st.DataObject) -> None:
+    """The chain's fast path (substring checks instead of a parse) misses nothing: change
+    one byte anywhere in any event and verification reports that event or the next one of
+    its stream (whose prev_hash no longer matches); a stream's latest event, which no later
+    event vouches for, is caught by the ledger head instead when the edit still parses."""
+    at = data.draw(st.integers(0, len(demo_rows) - 1), label="event")
+    position, stream, version, topic, state = demo_rows[at]
+    offset = data.draw(st.integers(0, len(state) - 1), label="byte")
+    byte = data.draw(st.integers(0, 255).filter(lambda b: b != state[offset]), label="value")
+    edited = state[:offset] + bytes([byte]) + state[offset + 1:]
+    rows = [*demo_rows[:at], (position, stream, version, topic, edited), *demo_rows[at + 1:]]
+    found = verify([rows[:at + 1], rows[at + 1:]])
+    later = [p for p, s, *_ in demo_rows[at + 1:] if s == stream]
+    if later or found.mismatches:
+        assert found.mismatches
+        assert found.mismatches[0].position in {position, *later[:1]}
+    else:
+        assert found.head() != verify([demo_rows]).head()

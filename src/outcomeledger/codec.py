@@ -53,9 +53,12 @@ def decode(topic_name: str, state: bytes) -> AnyEvent:
     if topic_name in CURRENT_TOPICS:
         try:
             return _decoder.decode(state)
-        except msgspec.DecodeError as e:
+        except (msgspec.DecodeError, UnicodeDecodeError) as e:  # (bytes that are not UTF-8)
             raise DecodeError(f"{topic_name}: {e}") from None
-    data: dict[str, Any] = msgspec.json.decode(state)
+    try:
+        data: dict[str, Any] = msgspec.json.decode(state)
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:
+        raise DecodeError(f"{topic_name}: {e}") from None
     current = topic_name
     while current not in CURRENT_TOPICS:
         step = UPCASTERS.get(current)
