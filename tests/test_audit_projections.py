@@ -51,3 +51,40 @@ def test_a_deleted_projection_row_is_caught(tmp_path: Path) -> None:
     code, out = verify(path)
     assert code == 1
     assert "MISMATCH projection: replay has a row the live table lacks" in out
+
+
+def test_rows_of_a_contract_with_no_events_are_caught(tmp_path: Path) -> None:
+    path = ledger_with_projections(tmp_path)
+    with sqlite3.connect(path) as conn:
+        row = conn.execute("SELECT * FROM proj_payments_totals").fetchone()
+        marks = ", ".join("?" * len(row))
+        conn.execute(f"INSERT INTO proj_payments_totals VALUES ({marks})",
+                     ("GHOST-1", *row[1:]))
+        conn.commit()
+    code, out = verify(path)
+    assert code == 1
+    assert "live table has a row replay does not" in out
+    assert "GHOST-1" in out
+
+
+def test_an_audit_trail_row_beyond_the_last_event_is_caught(tmp_path: Path) -> None:
+    path = ledger_with_projections(tmp_path)
+    with sqlite3.connect(path) as conn:
+        row = conn.execute("SELECT * FROM proj_audit_trail ORDER BY position DESC").fetchone()
+        marks = ", ".join("?" * len(row))
+        conn.execute(f"INSERT INTO proj_audit_trail VALUES ({marks})", (row[0] + 7, *row[1:]))
+        conn.commit()
+    code, out = verify(path)
+    assert code == 1
+    assert f'"position":{row[0] + 7}' in out
+
+
+def test_a_tracking_position_ahead_of_the_others_is_caught(tmp_path: Path) -> None:
+    path = ledger_with_projections(tmp_path)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE tracking SET notification_id = notification_id + 1 "
+                     "WHERE application_name = 'proj_payments'")
+        conn.commit()
+    code, out = verify(path)
+    assert code == 1
+    assert '"projection":"proj_payments"' in out

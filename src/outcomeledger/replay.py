@@ -8,6 +8,7 @@ so an as-of answer is what the live command printed at that moment.
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -22,7 +23,7 @@ from . import codec, projections
 from .chain import ChainVerifier, verify, verify_sqlite
 from .errors import InvalidInput, LedgerError, Problem, UnknownContract
 from .evidence import PackEvent, parse_as_of, read_pack
-from .projections import source
+from .projections import compare, source
 from .projections.base import RawEvent, timestamp
 from .projections.projector import Progress
 from .projections.sql import snapshot
@@ -74,17 +75,9 @@ def differences(ledger: Ledger, limit: int = 20) -> list[str]:
         # position and the rows would otherwise show as differences.
         with snapshot(conn):
             tracked = projections.positions(conn)
-            position = min(tracked.values())
-            if position == 0:
+            if min(tracked.values()) == 0:
                 return []
-            with closing(projections.in_memory(conn, projections.Cutoff(position))) as mem:
-                live = set(projections.dump(conn))
-                replayed = set(projections.dump(mem))
-    out = [f"live table has a row replay does not: {line.decode().strip()}"
-           for line in sorted(live - replayed)]
-    out += [f"replay has a row the live table lacks: {line.decode().strip()}"
-            for line in sorted(replayed - live)]
-    return out[:limit]
+            return list(itertools.islice(compare.differences(conn, tracked), limit))
 
 
 def stored_batches(ledger: Ledger, upto: int | None = None,
