@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 import msgspec
@@ -472,6 +473,16 @@ def compute(state: ContractState, *, explain: bool = True) -> Schedule:
     out: list[PeriodPayment] = []
     plan.periods_from(0, plan.by_period, run, out)
     return plan.schedule(out)
+
+
+def as_at(schedule: Schedule, state: ContractState, day: date) -> Schedule:
+    """``schedule`` as the contract stood on business date ``day`` (``--as-at``): the
+    periods begun by then, their totals and certifications, under the contract cap in
+    force that day. Later periods are dropped whole; a period's own figures are never cut
+    (a payment is computed per period)."""
+    periods = tuple(p for p in schedule.periods if state.period(p.period).start <= day)
+    return Schedule(schedule.contract, schedule.currency, state.terms_on(day).max_value,
+                    periods, sum((p.certified for p in periods), ZERO))
 
 
 def compute_changed(state: ContractState, changes: Sequence[tuple[FigureKey, Decimal]], *,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from .. import render, replay, service
+from .. import mechanism, render, replay, service
 from ..errors import InvalidInput, LedgerError, Problem
 from ..events import ADJUSTMENT_KINDS
 from ..imports.adjustments import import_adjustments
@@ -17,6 +17,7 @@ from .base import (
     DefaultGroup,
     emit,
     format_option,
+    parse_date,
     pass_context,
     resolve_format,
     run,
@@ -91,15 +92,25 @@ def _period_id(ledger: Ledger, reference: str, period: str) -> str:
 @click.option("--period", default=None)
 @click.option("--as-of", "as_of", default=None, help="As the ledger showed it then: events up "
               "to this global POSITION or recorded at or before this TIMESTAMP.")
+@click.option("--as-at", "as_at", default=None, help="As the contract stood on this DATE: "
+              "the periods begun by then, totals through them, the cap in force then.")
 @format_option()
 @pass_context
 def payments_show(c: Context, reference: str, period: str | None, as_of: str | None,
-                  fmt: str | None) -> None:
+                  as_at: str | None, fmt: str | None) -> None:
     """Earned, above cap, adjustments, fees, retained, payable and certified per period."""
+    day = parse_date(as_at, "--as-at") if as_at else None
+
     def body() -> None:
         with c.ledger() as ledger:
-            schedule = (compute(replay.contract_as_of(ledger, reference, as_of)) if as_of
-                        else service.payments(ledger, reference))
+            state = (replay.contract_as_of(ledger, reference, as_of) if as_of
+                     else ledger.get(reference))
+            schedule = compute(state)
+            if day is not None:
+                if day < state.base_terms.start:
+                    raise LedgerError(f"{reference} starts on {state.base_terms.start}: "
+                                      f"nothing was in force on {day}")
+                schedule = mechanism.as_at(schedule, state, day)
             periods = list(schedule.periods)
             if period:
                 pid = _period_id(ledger, reference, period)
