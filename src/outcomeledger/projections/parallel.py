@@ -28,6 +28,7 @@ import msgspec
 
 from . import source, sql
 from .base import Projection, Row, Table
+from .lock import database_file
 from .registry import PROJECTIONS
 from .source import Cutoff
 
@@ -60,7 +61,7 @@ def rebuild_tables(conn: sqlite3.Connection, upto: int, suffix: str,
     better rebuilt by one process: in memory, small, or projections not the registry's.
     """
     count = workers_for(upto) if workers is None else workers
-    path = _file_of(conn)
+    path = database_file(conn)
     names = [p.name for p in projections]
     if (count < 1 or path is None or not sys.executable
             or any(p not in PROJECTIONS for p in projections)):
@@ -87,13 +88,6 @@ def rebuild_tables(conn: sqlite3.Connection, upto: int, suffix: str,
             if proc.stderr is not None:
                 proc.stderr.close()
     return True
-
-
-def _file_of(conn: sqlite3.Connection) -> str | None:
-    for _seq, name, file in conn.execute("PRAGMA database_list"):
-        if name == "main":
-            return str(file) or None  # "" for an in-memory or temporary database
-    return None
 
 
 def _shares(todo: list[tuple[str, int, int]], count: int) -> list[list[tuple[str, int, int]]]:

@@ -24,6 +24,7 @@ import msgspec
 from ..sqldb import Conn, dialect
 from . import parallel, source, sql
 from .base import ContractView, Projection, RawEvent
+from .lock import rebuilding
 from .registry import PROJECTIONS
 from .source import Cutoff
 
@@ -212,26 +213,28 @@ def build(src: Conn, dst: Conn, cutoff: Cutoff, suffix: str = "",
 
 def rebuild(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
             progress: Progress | None = None) -> CatchUp:
-    """Replay every projection from position 0 into fresh tables and swap them in."""
+    """Replay every projection from position 0 into fresh tables and swap them in
+    (after any rebuild already under way: see :mod:`.lock`)."""
     ensure(conn, projections)
-    with _Transaction(conn):
-        for p in projections:
-            for t in p.tables:
-                conn.execute(f"DROP TABLE IF EXISTS {t.name}{NEW}")
-                conn.execute(sql.create(t, t.name + NEW, dialect(conn)))
-    upto = source.head(conn)
-    # A large SQLite ledger is rebuilt on every core (same rows, see parallel.py).
-    if not (isinstance(conn, sqlite3.Connection)
-            and parallel.rebuild_tables(conn, upto, NEW, projections, progress)):
-        build(conn, conn, Cutoff(upto), NEW, projections, progress)
-    with _Transaction(conn):
-        for p in projections:
-            for t in p.tables:
-                for statement in sql.swap(t.name, t.name + NEW, dialect(conn)):
-                    conn.execute(statement)
-            _track(conn, p, upto)
-        for index, (table, cols) in sql.INDEXES.items():
-            conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({cols})")
+    with rebuilding(conn):
+        with _Transaction(conn):
+            for p in projections:
+                for t in p.tables:
+                    conn.execute(f"DROP TABLE IF EXISTS {t.name}{NEW}")
+                    conn.execute(sql.create(t, t.name + NEW, dialect(conn)))
+        upto = source.head(conn)
+        # A large SQLite ledger is rebuilt on every core (same rows, see parallel.py).
+        if not (isinstance(conn, sqlite3.Connection)
+                and parallel.rebuild_tables(conn, upto, NEW, projections, progress)):
+            build(conn, conn, Cutoff(upto), NEW, projections, progress)
+        with _Transaction(conn):
+            for p in projections:
+                for t in p.tables:
+                    for statement in sql.swap(t.name, t.name + NEW, dialect(conn)):
+                        conn.execute(statement)
+                _track(conn, p, upto)
+            for index, (table, cols) in sql.INDEXES.items():
+                conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({cols})")
     after = catch_up(conn, projections)
     return CatchUp(upto + after.events, after.position)
 

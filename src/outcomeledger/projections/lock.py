@@ -1,0 +1,63 @@
+"""One rebuild of a ledger's read models at a time.
+
+A rebuild fills fresh ``<table>__new`` tables, over seconds or minutes and in several
+transactions (and processes), before it swaps them in. A second rebuild starting
+meanwhile would drop or fill the same tables under the first. So a rebuild holds a
+ledger-wide lock from creating the fresh tables to swapping them in, and the next
+waits for it: PostgreSQL, a session-level advisory lock (released with the connection
+if its holder dies); a SQLite file, an exclusive ``flock`` on a lock file beside it
+(released by the kernel if its holder dies). Catch-ups and event writers never take
+it: their transactions already exclude each other and the swap.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .. import sqldb
+from ..sqldb import Conn
+from .sql import PG_LOCK
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: SQLite rebuilds are not serialised
+    fcntl = None  # type: ignore[assignment]
+
+#: The PostgreSQL advisory lock key of rebuilds (the projection writers' key + 1).
+PG_REBUILD_LOCK = PG_LOCK + 1
+
+
+def database_file(conn: sqlite3.Connection) -> str | None:
+    """The file of a SQLite connection's main database (None: in memory)."""
+    for _seq, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return str(file) or None  # "" for an in-memory or temporary database
+    return None
+
+
+@contextmanager
+def rebuilding(conn: Conn) -> Iterator[None]:
+    """Hold the ledger's rebuild lock (waiting for any rebuild under way)."""
+    if sqldb.dialect(conn) == "postgresql":
+        conn.execute("SELECT pg_advisory_lock(?)", (PG_REBUILD_LOCK,))
+        try:
+            yield
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(?)", (PG_REBUILD_LOCK,))
+        return
+    assert isinstance(conn, sqlite3.Connection)
+    path = database_file(conn)
+    if path is None or fcntl is None:  # a private in-memory database: nobody to wait for
+        yield
+        return
+    # A file of its own: closing any descriptor of the database file would drop the
+    # POSIX locks SQLite holds on it in this process.
+    with Path(path + "-rebuild.lock").open("a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
