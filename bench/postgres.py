@@ -31,7 +31,6 @@ import sys
 import tempfile
 import time
 from contextlib import closing
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +38,9 @@ import psycopg
 
 import synthetic
 from outcomeledger import replay
-from outcomeledger.commands import Meta
-from outcomeledger.imports.importer import import_returns
 from outcomeledger.projections import source
 from outcomeledger.store import Ledger
+from run import timed_import
 
 MAX_IMPORT_ROWS = 1_000_000
 
@@ -80,21 +78,9 @@ def phase_verify(url: str) -> dict[str, Any]:
 
 
 def phase_import(url: str, rows: int) -> dict[str, Any]:
-    meta = Meta(datetime(2030, 1, 1, tzinfo=UTC), "bench")
     with tempfile.TemporaryDirectory(prefix="bench-pg-") as tmp:
         csv = Path(tmp) / "returns.csv"
-        rows = synthetic.write_returns(csv, rows)
-        with Ledger.open(url, create=True) as ledger:
-            ledger.project_on_write = False
-            synthetic.agree_contracts(ledger, meta)
-            before = ledger.max_position()
-            started, cpu = time.perf_counter(), time.process_time()
-            [receipt] = import_returns(ledger, [str(csv)], meta)
-            seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
-            events = ledger.max_position() - before
-    assert receipt.added == rows, receipt
-    return {"import_rows_per_s": rows / seconds, "import_s": seconds, "import_cpu_s": cpu,
-            "import_rows": rows, "import_events": events, "import_rss_mb": peak_rss_mb()}
+        return timed_import(url, csv, synthetic.write_returns(csv, rows))
 
 
 PHASES = {"generate": phase_generate, "replay": phase_replay, "verify": phase_verify,

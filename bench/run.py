@@ -227,8 +227,14 @@ def phase_one_return(path: Path) -> dict[str, Any]:
 def phase_import(folder: Path, rows: int) -> dict[str, Any]:
     csv = folder / "returns.csv"
     rows = synthetic.write_returns(csv, rows)
+    return timed_import(str(folder / "import.db"), csv, rows)
+
+
+def timed_import(location: str, csv: Path, rows: int) -> dict[str, Any]:
+    """The ``rows`` rows of ``csv`` imported into a fresh ledger at ``location`` (a
+    SQLite file or a PostgreSQL URL) of the synthetic contracts, timed."""
     meta = Meta(datetime(2030, 1, 1, tzinfo=UTC), "bench")
-    with Ledger.open(str(folder / "import.db"), create=True) as ledger:
+    with Ledger.open(location, create=True) as ledger:
         ledger.project_on_write = False
         synthetic.agree_contracts(ledger, meta)
         before = ledger.max_position()
