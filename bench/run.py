@@ -260,6 +260,10 @@ def child(phase: str, *args: object, env: dict[str, str] | None = None) -> dict[
                           check=True, stdout=subprocess.PIPE, text=True,
                           env={**os.environ, **(env or {})})
     result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    # A phase that wrote (generate, replay, import) leaves up to a gigabyte of dirty pages
+    # that the kernel writes back over the next seconds: flushed here, untimed, so that
+    # write-back does not land in the next phase's measurement.
+    os.sync()
     return result
 
 
