@@ -224,6 +224,30 @@ def test_a_variation_file_is_read_as_a_partial_document(tmp_path: Path) -> None:
     assert [(o.code, o.price) for o in varied.outcomes] == [("O2", D("7.5"))]
 
 
+def test_a_toml_variation_switches_a_price_to_tiers_and_back(tmp_path: Path) -> None:
+    to_tiers = load_variation(write(tmp_path, "t.toml", '[[outcomes]]\ncode = "O2"\n'
+                                    '[[outcomes.tiers]]\nupto = 10\nprice = 300\n'
+                                    '[[outcomes.tiers]]\nprice = 200\n'))
+    tiered = apply_variation(terms(), to_tiers)
+    o2 = tiered.outcome("O2")
+    assert o2 is not None
+    assert (o2.price, o2.tiers) == (None, tiers((10, 300), (None, 200)))
+    assert check_terms(tiered, "t.toml") == []
+    back = apply_variation(tiered, load_variation(write(tmp_path, "p.toml",
+                                                        '[[outcomes]]\ncode = "O2"\n'
+                                                        'price = 275\n')))
+    o2 = back.outcome("O2")
+    assert o2 is not None
+    assert (o2.price, o2.tiers) == (D("275"), None)
+    assert check_terms(back, "p.toml") == []
+
+
+def test_a_variation_giving_both_pricing_rules_is_still_refused() -> None:
+    both = OutcomeChange("O2", price=D("1"), tiers=tiers((None, 5)))
+    varied = apply_variation(terms(), Variation(outcomes=(both,)))
+    assert "exactly one pricing rule" in " ".join(p.message for p in check_terms(varied, "v"))
+
+
 def test_a_variation_file_with_a_misspelt_key_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="retyre"):
         load_variation(write(tmp_path, "v.toml", 'retyre = ["O1"]\n'))

@@ -237,6 +237,12 @@ def apply_variation(terms: ContractTerms, variation: Variation) -> ContractTerms
         if current is None:
             outcomes[change.code] = msgspec.convert(fields, Outcome, from_attributes=False)
         else:
+            # An outcome has one pricing rule: a variation giving the other one replaces
+            # it (TOML cannot write the null that would clear it). Terms with both were
+            # always refused, so no stored variation replays differently.
+            for rule, other in (("price", "tiers"), ("tiers", "price")):
+                if fields.get(rule) is not None and other not in fields:
+                    fields[other] = None
             outcomes[change.code] = msgspec.structs.replace(current, **fields)
     for code in variation.retire:
         outcomes.pop(code, None)
