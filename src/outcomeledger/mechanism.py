@@ -22,134 +22,19 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 
 import msgspec
-from msgspec import Struct
 
 from .money import ROUNDING, ZERO, fmt, minor_unit, quantize
 from .periods import Period, period_containing
+from .pricing import capped_delta, describe_price, price_between, tiered_value
+from .schedule import OutcomeLine, PeriodPayment, Schedule, Step, as_at
 from .state import ContractState, FigureKey, FigureRecord
-from .terms import ContractTerms, Outcome, Tier
+from .terms import ContractTerms, Outcome
 
-# Steps, lines and period payments are frozen msgspec Structs rather than dataclasses:
-# a schedule makes a few per outcome per period, and a replay computes every schedule,
-# so their construction cost counts (a Struct is built several times faster).
-
-
-class Step(Struct, frozen=True, gc=False):
-    """One step of a derivation, tied to the events that caused it."""
-
-    label: str
-    detail: str
-    amount: Decimal | None = None
-    refs: tuple[str, ...] = ()
-
-
-class OutcomeLine(Struct, frozen=True, gc=False):
-    outcome: str
-    name: str
-    units: Decimal
-    paid_units: Decimal
-    earned: Decimal
-    above_cap: Decimal
-    payable: Decimal
-    steps: tuple[Step, ...]
-
-
-class PeriodPayment(Struct, frozen=True, gc=False):
-    period: str
-    earned: Decimal
-    above_cap: Decimal
-    adjustments: Decimal
-    fees: Decimal
-    retained: Decimal
-    payable: Decimal
-    cumulative_payable: Decimal
-    certified: Decimal
-    true_up: Decimal
-    terms_in_force: str
-    lines: tuple[OutcomeLine, ...]
-    other: tuple[Step, ...]
-
-
-@dataclass(frozen=True)
-class Schedule:
-    contract: str
-    currency: str
-    max_value: Decimal | None
-    periods: tuple[PeriodPayment, ...]
-    certified_total: Decimal
-
-    def total(self, name: str) -> Decimal:
-        return sum((getattr(p, name) for p in self.periods), ZERO)
-
-    @property
-    def headroom(self) -> Decimal | None:
-        """What the contract cap still allows for outcome payments."""
-        if self.max_value is None:
-            return None
-        paid_outcomes = self.total("earned") - self.total("above_cap")
-        return self.max_value - paid_outcomes
-
-    def period(self, period_id: str) -> PeriodPayment | None:
-        for p in self.periods:
-            if p.period == period_id:
-                return p
-        return None
-
-
-def tiered_value(tiers: tuple[Tier, ...], units: Decimal) -> Decimal:
-    """Value of the first ``units`` units (cumulative) under marginal bands."""
-    value, lower = ZERO, ZERO
-    remaining = units
-    for tier in tiers:
-        if remaining <= 0:
-            break
-        width = remaining if tier.upto is None else min(remaining, tier.upto - lower)
-        value += width * tier.price
-        remaining -= width
-        if tier.upto is not None:
-            lower = tier.upto
-    return value
-
-
-def _price_between(o: Outcome, before: Decimal, after: Decimal) -> Decimal:
-    """Value of the units between cumulative counts ``before`` and ``after``."""
-    if o.tiers is not None:
-        return tiered_value(o.tiers, after) - tiered_value(o.tiers, before)
-    return (after - before) * (o.price or ZERO)
-
-
-# The words for a price rule, by (price, tiers): the same few rules describe every line.
-_PRICE_TEXT: dict[tuple[Decimal | None, tuple[Tier, ...] | None], str] = {}
-
-
-def _describe_price(o: Outcome) -> str:
-    key = (o.price, o.tiers)
-    text = _PRICE_TEXT.get(key)
-    if text is None:
-        if len(_PRICE_TEXT) >= 4096:
-            _PRICE_TEXT.clear()
-        text = _PRICE_TEXT[key] = _price_text(o)
-    return text
-
-
-def _price_text(o: Outcome) -> str:
-    if o.tiers is not None:
-        bands = ", ".join(f"{fmt(t.price)} up to {fmt(t.upto)}" if t.upto is not None
-                          else f"{fmt(t.price)} above" for t in o.tiers)
-        return f"marginal tiers ({bands}) on cumulative units"
-    return f"price {fmt(o.price or ZERO)} per unit"
-
-
-def _capped_delta(before: Decimal, after: Decimal, cap: Decimal | None) -> Decimal:
-    """The part of the move ``before -> after`` that lies within a cumulative cap."""
-    if cap is None:
-        return after - before
-    return min(after, cap) - min(before, cap)
-
+__all__ = ["OutcomeLine", "PeriodPayment", "Schedule", "Step", "as_at", "compute",
+           "compute_changed", "cumulative_through", "schedule_periods", "tiered_value"]
 
 def schedule_periods(state: ContractState) -> list[Period]:
     """Periods from the contract's first through its last with any activity.
@@ -352,10 +237,10 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
     before = paid_units[code]
     after = before + paid
     paid_units[code] = after
-    earned = (_price_between(o, before, after) if o.tiers is not None else
+    earned = (price_between(o, before, after) if o.tiers is not None else
               (after - before) * (o.price or ZERO)).quantize(minor_unit(currency), ROUNDING)
     if explain:
-        steps.append(Step("earned", f"{_fmt(paid)} units at {_describe_price(o)}", earned))
+        steps.append(Step("earned", f"{_fmt(paid)} units at {describe_price(o)}", earned))
     if terms.negative_periods == "floor" and earned < 0:
         steps.append(Step("floor", "negative period floored at zero (negative_periods = "
                           "floor): nothing carries", -earned))
@@ -369,16 +254,16 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
             share = earned * per_participant[participant] / units
             old = run.participant[participant]
             run.participant[participant] = old + share
-            cut = share - _capped_delta(old, old + share, terms.participant_cap)
+            cut = share - capped_delta(old, old + share, terms.participant_cap)
             if cut:
                 removed += cut
                 steps.append(Step("participant_cap", f"participant {participant} reaches the "
                                   f"cap of {fmt(terms.participant_cap)}", -quantize(cut, currency)))
         value -= quantize(removed, currency)
     if o.cap_units is not None and earned:
-        allowed = _capped_delta(before, after, o.cap_units)
+        allowed = capped_delta(before, after, o.cap_units)
         start = min(before, o.cap_units)
-        within = _price_between(o, start, start + allowed)
+        within = price_between(o, start, start + allowed)
         # Units beyond the cap are valued at this line's rate after the participant cap,
         # so a unit is never removed twice; with no participant cut this is exact tiers.
         cut = quantize((earned - within) * value / earned, currency)
@@ -388,7 +273,7 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
             value -= cut
     if o.cap_value is not None:
         old = run.value[code]
-        capped = _capped_delta(old, old + value, o.cap_value)
+        capped = capped_delta(old, old + value, o.cap_value)
         if capped != value:
             steps.append(Step("cap_value", f"outcome value cap {fmt(o.cap_value)}",
                               capped - value))
@@ -406,7 +291,7 @@ def _apply_contract_cap(lines: list[OutcomeLine], terms: ContractTerms,
     for line in lines:
         old = run.contract
         run.contract = old + line.payable
-        allowed = _capped_delta(old, run.contract, terms.max_value)
+        allowed = capped_delta(old, run.contract, terms.max_value)
         if allowed == line.payable:
             out.append(line)
             continue
@@ -473,16 +358,6 @@ def compute(state: ContractState, *, explain: bool = True) -> Schedule:
     out: list[PeriodPayment] = []
     plan.periods_from(0, plan.by_period, run, out)
     return plan.schedule(out)
-
-
-def as_at(schedule: Schedule, state: ContractState, day: date) -> Schedule:
-    """``schedule`` as the contract stood on business date ``day`` (``--as-at``): the
-    periods begun by then, their totals and certifications, under the contract cap in
-    force that day. Later periods are dropped whole; a period's own figures are never cut
-    (a payment is computed per period)."""
-    periods = tuple(p for p in schedule.periods if state.period(p.period).start <= day)
-    return Schedule(schedule.contract, schedule.currency, state.terms_on(day).max_value,
-                    periods, sum((p.certified for p in periods), ZERO))
 
 
 def compute_changed(state: ContractState, changes: Sequence[tuple[FigureKey, Decimal]], *,

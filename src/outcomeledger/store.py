@@ -8,14 +8,11 @@ is the event hash. Optimistic-concurrency conflicts are retried, never lost.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 from uuid import UUID
 
 import msgspec
@@ -31,19 +28,23 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
-from . import codec, pgrecorder, sqldb
+from . import codec, sqldb
 from .commands import Command, Meta
 from .contract import Decision, decide
 from .errors import ConcurrencyExhausted, InvalidInput, LedgerError, Problem, UnknownContract
 from .events import AnyEvent, ContractAgreed, topic_of
+from .location import (
+    DEFAULT_DB,
+    Location,
+    StoreError,
+    check_postgres,
+    first_line,
+    ledger_exists,
+    locate,
+)
 from .state import ContractState, evolve, fold_events
 
-DEFAULT_DB = "outcomeledger.db"
 MAX_ATTEMPTS = 20
-
-
-class StoreError(LedgerError):
-    """The database could not be opened or used (unreachable, missing, not a ledger)."""
 
 
 def stream_id(reference: str) -> UUID:
@@ -89,47 +90,6 @@ class LedgerApplication(Application[UUID]):
 
     def construct_mapper(self) -> Mapper[UUID]:
         return MsgspecMapper(self.construct_transcoder())
-
-
-@dataclass(frozen=True, slots=True)
-class Location:
-    kind: str  # "sqlite" | "postgresql"
-    env: dict[str, str]
-    display: str
-    path: Path | None = None
-
-
-def locate(url: str | None) -> Location:
-    """Parse ``--db``: a path, ``sqlite:///path`` or ``postgresql://user@host:port/db``."""
-    raw = url or os.environ.get("OUTCOMELEDGER_DB") or DEFAULT_DB
-    if raw.startswith(("postgresql://", "postgres://")):
-        parts = urlsplit(raw)
-        dbname = parts.path.lstrip("/")
-        if not dbname:
-            raise StoreError(f"no database name in {raw!r} (expected postgresql://user@host"
-                             ":port/dbname)")
-        env = {
-            "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": unquote(dbname),
-            "POSTGRES_HOST": parts.hostname or "127.0.0.1",
-            "POSTGRES_PORT": str(parts.port or 5432),
-            "POSTGRES_USER": unquote(parts.username or os.environ.get("USER", "postgres")),
-            "POSTGRES_PASSWORD": unquote(parts.password or ""),
-            "POSTGRES_CONNECT_TIMEOUT": "5",
-            "POSTGRES_LOCK_TIMEOUT": "30",
-            # A CLI command needs one pooled connection; a follower two more (its
-            # LISTEN thread holds one, its pull thread reads with another).
-            "POSTGRES_POOL_SIZE": "1",
-            "POSTGRES_MAX_OVERFLOW": "4",
-            # eventsourcing's recorder, appending without psycopg's pipeline mode
-            # (which deadlocks on multi-megabyte imports): see pgrecorder.py.
-            "APPLICATION_RECORDER_TOPIC": pgrecorder.TOPIC,
-        }
-        return Location("postgresql", env, raw.split("@")[-1])
-    path = Path(raw.removeprefix("sqlite:///") if raw.startswith("sqlite:///") else raw)
-    env = {"PERSISTENCE_MODULE": "eventsourcing.sqlite", "SQLITE_DBNAME": str(path),
-           "SQLITE_LOCK_TIMEOUT": "30"}
-    return Location("sqlite", env, str(path), path)
 
 
 @dataclass(frozen=True, slots=True)
@@ -187,7 +147,7 @@ class Ledger:
                 raise StoreError(f"no ledger at {location.path} (run `outcomeledger init` "
                                  "first, or pass --db)")
         if location.kind == "postgresql":
-            self._pg = _check_postgres(location, create=create)
+            self._pg = check_postgres(location, create=create)
             # Only `init` creates the schema: concurrent processes each running
             # eventsourcing's CREATE ... IF NOT EXISTS statements can collide in the
             # system catalogs, and a reader must not create tables at all.
@@ -355,7 +315,7 @@ class Ledger:
                 self.project()
             except sqldb.Error as e:
                 raise StoreError(f"events were written but the projections could not be "
-                                 f"updated ({_first_line(e)}); run `outcomeledger project`"
+                                 f"updated ({first_line(e)}); run `outcomeledger project`"
                                  ) from None
 
     # -- writing ---------------------------------------------------------------------
@@ -391,7 +351,7 @@ class Ledger:
                 time.sleep(min(0.005 * attempt, 0.1))
                 continue
             except PersistenceError as e:  # unreachable, refused (no privilege), ...
-                raise StoreError(f"the ledger could not be written: {_first_line(e)}"
+                raise StoreError(f"the ledger could not be written: {first_line(e)}"
                                  ) from None
             positions: list[list[int]] = [[] for _ in plan.decisions]
             for owner, position in zip(plan.owners, ids or (), strict=False):
@@ -466,52 +426,6 @@ class Ledger:
         return state
 
 
-def ledger_exists(location: Location) -> bool:
-    """Whether ``location`` already holds a ledger (a file; an events table)."""
-    if location.kind == "sqlite":
-        return location.path is not None and location.path.exists()
-    conn = _connect_postgres(location)
-    try:
-        return _has_events_table(conn, location)
-    finally:
-        conn.close()
-
-
-def _check_postgres(location: Location, *, create: bool) -> sqldb.PgConnection:
-    """Fail fast, in one line, when the server is unreachable, the database is missing
-    or holds no ledger. Without this, eventsourcing's connection pool would retry for
-    its whole timeout and end with a generic "couldn't get a connection". Returns the
-    connection, kept for the projector."""
-    conn = _connect_postgres(location)
-    try:
-        if not create and not _has_events_table(conn, location):
-            raise StoreError(f"no ledger in the PostgreSQL database at {location.display} "
-                             "(run `outcomeledger --db URL init` first)")
-    except BaseException:
-        conn.close()
-        raise
-    return conn
-
-
-def _connect_postgres(location: Location) -> sqldb.PgConnection:
-    try:
-        return sqldb.pg_connect(location.env)
-    except sqldb.ConnectError as e:
-        raise StoreError(str(e)) from None
-
-
-def _has_events_table(conn: sqldb.PgConnection, location: Location) -> bool:
-    try:
-        row = conn.execute("SELECT to_regclass(?)", (sqldb.EVENTS_TABLE["postgresql"],)
-                           ).fetchone()
-    except sqldb.Error as e:
-        raise StoreError(f"cannot use the PostgreSQL database at {location.display}: "
-                         f"{_first_line(e)}") from None
-    return row is not None and row[0] is not None
-
-
-def _first_line(error: BaseException) -> str:
-    """Database messages run to several lines (DETAIL, HINT, CONTEXT); errors here are
-    one line."""
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
+__all__ = ["DEFAULT_DB", "Envelope", "Ledger", "LedgerApplication", "Location",
+           "MsgspecMapper", "StoreError", "Stored", "Written", "ledger_exists", "locate",
+           "stream_id"]

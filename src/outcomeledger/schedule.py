@@ -1,0 +1,89 @@
+"""What the payment arithmetic produces: a schedule of period payments, their lines and
+the steps of each line's derivation (``payments explain``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from msgspec import Struct
+
+from .money import ZERO
+from .state import ContractState
+
+# Steps, lines and period payments are frozen msgspec Structs rather than dataclasses:
+# a schedule makes a few per outcome per period, and a replay computes every schedule,
+# so their construction cost counts (a Struct is built several times faster).
+
+
+class Step(Struct, frozen=True, gc=False):
+    """One step of a derivation, tied to the events that caused it."""
+
+    label: str
+    detail: str
+    amount: Decimal | None = None
+    refs: tuple[str, ...] = ()
+
+
+class OutcomeLine(Struct, frozen=True, gc=False):
+    outcome: str
+    name: str
+    units: Decimal
+    paid_units: Decimal
+    earned: Decimal
+    above_cap: Decimal
+    payable: Decimal
+    steps: tuple[Step, ...]
+
+
+class PeriodPayment(Struct, frozen=True, gc=False):
+    period: str
+    earned: Decimal
+    above_cap: Decimal
+    adjustments: Decimal
+    fees: Decimal
+    retained: Decimal
+    payable: Decimal
+    cumulative_payable: Decimal
+    certified: Decimal
+    true_up: Decimal
+    terms_in_force: str
+    lines: tuple[OutcomeLine, ...]
+    other: tuple[Step, ...]
+
+
+@dataclass(frozen=True)
+class Schedule:
+    contract: str
+    currency: str
+    max_value: Decimal | None
+    periods: tuple[PeriodPayment, ...]
+    certified_total: Decimal
+
+    def total(self, name: str) -> Decimal:
+        return sum((getattr(p, name) for p in self.periods), ZERO)
+
+    @property
+    def headroom(self) -> Decimal | None:
+        """What the contract cap still allows for outcome payments."""
+        if self.max_value is None:
+            return None
+        paid_outcomes = self.total("earned") - self.total("above_cap")
+        return self.max_value - paid_outcomes
+
+    def period(self, period_id: str) -> PeriodPayment | None:
+        for p in self.periods:
+            if p.period == period_id:
+                return p
+        return None
+
+
+def as_at(schedule: Schedule, state: ContractState, day: date) -> Schedule:
+    """``schedule`` as the contract stood on business date ``day`` (``--as-at``): the
+    periods begun by then, their totals and certifications, under the contract cap in
+    force that day. Later periods are dropped whole; a period's own figures are never cut
+    (a payment is computed per period)."""
+    periods = tuple(p for p in schedule.periods if state.period(p.period).start <= day)
+    return Schedule(schedule.contract, schedule.currency, state.terms_on(day).max_value,
+                    periods, sum((p.certified for p in periods), ZERO))
