@@ -37,7 +37,9 @@ class OutcomeLine(Struct, frozen=True, gc=False):
     steps: tuple[Step, ...]
 
 
-class PeriodPayment(Struct, frozen=True, gc=False):
+class PeriodAmounts(Struct, frozen=True, gc=False):
+    """One period's money, step by step (the report's payment rows have the same)."""
+
     period: str
     earned: Decimal
     above_cap: Decimal
@@ -48,6 +50,9 @@ class PeriodPayment(Struct, frozen=True, gc=False):
     cumulative_payable: Decimal
     certified: Decimal
     true_up: Decimal
+
+
+class PeriodPayment(PeriodAmounts, frozen=True, gc=False):
     terms_in_force: str
     lines: tuple[OutcomeLine, ...]
     other: tuple[Step, ...]

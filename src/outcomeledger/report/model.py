@@ -14,6 +14,8 @@ from typing import Literal
 
 from msgspec import Struct
 
+from ..schedule import PeriodAmounts
+
 FORMAT = "outcomeledger-report"
 FORMAT_VERSION = 1
 
@@ -91,17 +93,7 @@ class Performance(Struct, frozen=True):
     outcomes: tuple[OutcomePerformance, ...]
 
 
-class PeriodMoney(Struct, frozen=True):
-    period: str
-    earned: Decimal
-    above_cap: Decimal
-    adjustments: Decimal
-    fees: Decimal
-    retained: Decimal
-    payable: Decimal
-    cumulative_payable: Decimal
-    certified: Decimal
-    true_up: Decimal
+class PeriodMoney(PeriodAmounts, frozen=True):
     contract_cap: Decimal | None
 
 
