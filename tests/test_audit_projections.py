@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_gm
+from outcomeledger.demo import build_demo, build_gm
+from outcomeledger.projections import compare, positions
 from outcomeledger.store import Ledger
 
 
@@ -88,3 +91,36 @@ def test_a_tracking_position_ahead_of_the_others_is_caught(tmp_path: Path) -> No
     code, out = verify(path)
     assert code == 1
     assert '"projection":"proj_payments"' in out
+
+
+@pytest.mark.parametrize("limit", [3, 1000])
+def test_contract_workers_find_what_one_process_finds(tmp_path: Path, limit: int) -> None:
+    """Compared by worker processes or by one: the same differences, in the same order,
+    cut at the same limit."""
+    path = tmp_path / "ledger.db"
+    with Ledger.open(str(path), create=True) as ledger:
+        build_demo(ledger)
+    with sqlite3.connect(path) as conn:
+        conn.execute("UPDATE proj_payments SET payable = '1.00' WHERE period LIKE 'FY2019%'")
+        conn.execute("UPDATE proj_accountability SET actual = '7' WHERE code LIKE 'A%'")
+        conn.execute("DELETE FROM proj_audit_trail WHERE position % 5 = 0")
+        conn.commit()
+    with Ledger.open(str(path)) as ledger, closing(ledger.connect()) as conn:
+        tracked = positions(conn)
+        one = compare.differences(conn, tracked, limit=limit, workers=0)
+        split = compare.differences(conn, tracked, limit=limit, workers=2)
+    assert len(one) == limit if limit == 3 else len(one) > 20
+    assert split == one
+
+
+def test_a_worker_that_sees_the_tables_move_hands_its_share_back(tmp_path: Path) -> None:
+    path = tmp_path / "ledger.db"
+    with Ledger.open(str(path), create=True) as ledger:
+        build_demo(ledger)
+    with Ledger.open(str(path)) as ledger, closing(ledger.connect()) as conn:
+        tracked = positions(conn)
+        stale = {name: position - 1 for name, position in tracked.items()}
+        # Positions the worker will not find: it must give its share back, and the
+        # comparison still be the one-process comparison against those positions.
+        assert (compare.differences(conn, stale, limit=50, workers=2)
+                == compare.differences(conn, stale, limit=50, workers=0))

@@ -8,7 +8,6 @@ so an as-of answer is what the live command printed at that moment.
 
 from __future__ import annotations
 
-import itertools
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -77,7 +76,7 @@ def differences(ledger: Ledger, limit: int = 20) -> list[str]:
             tracked = projections.positions(conn)
             if min(tracked.values()) == 0:
                 return []
-            return list(itertools.islice(compare.differences(conn, tracked), limit))
+            return compare.differences(conn, tracked, limit=limit)
 
 
 def stored_batches(ledger: Ledger, upto: int | None = None,

@@ -12,19 +12,27 @@ exactly those of a full replay compared with the full tables.
 
 from __future__ import annotations
 
+import itertools
+import os
 import sqlite3
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import closing
 from typing import Any
+from urllib.parse import quote
 
 import msgspec
 
+from .. import codec
 from ..sqldb import Conn
-from . import source, sql
+from . import parallel, source, sql
 from .base import Projection, Row, Table
-from .projector import ensure
+from .lock import database_file
+from .projector import ensure, positions
 from .registry import PROJECTIONS
 from .source import Cutoff
+from .sql import snapshot
 
 #: Events of the audit trail compared at a time.
 _BATCH = 20_000
@@ -80,50 +88,173 @@ class _Scratch:
 
 
 def differences(conn: Conn, tracked: dict[str, int],
-                projections: Sequence[Projection] = PROJECTIONS) -> Iterator[str]:
-    """Every difference between the live tables (read in the caller's snapshot, with
-    the ``tracked`` positions read in it) and a replay of the events up to the earliest
-    of those positions: the tracking positions, then contract by contract, then the
-    event read models batch by batch. Each difference is a row one side has and the
-    other lacks, as ``dump`` prints rows."""
+                projections: Sequence[Projection] = PROJECTIONS, limit: int = 20,
+                workers: int | None = None) -> list[str]:
+    """The first ``limit`` differences between the live tables (read in the caller's
+    snapshot, with the ``tracked`` positions read in it) and a replay of the events up
+    to the earliest of those positions, in this order: the tracking positions, then
+    contract by contract (in the order the contracts began), rows of contracts with no
+    events, then the event read models batch by batch. Each difference is a row one side
+    has and the other lacks, as ``dump`` prints rows.
+
+    On a large SQLite file the contracts are compared by worker processes (as a replay
+    builds them, see :mod:`.parallel`) while this process compares the audit trail; a
+    worker that finds the tracked positions moved (a projector committed meanwhile)
+    hands its share back to be compared here, in the caller's snapshot.
+    """
     contract_ps = [p for p in projections if p.scope == "contract"]
     event_ps = [p for p in projections if p.scope == "event"]
     position = min(tracked[p.name] for p in projections)
+    found = list(itertools.islice(_tracking(tracked, projections, position), limit))
+    streams = [stream for stream, _first, _count in source.streams(conn, position)]
+    shares = _shares(conn, streams, position, workers) if contract_ps else []
+    procs = [_start(path, tracked, [p.name for p in projections], share, limit)
+             for path, share in shares]
+    try:
+        with closing(_Scratch(projections)) as scratch:
+            events = (list(itertools.islice(_events(conn, position, event_ps, scratch), limit))
+                      if procs else None)
+            contracts: list[str] = []
+            if procs:
+                for proc, (_path, share) in zip(procs, shares, strict=True):
+                    done = _collect(proc)
+                    if done is None:  # moved or failed: this share compared here instead
+                        done = list(itertools.islice(
+                            _contracts(conn, share, position, contract_ps, scratch), limit))
+                    contracts += done
+            else:
+                contracts = list(itertools.islice(
+                    _contracts(conn, streams, position, contract_ps, scratch), limit))
+            found += contracts[:limit]
+            found += itertools.islice(_strays(conn, set(streams), contract_ps), limit)
+            if events is None and len(found) < limit:
+                events = list(itertools.islice(_events(conn, position, event_ps, scratch),
+                                               limit))
+            found += events or []
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return found[:limit]
+
+
+def _tracking(tracked: dict[str, int], projections: Sequence[Projection],
+              position: int) -> Iterator[str]:
     for p in projections:  # a replay is tracked at the position it replayed to
         if tracked[p.name] != position:
             yield from _differ(_TRACKING, [(p.tracking_name, tracked[p.name])],
                                [(p.tracking_name, position)])
+
+
+def _contracts(conn: Conn, streams: Sequence[str], position: int,
+               contract_ps: Sequence[Projection], scratch: _Scratch) -> Iterator[str]:
     cutoff = Cutoff(position)
-    with closing(_Scratch(projections)) as scratch:
-        seen: set[str] = set()
-        for stream, _first, _count in source.streams(conn, position):
-            view = source.contract_view(conn, stream, cutoff)
-            if view is None:
-                continue
-            seen.add(view.reference)
-            for p in contract_ps:
-                assert p.contract_rows is not None
-                for table, rows in zip(p.tables, p.contract_rows(view), strict=True):
-                    live = conn.execute(_select(table, "contract = ?"),
-                                        (view.reference,)).fetchall()
-                    yield from _differ(table, live, scratch.rows(table, rows))
-        for p in contract_ps:  # rows of contracts that have no events
-            for table in p.tables:
-                stray = sorted({str(r[0]) for r in conn.execute(
-                    f"SELECT DISTINCT contract FROM {table.name}")} - seen)
-                for contract in stray:
-                    live = conn.execute(_select(table, "contract = ?"), (contract,)).fetchall()
-                    yield from _differ(table, live, [])
-        last = 0
-        for events in source.scan(conn, 0, position, _BATCH):
-            first, last = last, events[-1][0]
-            for p in event_ps:
-                assert p.event_rows is not None
-                table = p.tables[0]
-                live = conn.execute(_select(table, "position > ? AND position <= ?"),
-                                    (first, last)).fetchall()
-                yield from _differ(table, live, scratch.rows(table, p.event_rows(events)))
-        for p in event_ps:  # rows beyond the last event
+    for stream in streams:
+        view = source.contract_view(conn, stream, cutoff)
+        if view is None:
+            continue
+        for p in contract_ps:
+            assert p.contract_rows is not None
+            for table, rows in zip(p.tables, p.contract_rows(view), strict=True):
+                live = conn.execute(_select(table, "contract = ?"),
+                                    (view.reference,)).fetchall()
+                yield from _differ(table, live, scratch.rows(table, rows))
+
+
+def _strays(conn: Conn, streams: set[str],
+            contract_ps: Sequence[Projection]) -> Iterator[str]:
+    """Rows of contracts that have no events (up to the position compared)."""
+    for p in contract_ps:
+        for table in p.tables:
+            stray = sorted(c for c in {str(r[0]) for r in conn.execute(
+                f"SELECT DISTINCT contract FROM {table.name}")}
+                if codec.stream_id_of(c).hex not in streams)
+            for contract in stray:
+                live = conn.execute(_select(table, "contract = ?"), (contract,)).fetchall()
+                yield from _differ(table, live, [])
+
+
+def _events(conn: Conn, position: int, event_ps: Sequence[Projection],
+            scratch: _Scratch) -> Iterator[str]:
+    last = 0
+    for events in source.scan(conn, 0, position, _BATCH):
+        first, last = last, events[-1][0]
+        for p in event_ps:
+            assert p.event_rows is not None
             table = p.tables[0]
-            yield from _differ(table, conn.execute(_select(table, "position > ?"),
-                                                   (last,)).fetchall(), [])
+            live = conn.execute(_select(table, "position > ? AND position <= ?"),
+                                (first, last)).fetchall()
+            yield from _differ(table, live, scratch.rows(table, p.event_rows(events)))
+    for p in event_ps:  # rows beyond the last event
+        table = p.tables[0]
+        yield from _differ(table, conn.execute(_select(table, "position > ?"),
+                                               (last,)).fetchall(), [])
+
+
+# -- contract shares compared by worker processes -----------------------------------------
+
+def _shares(conn: Conn, streams: list[str], position: int,
+            workers: int | None) -> list[tuple[str, list[str]]]:
+    """(database file, streams) for each worker; none for a small or non-file ledger."""
+    if not isinstance(conn, sqlite3.Connection) or not sys.executable:
+        return []
+    path = database_file(conn)
+    count = parallel.workers_for(position) if workers is None else workers
+    if path is None or count < 1 or not streams:
+        return []
+    size = -(-len(streams) // count)
+    return [(path, streams[i:i + size]) for i in range(0, len(streams), size)]
+
+
+class _Job(msgspec.Struct, array_like=True):
+    path: str
+    tracked: dict[str, int]
+    projections: list[str]
+    streams: list[str]
+    limit: int
+
+
+class _Result(msgspec.Struct, array_like=True):
+    moved: bool
+    found: list[str]
+
+
+def _start(path: str, tracked: dict[str, int], names: list[str], streams: list[str],
+           limit: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    proc = subprocess.Popen(  # our own interpreter and module; the job goes on stdin
+        [sys.executable, "-c", "from outcomeledger.projections import compare; compare.work()"],
+        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    assert proc.stdin is not None
+    proc.stdin.write(msgspec.json.encode(_Job(path, tracked, names, streams, limit)))
+    proc.stdin.close()
+    return proc
+
+
+def _collect(proc: subprocess.Popen[bytes]) -> list[str] | None:
+    """A worker's differences; None when it found the positions moved (or failed)."""
+    assert proc.stdout is not None
+    with proc.stdout:
+        out = proc.stdout.read()
+    if proc.wait() != 0:
+        return None
+    result = msgspec.json.decode(out, type=_Result)
+    return None if result.moved else result.found
+
+
+def work() -> None:
+    """A worker of :func:`differences`, its job as JSON on standard input."""
+    job = msgspec.json.decode(sys.stdin.buffer.read(), type=_Job)
+    projections = [p for p in PROJECTIONS if p.name in job.projections]
+    contract_ps = [p for p in projections if p.scope == "contract"]
+    with closing(sqlite3.connect(f"file:{quote(job.path)}?mode=ro", uri=True,
+                                 isolation_level=None)) as conn, snapshot(conn):
+        if positions(conn, projections) != job.tracked:
+            result = _Result(True, [])
+        else:
+            position = min(job.tracked.values())
+            with closing(_Scratch(projections)) as scratch:
+                result = _Result(False, list(itertools.islice(_contracts(
+                    conn, job.streams, position, contract_ps, scratch), job.limit)))
+    sys.stdout.buffer.write(msgspec.json.encode(result))
