@@ -268,12 +268,15 @@ def child(phase: str, *args: object, env: dict[str, str] | None = None) -> dict[
 
 
 def measure_ledger(path: Path, events: int, *, stock: bool = True) -> dict[str, Any]:
-    """Every phase on the ledger at ``path`` (replay first: the queries and the one-return
-    import need its projections)."""
+    """Every phase on the ledger at ``path``: verification first, then the replay (the
+    queries and the one-return import need its projections). Verification goes first
+    because on this shared host the phase right after the replay's half-minute of both
+    cores at full load runs on throttled cores (its own raw scan ~25% slower than the
+    replay's), which would set one phase's rate against another phase's baseline."""
     env = {"BENCH_LEDGER_EVENTS": str(events)}
     out: dict[str, Any] = {}
-    out.update(child("replay", path, env=env))
     out.update(child("verify", path, env=env))
+    out.update(child("replay", path, env=env))
     if stock:
         out.update(child("stock", path, env=env))
     out.update(child("query", path, env=env))
