@@ -20,8 +20,10 @@ from ..money import ZERO
 from ..state import ContractState, ReturnKey
 from ..terms import ContractTerms
 from .base import (
+    Contract,
     ContractView,
     Day,
+    PeriodId,
     Projection,
     Quantity,
     Row,
@@ -32,9 +34,6 @@ from .base import (
     quantity_or_none,
     timestamp,
 )
-
-Contract = Annotated[str, Meta(description="Contract reference.")]
-PeriodId = Annotated[str, Meta(description="Period id (`2025-04` or `FY2025-Q1`).")]
 
 
 class AccountabilityRow(Row, frozen=True, kw_only=True):

@@ -50,6 +50,10 @@ Sha256 = Annotated[str, Meta(pattern=r"^[0-9a-f]{64}$", extra={"kind": "sha256"}
 #: Canonical JSON text (sorted keys, decimals as strings).
 JsonText = Annotated[str, Meta(extra_json_schema={"contentMediaType": "application/json"},
                                extra={"kind": "json"})]
+#: The key column every contract read model starts with.
+Contract = Annotated[str, Meta(description="Contract reference.")]
+#: A canonical period id.
+PeriodId = Annotated[str, Meta(description="Period id (`2025-04` or `FY2025-Q1`).")]
 
 
 class Row(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):

@@ -20,10 +20,12 @@ from ..periods import Period
 from ..state import ContractState, VariationRecord
 from ..terms import ContractTerms, apply_variation
 from .base import (
+    Contract,
     ContractView,
     Day,
     JsonText,
     Money,
+    PeriodId,
     Projection,
     Quantity,
     Row,
@@ -37,7 +39,6 @@ from .base import (
     timestamp,
 )
 
-Contract = Annotated[str, Meta(description="Contract reference.")]
 TermsKey = Annotated[str, Meta(
     description="The events that shaped these terms: the agreement's stream version, then "
     "each variation applied, in the order applied (e.g. `v1+v4`).",
@@ -76,7 +77,7 @@ class PeriodTermsRow(Row, frozen=True, kw_only=True):
     """The terms in force for one period of one contract."""
 
     contract: Contract
-    period: Annotated[str, Meta(description="Period id (`2025-04` or `FY2025-Q1`).")]
+    period: PeriodId
     period_start: Annotated[Day, Meta(description="First day of the period.")]
     period_end: Annotated[Day, Meta(description="Last day of the period.")]
     in_term: Annotated[bool, Meta(

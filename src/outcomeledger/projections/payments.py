@@ -16,9 +16,11 @@ from msgspec import Meta
 
 from ..mechanism import PeriodPayment, Step, compute
 from .base import (
+    Contract,
     ContractView,
     JsonText,
     Money,
+    PeriodId,
     Projection,
     Quantity,
     Row,
@@ -28,8 +30,6 @@ from .base import (
     quantity,
 )
 
-Contract = Annotated[str, Meta(description="Contract reference.")]
-PeriodId = Annotated[str, Meta(description="Period id (`2025-04` or `FY2025-Q1`).")]
 Currency = Annotated[str, Meta(description="ISO 4217 currency of every amount in the row.")]
 
 
