@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import itertools
-import os
 import sqlite3
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from uuid import UUID
 import msgspec
 
 from . import codec
+from . import workers as processes
 from .events import GENESIS
 
 
@@ -322,17 +322,15 @@ def verify_sqlite(path: str, upto: int, *, full_decode: bool = False,
     in order (:meth:`ChainVerifier.join`): the same result in a fraction of the time,
     since hashing and parsing every event is CPU work each process does alone.
 
-    Workers are fresh interpreters (``python -m outcomeledger.chain``), not forks or
-    multiprocessing children: a fork would carry the caller's open database connections
-    (SQLite forbids using one across fork), and multiprocessing would re-run the caller's
-    main script in each child.
+    Workers are fresh interpreters (``python -m outcomeledger.chain``; see
+    :mod:`outcomeledger.workers` for why not forks).
     """
     bounds = [upto * k // workers for k in range(workers + 1)]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     ranges = list(itertools.pairwise(bounds))
     procs = [subprocess.Popen(  # noqa: S603 (our own interpreter and module, no shell)
         [sys.executable, "-m", "outcomeledger.chain", path, str(after), str(until),
-         "full" if full_decode else "chains"], stdout=subprocess.PIPE, env=env)
+         "full" if full_decode else "chains"], stdout=subprocess.PIPE,
+        env=processes.environment())
         for after, until in ranges[1:]]
     # The first range is this process's own share: one interpreter fewer to start.
     parts = [_range_verifier(path, *ranges[0], full_decode)]
@@ -363,14 +361,10 @@ def _range_verifier(path: str, after: int, upto: int, full_decode: bool) -> Chai
     with closing(sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True,
                                  isolation_level=None)) as conn:
         conn.execute("BEGIN")  # one snapshot: the heads' topics are those of the rows read
-        if full_decode:
-            cursor = conn.execute(_RANGE_SQL, (after, upto))
-            while rows := cursor.fetchmany(_FETCH):
-                verifier.add_rows(rows)
-            return verifier
-        cursor = conn.execute(_RANGE_CHAIN_SQL, (after, upto))
+        # Only the full decode needs every event's topic (see ``add_rows``).
+        cursor = conn.execute(_RANGE_SQL if full_decode else _RANGE_CHAIN_SQL, (after, upto))
         while rows := cursor.fetchmany(_FETCH):
-            verifier.add_rows(rows, topics=False)
+            verifier.add_rows(rows, topics=full_decode)
 
         def topics(positions: list[int]) -> dict[int, str]:
             found: dict[int, str] = {}

@@ -113,6 +113,14 @@ def _copy_cell(value: Any) -> str:
 Conn = sqlite3.Connection | PgConnection
 
 
+def database_file(conn: sqlite3.Connection) -> str | None:
+    """The file of a SQLite connection's main database (None: in memory)."""
+    for _seq, name, file in conn.execute("PRAGMA database_list"):
+        if name == "main":
+            return str(file) or None  # "" for an in-memory or temporary database
+    return None
+
+
 def dialect(conn: Conn) -> Dialect:
     return "sqlite" if isinstance(conn, sqlite3.Connection) else "postgresql"
 

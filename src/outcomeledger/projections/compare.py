@@ -13,7 +13,6 @@ exactly those of a full replay compared with the full tables.
 from __future__ import annotations
 
 import itertools
-import os
 import sqlite3
 import subprocess
 import sys
@@ -24,11 +23,11 @@ from urllib.parse import quote
 
 import msgspec
 
-from .. import codec
+from .. import codec, sqldb
+from .. import workers as processes
 from ..sqldb import Conn
 from . import parallel, source, sql
 from .base import Projection, Row, Table
-from .lock import database_file
 from .projector import ensure, positions
 from .registry import PROJECTIONS
 from .source import Cutoff
@@ -106,8 +105,9 @@ def differences(conn: Conn, tracked: dict[str, int],
     event_ps = [p for p in projections if p.scope == "event"]
     position = min(tracked[p.name] for p in projections)
     found = list(itertools.islice(_tracking(tracked, projections, position), limit))
-    streams = [stream for stream, _first, _count in source.streams(conn, position)]
-    shares = _shares(conn, streams, position, workers) if contract_ps else []
+    todo = source.streams(conn, position)
+    streams = [stream for stream, _first, _count in todo]
+    shares = _shares(conn, todo, position, workers) if contract_ps else []
     procs = [_start(path, tracked, [p.name for p in projections], share, limit)
              for path, share in shares]
     try:
@@ -194,17 +194,18 @@ def _events(conn: Conn, position: int, event_ps: Sequence[Projection],
 
 # -- contract shares compared by worker processes -----------------------------------------
 
-def _shares(conn: Conn, streams: list[str], position: int,
-            workers: int | None) -> list[tuple[str, list[str]]]:
-    """(database file, streams) for each worker; none for a small or non-file ledger."""
-    if not isinstance(conn, sqlite3.Connection) or not sys.executable:
+def _shares(conn: Conn, todo: list[tuple[str, int, int]], position: int,
+            count: int | None) -> list[tuple[str, list[str]]]:
+    """(database file, streams) for each worker, as a replay shares the contracts out
+    (consecutive runs of about equal events); none for a small or non-file ledger."""
+    if not isinstance(conn, sqlite3.Connection) or not processes.available():
         return []
-    path = database_file(conn)
-    count = parallel.workers_for(position) if workers is None else workers
-    if path is None or count < 1 or not streams:
+    path = sqldb.database_file(conn)
+    count = parallel.workers_for(position) if count is None else count
+    if path is None or count < 1:
         return []
-    size = -(-len(streams) // count)
-    return [(path, streams[i:i + size]) for i in range(0, len(streams), size)]
+    return [(path, [stream for stream, _first, _events in share])
+            for share in parallel.shares(todo, count) if share]
 
 
 class _Job(msgspec.Struct, array_like=True):
@@ -222,14 +223,8 @@ class _Result(msgspec.Struct, array_like=True):
 
 def _start(path: str, tracked: dict[str, int], names: list[str], streams: list[str],
            limit: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    proc = subprocess.Popen(  # our own interpreter and module; the job goes on stdin
-        [sys.executable, "-c", "from outcomeledger.projections import compare; compare.work()"],
-        env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-    assert proc.stdin is not None
-    proc.stdin.write(msgspec.json.encode(_Job(path, tracked, names, streams, limit)))
-    proc.stdin.close()
-    return proc
+    return processes.start("from outcomeledger.projections import compare; compare.work()",
+                         msgspec.json.encode(_Job(path, tracked, names, streams, limit)))
 
 
 def _collect(proc: subprocess.Popen[bytes]) -> list[str] | None:

@@ -30,14 +30,6 @@ except ImportError:  # pragma: no cover - not POSIX: SQLite rebuilds are not ser
 PG_REBUILD_LOCK = PG_LOCK + 1
 
 
-def database_file(conn: sqlite3.Connection) -> str | None:
-    """The file of a SQLite connection's main database (None: in memory)."""
-    for _seq, name, file in conn.execute("PRAGMA database_list"):
-        if name == "main":
-            return str(file) or None  # "" for an in-memory or temporary database
-    return None
-
-
 @contextmanager
 def rebuilding(conn: Conn) -> Iterator[None]:
     """Hold the ledger's rebuild lock (waiting for any rebuild under way)."""
@@ -49,7 +41,7 @@ def rebuilding(conn: Conn) -> Iterator[None]:
             conn.execute("SELECT pg_advisory_unlock(?)", (PG_REBUILD_LOCK,))
         return
     assert isinstance(conn, sqlite3.Connection)
-    path = database_file(conn)
+    path = sqldb.database_file(conn)
     if path is None or fcntl is None:  # a private in-memory database: nobody to wait for
         yield
         return

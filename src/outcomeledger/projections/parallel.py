@@ -26,9 +26,10 @@ from contextlib import closing
 
 import msgspec
 
+from .. import sqldb
+from .. import workers as processes
 from . import source, sql
 from .base import Projection, Row, Table
-from .lock import database_file
 from .registry import PROJECTIONS
 from .source import Cutoff
 
@@ -61,14 +62,14 @@ def rebuild_tables(conn: sqlite3.Connection, upto: int, suffix: str,
     better rebuilt by one process: in memory, small, or projections not the registry's.
     """
     count = workers_for(upto) if workers is None else workers
-    path = database_file(conn)
+    path = sqldb.database_file(conn)
     names = [p.name for p in projections]
-    if (count < 1 or path is None or not sys.executable
+    if (count < 1 or path is None or not processes.available()
             or any(p not in PROJECTIONS for p in projections)):
         return False
     todo = source.streams(conn, upto)
     procs = [_start(path, suffix, upto, names, share)
-             for share in _shares(todo, count) if share]
+             for share in shares(todo, count) if share]
     try:
         _build_events(conn, Cutoff(upto), suffix, projections, progress)
         for proc, share in procs:
@@ -90,7 +91,7 @@ def rebuild_tables(conn: sqlite3.Connection, upto: int, suffix: str,
     return True
 
 
-def _shares(todo: list[tuple[str, int, int]], count: int) -> list[list[tuple[str, int, int]]]:
+def shares(todo: list[tuple[str, int, int]], count: int) -> list[list[tuple[str, int, int]]]:
     """Consecutive runs of ``todo`` with about equal events each."""
     total = sum(events for _stream, _first, events in todo)
     shares: list[list[tuple[str, int, int]]] = [[] for _ in range(count)]
@@ -108,14 +109,10 @@ _job_decoder = msgspec.json.Decoder(_Job)
 def _start(path: str, suffix: str, upto: int, names: list[str],
            share: list[tuple[str, int, int]]) -> tuple[subprocess.Popen[bytes],
                                                        list[tuple[str, int, int]]]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-    proc = subprocess.Popen(  # our own interpreter and module; the job goes on stdin
-        [sys.executable, "-c", "from outcomeledger.projections import parallel; parallel.work()"],
-        env=env,
-        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    assert proc.stdin is not None
-    proc.stdin.write(msgspec.json.encode((path, suffix, upto, names, [s for s, _, _ in share])))
-    proc.stdin.close()
+    proc = processes.start("from outcomeledger.projections import parallel; parallel.work()",
+                         msgspec.json.encode((path, suffix, upto, names,
+                                              [s for s, _, _ in share])),
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return proc, share
 
 
