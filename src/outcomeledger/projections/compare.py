@@ -112,19 +112,17 @@ def differences(conn: Conn, tracked: dict[str, int],
              for path, share in shares]
     try:
         with closing(_Scratch(projections)) as scratch:
+            def here(share: list[str]) -> list[str]:
+                return list(itertools.islice(
+                    _contracts(conn, share, position, contract_ps, scratch), limit))
+
+            # With workers busy on the contracts, this process compares the audit trail.
             events = (list(itertools.islice(_events(conn, position, event_ps, scratch), limit))
                       if procs else None)
-            contracts: list[str] = []
-            if procs:
-                for proc, (_path, share) in zip(procs, shares, strict=True):
-                    done = _collect(proc)
-                    if done is None:  # moved or failed: this share compared here instead
-                        done = list(itertools.islice(
-                            _contracts(conn, share, position, contract_ps, scratch), limit))
-                    contracts += done
-            else:
-                contracts = list(itertools.islice(
-                    _contracts(conn, streams, position, contract_ps, scratch), limit))
+            contracts: list[str] = [] if procs else here(streams)
+            for proc, (_path, share) in zip(procs, shares, strict=True):
+                done = _collect(proc)  # None: moved or failed, so compared here instead
+                contracts += here(share) if done is None else done
             found += contracts[:limit]
             found += itertools.islice(_strays(conn, set(streams), contract_ps), limit)
             if events is None and len(found) < limit:
