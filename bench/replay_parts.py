@@ -31,6 +31,7 @@ from outcomeledger.mechanism import compute
 from outcomeledger.projections import source, sql
 from outcomeledger.projections.projector import ensure
 from outcomeledger.projections.registry import PROJECTIONS
+from run import raw_scan
 
 _STREAM_SQL = ("SELECT rowid, originator_id, originator_version, topic, state FROM "
                "stored_events WHERE originator_id = ? ORDER BY originator_version")
@@ -89,16 +90,6 @@ def measure(path: Path, contracts: int) -> dict[str, float]:
                 "floor_two_cores_events_per_s": 2 / floor,
                 "floor_two_cores_vs_scan": 2 / floor / scan})
     return out
-
-
-def raw_scan(path: Path) -> float:
-    """``make bench``'s floor, on the same events: each row read in Python, nothing done."""
-    with closing(sqlite3.connect(path)) as conn:
-        started = time.perf_counter()
-        rows = sum(1 for _row in conn.execute(
-            "SELECT rowid, originator_id, originator_version, topic, state FROM "
-            "stored_events ORDER BY rowid"))
-        return rows / (time.perf_counter() - started)
 
 
 def main() -> None:
