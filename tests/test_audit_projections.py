@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
@@ -15,10 +16,11 @@ from outcomeledger.projections import compare, positions
 from outcomeledger.store import Ledger
 
 
-def ledger_with_projections(tmp_path: Path) -> Path:
+def ledger_with_projections(tmp_path: Path,
+                            build: Callable[[Ledger], object] = build_gm) -> Path:
     path = tmp_path / "ledger.db"
     with Ledger.open(str(path), create=True) as ledger:
-        build_gm(ledger)
+        build(ledger)
     return path
 
 
@@ -97,9 +99,7 @@ def test_a_tracking_position_ahead_of_the_others_is_caught(tmp_path: Path) -> No
 def test_contract_workers_find_what_one_process_finds(tmp_path: Path, limit: int) -> None:
     """Compared by worker processes or by one: the same differences, in the same order,
     cut at the same limit."""
-    path = tmp_path / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
-        build_demo(ledger)
+    path = ledger_with_projections(tmp_path, build_demo)
     with sqlite3.connect(path) as conn:
         conn.execute("UPDATE proj_payments SET payable = '1.00' WHERE period LIKE 'FY2019%'")
         conn.execute("UPDATE proj_accountability SET actual = '7' WHERE code LIKE 'A%'")
@@ -114,9 +114,7 @@ def test_contract_workers_find_what_one_process_finds(tmp_path: Path, limit: int
 
 
 def test_a_worker_that_sees_the_tables_move_hands_its_share_back(tmp_path: Path) -> None:
-    path = tmp_path / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
-        build_demo(ledger)
+    path = ledger_with_projections(tmp_path, build_demo)
     with Ledger.open(str(path)) as ledger, closing(ledger.connect()) as conn:
         tracked = positions(conn)
         stale = {name: position - 1 for name, position in tracked.items()}
