@@ -158,7 +158,7 @@ def test_a_writer_that_loses_the_race_decides_again(ledger_db: Db, tmp_path: Pat
     theirs = mine if same else mine.replace(b"P0", b"P1")
     attempts: list[int] = []
     with Ledger.open(ledger_db.url) as loser, Ledger.open(ledger_db.url) as winner:
-        decide = Ledger._plan
+        decide = Ledger.plan
 
         def plan_then_lose(self: Ledger, *args: Any, **kwargs: Any) -> Any:
             plan = decide(self, *args, **kwargs)
@@ -166,7 +166,7 @@ def test_a_writer_that_loses_the_race_decides_again(ledger_db: Db, tmp_path: Pat
                 import_data(winner, [("theirs.csv", theirs)], Meta(T0, "winner"))
             return plan
 
-        monkeypatch.setattr(Ledger, "_plan", plan_then_lose)
+        monkeypatch.setattr(Ledger, "plan", plan_then_lose)
         run_batch = loser.execute_batch
 
         def counting_attempts(*args: Any, **kwargs: Any) -> Any:

@@ -2,7 +2,8 @@
 
 * Catching up after any prefix of the history, in batches of any size, then after the
   rest, leaves exactly the tables a full replay builds (on SQLite and PostgreSQL).
-* The projector's whole-stream fold builds exactly the state ``state.evolve`` builds.
+* The projector's whole-stream fold, and the decider's in-place fold, build exactly the
+  state ``state.evolve`` builds.
 """
 
 from __future__ import annotations
@@ -36,7 +37,7 @@ from outcomeledger.commands import (
 from outcomeledger.errors import LedgerError
 from outcomeledger.projections import Cutoff, catch_up, dump, in_memory, rebuild
 from outcomeledger.projections.fold import fold_events
-from outcomeledger.state import fold
+from outcomeledger.state import ContractState, evolve_owned, fold
 from outcomeledger.store import Ledger
 from outcomeledger.terms import OutcomeChange, Variation
 
@@ -152,4 +153,8 @@ def test_projector_fold_equals_evolve(history: list[tuple[str, Command]]) -> Non
         for ref in REFS:
             stream = ledger.stream(ref)
             assert fold_events(ref, [e for e, _ in stream], stream[-1][1]) == fold(ref, stream)
+            owned = ContractState(ref)
+            for event, digest in stream:
+                owned = evolve_owned(owned, event, digest)
+            assert owned == fold(ref, stream)
             assert all(h == codec.event_hash(codec.encode(e)) for e, h in stream)

@@ -42,7 +42,7 @@ from .location import (
     ledger_exists,
     locate,
 )
-from .state import ContractState, evolve, fold_events
+from .state import ContractState, evolve_owned, fold_events
 
 MAX_ATTEMPTS = 20
 
@@ -128,6 +128,14 @@ class _Plan:
     stored: list[StoredEvent] = field(default_factory=list)
     owners: list[int] = field(default_factory=list)  # command index of each stored event
     decisions: list[Decision] = field(default_factory=list)
+
+    def emit(self, stored: StoredEvent, owner: int) -> None:
+        self.stored.append(stored)
+        self.owners.append(owner)
+
+
+#: Where :meth:`Ledger.plan` sends each encoded event, with the index of its command.
+Sink = Callable[[StoredEvent, int], None]
 
 
 class Ledger:
@@ -340,21 +348,15 @@ class Ledger:
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if on_attempt:
                 on_attempt(attempt)
-            plan = self._plan(batch, meta, keep_events, refused)
+            plan = self.plan(batch, meta, keep_events, refused)
             if dry_run or not plan.stored:
                 return [Written(d, ()) for d in plan.decisions]
-            try:
-                # One insert_events call is one database transaction: every event of the
-                # batch lands, or (refused, conflicting, killed) none does.
-                ids = self.recorder.insert_events(plan.stored)
-            except IntegrityError:
+            ids = self.append(plan.stored)
+            if ids is None:
                 time.sleep(min(0.005 * attempt, 0.1))
                 continue
-            except PersistenceError as e:  # unreachable, refused (no privilege), ...
-                raise StoreError(f"the ledger could not be written: {first_line(e)}"
-                                 ) from None
             positions: list[list[int]] = [[] for _ in plan.decisions]
-            for owner, position in zip(plan.owners, ids or (), strict=False):
+            for owner, position in zip(plan.owners, ids, strict=False):
                 positions[owner].append(position)
             written = [Written(d, tuple(p))
                        for d, p in zip(plan.decisions, positions, strict=True)]
@@ -363,10 +365,27 @@ class Ledger:
         raise ConcurrencyExhausted(f"gave up after {MAX_ATTEMPTS} concurrent-write conflicts; "
                                    "nothing was written")
 
-    def _plan(self, batch: Sequence[tuple[str, Command]], meta: Meta, keep_events: bool,
-              refused: Refusals | None) -> _Plan:
-        """Decide the batch against the latest states and encode its events, chained."""
+    def append(self, stored: Sequence[StoredEvent]) -> Sequence[int] | None:
+        """Append decided, chained events in one transaction: their positions, or None
+        when another writer got to one of their streams first (nothing written)."""
+        try:
+            # One insert_events call is one database transaction: every event of the
+            # batch lands, or (refused, conflicting, killed) none does.
+            return self.recorder.insert_events(stored) or ()
+        except IntegrityError:
+            return None
+        except PersistenceError as e:  # unreachable, refused (no privilege), ...
+            raise StoreError(f"the ledger could not be written: {first_line(e)}") from None
+
+    def plan(self, batch: Sequence[tuple[str, Command]], meta: Meta, keep_events: bool,
+              refused: Refusals | None, sink: Sink | None = None) -> _Plan:
+        """Decide the batch against the latest states and encode its events, chained.
+
+        With a ``sink``, each encoded event goes to it (with its command's index) instead
+        of into the plan: an import decided by a worker process streams them to a file.
+        """
         plan = _Plan()
+        emit = sink or plan.emit
         problems: list[Problem] = []
         current: str | None = None
         state = ContractState("")
@@ -383,12 +402,18 @@ class Ledger:
             if reference != current:
                 if current is not None:
                     left.add(current)
+                if sink is not None and reference in left:
+                    # Its earlier events went to the sink, out of reach of ``_resume``.
+                    raise ValueError(f"a batch decided into a sink must keep each "
+                                     f"contract's commands together ({reference!r} again)")
                 current, stream = reference, stream_id(reference)
                 state = self._resume(reference, plan.stored, stream) if (
                     reference in left) else self.load(reference)
                 unfolded.clear()
             for event, digest in unfolded:
-                state = evolve(state, event, digest)
+                # ``state`` is this loop's own (loaded or resumed for this contract, or
+                # the result of the last fold): folded in place, not copied per return.
+                state = evolve_owned(state, event, digest)
             unfolded.clear()
             try:
                 decision = decide(state, command, meta)
@@ -408,10 +433,8 @@ class Ledger:
                 data = codec.encode(chained)
                 head, version = codec.event_hash(data), version + 1
                 unfolded.append((chained, head))
-                plan.stored.append(StoredEvent(originator_id=stream,
-                                               originator_version=version,
-                                               topic=codec.topic(chained), state=data))
-                plan.owners.append(index)
+                emit(StoredEvent(originator_id=stream, originator_version=version,
+                                 topic=codec.topic(chained), state=data), index)
             plan.decisions.append(decision if keep_events else Decision((), decision.receipt))
         if problems:
             raise InvalidInput(problems)
@@ -421,8 +444,8 @@ class Ledger:
         state = self.load(reference)
         for stored in pending:
             if stored.originator_id == stream:
-                state = evolve(state, codec.decode(stored.topic, stored.state),
-                               codec.event_hash(stored.state))
+                state = evolve_owned(state, codec.decode(stored.topic, stored.state),
+                                     codec.event_hash(stored.state))
         return state
 
 
