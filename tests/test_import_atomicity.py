@@ -145,6 +145,26 @@ def test_an_import_killed_midway_leaves_nothing_partial(
     assert _events(db.url) == after
 
 
+@pytest.mark.slow
+def test_an_import_by_worker_processes_killed_while_writing_leaves_nothing_partial(
+        prepared: tuple[Db, Path, int, int], tmp_path: Path,
+        request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Decided by workers, the events are appended while the workers still decide: the
+    transaction is open for longer, and a kill then must leave nothing either."""
+    base, returns, before, _ = prepared
+    if base.backend != "sqlite":
+        pytest.skip("worker processes import into SQLite ledgers only")
+    monkeypatch.setenv("OUTCOMELEDGER_IMPORT_WORKERS", "2")  # inherited by the import
+    db = copy_of(request, base, tmp_path)
+    assert _kill_when(db, returns, writing=True), "the import finished before it was killed"
+    assert _events(db.url) == before
+    monkeypatch.delenv("OUTCOMELEDGER_IMPORT_WORKERS")
+    with Ledger.open(db.url) as ledger:
+        ledger.project_on_write = False
+        [receipt] = import_returns(ledger, [str(returns)], META)
+    assert receipt.added == CONTRACTS * OUTCOMES * PERIODS
+
+
 def test_a_refusal_in_a_later_file_leaves_the_ledger_as_it_was(ledger_url: str) -> None:
     before = _agree(ledger_url)
     good = b"contract,period,outcome,value\nK-001,FY2016-Q1,O01,3\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
@@ -26,6 +26,7 @@ from eventsourcing.persistence import (
     StoredEvent,
     Transcoder,
 )
+from eventsourcing.sqlite import SQLiteAggregateRecorder
 from eventsourcing.utils import Environment
 
 from . import codec, sqldb
@@ -327,6 +328,37 @@ class Ledger:
                                  ) from None
 
     # -- writing ---------------------------------------------------------------------
+
+    def append_streamed(self, events: Iterable[StoredEvent]) -> int | None:
+        """Append events as they arrive, all in one transaction (a SQLite ledger): how
+        many, or None when another writer got to one of their streams first. Nothing is
+        written unless every event arrives: an exception raised while they are produced
+        rolls the transaction back and propagates. (A returns import decided by worker
+        processes appends their events while they are still deciding.)"""
+        recorder = self.recorder
+        if not isinstance(recorder, SQLiteAggregateRecorder):
+            raise StoreError(f"streamed appends are for SQLite ledgers (got "
+                             f"{self.location.display})")
+        count = 0
+
+        def rows() -> Iterator[tuple[str, int, str, bytes]]:
+            nonlocal count
+            for e in events:
+                stream = e.originator_id
+                yield (stream.hex if isinstance(stream, UUID) else str(stream),
+                       e.originator_version, e.topic, e.state)
+                count += 1
+
+        try:
+            # The statement and the transaction (BEGIN ... COMMIT, or ROLLBACK on any
+            # exception) are eventsourcing's own, as in its insert_events.
+            with recorder.datastore.transaction(commit=True) as cursor:
+                cursor.executemany(recorder.insert_events_statement, rows())
+        except IntegrityError:
+            return None
+        except PersistenceError as e:
+            raise StoreError(f"the ledger could not be written: {first_line(e)}") from None
+        return count
 
     def execute(self, reference: str, command: Command, meta: Meta) -> Written:
         """Decide ``command`` against the contract's latest state and append the events."""

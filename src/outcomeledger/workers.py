@@ -18,6 +18,17 @@ def environment() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
 
 
+def wanted(setting: str, work: int, threshold: int) -> int:
+    """Worker processes for ``work`` (events, bytes): two from ``threshold`` on a machine
+    of two cores or more, else none; the environment variable ``setting`` overrides."""
+    configured = os.environ.get(setting)
+    if configured is not None:
+        return int(configured)
+    if work < threshold or (os.cpu_count() or 1) < 2:
+        return 0
+    return 2
+
+
 def available() -> bool:
     """Whether this interpreter can start another of itself (embedded ones cannot)."""
     return bool(sys.executable)

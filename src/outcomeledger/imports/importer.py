@@ -15,11 +15,12 @@ from dataclasses import dataclass
 from typing import overload
 
 from ..commands import Command, Meta
+from ..contract import Decision
 from ..errors import InvalidInput, LedgerError, Problem
 from ..events import Source
 from ..periods import PeriodError, parse_period
 from ..state import ContractState
-from ..store import Ledger, Written
+from ..store import Ledger
 from .returns import OPTIONAL, REQUIRED, Return, ReturnsFile, read_returns
 from .rows import detect_format, read_table
 from .sources import Input, OnRead, bytes_input, open_input, unreadable
@@ -86,7 +87,7 @@ def import_data(ledger: Ledger, files: Sequence[tuple[str, bytes]], meta: Meta, 
 
 
 @dataclass(frozen=True, slots=True)
-class _Parsed:
+class Parsed:
     file: ReturnsFile
     source: Source
 
@@ -96,17 +97,18 @@ def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str |
     if restate and not reason.strip():
         raise InvalidInput([Problem("--reason", None, "reason",
                                     "a restatement needs --reason TEXT (got nothing)")])
+    # Large files are decided by worker processes, a share of the contracts each; any
+    # problem sends the import down the one-process path, which lists every problem.
+    from . import parallel  # it builds on this module
+
+    receipts = parallel.run(ledger, inputs, meta, input_format=input_format,
+                            restate=restate, reason=reason, dry_run=dry_run)
+    if receipts is not None:
+        return receipts
     problems: list[Problem] = []
-    parsed: list[_Parsed] = []
-    with _no_cycle_collection():
-        for source in inputs:
-            fmt = detect_format(source.name, input_format)
-            table = read_table(source.stream, source.name, fmt, REQUIRED, OPTIONAL, problems)
-            returns = read_returns(table, source.name, problems)
-            parsed.append(_Parsed(returns, Source(file=source.name, sha256=source.finish(),
-                                                  signature=source.signature)))
-        problems += _conflicts_between_files(parsed)
-        batch = _Batch(parsed, restate=restate, reason=reason)
+    with no_cycle_collection():
+        parsed = parse(inputs, input_format, problems)
+        batch = Batch(parsed, restate=restate, reason=reason)
         try:
             # With problems already found, still decide everything (writing nothing) so
             # that one report lists every problem of the import.
@@ -115,15 +117,32 @@ def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str |
         except InvalidInput as e:
             problems += e.problems
             written = []
+    decisions = [w.decision for w in written]
+    events = [len(w.positions) for w in written]
     if problems:
         order = {p.file.name: index for index, p in enumerate(parsed)}
         problems.sort(key=lambda pr: (order.get(pr.source, -1), pr.line or 0))
-        raise ImportRefused(problems, _receipts(parsed, batch, [], dry_run, problems))
-    return _receipts(parsed, batch, written, dry_run, [])
+        raise ImportRefused(problems, receipts_of(parsed, batch, [], [], dry_run, problems))
+    return receipts_of(parsed, batch, decisions, events, dry_run, [])
+
+
+def parse(inputs: list[Input], input_format: str | None, problems: list[Problem]
+          ) -> list[Parsed]:
+    """Every file read into returns, and the figures two files give different values;
+    problems go to ``problems``."""
+    parsed: list[Parsed] = []
+    for source in inputs:
+        fmt = detect_format(source.name, input_format)
+        table = read_table(source.stream, source.name, fmt, REQUIRED, OPTIONAL, problems)
+        returns = read_returns(table, source.name, problems)
+        parsed.append(Parsed(returns, Source(file=source.name, sha256=source.finish(),
+                                             signature=source.signature)))
+    problems += conflicts_between_files(parsed)
+    return parsed
 
 
 @contextmanager
-def _no_cycle_collection() -> Iterator[None]:
+def no_cycle_collection() -> Iterator[None]:
     """Parsing and deciding allocate millions of objects and no reference cycles worth
     collecting; the cyclic collector would re-scan them over and over."""
     enabled = gc.isenabled()
@@ -135,7 +154,7 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _conflicts_between_files(parsed: list[_Parsed]) -> list[Problem]:
+def conflicts_between_files(parsed: list[Parsed]) -> list[Problem]:
     """Two files of one import giving one figure different values (DESIGN 4.3)."""
     problems: list[Problem] = []
     first: dict[tuple[str, str, str], tuple[str, Return]] = {}
@@ -156,7 +175,7 @@ def _conflicts_between_files(parsed: list[_Parsed]) -> list[Problem]:
     return problems
 
 
-class _Batch(Sequence[tuple[str, Command]]):
+class Batch(Sequence[tuple[str, Command]]):
     """The import's returns as commands, in contract then period order.
 
     Each command (and its figures) is built when the ledger decides it and dropped once
@@ -165,7 +184,7 @@ class _Batch(Sequence[tuple[str, Command]]):
     import be checked against the earlier periods of the same import.
     """
 
-    def __init__(self, parsed: list[_Parsed], *, restate: bool, reason: str) -> None:
+    def __init__(self, parsed: list[Parsed], *, restate: bool, reason: str) -> None:
         self.restate = restate
         self.reason = reason
         self.entries = [(ret, index) for index, p in enumerate(parsed)
@@ -235,20 +254,22 @@ def _period_order(period: str, memo: dict[str, tuple[int, int, int]]) -> tuple[i
     return key
 
 
-def _receipts(parsed: list[_Parsed], batch: _Batch, written: list[Written], dry_run: bool,
-              problems: list[Problem]) -> list[ImportReceipt]:
+def receipts_of(parsed: list[Parsed], batch: Batch, decisions: Sequence[Decision],
+                events: Sequence[int], dry_run: bool, problems: list[Problem]
+                ) -> list[ImportReceipt]:
+    """Each file's receipt, from the batch's decisions and the events each one wrote."""
     totals = [dict.fromkeys(("added", "unchanged", "restated", "late", "events"), 0)
               for _ in parsed]
     warnings: list[list[Problem]] = [list(p.file.warnings) for p in parsed]
-    for index, w in enumerate(written):
+    for index, (decision, written) in enumerate(zip(decisions, events, strict=True)):
         owner = batch.owner(index)
-        receipt = w.decision.receipt
+        receipt = decision.receipt
         counts = totals[owner]
         counts["added"] += receipt.added
         counts["unchanged"] += receipt.unchanged
         counts["restated"] += receipt.restated
         counts["late"] += receipt.late
-        counts["events"] += len(w.positions)
+        counts["events"] += written
         warnings[owner].extend(receipt.warnings)
     out = []
     for p, counts, notes in zip(parsed, totals, warnings, strict=True):

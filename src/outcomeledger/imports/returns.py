@@ -82,6 +82,24 @@ class Return:
                               achieved_on=achieved_on, evidence=evidence, line=line))
         return tuple(out)
 
+    def absorb(self, later: Return) -> bool:
+        """Take the figures of ``later``, the same return read from rows further down the
+        file; False, changing nothing, when the two share a figure (a repeated row,
+        which only a reading of the whole file reports as it must)."""
+        if later.dropped or not self.keys.keys().isdisjoint(later.keys):
+            return False
+        offset = len(self.values)
+        for key, position in later.keys.items():
+            self.keys[key] = offset + position
+        self.values.extend(later.values)
+        self.lines.extend(later.lines)
+        if later.details:
+            if self.details is None:
+                self.details = {}
+            for position, details in later.details.items():
+                self.details[offset + position] = details
+        return True
+
     def drop(self, key: FigureKey) -> None:
         if self.dropped is None:
             self.dropped = set()

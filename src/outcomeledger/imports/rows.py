@@ -74,6 +74,23 @@ def read_table(stream: BinaryIO, source: str, fmt: Format,
     return Table(columns, _json_array_rows(stream, source, columns, required, problems))
 
 
+def read_range(stream: BinaryIO, source: str, fmt: Format, columns: tuple[str, ...],
+               required: tuple[str, ...], lines_before: int, problems: list[Problem]
+               ) -> Table:
+    """The rows of a piece of a file that starts at a row boundary after the header
+    (see ``ranges``), with ``columns`` read from the header and lines numbered as in
+    the whole file."""
+    if fmt == "csv":
+        # Not utf-8-sig: only the file's very first bytes can be a byte-order mark.
+        text = _Text(stream, encoding="utf-8")
+        return Table(columns, _csv_rows(csv.reader(text.text, strict=True), text, source,
+                                        columns, problems, _invalid_utf8[0], lines_before))
+    if fmt == "ndjson":
+        return Table(columns, _ndjson_rows(stream, source, columns, required, problems,
+                                           lines_before))
+    raise ValueError(f"a {fmt} file is read whole, not in ranges")
+
+
 # -- CSV -------------------------------------------------------------------------------
 
 # Invalid UTF-8 is let through as surrogate escapes, so the row it sits in can be
@@ -95,8 +112,8 @@ codecs.register_error("outcomeledger.surrogateescape", _count_invalid)
 class _Text:
     """The decoded text of a CSV file, detached (not closed) when done with."""
 
-    def __init__(self, stream: BinaryIO) -> None:
-        self.text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="",
+    def __init__(self, stream: BinaryIO, encoding: str = "utf-8-sig") -> None:
+        self.text = io.TextIOWrapper(stream, encoding=encoding, newline="",
                                      errors="outcomeledger.surrogateescape")
         self.detached = False
 
@@ -150,15 +167,16 @@ def _csv_table(stream: BinaryIO, source: str, required: tuple[str, ...],
 
 
 def _csv_rows(reader: Any, text: _Text, source: str, columns: tuple[str, ...],
-              problems: list[Problem], invalid_before: int) -> Iterator[Row]:
+              problems: list[Problem], invalid_before: int, lines_before: int = 0
+              ) -> Iterator[Row]:
     width = len(columns)
-    last = reader.line_num
+    last = reader.line_num + lines_before
     try:
         while True:
             try:
                 for cells in reader:
                     line = last + 1  # a quoted field may span lines: report where it starts
-                    last = reader.line_num
+                    last = reader.line_num + lines_before
                     if len(cells) != width:
                         if not is_blank(cells):
                             problems.append(_wrong_width(source, line, columns, cells))
@@ -175,7 +193,7 @@ def _csv_rows(reader: Any, text: _Text, source: str, columns: tuple[str, ...],
                 problems.append(Problem(source, last + 1, "row", f"malformed CSV: {e} "
                                         "(expected fields separated by commas, quotes "
                                         "doubled inside quoted fields)"))
-                last = reader.line_num
+                last = reader.line_num + lines_before
     finally:
         text.detach()
 
@@ -257,9 +275,10 @@ def _utf8_problem(source: str, line: int, data: bytes, at: int, line_start: int 
 
 
 def _ndjson_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
-                 required: tuple[str, ...], problems: list[Problem]) -> Iterator[Row]:
+                 required: tuple[str, ...], problems: list[Problem], lines_before: int = 0
+                 ) -> Iterator[Row]:
     unknown: set[str] = set()
-    for number, raw in enumerate(stream, start=1):
+    for number, raw in enumerate(stream, start=lines_before + 1):
         if not raw.strip():
             continue
         try:

@@ -47,9 +47,11 @@ class Input:
 
     def __init__(self, name: str, raw: Any, size: int | None, *,
                  on_read: OnRead | None = None, signature: str | None = None,
-                 owned: bool = True) -> None:
+                 owned: bool = True, path: str | None = None) -> None:
         self.name = name
         self.size = size
+        self.path = path  # a file another process can open too (not stdin, not bytes)
+        self.on_read = on_read
         self.signature = signature
         self._owned = owned
         self._hashing = _Hashing(raw, on_read)
@@ -74,14 +76,14 @@ def open_input(path: str, on_read: OnRead | None = None) -> Input:
         return Input("-", sys.stdin.buffer, None, on_read=on_read, owned=False)
     raw = io.FileIO(path, "rb")
     return Input(path, raw, os.fstat(raw.fileno()).st_size, on_read=on_read,
-                 signature=_signature_beside(path))
+                 signature=signature_beside(path), path=path)
 
 
 def bytes_input(name: str, data: bytes) -> Input:
     return Input(name, io.BytesIO(data), len(data))
 
 
-def _signature_beside(path: str) -> str | None:
+def signature_beside(path: str) -> str | None:
     """A detached signature ``FILE.sig`` next to the file, for contracts that take signed
     returns (verified by the decider against the file's hash)."""
     sig = Path(path + ".sig")

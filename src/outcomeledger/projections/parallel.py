@@ -17,7 +17,6 @@ fails the rebuild before the swap: the live tables are never touched.
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
 import sys
@@ -45,13 +44,7 @@ Progress = Callable[[int], None]
 
 def workers_for(events: int) -> int:
     """Contract workers for a ledger of ``events`` (0: rebuild in one process)."""
-    configured = os.environ.get("OUTCOMELEDGER_REPLAY_WORKERS")
-    if configured is not None:
-        return int(configured)
-    cores = os.cpu_count() or 1
-    if events < PARALLEL_FROM or cores < 2:
-        return 0
-    return 2
+    return processes.wanted("OUTCOMELEDGER_REPLAY_WORKERS", events, PARALLEL_FROM)
 
 
 def rebuild_tables(conn: sqlite3.Connection, upto: int, suffix: str,
