@@ -372,14 +372,15 @@ def _work(job: Job, out: BinaryIO) -> Result:
     if any(f is None for f in files):
         _hand_over(job, [[] for _ in files], refused=True)
         return Result(None)
+    rows = [f.rows for f in files if f is not None]
     mine = _hand_over(job, [f.returns.values() for f in files if f is not None])
+    del files  # the returns handed over are the other workers' to hold now
     parsed = []
-    for i, (returns, rows) in enumerate(zip(_take(job, mine), files, strict=True)):
-        assert rows is not None
+    for i, returns in enumerate(_take(job, mine)):
         if returns is None:
             return Result(None)
         name = job.paths[i]
-        parsed.append(Parsed(ReturnsFile(name, returns, rows.rows),
+        parsed.append(Parsed(ReturnsFile(name, returns, rows[i]),
                              Source(file=name, sha256=job.cuts[i].sha256,
                                     signature=signature_beside(name))))
     if conflicts_between_files(parsed):
