@@ -104,7 +104,7 @@ def follow(ledger: Ledger, stopping: Callable[[], bool], report: Callable[[Lag],
                 _listen(ledger, conn, stopping, batch_done, since)
             else:
                 _poll(conn, stopping, batch_done, interval, since)
-    except sqldb.Error as e:
+    except sqldb.errors() as e:
         raise StoreError(f"the follower lost its database connection ({_first_line(e)}); "
                          "restart it: it resumes from its tracked position") from None
 

@@ -8,10 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from . import pgrecorder, sqldb
+from . import sqldb
 from .errors import LedgerError
 
 DEFAULT_DB = "outcomeledger.db"
+#: The recorder of a PostgreSQL ledger (pgrecorder.py), named so that eventsourcing loads
+#: it (and psycopg) only for a ledger that needs it.
+PG_RECORDER = "outcomeledger.pgrecorder:LedgerPostgresRecorder"
 
 
 class StoreError(LedgerError):
@@ -50,7 +53,7 @@ def locate(url: str | None) -> Location:
             "POSTGRES_MAX_OVERFLOW": "4",
             # eventsourcing's recorder, appending without psycopg's pipeline mode
             # (which deadlocks on multi-megabyte imports): see pgrecorder.py.
-            "APPLICATION_RECORDER_TOPIC": pgrecorder.TOPIC,
+            "APPLICATION_RECORDER_TOPIC": PG_RECORDER,
         }
         return Location("postgresql", env, raw.split("@")[-1])
     path = Path(raw.removeprefix("sqlite:///") if raw.startswith("sqlite:///") else raw)
@@ -97,7 +100,7 @@ def has_events_table(conn: sqldb.PgConnection, location: Location) -> bool:
     try:
         row = conn.execute("SELECT to_regclass(?)", (sqldb.EVENTS_TABLE["postgresql"],)
                            ).fetchone()
-    except sqldb.Error as e:
+    except sqldb.errors() as e:
         raise StoreError(f"cannot use the PostgreSQL database at {location.display}: "
                          f"{first_line(e)}") from None
     return row is not None and row[0] is not None

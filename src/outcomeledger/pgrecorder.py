@@ -13,7 +13,7 @@ follower never skips one), notify the followers, then insert the events in chunk
 :data:`CHUNK`, each returning its positions. Chunks also bound the memory the adapted
 parameters take (a million-row import is 50,000 events). The table, the subscription
 (LISTEN/NOTIFY) and everything else are eventsourcing's. Selected with
-``APPLICATION_RECORDER_TOPIC`` (see ``store.locate``).
+``APPLICATION_RECORDER_TOPIC`` (``location.PG_RECORDER``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ from eventsourcing.persistence import InterfaceError, OperationalError, StoredEv
 from eventsourcing.postgres import PostgresAggregateRecorder, PostgresApplicationRecorder
 from eventsourcing.utils import retry
 
-TOPIC = "outcomeledger.pgrecorder:LedgerPostgresRecorder"
 #: Events per INSERT (a few megabytes of parameters).
 CHUNK = 1000
 

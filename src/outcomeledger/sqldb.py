@@ -15,9 +15,12 @@ import re
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-import psycopg
+if TYPE_CHECKING:
+    # Imported where a PostgreSQL ledger needs it: psycopg takes a fifth of a second to
+    # import, which every command on a SQLite ledger (and every worker process) paid.
+    import psycopg
 
 Dialect = Literal["sqlite", "postgresql"]
 
@@ -27,11 +30,21 @@ EVENTS_TABLE: dict[Dialect, str] = {"sqlite": "stored_events",
                                     "postgresql": "outcomeledger_events"}
 POSITION: dict[Dialect, str] = {"sqlite": "rowid", "postgresql": "notification_id"}
 
-#: Every error a database driver raises: what callers catch to report "database
-#: trouble" without a traceback.
-Error = (sqlite3.Error, psycopg.Error)
-#: What a PostgreSQL connection that died (server restart, network, idle timeout) raises.
-ConnectionLost = (psycopg.OperationalError, psycopg.InterfaceError)
+def errors() -> tuple[type[Exception], ...]:
+    """Every error a database driver raises: what callers catch (``except
+    sqldb.errors()``, evaluated only once something was raised) to report "database
+    trouble" without a traceback."""
+    import psycopg
+
+    return (sqlite3.Error, psycopg.Error)
+
+
+def connection_lost() -> tuple[type[Exception], ...]:
+    """What a PostgreSQL connection that died (server restart, network, idle timeout)
+    raises."""
+    import psycopg
+
+    return (psycopg.OperationalError, psycopg.InterfaceError)
 
 
 @lru_cache(maxsize=512)
@@ -136,6 +149,8 @@ def pg_params(env: Mapping[str, str]) -> dict[str, Any]:
 def pg_connect(env: Mapping[str, str]) -> PgConnection:
     """A fresh connection (never one of eventsourcing's pool: the projector holds its
     connection for a whole catch-up, and a follower for as long as it runs)."""
+    import psycopg
+
     params = pg_params(env)
     try:
         raw = psycopg.connect(autocommit=True, **params)

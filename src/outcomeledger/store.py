@@ -308,7 +308,7 @@ class Ledger:
                     self._pg = conn
                 try:
                     return catch_up(self._pg).events
-                except sqldb.ConnectionLost:
+                except sqldb.connection_lost():
                     # The kept connection died (a server restart, an idle timeout): a
                     # batch is one transaction, so catching up again is safe. Once.
                     self._pg.close()
@@ -322,7 +322,7 @@ class Ledger:
         if self.project_on_write and self.has_projections:
             try:
                 self.project()
-            except sqldb.Error as e:
+            except sqldb.errors() as e:
                 raise StoreError(f"events were written but the projections could not be "
                                  f"updated ({first_line(e)}); run `outcomeledger project`"
                                  ) from None

@@ -15,15 +15,17 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
 from itertools import chain
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import msgspec
-import psycopg
 from msgspec import inspect
 
 from .. import sqldb
 from ..sqldb import Conn, Dialect, PgConnection
 from .base import Row, Table
+
+if TYPE_CHECKING:
+    import psycopg
 
 #: eventsourcing's single-row tracking table (SQLiteTrackingRecorder and
 #: PostgresTrackingRecorder lay it out the same way), created the same way, with its
