@@ -14,6 +14,7 @@ from array import array
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from itertools import repeat
 
 from ..commands import SubmitReturn
 from ..errors import Problem
@@ -38,8 +39,8 @@ _CACHED_VALUES = 4096  # distinct value strings parsed once (counts repeat endle
 class Return:
     """The figures of one return, held compactly until it is decided."""
 
-    __slots__ = ("contract", "details", "dropped", "keys", "lines", "period", "provider",
-                 "values")
+    __slots__ = ("by_participant", "contract", "details", "dropped", "keys", "lines", "period",
+                 "provider", "values")
 
     def __init__(self, key: ReturnKey) -> None:
         self.contract, self.period, self.provider = key
@@ -50,6 +51,7 @@ class Return:
         # than the return's figures in a large aggregate import.
         self.details: dict[int, tuple[date | None, str]] | None = None  # achieved_on, evidence
         self.dropped: set[FigureKey] | None = None  # already refused: not decided again
+        self.by_participant = False  # some key is (outcome, participant)
 
     @property
     def first_line(self) -> int:
@@ -64,6 +66,11 @@ class Return:
     def figures(self) -> tuple[Figure, ...]:
         # Keys, values and lines were appended together, so they line up position by
         # position (insertion order is dict order).
+        if not self.details and not self.dropped and not self.by_participant:
+            # Aggregate counts, the bulk of a large import: Figure(outcome, value, "",
+            # None, "", line) made by map, without a Python step per figure.
+            return tuple(map(Figure, self.keys, self.values, repeat(""), repeat(None),
+                             repeat(""), self.lines))
         rows = zip(self.keys, self.values, self.lines, strict=True)
         if not self.details and not self.dropped:
             # Positional arguments (outcome, value, participant, achieved_on, evidence,
@@ -93,6 +100,7 @@ class Return:
             self.keys[key] = offset + position
         self.values.extend(later.values)
         self.lines.extend(later.lines)
+        self.by_participant |= later.by_participant
         if later.details:
             if self.details is None:
                 self.details = {}
@@ -172,7 +180,10 @@ def read_returns(table: Table, name: str, problems: list[Problem]) -> ReturnsFil
             current = found
             keys, values_of, lines = current.keys, current.values, current.lines
         participant = cells[i_participant].strip() if i_participant >= 0 else ""
-        fkey: FigureKey = (outcome, participant) if participant else outcome
+        fkey: FigureKey = outcome
+        if participant:
+            fkey = (outcome, participant)
+            current.by_participant = True
         position = keys.get(fkey)
         if position is not None:
             _repeated(parsed, current, position, line, fkey, value, problems)
