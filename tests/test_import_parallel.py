@@ -201,6 +201,19 @@ def test_a_repeated_row_across_ranges_is_worded_by_the_whole_file(
     assert any("repeats line 2" in w["message"] for w in one[0]["warnings"])
 
 
+def test_a_file_changed_while_read_is_imported_again_whole(
+        base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers' events are appended while they decide; a file found changed once
+    they are done rolls all of that back, and one process imports the file as it is."""
+    files = [_csv_file(tmp_path / "a.csv")]
+    one, _ = _run(tmp_path, base, files, 0, monkeypatch)
+    monkeypatch.setattr(parallel, "_unchanged", lambda *_: False)
+    many, by_workers = _run(tmp_path, base, files, 2, monkeypatch)
+    assert not by_workers
+    assert many == one  # all added by the one process: nothing of the workers' was kept
+    assert _events(tmp_path / "ledger-2.db") == _events(tmp_path / "ledger-0.db")
+
+
 def test_a_worker_that_fails_fails_the_import_and_writes_nothing(
         base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     ledger = tmp_path / "gone.db"

@@ -29,9 +29,10 @@ import tempfile
 import time
 import zlib
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO
 from uuid import UUID
@@ -136,17 +137,16 @@ def run(ledger: Ledger, inputs: list[Input], meta: Meta, *, input_format: str | 
                         restate, reason, meta, k, count, tmp,
                         None if dry_run else str(Path(tmp) / f"{k}.events"))
                     for k in range(count)]
-            with _Workers(jobs, Path(tmp), on_read if attempt == 1 else None) as workers:
+            with _Workers(jobs, Path(tmp), on_read if attempt == 1 else None,
+                          partial(_unchanged, names, before)) as workers:
                 try:
                     if dry_run:
                         workers.wait()
                         appended: int | None = 0
                     else:
                         appended = ledger.append_streamed(workers.events())
-                    if [_stat(name) for name in names] != before:
-                        raise _Refused  # (a dry run wrote nothing to roll back)
                 except _Refused:
-                    return None
+                    return None  # (nothing was committed: see _Workers.events)
                 if appended is not None:
                     if appended:
                         ledger.after_write()
@@ -161,13 +161,19 @@ def _stat(path: str) -> tuple[int, int]:
     return st.st_size, st.st_mtime_ns
 
 
+def _unchanged(names: list[str], before: list[tuple[int, int]]) -> bool:
+    return [_stat(name) for name in names] == before
+
+
 class _Workers:
     """The worker processes of one attempt, and what they have said so far."""
 
-    def __init__(self, jobs: list[Job], tmp: Path, on_read: OnRead | None) -> None:
+    def __init__(self, jobs: list[Job], tmp: Path, on_read: OnRead | None,
+                 unchanged: Callable[[], bool]) -> None:
         self.jobs = jobs
         self.tmp = tmp
         self.on_read = on_read
+        self.unchanged = unchanged  # whether the files are still as they were cut
         self.procs: list[subprocess.Popen[bytes]] = []
         for job in jobs:
             with (tmp / f"{job.index}.err").open("wb") as err:
@@ -195,9 +201,12 @@ class _Workers:
                 proc.stdout.close()
 
     def wait(self) -> None:
-        """Until every worker has its result."""
+        """Until every worker has its result (_Refused: a worker refused, or a file
+        changed while it was read)."""
         while any(r is None for r in self.results):
             self._pump()
+        if not self.unchanged():
+            raise _Refused
 
     def receipts(self) -> list[list[ImportReceipt]]:
         return [r.receipts or [] for r in self.results if r is not None]
@@ -205,7 +214,9 @@ class _Workers:
     def events(self) -> Iterator[StoredEvent]:
         """Every worker's events, contracts in order, as soon as each can be placed: a
         contract's events are next once every worker still deciding has announced a
-        contract after it (each decides its contracts in order)."""
+        contract after it (each decides its contracts in order). Raises _Refused instead
+        of ending if a worker refused or a file changed while it was read, so that the
+        transaction appending the events rolls back instead of committing."""
         files = [Path(job.spill or "") for job in self.jobs]
         spills: list[BinaryIO | None] = [None] * len(files)
         try:
@@ -215,6 +226,7 @@ class _Workers:
                     self._pump()
                 ready = [(runs[0][0], k) for k, runs in enumerate(self.runs) if runs]
                 if not ready:
+                    self.wait()  # every result in (or _Refused), the files as they were
                     return
                 _, k = min(ready)
                 _, n = self.runs[k].popleft()
