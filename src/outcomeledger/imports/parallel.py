@@ -6,15 +6,19 @@ boundaries (``ranges``), one per worker (a fresh interpreter running :func:`work
 Worker *k* reads range *k* of every file into returns, hands the returns of the other
 workers' contracts to them (by a hash of the reference: all of a contract's returns
 meet in one worker), takes theirs, decides its contracts against the ledger exactly as
-a one-process import does, and streams the encoded events to a spill file. This process
-then appends every event in one transaction, contracts in the order a one-process import
-appends them: the same events at the same positions, so a ledger never depends on the
-number of cores it was imported on (tests/test_import_parallel.py).
+a one-process import does, and streams the encoded events to a spill file, announcing
+each contract once its events are there. This process appends them in one transaction
+as they are announced, contracts in the order a one-process import appends them: the
+same events at the same positions, so a ledger never depends on the number of cores it
+was imported on (tests/test_import_parallel.py).
 
-Any problem or warning, anywhere, and this returns None: the caller imports in one
-process, which reports every problem and warning of every file in order, worded by the
-whole file (a repeated row names the first line it repeats, wherever that is). A refused
-import is not the one to make fast. The same when a file changed while it was read.
+Any problem anywhere, or a warning made while reading (a repeated row, which names the
+first line it repeats, wherever that is), and this returns None, having written
+nothing: the caller imports in one process, which reports every problem and warning of
+every file in order, worded by the whole file. A refused import is not the one to make
+fast. The same when a file changed while it was read. Warnings made while deciding (a
+ladder rung outnumbering the one below) concern one return each, decided by one worker,
+and are kept.
 """
 
 from __future__ import annotations
@@ -175,15 +179,19 @@ class _Workers:
         self.on_read = on_read
         self.unchanged = unchanged  # whether the files are still as they were cut
         self.procs: list[subprocess.Popen[bytes]] = []
-        for job in jobs:
-            with (tmp / f"{job.index}.err").open("wb") as err:
-                self.procs.append(processes.start(
-                    "from outcomeledger.imports.parallel import work; work()",
-                    pickle.dumps(job), stderr=err.fileno()))
+        self.selector = selectors.DefaultSelector()
+        try:
+            for job in jobs:
+                with (tmp / f"{job.index}.err").open("wb") as err:
+                    self.procs.append(processes.start(
+                        "from outcomeledger.imports.parallel import work; work()",
+                        pickle.dumps(job), stderr=err.fileno()))
+        except BaseException:
+            self.__exit__()  # the workers started so far are not needed
+            raise
         self.buffers = [b""] * len(jobs)
         self.runs: list[deque[tuple[str, int]]] = [deque() for _ in jobs]
         self.results: list[Result | None] = [None] * len(jobs)
-        self.selector = selectors.DefaultSelector()
         for k, proc in enumerate(self.procs):
             assert proc.stdout is not None
             self.selector.register(proc.stdout, selectors.EVENT_READ, k)
