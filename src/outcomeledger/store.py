@@ -410,7 +410,7 @@ class Ledger:
             raise StoreError(f"the ledger could not be written: {first_line(e)}") from None
 
     def plan(self, batch: Sequence[tuple[str, Command]], meta: Meta, keep_events: bool,
-              refused: Refusals | None, sink: Sink | None = None) -> _Plan:
+             refused: Refusals | None, sink: Sink | None = None) -> _Plan:
         """Decide the batch against the latest states and encode its events, chained.
 
         With a ``sink``, each encoded event goes to it (with its command's index) instead

@@ -3,7 +3,9 @@
 The pipeline: every file is streamed once (hashed as it is read) into compact returns;
 the returns are decided contract by contract against the ledger and appended in one
 ``insert_events`` call. Every problem in every file is collected first, so a refused
-import names them all and leaves the ledger exactly as it was.
+import names them all and leaves the ledger exactly as it was. Files of 4 MB and more
+on a SQLite ledger are read and decided by worker processes (``parallel``), with the
+same result; an import with anything to report is then made here, in one process.
 """
 
 from __future__ import annotations
