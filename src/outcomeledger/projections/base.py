@@ -14,7 +14,7 @@ or booleans only: money is fixed-point text at the currency's minor unit, never 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -132,6 +132,11 @@ class Projection:
     @property
     def tracking_name(self) -> str:
         return f"proj_{self.name}"
+
+    def tables_of(self, view: ContractView) -> Iterator[tuple[Table, Sequence[Row]]]:
+        """Each table of a contract-scope read model with its rows for one contract."""
+        assert self.contract_rows is not None
+        return zip(self.tables, self.contract_rows(view), strict=True)
 
 
 # -- cell formatting: one rule per kind of value, shared by every projection ----------

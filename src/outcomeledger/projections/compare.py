@@ -153,8 +153,7 @@ def _contracts(conn: Conn, streams: Sequence[str], position: int,
         if view is None:
             continue
         for p in contract_ps:
-            assert p.contract_rows is not None
-            for table, rows in zip(p.tables, p.contract_rows(view), strict=True):
+            for table, rows in p.tables_of(view):
                 live = conn.execute(_select(table, "contract = ?"),
                                     (view.reference,)).fetchall()
                 yield from _differ(table, live, scratch.rows(table, rows))

@@ -177,8 +177,7 @@ def _build_contracts(job: _Job) -> None:
             if view is None:
                 continue
             for p in contract_ps:
-                assert p.contract_rows is not None
-                for table, rows in zip(p.tables, p.contract_rows(view), strict=True):
+                for table, rows in p.tables_of(view):
                     pending.add(table, rows)
             if pending.count >= WRITE_ROWS:
                 pending.flush()

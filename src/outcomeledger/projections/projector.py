@@ -107,9 +107,8 @@ def _track(conn: Conn, projection: Projection, position: int) -> None:
 
 def _write_contract(conn: Conn, projection: Projection, view: ContractView,
                     suffix: str = "", replace: bool = False) -> int:
-    assert projection.contract_rows is not None
     written = 0
-    for table, rows in zip(projection.tables, projection.contract_rows(view), strict=True):
+    for table, rows in projection.tables_of(view):
         if replace:
             sql.delete_contracts(conn, table, table.name + suffix, [view.reference])
         sql.write(conn, table, table.name + suffix, rows)
