@@ -426,21 +426,25 @@ def _read_range(job: Job, i: int, on_read: OnRead) -> ReturnsFile | None:
     report (a problem, or a warning such as a repeated row)."""
     name, fmt, piece = job.paths[i], job.formats[i], job.cuts[i].ranges[job.index]
     problems: list[Problem] = []
-    first = job.cuts[i].ranges[0]
-    if fmt == "csv":
-        with open_range(name, Range(0, first.end, 0)) as stream:
-            header = read_table(stream, name, fmt, REQUIRED, OPTIONAL, problems)
-            columns = header.columns
-    else:
-        columns = (*REQUIRED, *OPTIONAL)
     with open_range(name, piece, on_read) as stream:
-        if piece.start == 0:
+        if piece.start == 0:  # the file's start: the header is this range's own
             table = read_table(stream, name, fmt, REQUIRED, OPTIONAL, problems)
         else:
+            columns = _columns(name, fmt, job.cuts[i].ranges[0], problems)
             table = read_range(stream, name, fmt, columns, REQUIRED, piece.lines_before,
                                problems)
         returns = read_returns(table, name, problems)
     return None if problems or returns.warnings else returns
+
+
+def _columns(name: str, fmt: Format, first: Range, problems: list[Problem]
+             ) -> tuple[str, ...]:
+    """The columns of a file, for a range after its first: a CSV file's header (read
+    from the first range, whose worker reports any problem with it as well)."""
+    if fmt != "csv":
+        return (*REQUIRED, *OPTIONAL)
+    with open_range(name, Range(0, first.end, 0)) as stream:
+        return read_table(stream, name, fmt, REQUIRED, OPTIONAL, problems).columns
 
 
 def _hand_over(job: Job, files: Sequence[Iterable[Return]], *, refused: bool = False
