@@ -6,6 +6,7 @@ import sqlite3
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -58,14 +59,23 @@ def test_a_deleted_projection_row_is_caught(tmp_path: Path) -> None:
     assert "MISMATCH projection: replay has a row the live table lacks" in out
 
 
+def _insert_copy(path: Path, select: str, table: str,
+                 first: Callable[[Any], object]) -> object:
+    """A copy of the first row ``select`` finds, inserted into ``table`` with its first
+    column replaced by ``first(that column)``; the new first column."""
+    with sqlite3.connect(path) as conn:
+        row = conn.execute(select).fetchone()
+        marks = ", ".join("?" * len(row))
+        new = first(row[0])
+        conn.execute(f"INSERT INTO {table} VALUES ({marks})", (new, *row[1:]))
+        conn.commit()
+    return new
+
+
 def test_rows_of_a_contract_with_no_events_are_caught(tmp_path: Path) -> None:
     path = ledger_with_projections(tmp_path)
-    with sqlite3.connect(path) as conn:
-        row = conn.execute("SELECT * FROM proj_payments_totals").fetchone()
-        marks = ", ".join("?" * len(row))
-        conn.execute(f"INSERT INTO proj_payments_totals VALUES ({marks})",
-                     ("GHOST-1", *row[1:]))
-        conn.commit()
+    _insert_copy(path, "SELECT * FROM proj_payments_totals", "proj_payments_totals",
+                 lambda _: "GHOST-1")
     code, out = verify(path)
     assert code == 1
     assert "live table has a row replay does not" in out
@@ -74,14 +84,11 @@ def test_rows_of_a_contract_with_no_events_are_caught(tmp_path: Path) -> None:
 
 def test_an_audit_trail_row_beyond_the_last_event_is_caught(tmp_path: Path) -> None:
     path = ledger_with_projections(tmp_path)
-    with sqlite3.connect(path) as conn:
-        row = conn.execute("SELECT * FROM proj_audit_trail ORDER BY position DESC").fetchone()
-        marks = ", ".join("?" * len(row))
-        conn.execute(f"INSERT INTO proj_audit_trail VALUES ({marks})", (row[0] + 7, *row[1:]))
-        conn.commit()
+    beyond = _insert_copy(path, "SELECT * FROM proj_audit_trail ORDER BY position DESC",
+                          "proj_audit_trail", lambda last: last + 7)
     code, out = verify(path)
     assert code == 1
-    assert f'"position":{row[0] + 7}' in out
+    assert f'"position":{beyond}' in out
 
 
 def test_a_tracking_position_ahead_of_the_others_is_caught(tmp_path: Path) -> None:
