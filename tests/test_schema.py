@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from outcomeledger.cli import cli
 from outcomeledger.demo import build_demo
 from outcomeledger.projections import TABLES
-from outcomeledger.projections.schema import BEGIN, schema_files
+from outcomeledger.projections.schema import BEGIN, normalised, schema_files
 from outcomeledger.store import Ledger
 
 PUBLISHED = Path(__file__).resolve().parent.parent / "projections"
@@ -91,3 +91,27 @@ def test_every_stored_row_is_valid_under_its_published_row_type(tmp_path: Path) 
                 row = dict(zip(table.columns, values, strict=True))
                 row.update({f: bool(row[f]) for f in booleans})
                 msgspec.convert(row, table.row)  # types, patterns, no missing fields
+
+
+def test_descriptions_are_cleaned_by_our_code_not_by_the_msgspec_release() -> None:
+    """msgspec 0.23 began cleaning docstring indentation in descriptions; earlier releases
+    keep it. Published bytes must not depend on which release generated them."""
+
+    class Indented(msgspec.Struct):
+        """First line,
+        then an indented second line."""
+
+        a: int
+
+    generated = {"$defs": {"Indented": {"description": "First line,\n        then an "
+                                                       "indented second line."}},
+                 "oneOf": ({"description": "  padded\n    body"},)}
+    assert normalised(generated) == {
+        "$defs": {"Indented": {"description": "First line,\nthen an indented second line."}},
+        "oneOf": ({"description": "padded\nbody"},)}
+    assert normalised(msgspec.json.schema(Indented))["$defs"]["Indented"]["description"] == (
+        "First line,\nthen an indented second line.")
+    published = [PUBLISHED / name for name in schema_files()] + [
+        PUBLISHED / "report.schema.json"]
+    for path in published:
+        assert b"\\n " not in path.read_bytes(), f"{path}: an indented description"

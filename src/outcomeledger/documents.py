@@ -39,6 +39,9 @@ def _read_toml(path: Path, text: str) -> Any:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(e))
         line = int(m[1]) if m else None
         raise InvalidInput([Problem(source, line, "document", f"invalid TOML: {e}")]) from None
+    except RecursionError:  # tomllib recurses once per nesting level
+        raise InvalidInput([Problem(source, None, "document", "invalid TOML: nested too "
+                                    "deeply (expected a contract document)")]) from None
 
 
 def load_document(path: Path, kind: type[T]) -> T:
@@ -49,8 +52,20 @@ def load_document(path: Path, kind: type[T]) -> T:
     except FileNotFoundError:
         raise InvalidInput([Problem(source, None, "file", "no such file")]) from None
     except UnicodeDecodeError as e:
-        raise InvalidInput([Problem(source, None, "file", f"not UTF-8 text ({e.reason} at "
-                                    f"byte {e.start})")]) from None
+        raise InvalidInput([Problem(source, _line_at(path, e.start), "file",
+                                    f"not UTF-8 text (got byte 0x{e.object[e.start]:02x}: "
+                                    f"{e.reason} at byte {e.start}{_utf16_hint(e.object)}; "
+                                    "expected UTF-8)")]) from None
+    except IsADirectoryError:
+        raise InvalidInput([Problem(source, None, "file", "is a directory (expected a TOML "
+                                    "or JSON file)")]) from None
+    except OSError as e:
+        raise InvalidInput([Problem(source, None, "file", f"cannot read "
+                                    f"({e.strerror or e})")]) from None
+    if "\x00" in text:
+        at = text.index("\x00")
+        raise InvalidInput([Problem(source, text.count("\n", 0, at) + 1, "file",
+                                    "a NUL character (expected text)")])
     try:
         if path.suffix.lower() == ".json":
             # JSON numbers decode straight into Decimal fields, exactly.
@@ -60,6 +75,18 @@ def load_document(path: Path, kind: type[T]) -> T:
         raise InvalidInput([_problem_from_validation(source, e)]) from None
     except msgspec.DecodeError as e:
         raise InvalidInput([Problem(source, None, "document", f"invalid JSON: {e}")]) from None
+    except RecursionError:
+        raise InvalidInput([Problem(source, None, "document", "nested too deeply (expected "
+                                    "a contract document)")]) from None
+
+
+def _line_at(path: Path, offset: int) -> int:
+    return path.read_bytes().count(b"\n", 0, offset) + 1
+
+
+def _utf16_hint(data: bytes) -> str:
+    """Spreadsheets and Windows tools often save UTF-16: say so rather than name a byte."""
+    return "; this looks like UTF-16 text" if data[:2] in (b"\xff\xfe", b"\xfe\xff") else ""
 
 
 def load_terms(path: Path) -> ContractTerms:

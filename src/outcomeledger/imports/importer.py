@@ -71,6 +71,8 @@ def import_returns(ledger: Ledger, paths: Sequence[str], meta: Meta, *,
             inputs.append(open_input(path, on_read))
         except OSError as e:
             problems.append(unreadable(path, e))
+        except InvalidInput as e:  # a signature beside the file that cannot be one
+            problems.extend(e.problems)
     try:
         if problems:
             raise InvalidInput(problems)

@@ -145,8 +145,14 @@ def _csv_table(stream: BinaryIO, source: str, required: tuple[str, ...],
     columns = tuple(h.strip() for h in header)
     known = (*required, *optional)
     before = len(problems)
-    if _invalid_utf8[0] != invalid_before:
-        problems.extend(_bad_utf8(source, 1, ["header"] * len(header), header))
+    # (The count moves as soon as a bad byte is decoded, which may be in a later row.)
+    if _invalid_utf8[0] != invalid_before and (
+            bad := _bad_utf8(source, 1, ["header"] * len(header), header)):
+        # A header that is not UTF-8 says the whole file is in another encoding: one
+        # problem that names it, not one per column it garbled.
+        problems.append(bad[0])
+        text.detach()
+        return Table(())
     for name in required:
         if name not in columns:
             problems.append(Problem(source, 1, name, f"missing required column (got "
@@ -215,8 +221,20 @@ def _bad_utf8(source: str, line: int, names: Iterable[str], cells: Iterable[str]
         if _SURROGATE.search(cell):
             raw = cell.encode("utf-8", "surrogateescape")
             found.append(Problem(source, line, name, f"invalid UTF-8 (got {raw[:40]!r}, "
-                                 "expected UTF-8 text)"))
+                                 f"expected UTF-8 text){_encoding_hint(raw)}"))
     return found
+
+
+def _encoding_hint(raw: bytes) -> str:
+    """What the bytes most likely are, for the person who has to save the file again."""
+    if raw[:2] in (b"\xff\xfe", b"\xfe\xff"):
+        return "; this looks like UTF-16: save the file as UTF-8"
+    try:
+        raw.decode("cp1252")
+    except UnicodeDecodeError:
+        return ""
+    return ("; this looks like Windows-1252 (a spreadsheet's plain 'CSV'): save it as "
+            "'CSV UTF-8'")
 
 
 # -- JSON ------------------------------------------------------------------------------
@@ -258,12 +276,18 @@ def _cells(item: object, source: str, line: int, columns: tuple[str, ...],
     return cells if ok else None
 
 
-def _first_invalid_byte(data: bytes) -> int:
+def _invalid_utf8_at(data: bytes) -> int | None:
+    """Offset of the first byte that is not UTF-8, or None when ``data`` is UTF-8.
+
+    Asked of our own decoder, not read off msgspec's error: msgspec releases differ in
+    which error a bad byte raises (``UnicodeDecodeError`` before 0.23, ``DecodeError``
+    after), so a decode error of any kind is first checked here.
+    """
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as e:
         return e.start
-    return 0  # msgspec and Python disagree: blame the start
+    return None
 
 
 def _utf8_problem(source: str, line: int, data: bytes, at: int, line_start: int = 0) -> Problem:
@@ -271,7 +295,7 @@ def _utf8_problem(source: str, line: int, data: bytes, at: int, line_start: int 
     keys = _JSON_KEY.findall(data[line_start:at])
     name = keys[-1].decode("utf-8", "replace") if keys else "row"
     return Problem(source, line, name, f"invalid UTF-8 (got byte 0x{data[at]:02x}, "
-                   "expected UTF-8 text)")
+                   f"expected UTF-8 text){_encoding_hint(data[at:at + 2])}")
 
 
 def _ndjson_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
@@ -283,12 +307,13 @@ def _ndjson_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
             continue
         try:
             item: object = _decode_json(raw)
-        except UnicodeDecodeError:
-            problems.append(_utf8_problem(source, number, raw, _first_invalid_byte(raw)))
-            continue
-        except (msgspec.DecodeError, msgspec.ValidationError) as e:
-            problems.append(Problem(source, number, "row", f"expected one JSON object per "
-                                    f"line ({e})"))
+        except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError,
+                RecursionError) as e:
+            if (at := _invalid_utf8_at(raw)) is not None:
+                problems.append(_utf8_problem(source, number, raw, at))
+            else:
+                problems.append(Problem(source, number, "row", f"expected one JSON object "
+                                        f"per line ({_why(e)})"))
             continue
         cells = _cells(item, source, number, columns, required, problems, unknown)
         if cells is not None:
@@ -299,14 +324,13 @@ def _json_array_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
                      required: tuple[str, ...], problems: list[Problem]) -> Iterator[Row]:
     data = stream.read()
     line_of = _LineCounter(data)
-    try:
-        items = msgspec.json.decode(data, type=list[msgspec.Raw])
-    except UnicodeDecodeError:
-        at = _first_invalid_byte(data)
+    if (at := _invalid_utf8_at(data)) is not None:
         problems.append(_utf8_problem(source, line_of(at), data, at,
                                       data.rfind(b"\n", 0, at) + 1))
         return
-    except (msgspec.DecodeError, msgspec.ValidationError) as e:
+    try:
+        items = msgspec.json.decode(data, type=list[msgspec.Raw])
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as e:
         byte = _BYTE_AT.search(str(e))
         problems.append(Problem(source, line_of(int(byte[1])) if byte else None, "document",
                                 f"expected a JSON array of objects ({e})"))
@@ -319,13 +343,18 @@ def _json_array_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
         line = line_of(offset)
         try:
             item: object = _decode_json(raw)
-        except UnicodeDecodeError:  # the array's items are checked only when decoded
-            at = _first_invalid_byte(bytes(raw))
-            problems.append(_utf8_problem(source, line_of(offset + at), bytes(raw), at))
+        except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as e:
+            problems.append(Problem(source, line, "row", f"expected a JSON object ({_why(e)})"))
             continue
         cells = _cells(item, source, line, columns, required, problems, unknown)
         if cells is not None:
             yield line, cells
+
+
+def _why(error: Exception) -> str:
+    if isinstance(error, RecursionError):
+        return "nested too deeply"
+    return str(error)
 
 
 class _LineCounter:

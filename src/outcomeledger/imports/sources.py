@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..errors import Problem
+from ..errors import InvalidInput, Problem
 
 #: Called with the number of bytes just read (drives a progress bar).
 OnRead = Callable[[int], None]
@@ -71,12 +71,14 @@ class Input:
 
 
 def open_input(path: str, on_read: OnRead | None = None) -> Input:
-    """Open ``path`` (``-`` is standard input); OSError when it cannot be read."""
+    """Open ``path`` (``-`` is standard input); OSError when it cannot be read,
+    InvalidInput when the signature beside it cannot be one."""
     if path == "-":
         return Input("-", sys.stdin.buffer, None, on_read=on_read, owned=False)
+    signature = signature_beside(path)  # first: a refused signature leaves no file open
     raw = io.FileIO(path, "rb")
     return Input(path, raw, os.fstat(raw.fileno()).st_size, on_read=on_read,
-                 signature=signature_beside(path), path=path)
+                 signature=signature, path=path)
 
 
 def bytes_input(name: str, data: bytes) -> Input:
@@ -87,7 +89,17 @@ def signature_beside(path: str) -> str | None:
     """A detached signature ``FILE.sig`` next to the file, for contracts that take signed
     returns (verified by the decider against the file's hash)."""
     sig = Path(path + ".sig")
-    return sig.read_text(encoding="ascii").strip() if sig.is_file() else None
+    if not sig.is_file():
+        return None
+    data = sig.read_bytes()
+    if not data.isascii():
+        # A signature is base64: anything else is refused here, with its place, rather than
+        # reaching the decoder (or the decider) as text it cannot be.
+        at = next(i for i, b in enumerate(data) if b > 0x7F)
+        raise InvalidInput([Problem(str(sig), data.count(b"\n", 0, at) + 1, "signature",
+                                    f"not base64 text (got byte 0x{data[at]:02x} at byte {at}, "
+                                    "expected the ASCII signature `returns sign` writes)")])
+    return data.decode("ascii").strip()
 
 
 def unreadable(path: str, error: OSError) -> Problem:

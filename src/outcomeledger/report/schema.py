@@ -14,14 +14,15 @@ from typing import Any
 
 import msgspec
 
+from ..projections.schema import normalised
 from .model import FORMAT, FORMAT_VERSION, ContractReport, PortfolioReport
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def report_schema() -> dict[str, Any]:
-    (contract, portfolio), defs = msgspec.json.schema_components(
-        (ContractReport, PortfolioReport), ref_template="#/$defs/{name}")
+    (contract, portfolio), defs = normalised(msgspec.json.schema_components(
+        (ContractReport, PortfolioReport), ref_template="#/$defs/{name}"))
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": "report.schema.json",
