@@ -1,10 +1,16 @@
-"""Hash chains and the ledger head (DESIGN 2): tamper evidence without trusting the store.
+"""Hash chains and the ledger head (DESIGN 2): tamper evidence, anchored by a head kept
+outside the store.
 
 Each event stores ``prev_hash``, the SHA-256 of the previous event's stored bytes in its
 contract stream (``GENESIS`` for the first). The ledger head is the last position plus a
 SHA-256 over every stream's head ``contract<TAB>version<TAB>hash`` line, in the global
-order of those head events; publishing it (a board paper, a transparency page) pins the
-whole history, including its tail.
+order of those head events.
+
+The chains alone only show the stored events agree with each other: whoever can write
+the store can rewrite a whole chain with every later hash recomputed, delete the newest
+events, or delete everything, and the chains still verify. Only a head published outside
+the store (a board paper, a transparency page, a signed checkpoint: checkpoints.py) pins
+the whole history, including its tail.
 """
 
 from __future__ import annotations

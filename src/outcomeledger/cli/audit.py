@@ -1,25 +1,33 @@
-"""audit verify | log | export | replay | head."""
+"""audit verify | log | export | replay | head | checkpoint."""
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
 
 import click
 
-from .. import render
+from .. import checkpoints, render
 from ..audit import LogEntry, describe, source_of
 from ..chain import ChainVerifier, Head
 from ..errors import InvalidInput, LedgerError, Problem
-from ..evidence import StoredRow, parse_as_of, read_pack, write_pack
+from ..evidence import (
+    ReplayedPack,
+    StoredRow,
+    Unanchored,
+    anchor,
+    parse_as_of,
+    read_pack,
+    write_pack,
+)
 from ..mechanism import compute
 from ..replay import differences, stored_batches, verify_ledger
 from ..state import ContractState, evolve
 from ..store import Ledger, stream_id
-from .base import Context, emit, format_option, pass_context, resolve_format, run
+from .base import Context, F, emit, format_option, pass_context, resolve_format, run
 
 
 def stored_rows(ledger: Ledger, reference: str | None = None,
@@ -35,6 +43,31 @@ def stored_rows(ledger: Ledger, reference: str | None = None,
         yield StoredRow(s.position, s.stream, s.version, s.topic, s.state)
 
 
+def checkpoint_options(log_help: str) -> Callable[[F], F]:
+    """``--checkpoints LOG --key PUB``, given together."""
+    def decorate(fn: F) -> F:
+        fn = click.option("--key", "key", default=None,
+                          type=click.Path(dir_okay=False, path_type=Path),
+                          help="The public key the checkpoints are signed with (the base64 "
+                          "line `returns keygen` printed).")(fn)
+        return click.option("--checkpoints", "log", default=None,
+                            type=click.Path(dir_okay=False, path_type=Path),
+                            help=log_help)(fn)
+    return decorate
+
+
+def _anchors(log: Path | None, key: Path | None
+             ) -> Callable[[], list[checkpoints.Entry]] | None:
+    """The checkpoint log to check against, read (and every signature checked) when the
+    command body runs, so a bad file is a refusal like any other bad input."""
+    if (log is None) != (key is None):
+        raise click.UsageError("--checkpoints and --key go together: the log and the public "
+                               "key its checkpoints are signed with")
+    if log is None or key is None:
+        return None
+    return lambda: checkpoints.load(log, key)
+
+
 @click.group()
 def audit() -> None:
     """Verify integrity, read the trail, export and replay evidence packs."""
@@ -46,10 +79,15 @@ def audit() -> None:
 @click.option("--full", is_flag=True,
               help="Also decode every event and check its bytes are the canonical encoding "
               "(by default only each stream's latest event: the chain vouches for the rest).")
+@checkpoint_options("Every checkpoint of this log (from `audit checkpoint`) the ledger must "
+                    "still extend.")
 @format_option("table", "json")
 @pass_context
-def audit_verify(c: Context, published: str | None, full: bool, fmt: str | None) -> None:
+def audit_verify(c: Context, published: str | None, full: bool, log: Path | None,
+                 key: Path | None, fmt: str | None) -> None:
     """Recompute every hash chain and every projection; exit 1 on any mismatch."""
+    anchors = _anchors(log, key)
+
     def body() -> None:
         with c.ledger() as ledger:
             verifier = verify_ledger(ledger, full_decode=full)
@@ -59,6 +97,8 @@ def audit_verify(c: Context, published: str | None, full: bool, fmt: str | None)
             if ledger.has_projections:
                 # Rebuild every projection in memory and compare with the stored rows.
                 problems += [f"projection: {d}" for d in differences(ledger, limit=50)]
+        if anchors is not None:
+            problems += _checkpoint_problems(c, anchors())
         if published:
             try:
                 pinned = Head.parse(published)
@@ -186,7 +226,8 @@ def audit_export(c: Context, reference: str | None, as_of: str | None,
                 whole.add(row.position, row.stream, row.version, row.topic, row.state)
         target = output.open("wb") if output else sys.stdout.buffer
         try:
-            head = write_pack(target, rows, contracts, as_of, whole.head())
+            head = write_pack(target, rows, contracts, as_of, whole.head(),
+                              [h[:4] for h in whole.streams.values()])
         finally:
             if output:
                 target.close()
@@ -199,18 +240,28 @@ def audit_export(c: Context, reference: str | None, as_of: str | None,
 @audit.command("replay")
 @click.argument("pack", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--contract", "reference", default=None, help="Only this contract's payments.")
+@click.option("--head", "published", default=None,
+              help="A published ledger head POSITION:HASH the pack must match.")
+@checkpoint_options("A checkpoint log (from `audit checkpoint`) the pack must match.")
 @format_option()
 @pass_context
-def audit_replay(c: Context, pack: Path, reference: str | None, fmt: str | None) -> None:
+def audit_replay(c: Context, pack: Path, reference: str | None, published: str | None,
+                 log: Path | None, key: Path | None, fmt: str | None) -> None:
     """Verify a pack and print its payments, with no ledger database at all."""
+    anchors = _anchors(log, key)
+
     def body() -> None:
+        pinned = _parse_head(published) if published else None
+        entries = anchors() if anchors is not None else []
+        pins = [e.checkpoint.position for e in entries] + ([pinned.position] if pinned else [])
         try:
             handle = pack.open("rb")
         except OSError as e:
             raise InvalidInput([Problem(str(pack), None, "file",
                                         f"cannot read ({e.strerror})")]) from None
         with handle:
-            replayed = read_pack(iter(handle), str(pack))
+            replayed = read_pack(iter(handle), str(pack), pins)
+        anchored = _anchor_pack(str(pack), replayed, pinned, entries)
         refs = [reference] if reference else sorted(replayed.states)
         out = resolve_format(fmt)
         results = []
@@ -229,7 +280,107 @@ def audit_replay(c: Context, pack: Path, reference: str | None, fmt: str | None)
             for schedule, data in results:
                 emit(out, render.payments_table(schedule, schedule.periods,
                                                 machine=out != "table"), data)
-        c.say(f"pack verified: {replayed.header.events} events, head {replayed.head}")
+        c.say(f"pack verified: {replayed.header.events} events, head {replayed.head}; "
+              + (anchored or "checked against itself only (give --head or --checkpoints to "
+                 "check it against a head published outside it)"))
+    run(body)
+
+
+def _parse_head(text: str) -> Head:
+    try:
+        return Head.parse(text)
+    except ValueError as e:
+        raise InvalidInput([Problem("--head", None, "head", str(e))]) from None
+
+
+def _anchor_pack(source: str, pack: ReplayedPack, pinned: Head | None,
+                 entries: list[checkpoints.Entry]) -> str | None:
+    """Check a pack against a published head and a checkpoint log: refused when it differs
+    from either, or when neither can be compared with it; what anchored it otherwise."""
+    said: list[str] = []
+    if pinned is not None:
+        try:
+            why = anchor(pack, pinned)
+        except Unanchored as e:
+            raise InvalidInput([Problem("--head", None, "head", f"cannot check the pack "
+                                        f"against it: {e}")]) from None
+        if why:
+            raise InvalidInput([Problem(source, None, "pack", why)])
+        said.append(f"matches the published head {pinned}")
+    matched: list[checkpoints.Entry] = []
+    skipped: list[str] = []
+    for entry in entries:
+        try:
+            why = anchor(pack, entry.checkpoint.pinned(), entry.checkpoint.stream_heads)
+        except Unanchored as u:
+            skipped.append(f"{entry.where}: {u}")
+            continue
+        if why:
+            raise InvalidInput([Problem(source, None, "pack", f"checkpoint {entry.where} "
+                                        f"({entry.checkpoint.time}): {why}")])
+        matched.append(entry)
+    if entries and not matched:
+        raise InvalidInput([Problem("--checkpoints", None, "checkpoints", "no checkpoint can "
+                                    "be compared with this pack (" + "; ".join(skipped[-3:])
+                                    + ")")])
+    if matched:
+        last = matched[-1]
+        said.append(f"matches {len(matched)} checkpoint(s), the latest {last.where} at "
+                    f"position {last.checkpoint.position} ({last.checkpoint.time})")
+    return "; ".join(said) or None
+
+
+def _checkpoint_problems(c: Context, entries: list[checkpoints.Entry]) -> list[str]:
+    """What differs between the ledger and each checkpoint (one more pass over the events:
+    the chain walk above may run in worker processes that keep no intermediate heads)."""
+    with c.ledger() as ledger:
+        verifier, snapshots = checkpoints.walk(
+            stored_batches(ledger), [e.checkpoint.position for e in entries])
+    return checkpoints.problems(entries, verifier, snapshots)
+
+
+@audit.command("checkpoint")
+@click.option("--key", "key", required=True, type=click.Path(dir_okay=False, path_type=Path),
+              help="The commissioner's private key (PEM, from `returns keygen --out`).")
+@click.option("--log", "log", default=None, type=click.Path(dir_okay=False, path_type=Path),
+              help="Append the checkpoint to this log (default: print it). The ledger "
+              "must still extend every checkpoint already in it.")
+@click.option("--no-streams", "no_streams", is_flag=True,
+              help="Leave out each contract's stream head (a shorter line; a mismatch is "
+              "then not traced to a contract, nor a one-contract pack checked against it).")
+@pass_context
+def audit_checkpoint(c: Context, key: Path, log: Path | None, no_streams: bool) -> None:
+    """Sign the ledger head (position, hash, events, time) and append it to a log kept
+    outside the database: what `audit verify --checkpoints` checks the ledger against."""
+    def body() -> None:
+        private = checkpoints.read_private_key(key)
+        entries = checkpoints.read_log(log, missing_ok=True) if log else []
+        if entries:
+            checkpoints.check_signatures(entries, private.public_key(), str(key))
+        with c.ledger() as ledger:
+            verifier, snapshots = checkpoints.walk(
+                stored_batches(ledger), [e.checkpoint.position for e in entries])
+        if verifier.count == 0:
+            raise LedgerError("the ledger holds no events: nothing to checkpoint")
+        if verifier.mismatches:
+            raise LedgerError(f"the ledger's hash chains do not verify ({verifier.mismatches[0]}"
+                              f"{' …' if len(verifier.mismatches) > 1 else ''}): not signing "
+                              "a head over them; run `audit verify`")
+        differ = checkpoints.problems(entries, verifier, snapshots)
+        if differ:
+            raise LedgerError("the ledger no longer extends the log, not appending: "
+                              + "; ".join(differ))
+        made = checkpoints.make(verifier, private, streams=not no_streams)
+        if log:
+            try:
+                checkpoints.append(log, made)
+            except OSError as e:
+                raise InvalidInput([Problem(str(log), None, "--log",
+                                            f"cannot append ({e.strerror or e})")]) from None
+            c.say(f"checkpoint of {made.position}:{made.head} ({made.events} events) "
+                  f"appended to {log}")
+        else:
+            click.echo(checkpoints.line_of(made).decode(), nl=False)
     run(body)
 
 
