@@ -25,20 +25,22 @@ import msgspec
 from eventsourcing.persistence import StoredEvent
 
 from outcomeledger import codec
-from outcomeledger.commands import AgreeContract, Command, Meta
+from outcomeledger.commands import AgreeContract, CertifyPayment, Command, Meta
+from outcomeledger.contract import decide
 from outcomeledger.events import (
     GENESIS,
     AnyEvent,
     ContractAgreed,
     ContractVaried,
     Figure,
-    PaymentCertified,
     ReturnRestated,
     ReturnSubmitted,
     ReturnValidated,
     RewardAdjusted,
 )
+from outcomeledger.mechanism import Cumulative
 from outcomeledger.periods import Period, period_containing
+from outcomeledger.state import ContractState, evolve_owned
 from outcomeledger.store import Ledger, stream_id
 from outcomeledger.terms import ContractTerms, Outcome, OutcomeChange, Provider, Variation
 
@@ -83,20 +85,33 @@ def terms(ref: str, quarters: int) -> ContractTerms:
 
 class Writer:
     """Appends hash-chained events per stream and flushes big batches to the recorder
-    (or, with no ledger, keeps them: the micro-benchmarks' events)."""
+    (or, with no ledger, keeps them: the micro-benchmarks' events).
+
+    Every event is one the decider would have recorded (``audit verify`` decides each
+    again): so each contract's state is kept, to certify the payable the payment
+    arithmetic gives and to restate the figures actually recorded."""
 
     def __init__(self, ledger: Ledger | None) -> None:
         self.ledger = ledger
         self.heads: dict[str, tuple[int, str]] = {}
+        self.states: dict[str, tuple[ContractState, Cumulative]] = {}
         self.pending: list[StoredEvent] = []
         self.events: list[AnyEvent] = []
         self.count = 0
+
+    def state(self, ref: str) -> tuple[ContractState, Cumulative]:
+        return self.states[ref]
 
     def add(self, event: AnyEvent) -> None:
         version, prev = self.heads.get(event.contract, (0, GENESIS))
         event = msgspec.structs.replace(event, prev_hash=prev)
         state = codec.encode(event)
         self.heads[event.contract] = (version + 1, codec.event_hash(state))
+        folded, payable = self.states.get(event.contract) or (
+            ContractState(event.contract), Cumulative())
+        folded = evolve_owned(folded, event, "")
+        payable.follow(folded, event)
+        self.states[event.contract] = (folded, payable)
         self.pending.append(StoredEvent(stream_id(event.contract), version + 1,
                                         codec.topic(event), state))
         self.count += 1
@@ -161,24 +176,28 @@ def _quarter(w: Writer, ref: str, c: int, q: int, period: Period, at: datetime) 
         w.add(ReturnValidated(contract=ref, recorded_at=at, recorded_by="validator",
                               reason="validated", period=pid, provider=f"P{j}"))
     if q % 8 == 7:  # a restatement of the previous quarter's first provider
+        previous = period.previous().id
+        original = w.state(ref)[0].figures[(previous, "P0", "O00", "")].figure
         w.add(ReturnRestated(
             contract=ref, recorded_at=at, recorded_by="validator", reason="audit",
-            period=period.previous().id,
-            provider="P0", figures=(Figure(outcome="O00", value=Decimal(1)),),
-            originals=(Figure(outcome="O00", value=Decimal(2)),)))
+            period=previous, provider="P0",
+            figures=(Figure(outcome="O00", value=(original.value + 1) % 9),),
+            originals=(original,)))
     if q % 6 == 5:
         w.add(RewardAdjusted(contract=ref, recorded_at=at, recorded_by="validator",
                              reason="extrapolated recovery", period=pid, kind="recovery",
                              amount=Decimal("-1234.50")))
-    if q % 12 == 11:
+    state = w.state(ref)[0]
+    if q % 12 == 11 and period.next().start <= state.current_terms.end:
         effective = period.next().start
         w.add(ContractVaried(contract=ref, recorded_at=at, recorded_by="commissioner",
                              reason="re-priced", effective_from=effective,
                              variation=Variation(outcomes=(OutcomeChange(
                                  code="O03", price=Decimal(200 + q)),))))
-    w.add(PaymentCertified(contract=ref, recorded_at=at, recorded_by="commissioner",
-                           reason="payment run", period=pid, amount=Decimal(1000),
-                           cumulative_payable=Decimal(1000 * (q + 1)), true_up=Decimal(0)))
+    # The payment run the decider records (the payable is carried on from the last run).
+    state, payable = w.state(ref)
+    w.add(decide(state, CertifyPayment(pid, "payment run"), Meta(at, "commissioner"),
+                 payable=payable).events[0])
 
 
 # -- the import benchmark's input --------------------------------------------------------

@@ -7,6 +7,7 @@ already holds. Nothing here reads the clock or does I/O.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from decimal import Decimal
@@ -64,7 +65,14 @@ class Decision:
     receipt: ReturnReceipt = ReturnReceipt()
 
 
-def decide(state: ContractState, command: Command, meta: Meta) -> Decision:
+#: Cumulative payable through a period, as the contract state stands: what a payment run
+#: certifies. By default the whole schedule is computed; a verifier re-deciding every
+#: payment run of a long history passes one that carries on from the last it computed.
+Payable = Callable[[ContractState, Period], Decimal]
+
+
+def decide(state: ContractState, command: Command, meta: Meta, *,
+           payable: Payable | None = None) -> Decision:
     """Decide what ``command`` means for the contract: new events, or a refusal."""
     if isinstance(command, AgreeContract):
         authorise(command.terms, command, meta.recorded_by)
@@ -88,7 +96,7 @@ def decide(state: ContractState, command: Command, meta: Meta) -> Decision:
         case AdjustReward():
             return Decision((_adjust(state, command, meta),))
         case CertifyPayment():
-            return Decision((_certify(state, command, meta),))
+            return Decision((_certify(state, command, meta, payable),))
         case CloseContract():
             return Decision((_close(state, command, meta),))
         case _:
@@ -255,19 +263,25 @@ def _adjust(state: ContractState, cmd: AdjustReward, meta: Meta) -> RewardAdjust
                           kind=cmd.kind, amount=cmd.amount, source=cmd.source)
 
 
-def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta) -> PaymentCertified:
+def _scheduled(state: ContractState) -> Payable:
+    schedule = compute(state)
+    return lambda st, period: cumulative_through(schedule, period, st)
+
+
+def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
+             payable: Payable | None) -> PaymentCertified:
     period = _claim_period(state, cmd.period, "--period", None)
     if state.certifications:
         last = state.period(state.certifications[-1].period)
         if period < last:
             raise Refused(f"{last.id} is already certified; certify {last.id} or later")
-    schedule = compute(state)
-    cumulative = cumulative_through(schedule, period, state)
+    through = payable or _scheduled(state)
+    cumulative = through(state, period)
     amount = cumulative - state.certified_total
     true_up = ZERO
     if state.certifications:
         last = state.period(state.certifications[-1].period)
-        true_up = cumulative_through(schedule, last, state) - state.certified_total
+        true_up = through(state, last) - state.certified_total
         if period == last and amount == 0:
             raise Refused(f"{period.id} is already certified and nothing has changed since")
     return PaymentCertified(contract=state.reference, recorded_at=meta.recorded_at,
@@ -285,4 +299,4 @@ def _close(state: ContractState, cmd: CloseContract, meta: Meta) -> ContractClos
                           closed_on=cmd.closed_on)
 
 
-__all__ = ["Decimal", "Decision", "ReturnReceipt", "decide"]
+__all__ = ["Decimal", "Decision", "Payable", "ReturnReceipt", "decide"]

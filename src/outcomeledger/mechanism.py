@@ -26,6 +26,18 @@ from decimal import Decimal
 
 import msgspec
 
+from .events import (
+    AnyEvent,
+    ContractAgreed,
+    ContractClosed,
+    ContractVaried,
+    PaymentCertified,
+    ReturnRejected,
+    ReturnRestated,
+    ReturnSubmitted,
+    ReturnValidated,
+    RewardAdjusted,
+)
 from .money import ROUNDING, ZERO, fmt, minor_unit, quantize
 from .periods import Period, period_containing
 from .pricing import capped_delta, describe_price, price_between, tiered_value
@@ -33,7 +45,7 @@ from .schedule import OutcomeLine, PeriodPayment, Schedule, Step, as_at
 from .state import ContractState, FigureKey, FigureRecord
 from .terms import ContractTerms, Outcome
 
-__all__ = ["OutcomeLine", "PeriodPayment", "Schedule", "Step", "as_at", "compute",
+__all__ = ["Cumulative", "OutcomeLine", "PeriodPayment", "Schedule", "Step", "as_at", "compute",
            "compute_changed", "cumulative_through", "schedule_periods", "tiered_value"]
 
 def schedule_periods(state: ContractState) -> list[Period]:
@@ -401,12 +413,14 @@ def compute_changed(state: ContractState, changes: Sequence[tuple[FigureKey, Dec
 class _Plan:
     """What a schedule is computed from, derived from the contract state once."""
 
-    def __init__(self, state: ContractState, *, explain: bool = True) -> None:
+    def __init__(self, state: ContractState, *, explain: bool = True,
+                 periods: list[Period] | None = None) -> None:
         self.state = state
         self.explain = explain
         self.currency = currency = state.base_terms.currency
         by_period: dict[str, list[FigureRecord]] = defaultdict(list)
-        for key in sorted(state.figures):
+        # Given ``periods``, the caller brings its own figures (see ``Cumulative``).
+        for key in sorted(state.figures) if periods is None else ():
             status = state.returns.get((key[0], key[1]))
             if status is not None and status.rejected is not None:
                 continue
@@ -421,7 +435,7 @@ class _Plan:
         for c in state.certifications:
             amount, true_up = self.certified.get(c.period, (ZERO, ZERO))
             self.certified[c.period] = (amount + c.amount, true_up + c.true_up)
-        self.periods = schedule_periods(state)
+        self.periods = schedule_periods(state) if periods is None else periods
         # The terms in force change only with a variation: what each set of terms prices
         # and measures is worked out once, not once per period.
         self.outcomes_of: dict[int, tuple[list[Outcome], list[Outcome]]] = {}
@@ -515,3 +529,102 @@ def cumulative_through(schedule: Schedule, period: Period, state: ContractState)
         if state.period(pp.period) <= period:
             total = pp.cumulative_payable
     return total
+
+
+class Cumulative:
+    """Cumulative payable through a period for the successive states of one contract:
+    ``cumulative_through(compute(state), period, state)`` without computing the whole
+    schedule each time (tests/test_verify_rules.py checks they agree).
+
+    Re-deciding every payment run of a history (``audit verify``) asks this once a
+    period; ``compute`` each time would be quadratic in the contract's life. A period's
+    payments depend only on the totals carried into it, its terms in force, its figures
+    and its adjustments (and closure, for the final period), so the totals after each
+    period are kept and the arithmetic is done again only from the earliest period an
+    event has touched since. :meth:`follow` must be told every event folded, in order.
+    """
+
+    def __init__(self) -> None:
+        self._periods: list[Period] = []  # first through last period with activity
+        self._index: dict[str, int] = {}  # period id -> index in _periods
+        self._keys: dict[str, set[FigureKey]] = defaultdict(set)  # figure keys per period
+        self._rows: dict[str, list[FigureRecord]] = {}  # a period's figures, while valid
+        self._after: list[_Running] = []  # the totals after each period computed
+        self._payable: list[Decimal] = []  # cumulative payable after each period computed
+        self._valid = 0  # leading periods whose totals still hold
+        self._whole = False  # closed: the final period releases retention; no shortcuts
+
+    def follow(self, state: ContractState, event: AnyEvent) -> None:
+        """``event`` was folded into ``state`` (the state after it)."""
+        match event:
+            case ReturnSubmitted() | ReturnRestated():
+                self._keys[event.period].update(
+                    (event.period, event.provider, f.outcome, f.participant)
+                    for f in event.figures)
+                self._touch(state, event.period)
+            case ReturnRejected() | RewardAdjusted():
+                self._touch(state, event.period)
+            case PaymentCertified():  # the schedule runs through it; no amount changes
+                self._touch(state, event.period, changed=False)
+            case ContractVaried():
+                effective = period_containing(event.effective_from,
+                                              state.base_terms.cadence)
+                at = self._index.get(effective.id)
+                if at is None:  # beyond every period known (none touched), or before them
+                    at = len(self._periods) if (
+                        self._periods and effective > self._periods[-1]) else 0
+                self._valid = min(self._valid, at)
+            case ContractAgreed() | ContractClosed():
+                self._whole = state.closed is not None
+                self._valid = 0
+            case ReturnValidated():
+                pass
+
+    def _touch(self, state: ContractState, period_id: str, *, changed: bool = True) -> None:
+        if changed:
+            self._rows.pop(period_id, None)
+        at = self._index.get(period_id)
+        if at is not None:
+            if changed:
+                self._valid = min(self._valid, at)
+            return
+        period = state.period(period_id)
+        p = state.first_period if not self._periods else self._periods[-1].next()
+        while p <= period:
+            self._index[p.id] = len(self._periods)
+            self._periods.append(p)
+            p = p.next()
+
+    def _figures(self, state: ContractState, period_id: str) -> list[FigureRecord]:
+        """The period's figures as ``compute`` takes them: in key order, rejected out."""
+        rows = self._rows.get(period_id)
+        if rows is None:
+            rows = self._rows[period_id] = []
+            for key in sorted(self._keys.get(period_id, ())):
+                status = state.returns.get((key[0], key[1]))
+                if status is None or status.rejected is None:
+                    rows.append(state.figures[key])
+        return rows
+
+    def __call__(self, state: ContractState, period: Period) -> Decimal:
+        if self._whole:
+            return cumulative_through(compute(state, explain=False), period, state)
+        periods = self._periods
+        upto = len(periods) - 1
+        while upto >= 0 and periods[upto] > period:
+            upto -= 1
+        if upto < 0:
+            return ZERO
+        start = self._valid
+        if upto >= start:
+            plan = _Plan(state, explain=False, periods=periods)
+            del self._after[start:], self._payable[start:]
+            run = self._after[start - 1].copy() if start else _Running()
+            for index in range(start, upto + 1):
+                pid = periods[index].id
+                plan.periods_from(index, {pid: self._figures(state, pid)}, run, [],
+                                  stop=index + 1)
+                self._after.append(run.copy())
+                self._payable.append(run.payable)
+            self._valid = upto + 1
+        return self._payable[upto]

@@ -294,6 +294,17 @@ def evolve_owned(state: ContractState, event: AnyEvent, event_hash: str) -> Cont
             state.returns[(event.period, event.provider)] = msgspec.structs.replace(
                 status, restated=(*status.restated, rec))
             return _advance(state, {"version": rec.version, "head_hash": event_hash})
+        case ReturnValidated() | ReturnRejected():
+            # (``audit verify`` folds every validation of a history: a copy of the
+            # returns map for each would be quadratic in the contract's life.)
+            rec = _recorded(state, event)
+            key = (event.period, event.provider)
+            status = state.returns.get(key, _NO_RETURN)
+            state.returns[key] = (
+                msgspec.structs.replace(status, validated=rec)
+                if isinstance(event, ReturnValidated)
+                else msgspec.structs.replace(status, rejected=rec))
+            return _advance(state, {"version": rec.version, "head_hash": event_hash})
         case _:
             return evolve(state, event, event_hash)
 

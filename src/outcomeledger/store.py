@@ -382,6 +382,11 @@ class Ledger:
                 on_attempt(attempt)
             plan = self.plan(batch, meta, keep_events, refused)
             if dry_run or not plan.stored:
+                if not dry_run:
+                    # Nothing new to append, but read models left behind (a write killed
+                    # before its catch-up, an import with projections off) are still
+                    # brought up to date: every write returns with them current.
+                    self.after_write()
                 return [Written(d, ()) for d in plan.decisions]
             ids = self.append(plan.stored)
             if ids is None:

@@ -24,7 +24,7 @@ from ..evidence import (
     write_pack,
 )
 from ..mechanism import compute
-from ..replay import differences, stored_batches, verify_ledger
+from ..replay import check, stored_batches, verify_ledger
 from ..state import ContractState, evolve
 from ..store import Ledger, stream_id
 from .base import Context, F, emit, format_option, pass_context, resolve_format, run
@@ -79,13 +79,17 @@ def audit() -> None:
 @click.option("--full", is_flag=True,
               help="Also decode every event and check its bytes are the canonical encoding "
               "(by default only each stream's latest event: the chain vouches for the rest).")
+@click.option("--no-rules", "no_rules", is_flag=True,
+              help="Skip deciding every event again (by default each stored event must be "
+              "one the rules would have recorded, given the events before it).")
 @checkpoint_options("Every checkpoint of this log (from `audit checkpoint`) the ledger must "
                     "still extend.")
 @format_option("table", "json")
 @pass_context
-def audit_verify(c: Context, published: str | None, full: bool, log: Path | None,
-                 key: Path | None, fmt: str | None) -> None:
-    """Recompute every hash chain and every projection; exit 1 on any mismatch."""
+def audit_verify(c: Context, published: str | None, full: bool, no_rules: bool,
+                 log: Path | None, key: Path | None, fmt: str | None) -> None:
+    """Recompute every hash chain, decide every event again by the rules and recompute
+    every projection; exit 1 on any mismatch."""
     anchors = _anchors(log, key)
 
     def body() -> None:
@@ -94,9 +98,14 @@ def audit_verify(c: Context, published: str | None, full: bool, log: Path | None
         head = verifier.head()
         problems = [str(m) for m in verifier.mismatches]
         with c.ledger() as ledger:
-            if ledger.has_projections:
-                # Rebuild every projection in memory and compare with the stored rows.
-                problems += [f"projection: {d}" for d in differences(ledger, limit=50)]
+            # Every event decided again by the rules; every read model present, caught
+            # up, and what a replay of the events gives.
+            checked = check(ledger, rules=not no_rules, limit=50)
+        problems += [f"rule: {v}" for v in checked.violations]
+        if checked.violation_count > len(checked.violations):
+            problems.append(f"rule: {checked.violation_count - len(checked.violations)} "
+                            "more event(s) the rules would not have recorded")
+        problems += [f"projection: {d}" for d in checked.findings]
         if anchors is not None:
             problems += _checkpoint_problems(c, anchors())
         if published:
@@ -131,7 +140,8 @@ def audit_verify(c: Context, published: str | None, full: bool, log: Path | None
         if problems:
             click.echo(f"verification failed: {len(problems)} mismatch(es)", err=True)
             sys.exit(1)
-        c.say("verified: every hash chain is intact")
+        c.say("verified: every hash chain is intact" + (
+            "" if no_rules else ", every event is one the rules would have recorded"))
     run(body)
 
 

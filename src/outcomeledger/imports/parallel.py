@@ -152,7 +152,7 @@ def run(ledger: Ledger, inputs: list[Input], meta: Meta, *, input_format: str | 
                 except _Refused:
                     return None  # (nothing was committed: see _Workers.events)
                 if appended is not None:
-                    if appended:
+                    if not dry_run:  # (also when nothing was new: see execute_batch)
                         ledger.after_write()
                     return _merge(workers.receipts())
         time.sleep(min(0.005 * attempt, 0.1))  # another writer came first: decide again

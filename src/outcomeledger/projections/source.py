@@ -103,6 +103,12 @@ def streams(conn: Conn, upto: int) -> list[tuple[str, int, int]]:
     return _rows(conn, "streams", (upto,))
 
 
+def stream_rows(conn: Conn, stream: str, upto: int) -> list[tuple[int, int, str, bytes]]:
+    """(position, version, topic, stored bytes) of ``stream``'s events up to ``upto``, in
+    stream order."""
+    return _rows(conn, "stream", (stream, upto))
+
+
 def contract_view(conn: Conn, stream: str,
                   cutoff: Cutoff) -> ContractView | None:
     """The contract of ``stream`` folded over its events admitted by ``cutoff``

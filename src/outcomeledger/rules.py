@@ -1,0 +1,199 @@
+"""Validity: every stored event decided again against the events before it.
+
+The hash chains (:mod:`.chain`) prove the stored bytes are the bytes written; they cannot
+tell whether the decider would ever have written them. A row inserted by hand with the
+right ``prev_hash`` and the next version (a ``ReturnSubmitted`` of -1,000,000 by an
+undeclared actor) chains perfectly. So ``audit verify`` also folds each contract's events
+in order and turns every stored event back into the command it records, decided by the
+same :func:`~outcomeledger.contract.decide` against the state before it: the terms, the
+periods and claims window, the roles, the value domains, the signatures of a contract
+that takes signed returns, the payment arithmetic of a payment run. The decision must be
+exactly the stored event; anything else is a :class:`Violation`. The rules are not
+restated here: a rule exists once, in the decider and the checks it calls.
+
+Pure: stored rows in, findings out (no I/O, no clock). Nothing in stored data may make
+this raise: an event that does not decode, or that the rules cannot even be applied to,
+is a finding like any other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import assert_never
+
+import msgspec
+
+from . import codec
+from .commands import (
+    AdjustReward,
+    AgreeContract,
+    CertifyPayment,
+    CloseContract,
+    Command,
+    Meta,
+    RejectReturn,
+    SubmitReturn,
+    ValidateReturn,
+    VaryContract,
+)
+from .contract import decide
+from .errors import InvalidInput, LedgerError
+from .events import (
+    AnyEvent,
+    ContractAgreed,
+    ContractClosed,
+    ContractVaried,
+    PaymentCertified,
+    ReturnRejected,
+    ReturnRestated,
+    ReturnSubmitted,
+    ReturnValidated,
+    RewardAdjusted,
+    type_name,
+)
+from .mechanism import Cumulative
+from .state import ContractState, evolve_owned
+
+
+_encoder = msgspec.json.Encoder(decimal_format="string")
+
+
+@dataclass(frozen=True, slots=True)
+class Violation:
+    """A stored event the rules would not have recorded, given the events before it."""
+
+    position: int
+    contract: str
+    version: int
+    type: str  # the event's type, or its stored topic when it does not decode
+    rule: str  # what the decider says, or how its decision differs from the event
+
+    def __str__(self) -> str:
+        return f"{self.contract} position {self.position} v{self.version}: {self.type}: " \
+               f"{self.rule}"
+
+
+def command_of(event: AnyEvent) -> Command:
+    """The command whose decision ``event`` records (its actor and time are the meta)."""
+    match event:
+        case ReturnSubmitted():
+            return SubmitReturn(event.period, event.provider, event.figures, event.source,
+                                restate=False, reason=event.reason)
+        case ReturnRestated():
+            return SubmitReturn(event.period, event.provider, event.figures, event.source,
+                                restate=True, reason=event.reason)
+        case ReturnValidated():
+            return ValidateReturn(event.period, event.provider, event.reason)
+        case ReturnRejected():
+            return RejectReturn(event.period, event.provider, event.reason)
+        case PaymentCertified():
+            return CertifyPayment(event.period, event.reason)
+        case RewardAdjusted():
+            return AdjustReward(event.period, event.kind, event.amount, event.reason,
+                                event.source)
+        case ContractAgreed():
+            return AgreeContract(event.terms, event.reason)
+        case ContractVaried():
+            return VaryContract(event.variation, event.effective_from, event.reason)
+        case ContractClosed():
+            return CloseContract(event.closed_on, event.reason)
+        case _:
+            assert_never(event)
+
+
+def _shown(value: object) -> str:
+    text = _encoder.encode(value).decode()
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _difference(stored: AnyEvent, decided: tuple[AnyEvent, ...]) -> str:
+    """How the decision differs from the stored event, in words."""
+    if not decided:
+        return "the rules record nothing for it (what it records is already recorded)"
+    if len(decided) > 1 or type(decided[0]) is not type(stored):
+        return (f"the rules record {', '.join(type_name(e) for e in decided)} for it, not "
+                f"{type_name(stored)}")
+    want = decided[0]
+    return "; ".join(f"{k} is {_shown(getattr(stored, k))}, the rules record "
+                     f"{_shown(getattr(want, k))}" for k in stored.__struct_fields__
+                     if getattr(stored, k) != getattr(want, k))
+
+
+def _refusal(error: LedgerError) -> str:
+    if isinstance(error, InvalidInput):
+        return "; ".join(f"{p.field}: {p.message}" for p in error.problems)
+    return str(error)
+
+
+@dataclass
+class StreamRules:
+    """One contract stream's events, fed in stream order: each checked, then folded."""
+
+    rules: bool = True  # False: decode and fold only (the events, for a replay)
+    state: ContractState | None = None
+    violations: list[Violation] = field(default_factory=list)
+    checked: int = 0
+    #: Set once an event cannot be decoded or folded: the state of the contract after
+    #: it is unknown, so its later events cannot be judged (and are not).
+    stopped: bool = False
+    _payable: Cumulative = field(default_factory=Cumulative)
+
+    def add(self, position: int, version: int, topic: str, data: bytes) -> AnyEvent | None:
+        """Check one stored event against the state before it and fold it in; the event,
+        or None when it does not decode or the stream stopped before it."""
+        if self.stopped:
+            return None
+        try:
+            event = codec.decode(topic, data)
+        except codec.DecodeError as e:
+            contract = self.state.reference if self.state is not None else "?"
+            self._stop(position, contract, version, topic, f"does not decode ({e})")
+            return None
+        state = self.state or ContractState(event.contract)
+        if topic in codec.CURRENT_TOPICS and codec.topic(event) != topic:
+            self._found(position, state.reference, version, type_name(event),
+                        f"stored under topic {topic!r}, but it is a {codec.topic(event)}")
+        if self.rules:
+            self.checked += 1
+            rule = self._judge(state, event)
+            if rule is not None:
+                self._found(position, state.reference, version, type_name(event), rule)
+        try:
+            # The state is this checker's own: folded in place, never copied per event.
+            self.state = evolve_owned(state, event, "")
+            if self.rules:
+                self._payable.follow(self.state, event)
+        except Exception as e:  # stored data must never crash the verifier
+            self._stop(position, state.reference, version, type_name(event),
+                       f"cannot be folded into the contract ({type(e).__name__}: {e})")
+        return event
+
+    def _judge(self, state: ContractState, event: AnyEvent) -> str | None:
+        """None when the decider, given ``state``, records exactly ``event``."""
+        try:
+            decided = decide(state, command_of(event),
+                             Meta(event.recorded_at, event.recorded_by),
+                             payable=self._payable).events
+        except LedgerError as e:
+            return _refusal(e)
+        except Exception as e:  # a poisoned history: reported, not raised
+            return f"the rules cannot be applied to it ({type(e).__name__}: {e})"
+        # The chain link is the chain's to check (and the decider leaves it to the store).
+        expected = tuple(msgspec.structs.replace(e, prev_hash=event.prev_hash)
+                         for e in decided)
+        if expected == (event,):
+            return None
+        return _difference(event, expected)
+
+    def _found(self, position: int, contract: str, version: int, kind: str,
+               rule: str) -> None:
+        self.violations.append(Violation(position, contract, version, kind, rule))
+
+    def _stop(self, position: int, contract: str, version: int, kind: str,
+              what: str) -> None:
+        self.stopped = True
+        self._found(position, contract, version, kind,
+                    f"{what}; the contract's later events are not checked")
+
+
+__all__ = ["StreamRules", "Violation", "command_of"]
