@@ -18,6 +18,10 @@ own, and nothing is cached in Python from an earlier phase):
   event's SHA-256, chain link, stream and version; the canonical decode of each stream
   head); two processes from 200,000 events. The one-process rate is in the detail. The
   projection comparison ``audit verify`` also makes is a replay in memory, not timed.
+* ``verify_rules``: the rules alone (``audit verify``'s re-decision of every stored
+  event, ``rules.py``), contracts shared out to two worker processes from 100,000 events.
+* ``verify_all``: after the replay, the whole ``audit verify``: chains, rules, and every
+  projection compared with a replay of the events; ``verify_all_s`` is its wall time.
 * ``stock``: eventsourcing's own way to rebuild state, for comparison: per aggregate,
   the application's event store reads the stream (``app.events.get``: recorder, mapper)
   and each event is applied in turn, one new state per event (``evolve``).
@@ -63,7 +67,7 @@ from outcomeledger.commands import Meta
 from outcomeledger.imports import parallel as import_parallel
 from outcomeledger.imports.importer import import_returns
 from outcomeledger.mechanism import compute
-from outcomeledger.projections import parallel
+from outcomeledger.projections import compare, parallel, source
 from outcomeledger.report import build_report
 from outcomeledger.report.source import Source
 from outcomeledger.state import ContractState, evolve
@@ -75,7 +79,8 @@ MAX_IMPORT_ROWS = 1_000_000
 QUERY_CONTRACTS = 7
 _report_json = msgspec.json.Encoder(decimal_format="string")  # as `report --format json`
 KEYS = ("import_rows_per_s", "replay_events_per_s", "raw_scan_rows_per_s", "replay_vs_scan",
-        "verify_events_per_s", "verify_vs_scan", "query_ms", "peak_rss_mb", "events")
+        "verify_events_per_s", "verify_vs_scan", "verify_rules_events_per_s", "verify_all_s",
+        "query_ms", "peak_rss_mb", "events")
 
 
 def peak_rss_mb() -> float:
@@ -118,6 +123,38 @@ def phase_verify(path: Path) -> dict[str, Any]:
             "verify_workers": workers, "verify_1process_events_per_s": single.count / single_s,
             "verify_scan_rows_per_s": scan,
             "verify_rss_mb": processes_rss_mb(workers if workers > 1 else 0)}
+
+
+def phase_verify_rules(path: Path) -> dict[str, Any]:
+    """The rules alone (``rules.py``): every stored event decided again against the events
+    before it, contracts shared out to worker processes as ``audit verify`` does."""
+    with Ledger.open(str(path)) as ledger, closing(ledger.connect()) as conn:
+        upto = source.head(conn)
+        workers = parallel.workers_for(upto)
+        started = time.perf_counter()
+        found = compare.verify(conn, None, upto, rules=True)
+        seconds = time.perf_counter() - started
+    assert found.violation_count == 0, found.violations[:3]
+    return {"verify_rules_events_per_s": found.checked / seconds, "verify_rules_s": seconds,
+            "verify_rules_workers": workers,
+            "verify_rules_rss_mb": processes_rss_mb(workers)}
+
+
+def phase_verify_all(path: Path) -> dict[str, Any]:
+    """The whole ``audit verify``: the hash chains, the rules and every projection
+    compared with a replay of the events (needs the replay's tables)."""
+    with Ledger.open(str(path)) as ledger:
+        started = time.perf_counter()
+        chains = replay.verify_ledger(ledger)
+        checked = replay.check(ledger)
+        seconds = time.perf_counter() - started
+        workers = max(parallel.workers_for(ledger.max_position()),
+                      2 if ledger.max_position() >= replay.PARALLEL_VERIFY_FROM else 0)
+    problems = [*chains.mismatches, *checked.violations, *checked.findings]
+    assert not problems, problems[:3]
+    assert checked.checked == chains.count
+    return {"verify_all_s": seconds, "verify_all_events_per_s": chains.count / seconds,
+            "verify_all_rss_mb": processes_rss_mb(workers)}
 
 
 def phase_replay(path: Path) -> dict[str, Any]:
@@ -257,6 +294,7 @@ def timed_import(location: str, csv: Path, rows: int) -> dict[str, Any]:
 
 PHASES: dict[str, Callable[..., dict[str, Any]]] = {
     "verify": phase_verify, "replay": phase_replay, "replay1": phase_replay1,
+    "verify_rules": phase_verify_rules, "verify_all": phase_verify_all,
     "stock": phase_stock,
     "query": phase_query, "one_return": phase_one_return,
 }
@@ -284,7 +322,10 @@ def measure_ledger(path: Path, events: int, *, stock: bool = True) -> dict[str, 
     env = {"BENCH_LEDGER_EVENTS": str(events)}
     out: dict[str, Any] = {}
     out.update(child("verify", path, env=env))
+    out.update(child("verify_rules", path, env=env))
     out.update(child("replay", path, env=env))
+    # The whole `audit verify` compares the tables the replay has just built.
+    out.update(child("verify_all", path, env=env))
     if stock:
         out.update(child("stock", path, env=env))
     out.update(child("query", path, env=env))
@@ -350,6 +391,8 @@ def summary(m: dict[str, Any], events: int) -> dict[str, Any]:
         "replay_vs_scan": round(m["replay_events_per_s"] / scan, 3),
         "verify_events_per_s": round(m["verify_events_per_s"]),
         "verify_vs_scan": round(m["verify_events_per_s"] / scan, 3),
+        "verify_rules_events_per_s": round(m["verify_rules_events_per_s"]),
+        "verify_all_s": round(m["verify_all_s"], 1),
         "query_ms": round(max(m["payments_ms"], m["report_ms"]), 1),
         "peak_rss_mb": round(max(m["replay_rss_mb"], m["import_rss_mb"]), 1),
         "events": events,

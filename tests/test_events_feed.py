@@ -13,7 +13,8 @@ from outcomeledger.cli import cli
 from outcomeledger.demo import build_demo
 from outcomeledger.store import Ledger
 
-FIELDS = ["position", "contract", "type", "recorded_at", "recorded_by", "hash", "data"]
+FIELDS = ["position", "contract", "type", "recorded_at", "recorded_by", "hash", "prev_hash",
+          "data"]
 canonical = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
 

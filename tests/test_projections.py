@@ -174,7 +174,7 @@ def test_money_is_text_never_real(conn: Conn, copy: Db) -> None:
     if copy.backend == "sqlite":
         for table in TABLES:
             declared = {r[1]: r[2] for r in conn.execute(f"PRAGMA table_info({table.name})")}
-            assert set(declared.values()) <= {"TEXT", "INTEGER"}, table.name
+            assert set(declared.values()) <= {"TEXT", "INTEGER", "BOOLEAN"}, table.name
         stored = conn.execute("SELECT DISTINCT typeof(earned), typeof(payable) "
                               "FROM proj_payments")
         assert stored.fetchall() == [("text", "text")]
@@ -182,7 +182,8 @@ def test_money_is_text_never_real(conn: Conn, copy: Db) -> None:
     for table in TABLES:
         declared = conn.execute("SELECT DISTINCT data_type FROM information_schema.columns "
                                 "WHERE table_name = ?", (table.name,)).fetchall()
-        assert {r[0] for r in declared} <= {"text", "bigint"}, table.name
+        # Money is NUMERIC (exact); never real or double precision.
+        assert {r[0] for r in declared} <= {"text", "bigint", "boolean", "numeric"}, table.name
     collations = conn.execute("SELECT DISTINCT collation_name FROM information_schema.columns "
                               "WHERE table_name = 'proj_payments' AND data_type = 'text'")
     assert collations.fetchall() == [("C",)]  # byte order, as SQLite sorts

@@ -12,6 +12,7 @@ from typing import Any, assert_never
 import msgspec
 
 from .events import (
+    GENESIS,
     AnyEvent,
     ContractAgreed,
     ContractClosed,
@@ -40,6 +41,12 @@ class LogEntry:
     why: str
     file: str
     hash: str
+    #: The source file's name and full SHA-256 (empty: the event came from no file).
+    file_name: str = ""
+    file_sha256: str = ""
+    #: The previous event's hash in the stream (64 zeros for the first event: stored
+    #: events omit the field then, as its default).
+    prev_hash: str = GENESIS
 
 
 def _value(v: Any) -> str:
@@ -113,3 +120,9 @@ def source_of(event: AnyEvent) -> str:
     if source is None:
         return ""
     return f"{source.file} sha256:{source.sha256[:12]}"
+
+
+def source_fields(event: AnyEvent) -> tuple[str, str]:
+    """(file name, full SHA-256) of the file an event came from; empty strings: none."""
+    source = getattr(event, "source", None)
+    return ("", "") if source is None else (source.file, source.sha256)

@@ -72,8 +72,11 @@ Payable = Callable[[ContractState, Period], Decimal]
 
 
 def decide(state: ContractState, command: Command, meta: Meta, *,
-           payable: Payable | None = None) -> Decision:
-    """Decide what ``command`` means for the contract: new events, or a refusal."""
+           payable: Payable | None = None, advise: bool = True) -> Decision:
+    """Decide what ``command`` means for the contract: new events, or a refusal.
+
+    ``advise=False`` leaves out the receipt's warnings, which never change a decision:
+    for a verifier deciding every stored event again, not for a person recording one."""
     if isinstance(command, AgreeContract):
         authorise(command.terms, command, meta.recorded_by)
         return Decision((_agree(state, command, meta),))
@@ -90,7 +93,7 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
             return Decision((_vary(state, command, meta),))
         case SubmitReturn():
             _check_signature(state, command)
-            return _submit(state, command, meta)
+            return _submit(state, command, meta, advise)
         case ValidateReturn() | RejectReturn():
             return Decision((_review(state, command, meta),))
         case AdjustReward():
@@ -154,7 +157,8 @@ def _claim_period(state: ContractState, period_id: str, source: str, line: int |
     return period
 
 
-def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta) -> Decision:
+def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta,
+            advise: bool = True) -> Decision:
     source = cmd.source.file if cmd.source else "return"
     first_line = cmd.figures[0].line if cmd.figures else None
     period = _claim_period(state, cmd.period, source, first_line)
@@ -204,6 +208,8 @@ def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta) -> Decision:
             recorded_by=meta.recorded_by, reason=cmd.reason, period=pid,
             provider=cmd.provider, figures=tuple(changed), originals=tuple(originals),
             source=cmd.source))
+    if not advise:
+        return Decision(tuple(events), ReturnReceipt(len(new), unchanged, len(changed), late))
     warnings = ladder_warnings(state, terms, period, cmd.provider, figures, source)
     return Decision(tuple(events), ReturnReceipt(len(new), unchanged, len(changed), late,
                                                  warnings))

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Sequence
+import re
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,44 +18,53 @@ from .money import fmt_money, fmt_thousands
 __all__ = ["Table", "fmt_money", "to_csv", "to_json", "to_text"]
 from .state import ContractState
 from .terms import ContractTerms
+from .timestamps import rfc3339
 
 _json = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
-# Cells that a spreadsheet would run as a formula are prefixed with a quote.
+# A cell a spreadsheet would run as a formula (OWASP "CSV injection"): one starting with
+# = + - @ followed by more than a plain number, or with a tab or carriage return.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?")
 
 
 @dataclass(frozen=True, slots=True)
 class Table:
+    """Rows for people (``rows``: amounts with thousands separators) and, where they
+    differ, the same rows for machines (``csv_rows``: plain decimals, empty for none)."""
+
     title: str
     columns: Sequence[str]
     rows: Sequence[Sequence[str]]
     numeric: frozenset[str] = frozenset()
+    csv_rows: Sequence[Sequence[str]] | None = None
 
 
 def to_json(data: Any) -> str:
     return _json.encode(data).decode()
 
 
+def would_be_formula(cell: str) -> bool:
+    """Whether a spreadsheet would run ``cell`` as a formula: it starts with = + - or @
+    and is more than that character or a plain number (``-12.00`` stays a number, a lone
+    ``-`` stays text), or it starts with a tab or carriage return."""
+    if cell.startswith(("\t", "\r")):
+        return True
+    return (cell.startswith(_FORMULA_START) and len(cell) > 1
+            and _PLAIN_NUMBER.fullmatch(cell) is None)
+
+
 def csv_safe(cell: str) -> str:
-    if cell.startswith(_FORMULA_START) and not _is_number(cell):
-        return "'" + cell
-    return cell
-
-
-def _is_number(text: str) -> bool:
-    try:
-        Decimal(text)
-    except ArithmeticError:
-        return False
-    return True
+    """``cell`` with a leading quote if it would be a formula (see :func:`would_be_formula`)."""
+    return "'" + cell if would_be_formula(cell) else cell
 
 
 def to_csv(table: Table) -> str:
+    """CSV for machines: ``csv_rows`` when the table has them (no thousands separators)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(table.columns)
-    for row in table.rows:
+    for row in table.rows if table.csv_rows is None else table.csv_rows:
         writer.writerow([csv_safe(c) for c in row])
     return out.getvalue()
 
@@ -142,25 +152,31 @@ def explain_json(schedule: Schedule, p: PeriodPayment) -> dict[str, Any]:
 
 
 def explain_table(schedule: Schedule, p: PeriodPayment) -> Table:
+    title = (f"Payment explanation: {schedule.contract} {p.period} (terms in force: "
+             f"{p.terms_in_force}; events are stream versions, see `events --contract`)")
+    return Table(title, ("outcome", "step", "detail", "amount", "events"),
+                 _explain_rows(schedule, p, fmt_thousands), frozenset({"amount"}),
+                 _explain_rows(schedule, p, fmt_money))
+
+
+def _explain_rows(schedule: Schedule, p: PeriodPayment,
+                  show: Callable[[Decimal, str], str]) -> list[list[str]]:
     cur = schedule.currency
     rows: list[list[str]] = []
     for line in p.lines:
         for s in line.steps:
             rows.append([line.outcome, s.label, s.detail,
-                         "" if s.amount is None else fmt_thousands(s.amount, cur),
+                         "" if s.amount is None else show(s.amount, cur),
                          " ".join(s.refs)])
-        rows.append([line.outcome, "payable", f"earned {fmt_thousands(line.earned, cur)} "
-                     f"- above cap {fmt_thousands(line.above_cap, cur)}",
-                     fmt_thousands(line.payable, cur), ""])
+        rows.append([line.outcome, "payable", f"earned {show(line.earned, cur)} "
+                     f"- above cap {show(line.above_cap, cur)}",
+                     show(line.payable, cur), ""])
     for s in p.other:
         rows.append(["", s.label, s.detail,
-                     "" if s.amount is None else fmt_thousands(s.amount, cur), " ".join(s.refs)])
+                     "" if s.amount is None else show(s.amount, cur), " ".join(s.refs)])
     rows.append(["", "period payable", "outcomes + adjustments + fees - retained",
-                 fmt_thousands(p.payable, cur), ""])
-    title = (f"Payment explanation: {schedule.contract} {p.period} (terms in force: "
-             f"{p.terms_in_force}; events are stream versions, see `events --contract`)")
-    return Table(title, ("outcome", "step", "detail", "amount", "events"), rows,
-                 frozenset({"amount"}))
+                 show(p.payable, cur), ""])
+    return rows
 
 
 def terms_json(terms: ContractTerms) -> dict[str, Any]:
@@ -178,28 +194,36 @@ def contract_json(state: ContractState, terms: ContractTerms) -> dict[str, Any]:
         "terms": terms_json(terms),
         "variations": [
             {"effective_from": v.effective_from.isoformat(), "event": v.recorded.ref,
-             "recorded_at": v.recorded.recorded_at.isoformat(),
+             "recorded_at": rfc3339(v.recorded.recorded_at),
              "recorded_by": v.recorded.recorded_by, "reason": v.recorded.reason,
              "changes": msgspec.to_builtins(v.variation, order="sorted")}
             for v in state.ordered_variations],
     }
 
 
-def contract_table(state: ContractState, terms: ContractTerms) -> Table:
+def _outcome_rows(terms: ContractTerms, show: Callable[[Decimal, str], str],
+                  none: str) -> list[list[str]]:
     cur = terms.currency
     rows: list[list[str]] = []
     for o in terms.outcomes:
         if o.tiers is not None:
-            price = "; ".join(f"{fmt_thousands(t.price, cur)}" + (
+            price = "; ".join(f"{show(t.price, cur)}" + (
                 f" to {t.upto}" if t.upto is not None else " above") for t in o.tiers)
         elif o.price is not None:
-            price = fmt_thousands(o.price, cur)
+            price = show(o.price, cur)
         else:
-            price = "-"
+            price = none
         caps = ", ".join(x for x in (
             f"{o.cap_units} units" if o.cap_units is not None else "",
-            f"{fmt_thousands(o.cap_value, cur)}" if o.cap_value is not None else "") if x)
-        rows.append([o.code, o.name, o.kind, price, caps or "-", ", ".join(o.requires) or "-"])
+            f"{show(o.cap_value, cur)}" if o.cap_value is not None else "") if x)
+        rows.append([o.code, o.name, o.kind, price, caps or none,
+                     ", ".join(o.requires) or none])
+    return rows
+
+
+def contract_table(state: ContractState, terms: ContractTerms) -> Table:
+    cur = terms.currency
+    rows = _outcome_rows(terms, fmt_thousands, "-")
     cap = fmt_thousands(terms.max_value, cur) if terms.max_value is not None else "none"
     status = f"closed {state.closed_on}" if state.closed else "open"
     title = (f"{terms.reference}: {terms.title}\n"
@@ -208,12 +232,13 @@ def contract_table(state: ContractState, terms: ContractTerms) -> Table:
              f"contract cap {cap}; retention {terms.retention or 0}; negative periods "
              f"{terms.negative_periods}; {len(state.variations)} variation(s); "
              f"stream version {state.version}")
-    return Table(title, ("code", "outcome", "kind", "price", "caps", "requires"), rows)
+    return Table(title, ("code", "outcome", "kind", "price", "caps", "requires"), rows,
+                 csv_rows=_outcome_rows(terms, fmt_money, ""))
 
 
 def variations_table(state: ContractState) -> Table:
     rows = [[v.effective_from.isoformat(), v.recorded.ref,
-             v.recorded.recorded_at.isoformat(), v.recorded.recorded_by, v.recorded.reason,
+             rfc3339(v.recorded.recorded_at), v.recorded.recorded_by, v.recorded.reason,
              to_json(msgspec.to_builtins(v.variation, order="sorted"))]
             for v in state.ordered_variations]
     return Table("Variations", ("effective", "event", "recorded_at", "recorded_by", "reason",

@@ -188,7 +188,9 @@ def verify_ledger(ledger: Ledger, *, full_decode: bool = False,
 # -- the events feed (DESIGN 7) ------------------------------------------------------
 
 class FeedLine(msgspec.Struct, frozen=True):
-    """One line of ``events``: fields in the published order."""
+    """One line of ``events``: fields in the published order. ``prev_hash`` is always
+    given (64 zeros for a stream's first event, whose stored bytes omit it as the
+    default); ``data`` is the event exactly as stored."""
 
     position: int
     contract: str
@@ -196,6 +198,7 @@ class FeedLine(msgspec.Struct, frozen=True):
     recorded_at: str
     recorded_by: str
     hash: str
+    prev_hash: str
     data: dict[str, object]
 
 
@@ -206,7 +209,8 @@ def feed_line(position: int, topic: str, state: bytes) -> bytes:
     event = codec.decode(topic, state)
     return _feed.encode(FeedLine(
         position, event.contract, type(event).__name__, timestamp(event.recorded_at),
-        event.recorded_by, codec.event_hash(state), codec.to_builtins(event))) + b"\n"
+        event.recorded_by, codec.event_hash(state), event.prev_hash,
+        codec.to_builtins(event))) + b"\n"
 
 
 def feed(ledger: Ledger, after: int = 0, reference: str | None = None,

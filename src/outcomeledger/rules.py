@@ -54,7 +54,6 @@ from .events import (
 from .mechanism import Cumulative
 from .state import ContractState, evolve_owned
 
-
 _encoder = msgspec.json.Encoder(decimal_format="string")
 
 
@@ -173,7 +172,7 @@ class StreamRules:
         try:
             decided = decide(state, command_of(event),
                              Meta(event.recorded_at, event.recorded_by),
-                             payable=self._payable).events
+                             payable=self._payable, advise=False).events
         except LedgerError as e:
             return _refusal(e)
         except Exception as e:  # a poisoned history: reported, not raised

@@ -64,6 +64,7 @@ class PgConnection:
 
     def __init__(self, raw: psycopg.Connection[tuple[Any, ...]]) -> None:
         self.raw = raw
+        _read_as_sqlite(raw)
 
     def execute(self, statement: str,
                 parameters: Sequence[Any] = ()) -> psycopg.Cursor[tuple[Any, ...]]:
@@ -104,6 +105,21 @@ class PgConnection:
 
     def close(self) -> None:
         self.raw.close()
+
+
+def _read_as_sqlite(raw: psycopg.Connection[tuple[Any, ...]]) -> None:
+    """Read projection cells as SQLite gives them, so every reader of ours (dumps, the
+    comparison with a replay) sees both backends alike: money (``NUMERIC``) as its exact
+    decimal text, booleans as 0/1. Other clients read the types themselves."""
+    from psycopg.adapt import Buffer, Loader
+    from psycopg.types.string import TextLoader
+
+    class BoolAsInt(Loader):
+        def load(self, data: Buffer) -> int:
+            return 1 if bytes(data) == b"t" else 0
+
+    raw.adapters.register_loader("numeric", TextLoader)
+    raw.adapters.register_loader("bool", BoolAsInt)
 
 
 _COPY_CHUNK = 2000

@@ -265,7 +265,7 @@ def dump(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
         for t in p.tables:
             for values in sql.select_ordered(conn, t, t.name + suffix):
                 yield _line.encode({"table": t.name,
-                                    "row": dict(zip(t.columns, values, strict=True))}) + b"\n"
+                                    "row": sql.published(t, values)}) + b"\n"
     for name, position in sorted(positions(conn, projections).items()):
         yield _line.encode({"table": "tracking",
                             "row": {"projection": f"proj_{name}", "position": position}}) + b"\n"

@@ -1,11 +1,21 @@
 """SQL for projection tables, generated from their row types, on SQLite or PostgreSQL.
 
-Column types follow the row Struct: text (money and quantities included, as exact
-decimal text), integer, or boolean stored as 0/1. On SQLite, tables keyed by contract
-are ``WITHOUT ROWID`` so a contract's rows sit together and are replaced cheaply. On
-PostgreSQL integers are ``BIGINT`` and text is ``COLLATE "C"``: byte order, as SQLite
-compares, so key order (and so every dump) is the same on both backends whatever the
-database's locale.
+Column types follow the row Struct: text (quantities as exact decimal text), integer,
+boolean, or money. On SQLite, tables keyed by contract are ``WITHOUT ROWID`` so a
+contract's rows sit together and are replaced cheaply. On PostgreSQL integers are
+``BIGINT`` and text is ``COLLATE "C"``: byte order, as SQLite compares, so key order (and
+so every dump) is the same on both backends whatever the database's locale.
+
+Booleans are ``BOOLEAN`` columns: true/false on PostgreSQL; SQLite has no boolean type
+and stores 0/1 in them. Money is ``NUMERIC`` on PostgreSQL (exact: it sorts, compares and
+sums as numbers) and exact decimal text on SQLite (``REAL`` would be inexact), which sorts
+as text; so every money column ``x`` has a generated companion ``x_minor``, the amount
+in integer minor units of the row's currency (pence), computed by the database from
+``x`` on both backends: ``ORDER BY payable_minor``, ``SUM(payable_minor)`` are exact
+everywhere. Companions are SQL only: rows (dumps, ``replay --as-of``, the published
+schemas) are the Struct's fields. Our own reads see both backends alike (PostgreSQL
+``NUMERIC`` as its text, ``BOOLEAN`` as 0/1: :mod:`..sqldb`); :func:`published` gives a
+row its published JSON shape.
 """
 
 from __future__ import annotations
@@ -85,17 +95,19 @@ def snapshot(conn: Conn) -> Iterator[Conn]:
         conn.execute("COMMIT")
 
 
-def _sql_type(t: Any) -> tuple[str, bool]:
-    """(SQL type, nullable) of a msgspec type."""
+def _sql_type(t: Any, kind: str = "") -> tuple[str, bool]:
+    """(column kind: TEXT, MONEY, INTEGER or BOOLEAN; nullable) of a msgspec type."""
     if isinstance(t, inspect.Metadata):
-        return _sql_type(t.type)
+        return _sql_type(t.type, (t.extra or {}).get("kind", kind))
     if isinstance(t, inspect.UnionType):
         kinds = [x for x in t.types if not isinstance(x, inspect.NoneType)]
         assert len(kinds) == 1, f"unsupported union {t}"
-        return _sql_type(kinds[0])[0], True
+        return _sql_type(kinds[0], kind)[0], True
     if isinstance(t, inspect.StrType):
-        return "TEXT", False
-    if isinstance(t, inspect.IntType | inspect.BoolType):
+        return ("MONEY" if kind == "money" else "TEXT"), False
+    if isinstance(t, inspect.BoolType):
+        return "BOOLEAN", False
+    if isinstance(t, inspect.IntType):
         return "INTEGER", False
     raise TypeError(f"projection cells are text, integers or booleans (got {t})")
 
@@ -109,17 +121,43 @@ def columns(row: type[Row]) -> tuple[tuple[str, str, bool], ...]:
     return tuple((f.name, *_sql_type(f.type)) for f in info.fields)
 
 
-_PG_TYPE = {"TEXT": 'TEXT COLLATE "C"', "INTEGER": "BIGINT"}
+_PG_TYPE = {"TEXT": 'TEXT COLLATE "C"', "INTEGER": "BIGINT", "BOOLEAN": "BOOLEAN",
+            "MONEY": "NUMERIC"}
+_SQLITE_TYPE = {"TEXT": "TEXT", "INTEGER": "INTEGER", "BOOLEAN": "BOOLEAN", "MONEY": "TEXT"}
+#: Column type as :func:`live_layout` reports it, per dialect.
+_LAYOUT_TYPE: dict[Dialect, dict[str, str]] = {
+    "sqlite": _SQLITE_TYPE,
+    "postgresql": {"TEXT": "TEXT", "INTEGER": "INTEGER", "BOOLEAN": "BOOLEAN",
+                   "MONEY": "NUMERIC"}}
+#: Suffix of the generated integer minor-unit companion of every money column.
+MINOR = "_minor"
+
+
+def minor_columns(row: type[Row]) -> tuple[str, ...]:
+    """The money columns of ``row`` (each has a companion ``<name>_minor`` in SQL)."""
+    return tuple(n for n, t, _ in columns(row) if t == "MONEY")
+
+
+def _companions(row: type[Row], dialect: Dialect) -> list[str]:
+    """Generated ``<money>_minor`` columns: the amount in integer minor units (money text
+    is fixed at the currency's minor unit, so dropping the point gives them exactly)."""
+    if dialect == "postgresql":
+        return [f"{n}{MINOR} BIGINT GENERATED ALWAYS AS "
+                f"(replace({n}::text, '.', '')::bigint) STORED" for n in minor_columns(row)]
+    return [f"{n}{MINOR} INTEGER GENERATED ALWAYS AS "
+            f"(CAST(replace({n}, '.', '') AS INTEGER)) VIRTUAL" for n in minor_columns(row)]
 
 
 def create(table: Table, name: str, dialect: Dialect = "sqlite") -> str:
     if dialect == "postgresql":
         cols = [f"{n} {_PG_TYPE[t]}{'' if nullable else ' NOT NULL'}"
                 for n, t, nullable in columns(table.row)]
+        cols += _companions(table.row, dialect)
         return (f"CREATE TABLE IF NOT EXISTS {name} ({', '.join(cols)}, "
                 f"PRIMARY KEY ({', '.join(table.key)}))")
-    cols = [f"{n} {t}{'' if nullable else ' NOT NULL'}" for n, t, nullable in
+    cols = [f"{n} {_SQLITE_TYPE[t]}{'' if nullable else ' NOT NULL'}" for n, t, nullable in
             columns(table.row)]
+    cols += _companions(table.row, dialect)
     if table.key == ("position",):
         # The audit trail is keyed by the global position: make it the rowid.
         cols = [c.replace("position INTEGER NOT NULL", "position INTEGER PRIMARY KEY")
@@ -133,9 +171,11 @@ def layout(table: Table, dialect: Dialect = "sqlite") -> list[tuple[str, str, in
     """(column, type, not null, key position) as :func:`live_layout` reports them for a
     table created by :func:`create` (on SQLite, as ``PRAGMA table_info`` does)."""
     rowid = dialect == "sqlite" and table.key == ("position",)
-    return [(n, t, int(not nullable and not (rowid and n == "position")),
+    types = _LAYOUT_TYPE[dialect]
+    return [(n, types[t], int(not nullable and not (rowid and n == "position")),
              table.key.index(n) + 1 if n in table.key else 0)
-            for n, t, nullable in columns(table.row)]
+            for n, t, nullable in columns(table.row)] + [
+            (f"{n}{MINOR}", "INTEGER", 0, 0) for n in minor_columns(table.row)]
 
 
 _PG_LAYOUT = """
@@ -147,7 +187,7 @@ LEFT JOIN pg_constraint k ON k.conrelid = c.oid AND k.contype = 'p'
 WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind = 'r'
   AND c.relname IN ({names})
 ORDER BY c.relname, a.attnum"""
-_PG_TYPES = {"text": "TEXT", "bigint": "INTEGER"}
+_PG_TYPES = {"text": "TEXT", "bigint": "INTEGER", "boolean": "BOOLEAN", "numeric": "NUMERIC"}
 
 
 def live_layout(conn: Conn, name: str) -> list[tuple[str, str, int, int]]:
@@ -158,8 +198,9 @@ def live_layouts(conn: Conn, names: Sequence[str]) -> dict[str, list[tuple[str, 
     """The layout (as :func:`layout` describes it) of each existing table of ``names``;
     on PostgreSQL in one catalog query, as a catch-up checks every table each time."""
     if sqldb.dialect(conn) == "sqlite":
+        # table_xinfo: table_info leaves out generated columns (the money companions).
         found = {name: [(r[1], r[2], r[3], r[5]) for r in
-                        conn.execute(f"PRAGMA table_info({name})")] for name in names}
+                        conn.execute(f"PRAGMA table_xinfo({name})")] for name in names}
         return {name: layout for name, layout in found.items() if layout}
     marks = ", ".join("?" * len(names))
     layouts: dict[str, list[tuple[str, str, int, int]]] = {}
@@ -222,6 +263,22 @@ def _sqlite_insert(conn: sqlite3.Connection, table: Table, name: str,
 def delete_contracts(conn: Conn, table: Table, name: str, contracts: Iterable[str]) -> None:
     assert table.key[0] == "contract"
     conn.executemany(f"DELETE FROM {name} WHERE contract = ?", [(c,) for c in contracts])
+
+
+@cache
+def _booleans(row: type[Row]) -> tuple[int, ...]:
+    return tuple(i for i, (_, t, _) in enumerate(columns(row)) if t == "BOOLEAN")
+
+
+def published(table: Table, values: Sequence[Any]) -> dict[str, Any]:
+    """A stored row in its published JSON shape (``projections/*.schema.json``): booleans
+    as true/false (SQLite stores 0/1), every other cell as read."""
+    row = dict(zip(table.columns, values, strict=True))
+    for i in _booleans(table.row):
+        name = table.columns[i]
+        if row[name] is not None:
+            row[name] = bool(row[name])
+    return row
 
 
 def select_ordered(conn: Conn, table: Table,

@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..money import fmt
+from ..timestamps import rfc3339
 from .tables import Cell, Section
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -30,7 +31,9 @@ def cell(value: Cell) -> str:
         return fmt(value)
     if isinstance(value, int):
         return str(value)
-    if isinstance(value, datetime | date):
+    if isinstance(value, datetime):
+        return rfc3339(value)
+    if isinstance(value, date):
         return value.isoformat()
     return "'" + value if value.startswith(_FORMULA_START) else value
 
