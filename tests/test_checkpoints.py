@@ -10,6 +10,7 @@ tampering is raw SQL on each backend's events table.
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -17,9 +18,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from backends import Db
-from outcomeledger import codec
+from outcomeledger import checkpoints, codec
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_gm, build_pb
+from outcomeledger.demo import build_enf, build_gm, build_pb
+from outcomeledger.replay import stored_batches
 from outcomeledger.signing import new_private_key_pem
 from outcomeledger.store import Ledger
 
@@ -109,7 +111,6 @@ def test_an_untouched_and_a_grown_ledger_extend_their_checkpoints(
     log = tmp_path / "checkpoints.log"
     checkpoint(db, keys, log)
     with Ledger.open(db.url) as ledger:
-        from outcomeledger.demo import build_enf
         build_enf(ledger)
     checkpoint(db, keys, log)
     assert len(log.read_text().splitlines()) == 2
@@ -167,7 +168,6 @@ def test_an_earlier_checkpoint_catches_a_rewrite_before_it_and_names_it(
     log = tmp_path / "checkpoints.log"
     checkpoint(db, keys, log)
     with Ledger.open(db.url) as ledger:
-        from outcomeledger.demo import build_enf
         build_enf(ledger)
     checkpoint(db, keys, log)
     rewrite_whole_chain(db, 14, b'"reason":"', b'"reason":"(cohort 3 dropped) ')
@@ -302,3 +302,53 @@ def test_checkpoint_of_an_empty_ledger_is_refused(ledger_db: Db,
         pass
     out = clean_exit(run(ledger_db, "audit", "checkpoint", "--key", str(keys[0])), 1)
     assert "the ledger holds no events: nothing to checkpoint" in out
+
+
+def test_the_heads_read_from_each_streams_latest_event_are_the_walked_ones(db: Db) -> None:
+    """``audit verify --checkpoints`` on intact chains reads each stream's latest event up
+    to a checkpoint instead of walking every event: the same snapshots, on both backends
+    (a deleted middle event leaves positions with no event)."""
+    sql(db, "DELETE FROM EVENTS WHERE POSITION = 17")
+    pins = [1, 5, 12, 13, 16, 17, 18, 40]
+    with Ledger.open(db.url) as ledger:
+        _, walked = checkpoints.walk(stored_batches(ledger), pins)
+        with closing(ledger.connect()) as conn:
+            read = checkpoints.snapshots_of_heads(conn, pins)
+    assert read is not None
+    for pin in pins:
+        assert read[pin].head() == walked[pin].head(), pin
+        assert read[pin].events == walked[pin].events, pin
+
+
+def test_a_broken_chain_and_a_changed_stream_head_are_both_reported(
+        db: Db, keys: tuple[Path, Path], tmp_path: Path) -> None:
+    """With a chain already broken, the heads at each checkpoint come from a walk over
+    every event (a stream's latest event no longer vouches for the rest). The edit of a
+    middle event is the chain's to report (the heads, and so the checkpoint, still
+    match); the edit of a stream's latest event, in canonical form, only the
+    checkpoint's."""
+    log = tmp_path / "checkpoints.log"
+    checkpoint(db, keys, log)
+    for position in (4, 18):
+        (row,) = sql(db, "SELECT state FROM EVENTS WHERE POSITION=?", position)
+        sql(db, "UPDATE EVENTS SET state=? WHERE POSITION=?",
+            bytes(row[0]).replace(b'"reason":"', b'"reason":"(amended) '), position)
+    findings = json.loads(verify(db, keys, log).stdout)["mismatches"]
+    assert any("GMHP-2017 position 5 v5: prev_hash" in f for f in findings), findings
+    (anchored,) = [f for f in findings if f.startswith(f"checkpoint {log}:1")]
+    assert "contracts whose history differs: PB-SIB-2010)" in anchored
+
+
+def test_an_edited_latest_event_passes_plain_verify_and_is_caught(
+        db: Db, keys: tuple[Path, Path], tmp_path: Path) -> None:
+    """No later event's ``prev_hash`` vouches for a stream's latest event."""
+    log = tmp_path / "checkpoints.log"
+    checkpoint(db, keys, log)
+    (row,) = sql(db, "SELECT state FROM EVENTS WHERE POSITION=18")
+    sql(db, "UPDATE EVENTS SET state=? WHERE POSITION=18",
+        bytes(row[0]).replace(b'"reason":"', b'"reason":"(amended) '))
+    rebuild_projections(db)
+    plain = verify(db)
+    assert ok(plain), plain.output
+    (finding,) = json.loads(verify(db, keys, log).stdout)["mismatches"]
+    assert "contracts whose history differs: PB-SIB-2010)" in finding

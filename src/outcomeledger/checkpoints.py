@@ -61,6 +61,7 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from . import codec, sqldb
 from .chain import ChainVerifier, Head, StreamHead, ledger_head
 from .errors import InvalidInput, Problem
 from .signing import SignatureError, load_private_key, load_public_key, public_key_text
@@ -330,6 +331,57 @@ def walk(batches: Iterable[Sequence[Sequence[Any]]],
     for pin in pending[i:]:
         snapshots[pin] = snapshot_of(verifier)
     return verifier, snapshots
+
+
+#: Each stream's latest event up to a position, and the events up to it.
+_LATEST: dict[sqldb.Dialect, str] = {
+    "sqlite": "SELECT rowid, originator_version, state FROM stored_events WHERE rowid IN "
+              "(SELECT MAX(rowid) FROM stored_events WHERE rowid <= ? GROUP BY originator_id)",
+    "postgresql": "SELECT DISTINCT ON (originator_id) notification_id, originator_version, "
+                  "state FROM outcomeledger_events WHERE notification_id <= ? "
+                  "ORDER BY originator_id, notification_id DESC",
+}
+_UPTO: dict[sqldb.Dialect, str] = {
+    "sqlite": "SELECT COUNT(*), MAX(rowid) FROM stored_events WHERE rowid <= ?",
+    "postgresql": "SELECT COUNT(*), MAX(notification_id) FROM outcomeledger_events "
+                  "WHERE notification_id <= ?",
+}
+
+
+class _Named(msgspec.Struct):
+    contract: str
+
+
+_named = msgspec.json.Decoder(_Named)
+
+
+def snapshots_of_heads(conn: sqldb.Conn, pins: Iterable[int]) -> dict[int, Snapshot] | None:
+    """The snapshots :func:`walk` takes, from each stream's latest event up to each pin
+    alone: one indexed query per checkpoint instead of another pass over every event.
+
+    Only for a store whose every chain was just verified intact (``audit verify``'s own
+    pass): then each latest event's hash vouches for its whole stream, as in
+    :func:`outcomeledger.chain.head_of`. None when a latest event does not parse (the
+    walk then says what is wrong)."""
+    kind = sqldb.dialect(conn)
+    found: dict[int, Snapshot] = {}
+    for pin in set(pins):
+        if isinstance(conn, sqldb.PgConnection):
+            rows, ((count, last),) = (conn.fetch(_LATEST[kind], (pin,)),
+                                      conn.fetch(_UPTO[kind], (pin,)))
+        else:
+            rows = conn.execute(_LATEST[kind], (pin,)).fetchall()
+            ((count, last),) = conn.execute(_UPTO[kind], (pin,)).fetchall()
+        heads: list[StreamHead] = []
+        for position, version, raw in rows:
+            state = bytes(raw)
+            try:
+                contract = _named.decode(state).contract
+            except (msgspec.DecodeError, msgspec.ValidationError, UnicodeDecodeError):
+                return None
+            heads.append((contract, int(version), codec.event_hash(state), int(position)))
+        found[pin] = Snapshot(int(last or 0), int(count), tuple(heads))
+    return found
 
 
 def problems(entries: Sequence[Entry], verifier: ChainVerifier,

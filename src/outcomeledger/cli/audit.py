@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from uuid import UUID
@@ -11,7 +12,7 @@ from uuid import UUID
 import click
 
 from .. import checkpoints, render
-from ..audit import LogEntry, describe, source_fields, source_of
+from ..audit import LogEntry, describe, source_of
 from ..chain import ChainVerifier, Head
 from ..errors import InvalidInput, LedgerError, Problem
 from ..evidence import (
@@ -27,7 +28,6 @@ from ..mechanism import compute
 from ..replay import check, stored_batches, verify_ledger
 from ..state import ContractState, evolve
 from ..store import Ledger, stream_id
-from ..timestamps import rfc3339
 from .base import Context, F, emit, format_option, pass_context, resolve_format, run
 
 
@@ -108,7 +108,7 @@ def audit_verify(c: Context, published: str | None, full: bool, no_rules: bool,
                             "more event(s) the rules would not have recorded")
         problems += [f"projection: {d}" for d in checked.findings]
         if anchors is not None:
-            problems += _checkpoint_problems(c, anchors())
+            problems += _checkpoint_problems(c, anchors(), verifier)
         if published:
             try:
                 pinned = Head.parse(published)
@@ -196,20 +196,15 @@ def audit_log(c: Context, reference: str | None, since: str | None, actor: str |
                 entries.append(LogEntry(s.position, event.contract, s.version,
                                         event.recorded_at, event.recorded_by,
                                         type(event).__name__, describe(event, before),
-                                        event.reason, source_of(event), s.hash,
-                                        *source_fields(event), event.prev_hash))
-        # Machine formats: RFC 3339 times, the file's name and full SHA-256 apart, and
-        # prev_hash explicit (64 zeros for a stream's first event).
+                                        event.reason, source_of(event), s.hash))
         columns = ("position", "recorded_at", "recorded_by", "contract", "type", "what",
-                   "why", "file", "file_sha256", "hash", "prev_hash")
-        rows = [[str(e.position), rfc3339(e.recorded_at), e.recorded_by, e.contract,
-                 e.type, e.what, e.why, e.file_name, e.file_sha256, e.hash, e.prev_hash]
-                for e in entries]
-        data = [{"position": e.position, "recorded_at": rfc3339(e.recorded_at),
+                   "why", "file")
+        rows = [[str(e.position), e.recorded_at.isoformat(), e.recorded_by, e.contract,
+                 e.type, e.what, e.why, e.file] for e in entries]
+        data = [{"position": e.position, "recorded_at": e.recorded_at.isoformat(),
                  "recorded_by": e.recorded_by, "contract": e.contract, "version": e.version,
-                 "type": e.type, "what": e.what, "why": e.why, "file": e.file_name or None,
-                 "file_sha256": e.file_sha256 or None, "hash": e.hash,
-                 "prev_hash": e.prev_hash} for e in entries]
+                 "type": e.type, "what": e.what, "why": e.why, "file": e.file,
+                 "hash": e.hash} for e in entries]
         out = resolve_format(fmt)
         if out == "table":
             for e in entries:
@@ -346,13 +341,23 @@ def _anchor_pack(source: str, pack: ReplayedPack, pinned: Head | None,
     return "; ".join(said) or None
 
 
-def _checkpoint_problems(c: Context, entries: list[checkpoints.Entry]) -> list[str]:
-    """What differs between the ledger and each checkpoint (one more pass over the events:
-    the chain walk above may run in worker processes that keep no intermediate heads)."""
+def _checkpoint_problems(c: Context, entries: list[checkpoints.Entry],
+                         verified: ChainVerifier) -> list[str]:
+    """What differs between the ledger ``verified`` read and each checkpoint. With every
+    chain intact, each stream's latest event up to a checkpoint vouches for the rest: one
+    indexed read per checkpoint (0.3 s at 300,000 events, a walk 7 s). Otherwise, or for a
+    long log, one more pass over the events (the chain walk may have run in worker
+    processes that keep no intermediate heads)."""
+    pins = [e.checkpoint.position for e in entries]
     with c.ledger() as ledger:
-        verifier, snapshots = checkpoints.walk(
-            stored_batches(ledger), [e.checkpoint.position for e in entries])
-    return checkpoints.problems(entries, verifier, snapshots)
+        if not verified.mismatches and ledger.has_projections and len(set(pins)) <= 16:
+            with closing(ledger.connect()) as conn:
+                snapshots = checkpoints.snapshots_of_heads(conn, pins)
+            if snapshots is not None:
+                return checkpoints.problems(entries, verified, snapshots)
+    with c.ledger() as ledger:
+        walked, snapshots = checkpoints.walk(stored_batches(ledger), pins)
+    return checkpoints.problems(entries, walked, snapshots)
 
 
 @audit.command("checkpoint")
