@@ -280,6 +280,7 @@ def test_bad_keys_and_logs_are_refused_cleanly(backend_free: None, tmp_path: Pat
         json.dumps({**entry, "signature": "%%%"}): ("signature", "got '%%%'; expected base64"),
         json.dumps({k: v for k, v in entry.items() if k != "signature"}): (
             "signature", "missing (an unsigned line proves nothing)"),
+        "[" * 100_000 + "]" * 100_000: ("line", "JSON nested too deeply"),
     }
     bad = tmp_path / "bad.log"
     for line, (field, said) in cases.items():
@@ -352,3 +353,14 @@ def test_an_edited_latest_event_passes_plain_verify_and_is_caught(
     assert ok(plain), plain.output
     (finding,) = json.loads(verify(db, keys, log).stdout)["mismatches"]
     assert "contracts whose history differs: PB-SIB-2010)" in finding
+
+
+def test_checkpoint_refuses_to_sign_a_ledger_whose_chains_are_broken(
+        db: Db, keys: tuple[Path, Path], tmp_path: Path) -> None:
+    sql(db, "DELETE FROM EVENTS WHERE POSITION = 6")
+    log = tmp_path / "checkpoints.log"
+    out = clean_exit(run(db, "audit", "checkpoint", "--key", str(keys[0]), "--log", str(log)),
+                     1)
+    assert "the ledger's hash chains do not verify (GMHP-2017 position 7 v7" in out
+    assert "not signing" in out
+    assert not log.exists()

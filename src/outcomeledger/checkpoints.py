@@ -196,6 +196,9 @@ def parse_line(raw: bytes, source: str, number: int) -> Checkpoint:
     except msgspec.DecodeError as e:
         raise InvalidInput([Problem(source, number, "line", f"not JSON ({e}); expected one "
                                     "checkpoint object per line")]) from None
+    except RecursionError:  # msgspec's untyped decode recurses per nesting level
+        raise InvalidInput([Problem(source, number, "line", "JSON nested too deeply; "
+                                    "expected one flat checkpoint object per line")]) from None
     if not isinstance(data, dict):
         raise InvalidInput([Problem(source, number, "line", f"got {_given(data)}; expected "
                                     "a JSON object")])

@@ -243,7 +243,7 @@ def _check_header(header: PackHeaderV2, source: str) -> None:
 
 def _as_of(text: str, source: str) -> int | datetime:
     try:
-        return parse_as_of(text)
+        return parse_as_of(text.strip())  # as `audit export --as-of` reads it
     except InvalidInput:
         raise _refuse(source, 1, "as_of", f"expected a position or an ISO timestamp (got "
                       f"{text[:60]!r})") from None
