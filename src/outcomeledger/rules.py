@@ -180,7 +180,7 @@ class StreamRules:
         # The chain link is the chain's to check (and the decider leaves it to the store).
         expected = tuple(msgspec.structs.replace(e, prev_hash=event.prev_hash)
                          for e in decided)
-        if expected == (event,):
+        if len(expected) == 1 and expected[0] == event:
             return None
         return _difference(event, expected)
 
