@@ -44,7 +44,7 @@ def test_a_receipt_counts_rows_figures_returns_and_events(ledger: Ledgered) -> N
 
 def test_the_table_receipt_shows_the_file_hash(ledger: Ledgered) -> None:
     path = ledger.write("q.csv", RETURN)
-    result = ledger("returns", "import", path)
+    result = ledger("returns", "import", path, "--format", "table")
     assert result.exit_code == 0
     assert hashlib.sha256(RETURN.encode()).hexdigest() in result.stdout
     assert "Import receipt" in result.stdout
@@ -84,7 +84,7 @@ def test_a_dry_run_prints_the_receipt_and_writes_nothing(ledger: Ledgered) -> No
     assert (receipt["added"], receipt["returns"], receipt["events"], receipt["dry_run"]) == (
         3, 2, 0, True)
     assert ledger.events() == 1
-    table = ledger("returns", "import", path, "--dry-run")
+    table = ledger("returns", "import", path, "--dry-run", "--format", "table")
     assert "dry run: nothing written" in table.stdout
 
 

@@ -244,8 +244,12 @@ def _review(state: ContractState, cmd: ValidateReturn | RejectReturn,
     key = (period.id, cmd.provider)
     status = state.returns.get(key)
     if status is None:
+        others = sorted(p or "(no provider)" for pid, p in state.returns if pid == period.id)
         raise Refused(f"no return for {period.id}"
-                      f"{' from ' + cmd.provider if cmd.provider else ''} to review")
+                      f"{' from ' + cmd.provider if cmd.provider else ' without a provider'}"
+                      " to review" + (f" (returns for {period.id} are from "
+                                      f"{', '.join(others)}: give --provider)" if others
+                                      else ""))
     kind: type[ReturnRejected] | type[ReturnValidated] = ReturnValidated
     if isinstance(cmd, RejectReturn):
         _require_reason(cmd.reason, "rejecting a return")

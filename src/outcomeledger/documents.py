@@ -14,11 +14,13 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from .document_problems import check, json_lines, toml_lines
 from .errors import InvalidInput, Problem
 from .terms import ContractTerms, Variation
 
 T = TypeVar("T", ContractTerms, Variation)
 
+_JSON = msgspec.json.Decoder(float_hook=Decimal)
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
 
 
@@ -69,8 +71,15 @@ def load_document(path: Path, kind: type[T]) -> T:
     try:
         if path.suffix.lower() == ".json":
             # JSON numbers decode straight into Decimal fields, exactly.
-            return msgspec.json.decode(text.encode(), type=kind, strict=False)
-        return msgspec.convert(_read_toml(path, text), kind, strict=False)
+            data = _JSON.decode(text.encode())
+            lines = json_lines(text)
+        else:
+            data = _read_toml(path, text)
+            lines = toml_lines(text)
+        # Every problem of the document, each on its line, before msgspec's first one.
+        if problems := check(source, data, kind, lines):
+            raise InvalidInput(problems)
+        return msgspec.convert(data, kind, strict=False)
     except msgspec.ValidationError as e:
         raise InvalidInput([_problem_from_validation(source, e)]) from None
     except msgspec.DecodeError as e:

@@ -15,6 +15,8 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        if self.source.startswith("--") and self.line is None:
+            return f"{self.source}: {self.message}"  # the flag names the field
         where = self.source if self.line is None else f"{self.source}:{self.line}"
         return f"{where}: {self.field}: {self.message}"
 
@@ -36,7 +38,15 @@ class InvalidInput(LedgerError):
 
 
 class Refused(LedgerError):
-    """A command that the contract's history does not allow (closed, outside term...)."""
+    """A command that the contract's history does not allow (closed, outside term...).
+
+    ``field`` names what a row of a file would have to change (the ``provider`` a provider
+    may not return for); a refusal of the contract as a whole leaves it ``contract``.
+    """
+
+    def __init__(self, message: str, field: str = "contract") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class UnknownContract(LedgerError):

@@ -59,9 +59,11 @@ def authorise(terms: ContractTerms, command: Command, actor: str) -> None:
             continue
         return
     held = ", ".join(r.role + (f" for {r.provider}" if r.provider else "") for r in roles)
-    extra = ""
+    extra, field = "", "contract"
     if isinstance(command, SubmitReturn):
         extra = f" for provider {command.provider!r}" if command.provider else (
             " without a provider")
+        if any(r.role == "provider" for r in roles):
+            field = "provider"  # the actor may return, but not for this provider
     raise Refused(f"actor {actor!r} ({held}) may not {action}{extra} on contract "
-                  f"{terms.reference}")
+                  f"{terms.reference}", field)

@@ -15,12 +15,12 @@ from .. import checkpoints, render
 from ..audit import LogEntry, describe, source_of
 from ..chain import ChainVerifier, Head
 from ..errors import InvalidInput, LedgerError, Problem
+from ..events import EVENT_TYPES
 from ..evidence import (
     ReplayedPack,
     StoredRow,
     Unanchored,
     anchor,
-    parse_as_of,
     read_pack,
     write_pack,
 )
@@ -28,7 +28,17 @@ from ..mechanism import compute
 from ..replay import check, stored_batches, verify_ledger
 from ..state import ContractState, evolve
 from ..store import Ledger, stream_id
-from .base import Context, F, emit, format_option, pass_context, resolve_format, run
+from .base import (
+    Context,
+    F,
+    check_moment,
+    emit,
+    format_option,
+    parse_moment,
+    pass_context,
+    resolve_format,
+    run,
+)
 
 
 def stored_rows(ledger: Ledger, reference: str | None = None,
@@ -143,7 +153,7 @@ def audit_verify(c: Context, published: str | None, full: bool, no_rules: bool,
             sys.exit(1)
         c.say("verified: every hash chain is intact" + (
             "" if no_rules else ", every event is one the rules would have recorded"))
-    run(body)
+    run(body, writes=False)
 
 
 @audit.command("head")
@@ -156,7 +166,7 @@ def audit_head(c: Context) -> None:
             for rows in stored_batches(ledger):
                 verifier.add_rows(rows)
         click.echo(str(verifier.head()))
-    run(body)
+    run(body, writes=False)
 
 
 @audit.command("log")
@@ -170,11 +180,16 @@ def audit_head(c: Context) -> None:
 def audit_log(c: Context, reference: str | None, since: str | None, actor: str | None,
               kind: str | None, fmt: str | None) -> None:
     """The trail: when, who, what, why, which file; before → after for variations."""
+    moment = parse_moment(since, "--since") if since else None
+    if isinstance(moment, int):
+        raise click.BadParameter(f"expected an ISO timestamp (got {since!r})",
+                                 param_hint="--since")
+    known = [t.__name__ for t in EVENT_TYPES]
+    if kind and kind not in known:
+        raise click.BadParameter(f"no such event type (got {kind!r}, expected one of "
+                                 f"{', '.join(known)})", param_hint="--type")
+
     def body() -> None:
-        moment = parse_as_of(since) if since else None
-        if isinstance(moment, int):
-            raise InvalidInput([Problem("--since", None, "since",
-                                        f"expected an ISO timestamp (got {since!r})")])
         entries: list[LogEntry] = []
         states: dict[str, ContractState] = {}
         with c.ledger() as ledger:
@@ -213,12 +228,13 @@ def audit_log(c: Context, reference: str | None, since: str | None, actor: str |
                            + (f"\n    file: {e.file}" if e.file else ""))
         else:
             emit(out, render.Table("Audit log", columns, rows), data)
-    run(body)
+    run(body, writes=False)
 
 
 @audit.command("export")
 @click.argument("reference", required=False)
-@click.option("--as-of", "as_of", default=None, help="Only events up to this position or time.")
+@click.option("--as-of", "as_of", callback=check_moment, default=None,
+              help="Only events up to this position or time.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
               default=None, help="Write the pack here (default: stdout).")
 @pass_context
@@ -226,7 +242,7 @@ def audit_export(c: Context, reference: str | None, as_of: str | None,
                  output: Path | None) -> None:
     """Write an evidence pack (NDJSON): header with heads, then every event with its hash."""
     def body() -> None:
-        limit = parse_as_of(as_of) if as_of else None
+        limit = parse_moment(as_of, "--as-of") if as_of else None
         with c.ledger() as ledger:
             if reference:
                 ledger.get(reference)
@@ -294,7 +310,7 @@ def audit_replay(c: Context, pack: Path, reference: str | None, published: str |
         c.say(f"pack verified: {replayed.header.events} events, head {replayed.head}; "
               + (anchored or "checked against itself only (give --head or --checkpoints to "
                  "check it against a head published outside it)"))
-    run(body)
+    run(body, writes=False)
 
 
 def _parse_head(text: str) -> Head:

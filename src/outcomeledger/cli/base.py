@@ -63,21 +63,54 @@ def emit(fmt: str, table: render.Table, data: Any) -> None:
         click.echo(render.to_text(table))
 
 
-def run(fn: Callable[[], None]) -> None:
-    """Run a command body, turning refusals into exit 1 with a clear message."""
+def run(fn: Callable[[], None], *, writes: bool = True) -> None:
+    """Run a command body, turning refusals into exit 1 with a clear message.
+
+    The rule for exit codes: 2 is a usage mistake (an option missing, options that do not
+    go together, an option value that cannot be read: click's ``UsageError`` and
+    ``BadParameter``); 1 is input refused (a file, or a value the ledger's rules refuse)
+    or failed verification. With ``--format json`` every refusal is also printed on stdout
+    as ``{"errors": [...]}``. Only a command that ``writes`` says "nothing was written".
+    """
     try:
         fn()
     except InvalidInput as e:
-        fmt = click.get_current_context().params.get("fmt")
-        if fmt == "json":
-            click.echo(render.to_json({"errors": [p.as_dict() for p in e.problems]}))
+        _json_errors([p.as_dict() for p in e.problems])
         for problem in e.problems:
             click.echo(f"error: {problem}", err=True)
-        click.echo(f"refused: {len(e.problems)} problem(s); nothing was written", err=True)
+        click.echo(f"refused: {len(e.problems)} problem(s)"
+                   + ("; nothing was written" if writes else ""), err=True)
         sys.exit(1)
     except LedgerError as e:
+        _json_errors([{"file": None, "line": None, "field": None, "message": str(e)}])
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
+
+
+def _json_errors(errors: list[dict[str, object]]) -> None:
+    if click.get_current_context().params.get("fmt") == "json":
+        click.echo(render.to_json({"errors": errors}))
+
+
+def check_moment(ctx: click.Context, param: click.Parameter, value: str | None
+                 ) -> str | None:
+    """Callback of ``--as-of`` options: refuse a value that is neither a position nor a
+    timestamp as a usage mistake (exit 2); the command parses it again against the
+    ledger."""
+    if value is not None:
+        parse_moment(value, f"--{(param.name or 'as_of').replace('_', '-')}")
+    return value
+
+
+def parse_moment(value: str, flag: str) -> int | datetime:
+    """An ``--as-of``/``--since`` value: a global position or an ISO timestamp; a value
+    that is neither is a usage mistake (exit 2)."""
+    from ..evidence import parse_as_of
+
+    try:
+        return parse_as_of(value.strip())
+    except InvalidInput as e:
+        raise click.BadParameter(e.problems[0].message, param_hint=flag) from None
 
 
 class DefaultGroup(click.Group):

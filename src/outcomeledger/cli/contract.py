@@ -7,7 +7,16 @@ from pathlib import Path
 import click
 
 from .. import render, replay, service
-from .base import Context, emit, format_option, parse_date, pass_context, resolve_format, run
+from .base import (
+    Context,
+    check_moment,
+    emit,
+    format_option,
+    parse_date,
+    pass_context,
+    resolve_format,
+    run,
+)
 
 # -- contract ------------------------------------------------------------------------
 
@@ -64,7 +73,8 @@ def contract_close(c: Context, reference: str, reason: str, on: str | None) -> N
 @contract.command("show")
 @click.argument("reference")
 @click.option("--as-at", "as_at", default=None, help="Show the terms in force on this date.")
-@click.option("--as-of", "as_of", default=None, help="As the ledger showed it then: events up "
+@click.option("--as-of", "as_of", callback=check_moment, default=None,
+              help="As the ledger showed it then: events up "
               "to this global POSITION or recorded at or before this TIMESTAMP.")
 @format_option()
 @pass_context
@@ -85,7 +95,7 @@ def contract_show(c: Context, reference: str, as_at: str | None, as_of: str | No
             else:
                 emit(out, render.contract_table(state, terms),
                      render.contract_json(state, terms))
-    run(body)
+    run(body, writes=False)
 
 
 @contract.command("list")
@@ -110,9 +120,32 @@ def contract_list(c: Context, fmt: str | None) -> None:
                 "reference", "title", "buyer", "supplier", "start", "end", "cadence", "status",
                 "events"), rows)
             emit(resolve_format(fmt), table, data)
-    run(body)
+    run(body, writes=False)
 
 
+
+
+@contract.command("init")
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the template to this new file (default: stdout).")
+def contract_init(output: Path | None) -> None:
+    """Print a commented contract definition to copy and edit (every key is in
+    docs/formats.md); it agrees as it stands."""
+    from ..input_formats import TEMPLATE
+
+    if output is None:
+        click.echo(TEMPLATE, nl=False)
+        return
+    try:
+        with output.open("x", encoding="utf-8") as handle:
+            handle.write(TEMPLATE)
+    except FileExistsError:
+        raise click.BadParameter(f"{output} already exists (expected a new file)",
+                                 param_hint="--output") from None
+    except OSError as e:
+        raise click.ClickException(f"cannot write {output}: {e.strerror or e}") from None
+    click.echo(f"wrote {output}; edit it, then `outcomeledger contract agree {output}`",
+               err=True)
 
 
 COMMANDS = [contract]

@@ -28,7 +28,7 @@ def events(c: Context, after: int, reference: str | None, limit: int | None) -> 
             for line in replay.feed(ledger, after, reference, limit):
                 out.write(line)
         out.flush()
-    run(body)
+    run(body, writes=False)
 
 
 COMMANDS = [events]

@@ -15,6 +15,7 @@ from ..store import Ledger
 from .base import (
     Context,
     DefaultGroup,
+    check_moment,
     emit,
     format_option,
     parse_date,
@@ -68,8 +69,9 @@ def adjust(c: Context, reference: str | None, period: str | None, kind: str | No
         data = receipt.as_dict()
         title = "Adjustments receipt" + (" (dry run: nothing written)" if dry_run else "")
         columns = ("file", "sha256", "rows", "adjustments", "events")
-        emit(fmt or "table", render.Table(title, columns, [[str(data[k]) for k in columns]],
-                                          frozenset(columns[2:])), data)
+        table = render.Table(title, columns, [[str(data[k]) for k in columns]],
+                             frozenset(columns[2:]))
+        emit(resolve_format(fmt), table, data)
     run(body)
 
 
@@ -90,7 +92,8 @@ def _period_id(ledger: Ledger, reference: str, period: str) -> str:
 @payments.command("show")
 @click.argument("reference")
 @click.option("--period", default=None)
-@click.option("--as-of", "as_of", default=None, help="As the ledger showed it then: events up "
+@click.option("--as-of", "as_of", callback=check_moment, default=None,
+              help="As the ledger showed it then: events up "
               "to this global POSITION or recorded at or before this TIMESTAMP.")
 @click.option("--as-at", "as_at", default=None, help="As the contract stood on this DATE: "
               "the periods begun by then, totals through them, the cap in force then.")
@@ -118,7 +121,7 @@ def payments_show(c: Context, reference: str, period: str | None, as_of: str | N
         out = resolve_format(fmt)
         emit(out, render.payments_table(schedule, periods, machine=out != "table"),
              render.payments_json(schedule, periods))
-    run(body)
+    run(body, writes=False)
 
 
 @payments.command("explain")
@@ -137,7 +140,7 @@ def payments_explain(c: Context, reference: str, period: str, fmt: str | None) -
             raise LedgerError(f"{reference} has no payment activity in {pid}")
         emit(resolve_format(fmt), render.explain_table(schedule, p),
              render.explain_json(schedule, p))
-    run(body)
+    run(body, writes=False)
 
 
 @payments.command("certify")
@@ -159,7 +162,7 @@ def payments_certify(c: Context, reference: str, period: str, reason: str,
                 "cumulative_payable": render.fmt_money(event.cumulative_payable, currency)}
         table = render.Table(f"Certified {reference} {event.period}", tuple(data),
                              [[str(v) for v in data.values()]])
-        emit(fmt or "table", table, data)
+        emit(resolve_format(fmt), table, data)
     run(body)
 
 

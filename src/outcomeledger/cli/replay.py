@@ -14,7 +14,7 @@ from .. import follow as following
 from .. import render
 from .. import replay as replaying
 from ..store import Ledger
-from .base import Context, emit, format_option, pass_context, resolve_format, run
+from .base import Context, check_moment, emit, format_option, pass_context, resolve_format, run
 
 
 def _progress(c: Context, total: int, label: str) -> AbstractContextManager[Any]:
@@ -25,7 +25,7 @@ def _progress(c: Context, total: int, label: str) -> AbstractContextManager[Any]
 
 
 @click.command("replay")
-@click.option("--as-of", "as_of", default=None,
+@click.option("--as-of", "as_of", callback=check_moment, default=None,
               help="Print every projection as it stood at this POSITION or TIMESTAMP "
               "(NDJSON on stdout); the live tables are not touched.")
 @pass_context
@@ -44,7 +44,7 @@ def replay(c: Context, as_of: str | None) -> None:
             with _progress(c, 2 * ledger.max_position(), "replaying") as bar:
                 done = replaying.rebuild(ledger, None if bar is None else bar.update)
         c.say(f"replayed {done.events} events; projections at position {done.position}")
-    run(body)
+    run(body, writes=as_of is None)  # --as-of only reads
 
 
 class _Stop:

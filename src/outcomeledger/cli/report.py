@@ -15,7 +15,7 @@ from ..report.model import ContractReport, PortfolioReport
 from ..report.source import Source
 from ..report.tables import contract_sections, portfolio_sections
 from ..report.text import to_table_text
-from .base import Context, parse_date, pass_context, resolve_format, run
+from .base import Context, check_moment, parse_date, pass_context, resolve_format, run
 
 _FORMATS = ("table", "json", "csv", "html")
 _SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv",
@@ -53,7 +53,7 @@ def _render(report: ContractReport | PortfolioReport, out: str) -> str:
               help="A portfolio summary of every contract instead of one report.")
 @click.option("--as-at", "as_at", default=None,
               help="Terms in force on this date, and periods up to it.")
-@click.option("--as-of", "as_of", default=None,
+@click.option("--as-of", "as_of", callback=check_moment, default=None,
               help="What the ledger held at this global position or ISO timestamp.")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default=None,
               help="Output format (default: from --output's suffix, else table on a "
@@ -96,7 +96,7 @@ def report(c: Context, reference: str | None, everything: bool, as_at: str | Non
         else:
             output.write_text(text, encoding="utf-8")
             c.say(f"wrote the {out} report to {output}")
-    run(body)
+    run(body, writes=False)
 
 
 COMMANDS = [report]

@@ -13,7 +13,7 @@ from .. import render, service
 from ..imports.importer import ImportReceipt, ImportRefused, import_returns
 from ..imports.rows import FORMATS
 from ..imports.sources import OnRead
-from .base import Context, format_option, pass_context, run
+from .base import Context, format_option, pass_context, resolve_format, run
 
 # -- returns -------------------------------------------------------------------------
 
@@ -35,6 +35,9 @@ def returns_import(c: Context, files: tuple[str, ...], dry_run: bool, restate: b
                    reason: str, input_format: str | None, fmt: str | None) -> None:
     """Import returns (CSV, NDJSON or JSON; - is standard input): all files in one
     transaction, or nothing at all."""
+    if restate and not reason.strip():
+        raise click.UsageError("--restate needs --reason TEXT: why the figures changed")
+
     def body() -> None:
         with c.ledger() as ledger, _progress(c, files) as on_read:
             try:
@@ -48,7 +51,7 @@ def returns_import(c: Context, files: tuple[str, ...], dry_run: bool, restate: b
         for receipt in receipts:
             for warning in receipt.warnings:
                 click.echo(f"warning: {warning}", err=True)
-        if (fmt or "table") == "json":
+        if resolve_format(fmt) == "json":
             click.echo(render.to_json([r.as_dict() for r in receipts]))
         else:
             title = "Import receipt" + (" (dry run: nothing written)" if dry_run else "")
@@ -95,7 +98,8 @@ def _review_command(name: str, reject: bool) -> None:
             with c.ledger() as ledger:
                 service.review(ledger, reference, period, provider, c.meta(), reject=reject,
                                reason=reason)
-                c.say(f"{name}d the {period} return of {reference}")
+                c.say(f"{'rejected' if reject else 'validated'} the {period} return of "
+                      f"{reference}{' from ' + provider if provider else ''}")
         run(body)
 
 

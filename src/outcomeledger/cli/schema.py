@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from .. import input_formats
 from ..projections import schema as schemas
 from .base import Context, pass_context, run
 
@@ -16,27 +17,35 @@ from .base import Context, pass_context, run
               "the code.")
 @click.option("--write", is_flag=True, help="Regenerate the published files from the code.")
 @click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path),
-              default=Path("projections"), show_default=True,
-              help="The published projections folder.")
+              default=None, help="The published folder (default: projections, or docs "
+              "with --inputs).")
+@click.option("--inputs", is_flag=True, help="The input formats users write (contract, "
+              "variation, returns and adjustments rows: docs/schemas and docs/formats.md) "
+              "instead of the projections.")
 @pass_context
-def schema(c: Context, check: bool, write: bool, folder: Path) -> None:
-    """Print the JSON Schema of every projection table (generated from the code)."""
+def schema(c: Context, check: bool, write: bool, folder: Path | None, inputs: bool) -> None:
+    """Print the JSON Schema of every projection table, or with --inputs of every input
+    format (generated from the code)."""
+    published = input_formats if inputs else schemas
+    if folder is None:
+        folder = Path("docs" if inputs else "projections")
+
     def body() -> None:
         if check:
-            problems = schemas.check(folder)
+            problems = published.check(folder)
             for problem in problems:
                 click.echo(f"drift: {problem}", err=True)
             if problems:
                 click.echo("published schemas differ from the code; run "
-                           "`outcomeledger schema --write` and record the change in "
-                           "CHANGELOG.md", err=True)
+                           f"`outcomeledger schema{' --inputs' if inputs else ''} --write` "
+                           "and record the change in CHANGELOG.md", err=True)
                 sys.exit(1)
             c.say(f"{folder}: published schemas match the code")
         elif write:
-            for path in schemas.write(folder):
+            for path in published.write(folder):
                 c.say(f"wrote {path}")
         else:
-            click.echo(schemas.all_schemas().decode(), nl=False)
+            click.echo(published.all_schemas().decode(), nl=False)
     run(body)
 
 

@@ -238,7 +238,7 @@ def contract_refusal(name: str, line: int, reference: str, state: ContractState,
     if (name, message) in reported:
         return []
     reported.add((name, message))
-    return [Problem(name, line, "contract", message)]
+    return [Problem(name, line, getattr(error, "field", "contract"), message)]
 
 
 def _period_order(period: str, memo: dict[str, tuple[int, int, int]]) -> tuple[int, int, int]:

@@ -153,6 +153,14 @@ def _csv_table(stream: BinaryIO, source: str, required: tuple[str, ...],
         problems.append(bad[0])
         text.detach()
         return Table(())
+    if (separator := _other_separator(header, required)) is not None:
+        # A spreadsheet saved with its locale's separator: say so once, not per column.
+        problems.append(Problem(source, 1, "header", f"this looks like {separator!r}-separated"
+                                f" text, not comma-separated CSV (got {','.join(header)!r});"
+                                f" save or export it with ',' as the separator (expected "
+                                f"columns {', '.join(required)})"))
+        text.detach()
+        return Table(())
     for name in required:
         if name not in columns:
             problems.append(Problem(source, 1, name, f"missing required column (got "
@@ -170,6 +178,19 @@ def _csv_table(stream: BinaryIO, source: str, required: tuple[str, ...],
         text.detach()
         return Table(())
     return Table(columns, _csv_rows(reader, text, source, columns, problems, invalid_before))
+
+
+def _other_separator(header: list[str], required: tuple[str, ...]) -> str | None:
+    """The separator (``;``, tab or ``|``) a header with none of the required columns
+    would have every one of them with."""
+    if any(h.strip() in required for h in header):
+        return None
+    line = ",".join(header)
+    for separator in (";", "\t", "|"):
+        if all(name in (c.strip().strip('"') for c in line.split(separator))
+               for name in required):
+            return separator
+    return None
 
 
 def _csv_rows(reader: Any, text: _Text, source: str, columns: tuple[str, ...],

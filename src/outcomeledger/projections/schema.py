@@ -159,7 +159,9 @@ def write(folder: Path) -> list[Path]:
             path.write_bytes(data)
             changed.append(path)
     path = folder / README
-    text = path.read_text(encoding="utf-8")
+    # A new folder gets a README holding only the generated field tables.
+    text = (path.read_text(encoding="utf-8") if path.exists()
+            else f"# Projection schemas\n\n{BEGIN}\n{END}\n")
     new = readme(text)
     if new != text:
         path.write_text(new, encoding="utf-8")

@@ -1,0 +1,230 @@
+"""Every problem of a contract or variation document, each with the line it is on.
+
+msgspec stops at the first error of a document and names it by path only
+(``$.outcomes[2].price``). Users fix files better with the whole list, located as
+returns files are (``FILE:LINE: field: message (got …, expected …)``): this module walks
+the decoded document against the Structs of :mod:`outcomeledger.terms`, field by field,
+and finds each field's line by locating its key in the text (TOML headers and
+``key =`` lines; JSON keys by a small scanner that tracks where it is in the tree).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import types
+from decimal import Decimal
+from typing import Any, Literal, Union, get_args, get_origin
+
+import msgspec
+from msgspec import Struct, UnsetType
+
+from .errors import Problem
+
+Path = tuple[str | int, ...]
+Lines = dict[Path, int]
+
+
+def check(source: str, data: Any, kind: type[Struct], lines: Lines) -> list[Problem]:
+    """Every problem of ``data`` (decoded TOML or JSON) read as a ``kind`` document."""
+    found: list[tuple[Path, str]] = []
+    _struct(data, kind, (), found)
+    return [Problem(source, line_of(lines, path), dotted(path) or "document", message)
+            for path, message in found]
+
+
+def dotted(path: Path) -> str:
+    text = ""
+    for part in path:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def line_of(lines: Lines, path: Path) -> int | None:
+    """The line of the deepest part of ``path`` located in the text."""
+    for end in range(len(path), 0, -1):
+        if path[:end] in lines:
+            return lines[path[:end]]
+    return None
+
+
+def _struct(data: Any, kind: type[Struct], path: Path, found: list[tuple[Path, str]]) -> None:
+    if not isinstance(data, dict):
+        found.append((path, f"expected a table of {kind.__name__} keys (got "
+                            f"{_shown(data)})"))
+        return
+    fields = {f.encode_name: f for f in msgspec.structs.fields(kind)}
+    for key, value in data.items():
+        field = fields.get(key)
+        if field is None:
+            close = difflib.get_close_matches(str(key), list(fields), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            found.append(((*path, key), f"unknown key (got {key!r}, expected one of "
+                                        f"{', '.join(fields)}){hint}"))
+            continue
+        _value(value, field.type, (*path, key), found)
+    for name, field in fields.items():
+        if field.required and name not in data:
+            found.append(((*path, name), f"missing required key {name!r}"))
+
+
+def _members(annotation: Any) -> list[Any]:
+    """The types a value may have, without None and UNSET (an absent key)."""
+    if get_origin(annotation) in (Union, types.UnionType):
+        return [t for t in get_args(annotation) if t not in (type(None), UnsetType)]
+    return [annotation]
+
+
+def _value(value: Any, annotation: Any, path: Path, found: list[tuple[Path, str]]) -> None:
+    members = _members(annotation)
+    for member in members:  # a nested table, or a list of them: every problem inside
+        if isinstance(member, type) and issubclass(member, Struct) and isinstance(value, dict):
+            _struct(value, member, path, found)
+            return
+        args = get_args(member)
+        if (get_origin(member) is tuple and args and isinstance(args[0], type)
+                and issubclass(args[0], Struct) and isinstance(value, list)):
+            for index, item in enumerate(value):
+                _struct(item, args[0], (*path, index), found)
+            return
+    try:
+        msgspec.convert(value, annotation, strict=False)
+    except msgspec.ValidationError as e:
+        found.append((path, _message(value, members, e)))
+
+
+def _message(value: Any, members: list[Any], error: msgspec.ValidationError) -> str:
+    choices = [c for m in members if get_origin(m) is Literal for c in get_args(m)]
+    if choices:
+        return (f"not one of the allowed values (got {_shown(value)}, expected one of "
+                f"{', '.join(repr(c) for c in choices)})")
+    text = re.sub(r" - at `\$[^`]*`$", "", str(error))
+    text = text[:1].lower() + text[1:]
+    return f"{text} (got {_shown(value)}, expected {_expected(members)})"
+
+
+_NAMES = {str: "text", int: "a whole number", bool: "true or false", Decimal: "a number",
+          dict: "a table"}
+
+
+def _expected(members: list[Any]) -> str:
+    names = []
+    for m in members:
+        origin = get_origin(m)
+        if m in _NAMES:
+            names.append(_NAMES[m])
+        elif origin is tuple:
+            names.append("a list")
+        elif origin is dict:
+            names.append("a table of period: number")
+        else:
+            names.append(getattr(m, "__name__", str(m)).replace("date", "an ISO date "
+                                                                 "YYYY-MM-DD"))
+    return " or ".join(names)
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a table"
+    if isinstance(value, list):
+        return "a list"
+    text = repr(str(value) if isinstance(value, Decimal) else value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# -- where each key is ------------------------------------------------------------------
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\".]+?)\s*=")
+_INLINE_KEY = re.compile(r"[{,]\s*([A-Za-z0-9_\-]+)\s*=")
+
+
+def toml_lines(text: str) -> Lines:
+    """The line of each key path of a TOML document (first occurrence), found from its
+    table headers (``[a]``, ``[[a]]`` counted per array) and ``key =`` lines; keys of
+    inline tables on one line (``providers = [{ id = "P1" }, { id = "P2" }]``) are
+    placed on that line, counted per ``{``."""
+    lines: Lines = {}
+    counts: dict[Path, int] = {}
+    table: Path = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if m := _HEADER.match(line):
+            names = [n.strip().strip('"') for n in m[2].split(".")]
+            table = ()
+            for i, name in enumerate(names):
+                table = (*table, name)
+                last = i == len(names) - 1
+                if last and m[1] == "[[":
+                    index = counts.get(table, -1) + 1
+                    counts[table] = index
+                    lines.setdefault(table, number)
+                    table = (*table, index)
+                elif table in counts:  # a sub-table of the latest array element
+                    table = (*table, counts[table])
+                lines.setdefault(table, number)
+            continue
+        if m := _KEY.match(line):
+            key: Path = (*table, *(k.strip('"') for k in m[1].split(".")))
+            lines.setdefault(key, number)
+            rest = line[m.end():]
+            for index, element in enumerate(re.split(r"}\s*,\s*{", rest)):
+                for inner in _INLINE_KEY.finditer("{" + element.lstrip(" [{")):
+                    at: Path = ((*key, index, inner[1]) if rest.lstrip().startswith("[")
+                                else (*key, inner[1]))
+                    lines.setdefault(at, number)
+    return lines
+
+
+def json_lines(text: str) -> Lines:
+    """The line of each key path (and array element) of a JSON document."""
+    lines: Lines = {}
+    stack: list[tuple[Path, int | None]] = []  # (path of the container, next index)
+    path: Path = ()
+    number = 1
+    i, n = 0, len(text)
+    key: str | None = None
+    while i < n:
+        ch = text[i]
+        if ch == "\n":
+            number += 1
+        elif ch == '"':
+            j = i + 1
+            while j < n and text[j] != '"':
+                j += 2 if text[j] == "\\" else 1
+            word = text[i + 1:j]
+            k = j + 1
+            while k < n and text[k] in " \t\r\n":
+                k += 1
+            if k < n and text[k] == ":" and stack and stack[-1][1] is None:
+                key = word
+                lines.setdefault((*stack[-1][0], key), number)
+            elif stack and (index := stack[-1][1]) is not None:  # a string in an array
+                lines.setdefault((*stack[-1][0], index), number)
+                stack[-1] = (stack[-1][0], index + 1)
+            number += text.count("\n", i, j)
+            i = j
+        elif ch in "{[":
+            here = stack[-1][0] if stack else ()
+            if stack and stack[-1][1] is None and key is not None:
+                path = (*here, key)
+            elif stack and stack[-1][1] is not None:
+                index = stack[-1][1]
+                path = (*here, index)
+                stack[-1] = (here, index + 1)
+                lines.setdefault(path, number)
+            else:
+                path = ()
+            stack.append((path, None if ch == "{" else 0))
+            key = None
+        elif ch in "}]":
+            if stack:
+                stack.pop()
+        elif ch not in " \t\r,:" and stack and (index := stack[-1][1]) is not None:
+            # a scalar element of an array
+            here = stack[-1][0]
+            lines.setdefault((*here, index), number)
+            stack[-1] = (here, index + 1)
+            while i + 1 < n and text[i + 1] not in ",]\n":
+                i += 1
+        i += 1
+    return lines
