@@ -19,7 +19,8 @@ from .base import Context, pass_context, run
 @pass_context
 def events(c: Context, after: int, reference: str | None, limit: int | None) -> None:
     """Print events in global order, one JSON object per line: position, contract, type,
-    recorded_at, recorded_by, hash (SHA-256 of the stored bytes) and data."""
+    recorded_at (RFC 3339, UTC), recorded_by, hash (SHA-256 of the stored bytes), prev_hash
+    (64 zeros for a contract's first event) and data (the event as stored)."""
     def body() -> None:
         out = sys.stdout.buffer
         with c.ledger() as ledger:
