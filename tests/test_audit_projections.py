@@ -64,7 +64,9 @@ def _insert_copy(path: Path, select: str, table: str,
     """A copy of the first row ``select`` finds, inserted into ``table`` with its first
     column replaced by ``first(that column)``; the new first column."""
     with sqlite3.connect(path) as conn:
-        row = conn.execute(select).fetchone()
+        # Without the generated money companions (`*_minor`, last): not insertable.
+        width = len(conn.execute(f"PRAGMA table_info({table})").fetchall())
+        row = conn.execute(select).fetchone()[:width]
         marks = ", ".join("?" * len(row))
         new = first(row[0])
         conn.execute(f"INSERT INTO {table} VALUES ({marks})", (new, *row[1:]))
