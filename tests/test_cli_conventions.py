@@ -12,14 +12,18 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import sqlite3
+from contextlib import closing
+from datetime import date
 from pathlib import Path
 
 import msgspec
 import pytest
 from click.testing import CliRunner
 
-from outcomeledger import input_formats
+from outcomeledger import codec, input_formats
 from outcomeledger.cli import cli
+from outcomeledger.events import ReturnSubmitted
 from outcomeledger.imports.adjustments import REQUIRED as ADJUSTMENT_REQUIRED
 from outcomeledger.imports.returns import OPTIONAL as RETURN_OPTIONAL
 from outcomeledger.imports.returns import REQUIRED as RETURN_REQUIRED
@@ -314,3 +318,60 @@ def test_the_readme_cites_only_documents_in_the_repository() -> None:
     assert "domain.md" not in text
     for target in re.findall(r"\]\(((?:docs|replay)/[^)#]*)", text):
         assert (README.parent / target).exists(), target
+
+
+# -- 17: back-filled returns, received before they were recorded --------------------------
+
+def _return_status(ledger: Ledgered, period: str) -> str:
+    with closing(sqlite3.connect(ledger.db)) as conn:
+        row = conn.execute("SELECT status FROM proj_accountability_returns WHERE "
+                           "contract = 'C-IMP' AND period = ?", (period,)).fetchone()
+    return str(row[0])
+
+
+def test_a_return_received_in_time_is_not_late_however_late_it_is_recorded(
+        ledger: Ledgered) -> None:
+    path = ledger.write("q1.csv", rows("C-IMP,FY2020-Q1,ENTRY,3"))
+    [receipt] = ledger.receipts(path, "--received-on", "2020-07-15")
+    assert (receipt["late"], receipt["late_returns"]) == (0, [])
+    assert _return_status(ledger, "FY2020-Q1") == "received"
+    fed = [json.loads(line) for line in ledger("events").stdout.splitlines()]
+    [submitted] = [e for e in fed if e["type"] == "ReturnSubmitted"]
+    assert submitted["data"]["received_on"] == "2020-07-15"
+    assert submitted["recorded_at"].startswith(str(date.today().year))  # the ledger's clock
+    verified = ledger("audit", "verify")  # every event is one the rules would record
+    assert verified.exit_code == 0, verified.stdout + verified.stderr
+
+
+def test_the_receipt_says_which_returns_were_late_and_by_how_many_days(
+        ledger: Ledgered) -> None:
+    path = ledger.write("q.csv", rows("C-IMP,FY2020-Q1,P1,ENTRY,3", "C-IMP,FY2020-Q2,P1,ENTRY,1",
+                                      header=P_HEADER))
+    result = ledger("returns", "import", path, "--received-on", "2020-08-09", "--format",
+                    "json")
+    assert result.exit_code == 0, result.stderr
+    [receipt] = json.loads(result.stdout)
+    # FY2020-Q1 ends 2020-06-30, due 30 days later (2020-07-30); FY2020-Q2 is not yet due.
+    assert (receipt["late"], receipt["late_returns"]) == (1, ["C-IMP FY2020-Q1 P1: 10 day(s) "
+                                                              "late"])
+    assert f"late: {path}: C-IMP FY2020-Q1 P1: 10 day(s) late" in result.stderr
+    assert _return_status(ledger, "FY2020-Q1") == "late"
+    assert _return_status(ledger, "FY2020-Q2") == "received"
+
+
+def test_a_received_on_date_in_the_future_is_a_usage_mistake(ledger: Ledgered) -> None:
+    path = ledger.write("q.csv", rows("C-IMP,FY2020-Q1,ENTRY,3"))
+    result = ledger("returns", "import", path, "--received-on", "2999-01-01")
+    assert result.exit_code == 2
+    assert "--received-on: in the future (got 2999-01-01" in result.stderr
+    assert ledger.events() == 1
+
+
+def test_returns_recorded_before_received_on_existed_replay_unchanged() -> None:
+    old = (b'{"contract":"C","figures":[{"outcome":"A","value":"1"}],"late":true,'
+           b'"period":"FY2020-Q1","reason":"return submitted",'
+           b'"recorded_at":"2020-08-01T09:00:00Z","recorded_by":"p","type":"ReturnSubmitted"}')
+    event = codec.decode("ReturnSubmitted/1", old)
+    assert isinstance(event, ReturnSubmitted)
+    assert event.received_on is None
+    assert codec.encode(event) == old  # same bytes, same hash: the chain still verifies

@@ -35,6 +35,8 @@ def stream(ledgered: Ledgered) -> list[object]:
 def test_a_receipt_counts_rows_figures_returns_and_events(ledger: Ledgered) -> None:
     path = ledger.write("q.csv", RETURN)
     [receipt] = ledger.receipts(path)
+    late = receipt.pop("late_returns")  # each with its days late, which the clock moves
+    assert [str(r).split(":")[0] for r in late] == ["C-IMP FY2020-Q1", "C-IMP FY2020-Q2"]
     assert receipt == {
         "file": path, "sha256": hashlib.sha256(RETURN.encode()).hexdigest(), "rows": 3,
         "added": 3, "unchanged": 0, "restated": 0, "refused": 0, "late": 2, "returns": 2,

@@ -42,6 +42,7 @@ class SubmitReturn:
     source: Source | None = None
     restate: bool = False
     reason: str = ""
+    received_on: date | None = None  # when the return was received, if not today
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import assert_never
 
@@ -56,6 +56,7 @@ class ReturnReceipt:
     unchanged: int = 0
     restated: int = 0
     late: bool = False  # the added figures arrived after the return was due
+    late_days: int = 0  # by how many days
     warnings: tuple[Problem, ...] = ()  # data-quality flags that do not block
 
 
@@ -194,25 +195,44 @@ def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta,
     if changed:
         _require_reason(cmd.reason, "a restatement")
     events: list[AnyEvent] = []
-    late = bool(new) and (
-        meta.recorded_at.date() > period.end + timedelta(days=terms.returns_due_days))
+    received = _received_on(cmd, meta, period)
+    due = period.end + timedelta(days=terms.returns_due_days)
+    late = bool(new) and received > due
+    late_days = (received - due).days if late else 0
     if new:
         events.append(ReturnSubmitted(
             contract=state.reference, recorded_at=meta.recorded_at,
             recorded_by=meta.recorded_by, reason=cmd.reason or "return submitted",
             period=pid, provider=cmd.provider, figures=tuple(new), source=cmd.source,
-            late=late))
+            late=late, received_on=cmd.received_on))
     if changed:
         events.append(ReturnRestated(
             contract=state.reference, recorded_at=meta.recorded_at,
             recorded_by=meta.recorded_by, reason=cmd.reason, period=pid,
             provider=cmd.provider, figures=tuple(changed), originals=tuple(originals),
-            source=cmd.source))
+            source=cmd.source, received_on=cmd.received_on))
     if not advise:
-        return Decision(tuple(events), ReturnReceipt(len(new), unchanged, len(changed), late))
+        return Decision(tuple(events), ReturnReceipt(len(new), unchanged, len(changed), late,
+                                                     late_days))
     warnings = ladder_warnings(state, terms, period, cmd.provider, figures, source)
     return Decision(tuple(events), ReturnReceipt(len(new), unchanged, len(changed), late,
-                                                 warnings))
+                                                 late_days, warnings))
+
+
+def _received_on(cmd: SubmitReturn, meta: Meta, period: Period) -> date:
+    """The day a return was received: given (a back-filled history), or the day it is
+    recorded; never after that day, nor before its period starts."""
+    if cmd.received_on is None:
+        return meta.recorded_at.date()
+    if cmd.received_on > meta.recorded_at.date():
+        raise InvalidInput([Problem("--received-on", None, "received_on", f"in the future "
+                                    f"(got {cmd.received_on}, expected at most "
+                                    f"{meta.recorded_at.date()}, the day it is recorded)")])
+    if cmd.received_on < period.start:
+        raise InvalidInput([Problem("--received-on", None, "received_on", f"before the "
+                                    f"{period.id} period starts (got {cmd.received_on}, "
+                                    f"expected {period.start} or later)")])
+    return cmd.received_on
 
 
 def _check_signature(state: ContractState, cmd: SubmitReturn) -> None:

@@ -76,6 +76,11 @@ class ReturnSubmitted(Event, frozen=True, kw_only=True):
     figures: tuple[Figure, ...]
     source: Source | None = None
     late: bool = False
+    # The day the return was received, when given (``returns import --received-on``, a
+    # back-filled history); absent: the day it was recorded. ``recorded_at`` stays the
+    # ledger's own clock. An optional field omitted when unset: events stored before it
+    # existed decode to None and keep their exact bytes, so the topic version is unchanged.
+    received_on: date | None = None
 
 
 class ReturnRestated(Event, frozen=True, kw_only=True):
@@ -86,6 +91,7 @@ class ReturnRestated(Event, frozen=True, kw_only=True):
     figures: tuple[Figure, ...]
     originals: tuple[Figure, ...]
     source: Source | None = None
+    received_on: date | None = None  # as on ReturnSubmitted
 
 
 class ReturnValidated(Event, frozen=True, kw_only=True):

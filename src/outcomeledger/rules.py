@@ -77,10 +77,12 @@ def command_of(event: AnyEvent) -> Command:
     match event:
         case ReturnSubmitted():
             return SubmitReturn(event.period, event.provider, event.figures, event.source,
-                                restate=False, reason=event.reason)
+                                restate=False, reason=event.reason,
+                                received_on=event.received_on)
         case ReturnRestated():
             return SubmitReturn(event.period, event.provider, event.figures, event.source,
-                                restate=True, reason=event.reason)
+                                restate=True, reason=event.reason,
+                                received_on=event.received_on)
         case ReturnValidated():
             return ValidateReturn(event.period, event.provider, event.reason)
         case ReturnRejected():

@@ -13,7 +13,7 @@ from .. import render, service
 from ..imports.importer import ImportReceipt, ImportRefused, import_returns
 from ..imports.rows import FORMATS
 from ..imports.sources import OnRead
-from .base import Context, format_option, pass_context, resolve_format, run
+from .base import Context, format_option, parse_date, pass_context, resolve_format, run
 
 # -- returns -------------------------------------------------------------------------
 
@@ -29,21 +29,29 @@ def returns() -> None:
 @click.option("--reason", default="", help="Why (required with --restate).")
 @click.option("--input-format", type=click.Choice(FORMATS), default=None,
               help="Input format (default: from the file extension; CSV otherwise).")
+@click.option("--received-on", "received_on", default=None, help="The DATE the returns "
+              "were received, when earlier than today (back-filling a running contract's "
+              "history): lateness is judged by it.")
 @format_option("table", "json")
 @pass_context
 def returns_import(c: Context, files: tuple[str, ...], dry_run: bool, restate: bool,
-                   reason: str, input_format: str | None, fmt: str | None) -> None:
+                   reason: str, input_format: str | None, received_on: str | None,
+                   fmt: str | None) -> None:
     """Import returns (CSV, NDJSON or JSON; - is standard input): all files in one
     transaction, or nothing at all."""
     if restate and not reason.strip():
         raise click.UsageError("--restate needs --reason TEXT: why the figures changed")
+    received = parse_date(received_on, "--received-on") if received_on else None
+    if received is not None and received > c.meta().recorded_at.date():
+        raise click.BadParameter(f"in the future (got {received}, expected today or "
+                                 "earlier)", param_hint="--received-on")
 
     def body() -> None:
         with c.ledger() as ledger, _progress(c, files) as on_read:
             try:
                 receipts = import_returns(ledger, files, c.meta(), input_format=input_format,
                                           restate=restate, reason=reason, dry_run=dry_run,
-                                          on_read=on_read)
+                                          on_read=on_read, received_on=received)
             except ImportRefused as e:
                 click.echo(_receipt_table(e.receipts, "Refused: nothing was written"),
                            err=True)
@@ -51,6 +59,8 @@ def returns_import(c: Context, files: tuple[str, ...], dry_run: bool, restate: b
         for receipt in receipts:
             for warning in receipt.warnings:
                 click.echo(f"warning: {warning}", err=True)
+            for late in receipt.late_returns:
+                click.echo(f"late: {receipt.file}: {late}", err=True)
         if resolve_format(fmt) == "json":
             click.echo(render.to_json([r.as_dict() for r in receipts]))
         else:

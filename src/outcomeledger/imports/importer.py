@@ -13,7 +13,8 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date
 from typing import overload
 
 from ..commands import Command, Meta
@@ -44,10 +45,13 @@ class ImportReceipt:
     events: int  # events written
     dry_run: bool
     warnings: tuple[Problem, ...] = ()
+    # Each late return: "CONTRACT PERIOD [PROVIDER]: N day(s) late".
+    late_returns: tuple[str, ...] = ()
 
     def as_dict(self) -> dict[str, object]:
         data: dict[str, object] = {name: getattr(self, name) for name in self.__slots__}
         data["warnings"] = [w.as_dict() for w in self.warnings]
+        data["late_returns"] = list(self.late_returns)
         return data
 
 
@@ -61,9 +65,11 @@ class ImportRefused(InvalidInput):
 
 def import_returns(ledger: Ledger, paths: Sequence[str], meta: Meta, *,
                    input_format: str | None = None, restate: bool = False, reason: str = "",
-                   dry_run: bool = False, on_read: OnRead | None = None) -> list[ImportReceipt]:
+                   dry_run: bool = False, on_read: OnRead | None = None,
+                   received_on: date | None = None) -> list[ImportReceipt]:
     """Import every file (``-`` is standard input) as one transaction: all files land,
-    or none does and nothing changes."""
+    or none does and nothing changes. ``received_on``: the day the returns were received,
+    when earlier than today (a back-filled history); lateness is judged by it."""
     inputs: list[Input] = []
     problems: list[Problem] = []
     for path in paths:
@@ -76,7 +82,8 @@ def import_returns(ledger: Ledger, paths: Sequence[str], meta: Meta, *,
     try:
         if problems:
             raise InvalidInput(problems)
-        return _import(ledger, inputs, meta, input_format, restate, reason, dry_run)
+        return _import(ledger, inputs, meta, input_format, restate, reason, dry_run,
+                       received_on)
     finally:
         for source in inputs:
             source.close()
@@ -97,7 +104,8 @@ class Parsed:
 
 
 def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str | None,
-            restate: bool, reason: str, dry_run: bool) -> list[ImportReceipt]:
+            restate: bool, reason: str, dry_run: bool,
+            received_on: date | None = None) -> list[ImportReceipt]:
     if restate and not reason.strip():
         raise InvalidInput([Problem("--reason", None, "reason",
                                     "a restatement needs --reason TEXT (got nothing)")])
@@ -105,14 +113,16 @@ def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str |
     # problem sends the import down the one-process path, which lists every problem.
     from . import parallel  # it builds on this module
 
-    receipts = parallel.run(ledger, inputs, meta, input_format=input_format,
-                            restate=restate, reason=reason, dry_run=dry_run)
+    # (A back-filled history, rare and small, is imported by this process.)
+    receipts = None if received_on else parallel.run(
+        ledger, inputs, meta, input_format=input_format, restate=restate, reason=reason,
+        dry_run=dry_run)
     if receipts is not None:
         return receipts
     problems: list[Problem] = []
     with no_cycle_collection():
         parsed = parse(inputs, input_format, problems)
-        batch = Batch(parsed, restate=restate, reason=reason)
+        batch = Batch(parsed, restate=restate, reason=reason, received_on=received_on)
         try:
             # With problems already found, still decide everything (writing nothing) so
             # that one report lists every problem of the import.
@@ -188,9 +198,11 @@ class Batch(Sequence[tuple[str, Command]]):
     import be checked against the earlier periods of the same import.
     """
 
-    def __init__(self, parsed: list[Parsed], *, restate: bool, reason: str) -> None:
+    def __init__(self, parsed: list[Parsed], *, restate: bool, reason: str,
+                 received_on: date | None = None) -> None:
         self.restate = restate
         self.reason = reason
+        self.received_on = received_on
         self.entries = [(ret, index) for index, p in enumerate(parsed)
                         for ret in p.file.returns.values()]
         self.sources = [p.source for p in parsed]
@@ -214,8 +226,10 @@ class Batch(Sequence[tuple[str, Command]]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         ret, owner = self.entries[index]
-        return ret.contract, ret.command(self.sources[owner], restate=self.restate,
-                                         reason=self.reason)
+        command = ret.command(self.sources[owner], restate=self.restate, reason=self.reason)
+        if self.received_on is not None:
+            command = replace(command, received_on=self.received_on)
+        return ret.contract, command
 
     def owner(self, index: int) -> int:
         return self.entries[index][1]
@@ -265,6 +279,7 @@ def receipts_of(parsed: list[Parsed], batch: Batch, decisions: Sequence[Decision
     totals = [dict.fromkeys(("added", "unchanged", "restated", "late", "events"), 0)
               for _ in parsed]
     warnings: list[list[Problem]] = [list(p.file.warnings) for p in parsed]
+    late: list[list[str]] = [[] for _ in parsed]
     for index, (decision, written) in enumerate(zip(decisions, events, strict=True)):
         owner = batch.owner(index)
         receipt = decision.receipt
@@ -273,15 +288,20 @@ def receipts_of(parsed: list[Parsed], batch: Batch, decisions: Sequence[Decision
         counts["unchanged"] += receipt.unchanged
         counts["restated"] += receipt.restated
         counts["late"] += receipt.late
+        if receipt.late:
+            ret = batch.entries[index][0]
+            late[owner].append(f"{' '.join(filter(None, (ret.contract, ret.period, ret.provider)))}"
+                               f": {receipt.late_days} day(s) late")
         counts["events"] += written
         warnings[owner].extend(receipt.warnings)
     out = []
-    for p, counts, notes in zip(parsed, totals, warnings, strict=True):
+    for p, counts, notes, lates in zip(parsed, totals, warnings, late, strict=True):
         refused = len({pr.line for pr in problems if pr.source == p.file.name})
         out.append(ImportReceipt(
             file=p.file.name, sha256=p.source.sha256, rows=p.file.rows,
             added=counts["added"], unchanged=counts["unchanged"], restated=counts["restated"],
             refused=refused, late=counts["late"], returns=len(p.file.returns),
             events=counts["events"], dry_run=dry_run,
-            warnings=tuple(sorted(notes, key=lambda n: n.line or 0))))
+            warnings=tuple(sorted(notes, key=lambda n: n.line or 0)),
+            late_returns=tuple(sorted(lates))))
     return out

@@ -301,7 +301,9 @@ def _merge(shares: list[list[ImportReceipt]]) -> list[ImportReceipt]:
         # A line's rows are one contract's, so its warnings all come from one worker, in
         # the order a one-process import gives them; only the workers' lines interleave.
         warnings = sorted((w for p in parts for w in p.warnings), key=lambda n: n.line or 0)
-        merged.append(replace(first, warnings=tuple(warnings), **counts))
+        late_returns = tuple(sorted(r for p in parts for r in p.late_returns))
+        merged.append(replace(first, warnings=tuple(warnings), late_returns=late_returns,
+                              **counts))
     return merged
 
 
