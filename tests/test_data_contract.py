@@ -386,3 +386,25 @@ def test_events_and_audit_log_show_the_genesis_prev_hash(demo: Db) -> None:
     log = json.loads(run(demo, "audit", "log", "--format", "json"))
     assert [e["prev_hash"] for e in log] == [e["prev_hash"] for e in feed]
 
+
+
+def test_tables_of_an_earlier_layout_are_rebuilt_with_the_new_types(ledger_db: Db) -> None:
+    """A ledger projected by an earlier version (booleans as INTEGER, money as TEXT, no
+    companions) is rebuilt on its next catch-up, rows and all."""
+    with Ledger.open(ledger_db.url, create=True) as ledger:
+        build_demo(ledger)
+    text, integer = ("TEXT", "INTEGER") if ledger_db.backend == "sqlite" else (
+        'TEXT COLLATE "C"', "BIGINT")
+    table = next(t for t in TABLES if t.name == "proj_payments")
+    kinds = {n: k for n, k, _ in projection_sql.columns(table.row)}
+    old = ", ".join(f"{n} {integer if kinds[n] in ('INTEGER', 'BOOLEAN') else text}"
+                    for n in table.columns)
+    ledger_db.sql("DROP TABLE proj_payments")
+    ledger_db.sql(f"CREATE TABLE proj_payments ({old}, PRIMARY KEY (contract, period))")
+    run(ledger_db, "project")
+    ((total,),) = ledger_db.sql("SELECT SUM(payable_minor) FROM proj_payments")
+    payable = [Decimal(r[0]) for r in ledger_db.sql("SELECT payable FROM proj_payments")]
+    assert int(total) == sum(payable) * 100 > 0
+    counts, found = invalid_rows(dump(ledger_db))
+    assert counts["proj_payments"] > 0
+    assert found == []
