@@ -556,12 +556,14 @@ class Cumulative:
 
     def follow(self, state: ContractState, event: AnyEvent) -> None:
         """``event`` was folded into ``state`` (the state after it)."""
-        match event:
+        match event:  # (the commonest first)
             case ReturnSubmitted() | ReturnRestated():
                 self._keys[event.period].update(
                     (event.period, event.provider, f.outcome, f.participant)
                     for f in event.figures)
                 self._touch(state, event.period)
+            case ReturnValidated():
+                pass
             case ReturnRejected() | RewardAdjusted():
                 self._touch(state, event.period)
             case PaymentCertified():  # the schedule runs through it; no amount changes
@@ -577,8 +579,6 @@ class Cumulative:
             case ContractAgreed() | ContractClosed():
                 self._whole = state.closed is not None
                 self._valid = 0
-            case ReturnValidated():
-                pass
 
     def _touch(self, state: ContractState, period_id: str, *, changed: bool = True) -> None:
         if changed:

@@ -39,6 +39,7 @@ from .commands import (
 from .contract import decide
 from .errors import InvalidInput, LedgerError
 from .events import (
+    EVENT_TYPES,
     AnyEvent,
     ContractAgreed,
     ContractClosed,
@@ -49,12 +50,15 @@ from .events import (
     ReturnSubmitted,
     ReturnValidated,
     RewardAdjusted,
+    topic_of,
     type_name,
 )
 from .mechanism import Cumulative
 from .state import ContractState, evolve_owned
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
+#: The topic each event type is stored under (looked up once per event verified).
+_TOPICS: dict[type, str] = {cls: topic_of(cls) for cls in EVENT_TYPES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,9 +155,9 @@ class StreamRules:
             self._stop(position, contract, version, topic, f"does not decode ({e})")
             return None
         state = self.state or ContractState(event.contract)
-        if topic in codec.CURRENT_TOPICS and codec.topic(event) != topic:
+        if topic in codec.CURRENT_TOPICS and _TOPICS[type(event)] != topic:
             self._found(position, state.reference, version, type_name(event),
-                        f"stored under topic {topic!r}, but it is a {codec.topic(event)}")
+                        f"stored under topic {topic!r}, but it is a {_TOPICS[type(event)]}")
         if self.rules:
             self.checked += 1
             rule = self._judge(state, event)
