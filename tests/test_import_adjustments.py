@@ -89,7 +89,7 @@ BAD_ROWS = [
     ("C-IMP,FY2020-Q1,bonus,ten,why", "amount", "not a number (got 'ten', expected a decimal "
      "amount such as -120000 or 2500.50)"),
     ("C-IMP,FY2020-Q1,bonus,0,why", "amount", "expected a non-zero finite amount (got 0)"),
-    ("C-IMP,FY2020-Q1,bonus,1e99,why", "amount", "not a number (got '1e99'"),
+    ("C-IMP,FY2020-Q1,bonus,1e99,why", "amount", "exponent notation (got '1e99'"),
     ("C-IMP,FY2020-Q1,bonus,10,", "reason", "missing (expected why the reward is adjusted"),
     ("NOPE,FY2020-Q1,bonus,10,why", "contract", "unknown contract (got 'NOPE'"),
     ("C-IMP,FY2031-Q1,bonus,10,why", "period", "after the claims window closes"),

@@ -78,10 +78,10 @@ def test_participant_problems_name_the_row_of_each_offending_participant(
     result = gm("returns", "import", path)
     assert result.exit_code == 1
     errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    # (A missing rung is a warning, not an error: issue 14 item 4, test_trust_money.)
     assert errors == [
         f"error: {path}:3: participant: ACC0 is claimable once per participant and P-1 "
-        "already has it in FY2017-Q4",
-        f"error: {path}:4: participant: ACC6 requires ACC3 first and P-3 has not achieved it"]
+        "already has it in FY2017-Q4"]
     assert gm.events() == before
 
 

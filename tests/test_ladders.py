@@ -23,15 +23,19 @@ def test_a_repeatable_outcome_may_be_claimed_again() -> None:
     assert len(when(state, returned("FY2025-Q2", fig("WB", 1, "P-1"))).events) == 1
 
 
-def test_a_ladder_step_without_its_prerequisite_is_refused() -> None:
-    assert refusal(ladder(), returned("FY2025-Q1", fig("SUSTAIN", 1, "P-1"))) == (
-        "participant: SUSTAIN requires ENTRY first and P-1 has not achieved it")
+def test_a_ladder_step_without_its_prerequisite_is_recorded_with_a_warning() -> None:
+    # Recorded, not refused (issue 14 item 4); payments exclude it (test_trust_money).
+    decision = when(ladder(), returned("FY2025-Q1", fig("SUSTAIN", 1, "P-1")))
+    assert len(decision.events) == 1
+    [warning] = decision.receipt.warnings
+    assert warning.message.startswith("SUSTAIN requires ENTRY first and P-1 has not "
+                                      "achieved it")
 
 
 def test_a_prerequisite_in_a_later_period_does_not_count() -> None:
     state = apply(ladder(), returned("FY2025-Q2", fig("ENTRY", 1, "P-1")))
-    assert "requires ENTRY first" in refusal(state, returned("FY2025-Q1",
-                                                             fig("SUSTAIN", 1, "P-1")))
+    [warning] = when(state, returned("FY2025-Q1", fig("SUSTAIN", 1, "P-1"))).receipt.warnings
+    assert "requires ENTRY first" in warning.message
 
 
 def test_a_prerequisite_in_the_same_return_or_earlier_counts() -> None:

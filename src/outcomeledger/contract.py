@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import assert_never
 
+from .adjustment_rules import amount_problems, plain
 from .commands import (
     AdjustReward,
     AgreeContract,
@@ -42,7 +43,13 @@ from .events import (
 from .mechanism import compute, cumulative_through
 from .money import MAX_AMOUNT, ZERO
 from .periods import Period, PeriodError
-from .return_checks import distinct, figure_problems, ladder_warnings
+from .return_checks import (
+    cap_warnings,
+    distinct,
+    figure_problems,
+    ladder_warnings,
+    plausibility_warnings,
+)
 from .roles import authorise
 from .signing import SignatureError, verify_digest
 from .state import ContractState
@@ -166,7 +173,8 @@ def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta,
     terms = state.terms_for(period)
     figures, repeats = distinct(cmd.figures)
     problems = [replace(p, source=source) for p in repeats]
-    problems += figure_problems(state, terms, period, cmd.provider, figures, source)
+    unmet: list[Problem] = []
+    problems += figure_problems(state, terms, period, cmd.provider, figures, source, unmet)
     if problems:
         raise InvalidInput(problems)
     new: list[Figure] = []
@@ -214,7 +222,9 @@ def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta,
     if not advise:
         return Decision(tuple(events), ReturnReceipt(len(new), unchanged, len(changed), late,
                                                      late_days))
-    warnings = ladder_warnings(state, terms, period, cmd.provider, figures, source)
+    warnings = (*unmet, *ladder_warnings(state, terms, period, cmd.provider, figures, source),
+                *cap_warnings(terms, period, figures, source),
+                *plausibility_warnings(state, terms, period, cmd.provider, figures, source))
     return Decision(tuple(events), ReturnReceipt(len(new), unchanged, len(changed), late,
                                                  late_days, warnings))
 
@@ -288,9 +298,13 @@ def _adjust(state: ContractState, cmd: AdjustReward, meta: Meta) -> RewardAdjust
     if not cmd.amount.is_finite() or cmd.amount == 0 or abs(cmd.amount) > MAX_AMOUNT:
         raise InvalidInput([Problem(source, cmd.line, "amount",
                                     f"expected a non-zero finite amount (got {cmd.amount})")])
+    problems = amount_problems(cmd.kind, cmd.amount, state.base_terms.currency, source,
+                               cmd.line)
+    if problems:
+        raise InvalidInput(problems)
     return RewardAdjusted(contract=state.reference, recorded_at=meta.recorded_at,
                           recorded_by=meta.recorded_by, reason=cmd.reason, period=period.id,
-                          kind=cmd.kind, amount=cmd.amount, source=cmd.source)
+                          kind=cmd.kind, amount=plain(cmd.amount), source=cmd.source)
 
 
 def _scheduled(state: ContractState) -> Payable:

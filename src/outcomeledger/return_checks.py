@@ -57,9 +57,17 @@ _SMALL_COUNTS = frozenset(Decimal(n) for n in range(1000))
 
 
 def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
-                     provider: str, figures: tuple[Figure, ...], source: str) -> list[Problem]:
-    """Every problem with the figures of one return, each at the line of its row."""
+                     provider: str, figures: tuple[Figure, ...], source: str,
+                     warnings: list[Problem] | None = None) -> list[Problem]:
+    """Every problem with the figures of one return, each at the line of its row; a
+    ladder rung whose participant lacks a prerequisite goes to ``warnings`` (a problem
+    only when no list is given)."""
     problems: list[Problem] = []
+    # One participant short of a rung must not hold back every other figure of the
+    # return: the figure is a fact and is recorded; payments leave it out (the
+    # mechanism's ladder rule, shown in `payments explain`) until the prerequisite is
+    # recorded for the same or an earlier period.
+    unmet = problems if warnings is None else warnings
     index = terms_index(terms)
     outcomes, measured, providers, counted = (index.outcomes, index.measured,
                                               index.providers, index.counted)
@@ -133,9 +141,12 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
             ok = (f.participant, req) in present or (
                 earlier is not None and state.period(earlier[0]) <= period)
             if not ok:
-                problems.append(Problem(source, f.line, "participant",
-                                        f"{f.outcome} requires {req} first and "
-                                        f"{f.participant} has not achieved it"))
+                unmet.append(Problem(source, f.line, "participant",
+                                     f"{f.outcome} requires {req} first and "
+                                     f"{f.participant} has not achieved it" + (
+                                         "" if warnings is None else
+                                         f" (expected {req} in {period.id} or earlier; "
+                                         "recorded, not paid: see payments explain)")))
     return problems
 
 
@@ -209,6 +220,90 @@ def ladder_warnings(state: ContractState, terms: ContractTerms, period: Period,
                         f"{rung} counted {cumulative[rung]} times through {period_id}, more "
                         f"than the {cumulative[req]} of {req} it requires (expected at most "
                         f"{cumulative[req]}; check the return: recorded, not refused)"))
+    return tuple(warnings)
+
+
+def cap_warnings(terms: ContractTerms, period: Period, figures: tuple[Figure, ...],
+                 source: str) -> tuple[Problem, ...]:
+    """A ``participant_cap`` that cannot apply: the cap is per participant, and aggregate
+    figures name none, so they are paid without it. Reported on every return that has
+    them (and by `payments`), never dropped in silence; not refused, because the figures
+    are true and the contract as agreed still prices them (vary the contract to drop the
+    cap, or return participant-level rows for it to apply)."""
+    cap = terms.participant_cap
+    if cap is None:
+        return ()
+    outcomes = terms_index(terms).outcomes
+    capped: dict[str, int | None] = {}
+    for f in figures:
+        o = outcomes.get(f.outcome)
+        if (not f.participant and f.value > 0 and o is not None and o.kind == "count"
+                and (o.price is not None or o.tiers is not None)):
+            capped.setdefault(f.outcome, f.line)
+    if not capped:
+        return ()
+    return (Problem(source, next(iter(capped.values())), "participant", (
+        f"participant_cap {cap} cannot apply to aggregate figures (no participant ids): "
+        f"{', '.join(capped)} in {period.id} paid without it (expected participant-level "
+        "rows for the cap to apply; recorded, not refused)")),)
+
+
+#: A figure more than this many times its target, or its own history, is flagged: a
+#: slipped digit or a cumulative count returned as a quarter's is the usual cause.
+IMPLAUSIBLE = Decimal(10)
+#: Below this, history is too small to judge by: 3 -> 40 is an ordinary start.
+HISTORY_FLOOR = Decimal(10)
+
+
+def plausibility_warnings(state: ContractState, terms: ContractTerms, period: Period,
+                          provider: str, figures: tuple[Figure, ...], source: str
+                          ) -> tuple[Problem, ...]:
+    """Outcome totals of one return far above their target or their history (never
+    blocking: a real surge must still be recordable).
+
+    Target: the period's (a per-period map) or the whole-life number. History: the
+    largest aggregate figure of the same outcome from the same provider in an earlier
+    period, looked up by key (participant-level history is not summed: that would scan
+    every figure of the contract for every return)."""
+    outcomes = terms_index(terms).outcomes
+    totals: dict[str, Decimal] = {}
+    lines: dict[str, int | None] = {}
+    for f in figures:
+        if f.outcome in outcomes and f.value > 0:
+            totals[f.outcome] = totals.get(f.outcome, ZERO) + f.value
+            lines.setdefault(f.outcome, f.line)
+    if not totals:
+        return ()
+    earlier: list[str] = []
+    p = state.first_period
+    while p < period:
+        status = state.returns.get((p.id, provider))
+        if status is not None and status.rejected is None:
+            earlier.append(p.id)
+        p = p.next()
+    warnings: list[Problem] = []
+    for code, total in totals.items():
+        target = outcomes[code].target
+        basis = f"its {period.id} target" if isinstance(target, dict) else (
+            "its whole-life target")
+        if isinstance(target, dict):
+            target = target.get(period.id)
+        if target is not None and target > 0 and total > IMPLAUSIBLE * target:
+            warnings.append(Problem(source, lines[code], "value", (
+                f"{code} {total} in {period.id} is more than {IMPLAUSIBLE} times {basis} of "
+                f"{target} (expected at most {IMPLAUSIBLE * target}; check the return: "
+                "recorded, not refused)")))
+            continue
+        best: tuple[Decimal, str] | None = None
+        for pid in earlier:
+            rec = state.figures.get((pid, provider, code, ""))
+            if rec is not None and (best is None or rec.value > best[0]):
+                best = (rec.value, pid)
+        if best is not None and best[0] >= HISTORY_FLOOR and total > IMPLAUSIBLE * best[0]:
+            warnings.append(Problem(source, lines[code], "value", (
+                f"{code} {total} in {period.id} is more than {IMPLAUSIBLE} times the largest "
+                f"earlier figure, {best[0]} in {best[1]} (expected at most "
+                f"{IMPLAUSIBLE * best[0]}; check the return: recorded, not refused)")))
     return tuple(warnings)
 
 

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
+from .adjustment_rules import parse_amount
 from .commands import (
     AdjustReward,
     AgreeContract,
@@ -26,65 +27,75 @@ from .errors import InvalidInput, Problem
 from .events import ADJUSTMENT_KINDS, PaymentCertified
 from .imports.importer import ImportReceipt, import_returns  # moved; re-exported for callers
 from .mechanism import Schedule, compute
-from .money import parse_decimal
 from .store import Ledger, Written
 
 
+def _execute(ledger: Ledger, reference: str, command: Command, meta: Meta,
+             dry_run: bool) -> Written:
+    """Decide and append; a dry run decides exactly as a write would (every rule, the
+    same events) and appends nothing, so what it shows is what would be recorded."""
+    return ledger.execute_batch([(reference, command)], meta, dry_run=dry_run)[0]
+
+
 def agree(ledger: Ledger, path: Path, meta: Meta, reason: str = "contract agreed") -> str:
+    return agreed(ledger, path, meta, reason).decision.events[0].contract
+
+
+def agreed(ledger: Ledger, path: Path, meta: Meta, reason: str = "contract agreed", *,
+           dry_run: bool = False) -> Written:
     terms = load_terms(path)
-    ledger.execute(terms.reference, AgreeContract(terms, reason), meta)
-    return terms.reference
+    return _execute(ledger, terms.reference, AgreeContract(terms, reason), meta, dry_run)
 
 
 def vary(ledger: Ledger, reference: str, path: Path, effective: date, reason: str,
-         meta: Meta) -> Written:
+         meta: Meta, *, dry_run: bool = False) -> Written:
     ledger.get(reference)
     variation = load_variation(path)
-    return ledger.execute(reference, VaryContract(variation, effective, reason, str(path)),
-                          meta)
+    return _execute(ledger, reference, VaryContract(variation, effective, reason, str(path)),
+                    meta, dry_run)
 
 
 def adjust(ledger: Ledger, reference: str, period: str, kind: str, amount: str, reason: str,
-           meta: Meta) -> Written:
+           meta: Meta, *, dry_run: bool = False) -> Written:
     ledger.get(reference)
     if kind not in ADJUSTMENT_KINDS:
         raise InvalidInput([Problem("--kind", None, "kind", f"unknown kind (got {kind!r}, "
                                     f"expected one of {', '.join(ADJUSTMENT_KINDS)})")])
     try:
-        value = parse_decimal(amount)
+        value = parse_amount(amount)
     except ValueError as e:
-        raise InvalidInput([Problem("--amount", None, "amount", f"{e} (expected a decimal "
-                                    "amount such as -120000 or 2500.50)")]) from None
+        raise InvalidInput([Problem("--amount", None, "amount", str(e))]) from None
     command = AdjustReward(period=period, kind=kind, amount=value,  # type: ignore[arg-type]
                            reason=reason)
-    return ledger.execute(reference, command, meta)
+    return _execute(ledger, reference, command, meta, dry_run)
 
 
 def certify(ledger: Ledger, reference: str, period: str, meta: Meta,
-            reason: str = "payment run") -> PaymentCertified:
+            reason: str = "payment run", *, dry_run: bool = False) -> PaymentCertified:
     ledger.get(reference)
-    written = ledger.execute(reference, CertifyPayment(period, reason), meta)
+    written = _execute(ledger, reference, CertifyPayment(period, reason), meta, dry_run)
     event = written.decision.events[0]
     assert isinstance(event, PaymentCertified)
     return event
 
 
 def review(ledger: Ledger, reference: str, period: str, provider: str, meta: Meta, *,
-           reject: bool, reason: str) -> Written:
+           reject: bool, reason: str, dry_run: bool = False) -> Written:
     ledger.get(reference)
     command: Command = (RejectReturn(period, provider, reason) if reject
                         else ValidateReturn(period, provider, reason or "validated"))
-    return ledger.execute(reference, command, meta)
+    return _execute(ledger, reference, command, meta, dry_run)
 
 
-def close(ledger: Ledger, reference: str, closed_on: date, reason: str, meta: Meta) -> Written:
+def close(ledger: Ledger, reference: str, closed_on: date, reason: str, meta: Meta, *,
+          dry_run: bool = False) -> Written:
     ledger.get(reference)
-    return ledger.execute(reference, CloseContract(closed_on, reason), meta)
+    return _execute(ledger, reference, CloseContract(closed_on, reason), meta, dry_run)
 
 
 def payments(ledger: Ledger, reference: str) -> Schedule:
     return compute(ledger.get(reference))
 
 
-__all__ = ["Decimal", "ImportReceipt", "adjust", "agree", "certify", "close",
+__all__ = ["Decimal", "ImportReceipt", "adjust", "agree", "agreed", "certify", "close",
            "import_returns", "payments", "review", "vary"]

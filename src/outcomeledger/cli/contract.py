@@ -17,6 +17,7 @@ from .base import (
     resolve_format,
     run,
 )
+from .dryrun import dry_run_option, would_record
 
 # -- contract ------------------------------------------------------------------------
 
@@ -28,13 +29,17 @@ def contract() -> None:
 @contract.command("agree")
 @click.argument("file", type=click.Path(path_type=Path))
 @click.option("--reason", default="contract agreed", show_default=True)
+@dry_run_option()
 @pass_context
-def contract_agree(c: Context, file: Path, reason: str) -> None:
+def contract_agree(c: Context, file: Path, reason: str, dry_run: bool) -> None:
     """Record a contract agreed from a TOML or JSON definition."""
     def body() -> None:
         with c.ledger() as ledger:
-            ref = service.agree(ledger, file, c.meta(), reason)
-            c.say(f"agreed {ref}")
+            written = service.agreed(ledger, file, c.meta(), reason, dry_run=dry_run)
+            if dry_run:
+                would_record(written, quiet=c.quiet)
+                return
+            c.say(f"agreed {written.decision.events[0].contract}")
     run(body)
 
 
@@ -44,13 +49,19 @@ def contract_agree(c: Context, file: Path, reason: str) -> None:
 @click.option("--effective", required=True, help="First day the variation applies "
               "(a period boundary).")
 @click.option("--reason", required=True)
+@dry_run_option()
 @pass_context
-def contract_vary(c: Context, reference: str, file: Path, effective: str, reason: str) -> None:
+def contract_vary(c: Context, reference: str, file: Path, effective: str, reason: str,
+                  dry_run: bool) -> None:
     """Record a variation: only the fields that change, effective from a period."""
     def body() -> None:
         with c.ledger() as ledger:
-            service.vary(ledger, reference, file, parse_date(effective, "--effective"), reason,
-                         c.meta())
+            written = service.vary(ledger, reference, file,
+                                   parse_date(effective, "--effective"), reason, c.meta(),
+                                   dry_run=dry_run)
+            if dry_run:
+                would_record(written, quiet=c.quiet)
+                return
             c.say(f"varied {reference} from {effective}")
     run(body)
 
@@ -59,13 +70,19 @@ def contract_vary(c: Context, reference: str, file: Path, effective: str, reason
 @click.argument("reference")
 @click.option("--reason", required=True)
 @click.option("--on", "on", default=None, help="Closing date (default: today).")
+@dry_run_option()
 @pass_context
-def contract_close(c: Context, reference: str, reason: str, on: str | None) -> None:
+def contract_close(c: Context, reference: str, reason: str, on: str | None,
+                   dry_run: bool) -> None:
     """Close a contract: nothing more can be recorded; retention is released."""
     def body() -> None:
         closed_on = parse_date(on, "--on") if on else c.meta().recorded_at.date()
         with c.ledger() as ledger:
-            service.close(ledger, reference, closed_on, reason, c.meta())
+            written = service.close(ledger, reference, closed_on, reason, c.meta(),
+                                    dry_run=dry_run)
+            if dry_run:
+                would_record(written, quiet=c.quiet)
+                return
             c.say(f"closed {reference} on {closed_on}")
     run(body)
 

@@ -23,6 +23,7 @@ from .base import (
     resolve_format,
     run,
 )
+from .dryrun import dry_run_option, would_record
 
 # -- adjustments and payments ----------------------------------------------------------
 
@@ -37,7 +38,8 @@ from .base import (
               "JSON file with columns contract, period, kind, amount, reason (- is stdin).")
 @click.option("--input-format", type=click.Choice(FORMATS), default=None,
               help="Format of --file (default: from its extension; CSV otherwise).")
-@click.option("--dry-run", is_flag=True, help="With --file: validate, write nothing.")
+@dry_run_option("Decide with every rule and show what would be recorded (with --file: "
+                "the receipt); write nothing.")
 @format_option("table", "json")
 @pass_context
 def adjust(c: Context, reference: str | None, period: str | None, kind: str | None,
@@ -61,7 +63,11 @@ def adjust(c: Context, reference: str | None, period: str | None, kind: str | No
         with c.ledger() as ledger:
             if path is None:
                 ref, per, knd, amt, why = (str(v) for v in flags.values())  # all given
-                service.adjust(ledger, ref, per, knd, amt, why, c.meta())
+                written = service.adjust(ledger, ref, per, knd, amt, why, c.meta(),
+                                         dry_run=dry_run)
+                if dry_run:
+                    would_record(written, quiet=c.quiet)
+                    return
                 c.say(f"adjusted {ref} {per}: {knd} {amt}")
                 return
             receipt = import_adjustments(ledger, path, c.meta(), input_format=input_format,
@@ -121,7 +127,26 @@ def payments_show(c: Context, reference: str, period: str | None, as_of: str | N
         out = resolve_format(fmt)
         emit(out, render.payments_table(schedule, periods, machine=out != "table"),
              render.payments_json(schedule, periods))
+        for note in _terms_not_applied(periods):
+            click.echo(f"note: {note}", err=True)
     run(body, writes=False)
+
+
+def _terms_not_applied(periods: list[mechanism.PeriodPayment]) -> list[str]:
+    """A term the figures cannot carry (a participant cap on aggregate figures), once per
+    outcome: on stderr, so the published JSON keeps its shape; `payments explain` has it
+    on each line."""
+    where: dict[str, list[str]] = {}
+    for p in periods:
+        for line in p.lines:
+            if any(s.label == "participant_cap" and s.amount is None for s in line.steps):
+                where.setdefault(line.outcome, []).append(p.period)
+    return [f"participant_cap not applied to aggregate figures of {code} (no participant "
+            f"ids) in {_span(ids)}: see payments explain" for code, ids in where.items()]
+
+
+def _span(ids: list[str]) -> str:
+    return ", ".join(ids) if len(ids) < 4 else f"{len(ids)} periods, {ids[0]} to {ids[-1]}"
 
 
 @payments.command("explain")
@@ -147,22 +172,27 @@ def payments_explain(c: Context, reference: str, period: str, fmt: str | None) -
 @click.argument("reference")
 @click.option("--period", required=True)
 @click.option("--reason", default="payment run", show_default=True)
+@dry_run_option("Decide the payment run and print it; certify nothing.")
 @format_option("table", "json")
 @pass_context
-def payments_certify(c: Context, reference: str, period: str, reason: str,
+def payments_certify(c: Context, reference: str, period: str, reason: str, dry_run: bool,
                      fmt: str | None) -> None:
     """Certify the payment due through a period (cumulative payable - certified before)."""
     def body() -> None:
         with c.ledger() as ledger:
-            event = service.certify(ledger, reference, period, c.meta(), reason)
+            event = service.certify(ledger, reference, period, c.meta(), reason,
+                                    dry_run=dry_run)
             currency = ledger.get(reference).base_terms.currency
         data = {"contract": reference, "period": event.period, "currency": currency,
                 "amount": render.fmt_money(event.amount, currency),
                 "true_up": render.fmt_money(event.true_up, currency),
                 "cumulative_payable": render.fmt_money(event.cumulative_payable, currency)}
-        table = render.Table(f"Certified {reference} {event.period}", tuple(data),
-                             [[str(v) for v in data.values()]])
+        title = (f"Would certify {reference} {event.period} (dry run: nothing written)"
+                 if dry_run else f"Certified {reference} {event.period}")
+        table = render.Table(title, tuple(data), [[str(v) for v in data.values()]])
         emit(resolve_format(fmt), table, data)
+        if dry_run:
+            c.say("dry run: nothing was certified")
     run(body)
 
 

@@ -14,6 +14,7 @@ from ..imports.importer import ImportReceipt, ImportRefused, import_returns
 from ..imports.rows import FORMATS
 from ..imports.sources import OnRead
 from .base import Context, format_option, parse_date, pass_context, resolve_format, run
+from .dryrun import dry_run_option, would_record
 
 # -- returns -------------------------------------------------------------------------
 
@@ -102,12 +103,17 @@ def _review_command(name: str, reject: bool) -> None:
     @click.option("--period", required=True)
     @click.option("--provider", default="")
     @click.option("--reason", default="" if not reject else None, required=reject)
+    @dry_run_option()
     @pass_context
-    def command(c: Context, reference: str, period: str, provider: str, reason: str) -> None:
+    def command(c: Context, reference: str, period: str, provider: str, reason: str,
+                dry_run: bool) -> None:
         def body() -> None:
             with c.ledger() as ledger:
-                service.review(ledger, reference, period, provider, c.meta(), reject=reject,
-                               reason=reason)
+                written = service.review(ledger, reference, period, provider, c.meta(),
+                                         reject=reject, reason=reason, dry_run=dry_run)
+                if dry_run:
+                    would_record(written, quiet=c.quiet)
+                    return
                 c.say(f"{'rejected' if reject else 'validated'} the {period} return of "
                       f"{reference}{' from ' + provider if provider else ''}")
         run(body)

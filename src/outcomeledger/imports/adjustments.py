@@ -7,11 +7,11 @@ rules are those of returns: every problem of the file is collected and reported 
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import cast
 
+from ..adjustment_rules import parse_amount
 from ..commands import AdjustReward, Command, Meta
 from ..errors import InvalidInput, LedgerError, Problem
 from ..events import ADJUSTMENT_KINDS, AdjustmentKind, RewardAdjusted, Source
@@ -22,7 +22,6 @@ from .rows import detect_format, is_blank, read_table
 from .sources import open_input, unreadable
 
 REQUIRED = ("contract", "period", "kind", "amount", "reason")
-_AMOUNT = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,17 +114,18 @@ def _adjustment(name: str, line: int, row: dict[str, str],
     if kind not in ADJUSTMENT_KINDS:
         problems.append(Problem(name, line, "kind", f"unknown kind (got {kind!r}, expected "
                                 f"one of {', '.join(ADJUSTMENT_KINDS)})"))
-    amount = fields["amount"]
-    if not _AMOUNT.fullmatch(amount):
-        problems.append(Problem(name, line, "amount", f"not a number (got {amount!r}, "
-                                "expected a decimal amount such as -120000 or 2500.50)"))
+    amount: Decimal | None = None
+    try:
+        amount = parse_amount(fields["amount"])
+    except ValueError as e:
+        problems.append(Problem(name, line, "amount", str(e)))
     if not fields["reason"]:
         problems.append(Problem(name, line, "reason", "missing (expected why the reward "
                                 "is adjusted: every adjustment records a reason)"))
-    if len(problems) > before:
+    if len(problems) > before or amount is None:
         return None
     command = AdjustReward(period=fields["period"], kind=cast(AdjustmentKind, kind),
-                           amount=Decimal(amount), reason=fields["reason"], line=line)
+                           amount=amount, reason=fields["reason"], line=line)
     return fields["contract"], command
 
 
