@@ -211,6 +211,22 @@ def test_a_variation_file_reports_every_problem_too(ledger: Ledgered) -> None:
     assert "did you mean 'price'?" in result.stderr
 
 
+def test_the_terms_own_checks_name_the_line_too(ledger: Ledgered) -> None:
+    text = BAD_CONTRACT.replace('"quarterly"', '"quarter"').replace('max_vaule = "1000"\n',
+                                                                     "").replace('"ten"', '"-5"')
+    text = text.replace("end = 2021-03-31", "end = 2019-03-31")
+    path = ledger.write("sem.toml", text)
+    result = ledger("contract", "agree", path)
+    assert result.exit_code == 1
+    assert f"error: {path}:6: end: ends before it starts" in result.stderr
+    assert f"error: {path}:17: outcomes[1].price: must be at least 0 (got -5)" in result.stderr
+    variation = ledger.write("v.toml", 'title = "New"\nretire = ["NOPE"]\n')
+    varied = ledger("contract", "vary", "C-IMP", variation, "--effective", "2020-07-01",
+                    "--reason", "test")
+    assert varied.exit_code == 1
+    assert f"error: {variation}:2: retire: no outcome 'NOPE' to retire" in varied.stderr
+
+
 # -- 14: schema --write into a new folder ------------------------------------------------
 
 def test_schema_write_into_an_empty_folder_writes_a_checkable_set(ledger: Ledgered,

@@ -10,7 +10,9 @@ and finds each field's line by locating its key in the text (TOML headers and
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import pathlib
 import re
 import types
 from decimal import Decimal
@@ -228,3 +230,33 @@ def json_lines(text: str) -> Lines:
                 i += 1
         i += 1
     return lines
+
+
+_PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
+
+
+def parse_path(field: str) -> Path:
+    """``outcomes[1].price`` -> ("outcomes", 1, "price")."""
+    return tuple(int(m[2]) if m[2] is not None else m[1] for m in _PART.finditer(field))
+
+
+def locate(document: pathlib.Path, problems: list[Problem], *, sources: tuple[str, ...],
+           nested: bool = True) -> list[Problem]:
+    """``problems`` found in ``document`` after it was read (the semantic checks of the
+    terms), each put on the line of its field. ``sources``: the names the checks gave the
+    document. ``nested=False`` (a variation, whose checks name fields of the varied terms,
+    not of the file) locates only the top-level key."""
+    try:
+        text = document.read_text(encoding="utf-8")
+    except (OSError, UnicodeError):
+        return problems
+    lines = json_lines(text) if document.suffix.lower() == ".json" else toml_lines(text)
+    out = []
+    for p in problems:
+        if p.line is None and p.source in sources:
+            path = parse_path(p.field)
+            line = line_of(lines, path if nested else path[:1])
+            out.append(dataclasses.replace(p, source=str(document), line=line))
+        else:
+            out.append(p)
+    return out

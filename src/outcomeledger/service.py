@@ -22,6 +22,7 @@ from .commands import (
     ValidateReturn,
     VaryContract,
 )
+from .document_problems import locate
 from .documents import load_terms, load_variation
 from .errors import InvalidInput, Problem
 from .events import ADJUSTMENT_KINDS, PaymentCertified
@@ -44,15 +45,22 @@ def agree(ledger: Ledger, path: Path, meta: Meta, reason: str = "contract agreed
 def agreed(ledger: Ledger, path: Path, meta: Meta, reason: str = "contract agreed", *,
            dry_run: bool = False) -> Written:
     terms = load_terms(path)
-    return _execute(ledger, terms.reference, AgreeContract(terms, reason), meta, dry_run)
+    try:
+        return _execute(ledger, terms.reference, AgreeContract(terms, reason), meta, dry_run)
+    except InvalidInput as e:  # the terms' own checks: each on its line of the file
+        raise InvalidInput(locate(path, e.problems, sources=("contract", str(path)))) from None
 
 
 def vary(ledger: Ledger, reference: str, path: Path, effective: date, reason: str,
          meta: Meta, *, dry_run: bool = False) -> Written:
     ledger.get(reference)
     variation = load_variation(path)
-    return _execute(ledger, reference, VaryContract(variation, effective, reason, str(path)),
-                    meta, dry_run)
+    try:
+        return _execute(ledger, reference, VaryContract(variation, effective, reason,
+                                                        str(path)), meta, dry_run)
+    except InvalidInput as e:  # each on the line of its key in the file
+        raise InvalidInput(locate(path, e.problems, sources=(str(path),),
+                                  nested=False)) from None
 
 
 def adjust(ledger: Ledger, reference: str, period: str, kind: str, amount: str, reason: str,
