@@ -65,6 +65,14 @@ def test_an_unknown_contract_with_format_json_prints_the_error_as_json(
     assert error["message"] == "no contract with reference 'NOPE' in this ledger"
 
 
+def test_a_usage_mistake_with_format_json_prints_the_error_as_json(ledger: Ledgered) -> None:
+    result = ledger("payments", "C-IMP", "--as-of", "yesterday", "--format", "json")
+    assert result.exit_code == 2
+    [error] = json.loads(result.stdout)["errors"]
+    assert error["field"] == "--as-of"
+    assert "expected a position or an ISO timestamp (got 'yesterday')" in error["message"]
+
+
 def test_a_missing_reason_is_a_usage_mistake_on_every_command(ledger: Ledgered) -> None:
     ledger.imported("q.csv", rows("C-IMP,FY2020-Q1,ENTRY,3"))
     path = ledger.write("r.csv", rows("C-IMP,FY2020-Q1,ENTRY,4"))

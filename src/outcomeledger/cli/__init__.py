@@ -8,11 +8,11 @@ import click
 
 from ..errors import LedgerError
 from ..store import ledger_exists, locate
-from .base import Context, pass_context, run
+from .base import Context, Root, pass_context, run
 
 
-@click.group(context_settings={"auto_envvar_prefix": "OUTCOMELEDGER",
-                               "help_option_names": ["-h", "--help"]})
+@click.group(cls=Root, context_settings={"auto_envvar_prefix": "OUTCOMELEDGER",
+                                         "help_option_names": ["-h", "--help"]})
 @click.option("--db", default=None, envvar="OUTCOMELEDGER_DB",
               help="Ledger: a path, sqlite:///path or postgresql://user@host:port/db "
               "(default ./outcomeledger.db).")

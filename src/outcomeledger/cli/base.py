@@ -6,6 +6,7 @@ import getpass
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from itertools import pairwise
 from typing import Any, TypeVar
 
 import click
@@ -111,6 +112,27 @@ def parse_moment(value: str, flag: str) -> int | datetime:
         return parse_as_of(value.strip())
     except InvalidInput as e:
         raise click.BadParameter(e.problems[0].message, param_hint=flag) from None
+
+
+class Root(click.Group):
+    """The top-level group: with ``--format json``, a usage mistake (exit 2) is also
+    printed on stdout as ``{"errors": [...]}``, as every refusal is (see :func:`run`)."""
+
+    def main(self, args: Any = None, *rest: Any, **options: Any) -> Any:
+        self.argv = list(args) if args is not None else sys.argv[1:]
+        return super().main(self.argv, *rest, **options)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.UsageError as e:
+            argv = getattr(self, "argv", [])
+            if "--format=json" in argv or ("--format", "json") in pairwise(argv):
+                hint = getattr(e, "param_hint", None)
+                click.echo(render.to_json({"errors": [{
+                    "file": None, "line": None, "field": hint if isinstance(hint, str) else None,
+                    "message": e.format_message()}]}))
+            raise
 
 
 class DefaultGroup(click.Group):
