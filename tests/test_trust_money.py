@@ -294,3 +294,23 @@ def test_an_ordinary_figure_gives_no_plausibility_warning(tmp_path: Path) -> Non
     ledger.imported("q1.csv", HEADER + "C-IMP,FY2020-Q1,WB,40\n")
     [receipt] = ledger.receipts(ledger.write("q2.csv", HEADER + "C-IMP,FY2020-Q2,WB,60\n"))
     assert receipt["warnings"] == []
+
+
+def test_a_rung_left_unpaid_for_want_of_its_prerequisite_can_be_claimed_once_it_is_met(
+        ledger: Ledgered) -> None:
+    """The earlier rung was recorded but never paid, so it has not used up the outcome:
+    the decider agrees with the payment rule instead of refusing the claim that pays."""
+    ledger.imported("q1.csv", P_HEADER + "C-IMP,FY2020-Q1,B,SUSTAIN,1\n")
+    [receipt] = ledger.receipts(ledger.write("q2.csv", P_HEADER + "C-IMP,FY2020-Q2,B,ENTRY,1\n"
+                                             "C-IMP,FY2020-Q2,B,SUSTAIN,1\n"))
+    assert receipt["added"] == 2
+    paid = json.loads(ledger("payments", "explain", "C-IMP", "--period", "FY2020-Q2",
+                             "--format", "json").stdout)
+    sustain = next(line for line in paid["lines"] if line["outcome"] == "SUSTAIN")
+    assert (sustain["units"], sustain["earned"]) == ("1", "300.00")
+    # A rung that was paid is still claimable once only.
+    again = ledger("returns", "import", ledger.write("q3.csv", P_HEADER
+                                                     + "C-IMP,FY2020-Q3,B,SUSTAIN,1\n"))
+    assert again.exit_code == 1
+    assert "SUSTAIN is claimable once per participant and B already has it in FY2020-Q2" in (
+        again.stderr)

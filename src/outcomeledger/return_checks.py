@@ -7,6 +7,7 @@ rung it requires). Pure functions of the contract state, like the decider that u
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -79,6 +80,7 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
     # row, so aggregate returns (the bulk of a large import) never scan it.
     first_seen: dict[tuple[str, str], tuple[str, str]] | None = None
     present: set[tuple[str, str]] = set()
+    claims: dict[tuple[str, str], list[tuple[str, str]]] = {}  # each claim of a rung
     plain: set[Decimal] = set()
     for f in figures:
         value = f.value
@@ -127,10 +129,14 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
         if outcome is None or not f.participant or value <= 0:
             continue
         if first_seen is None:
-            first_seen = participant_index(state, {g.participant for g in figures})
+            first_seen = participant_index(state, {g.participant for g in figures},
+                                           index.rungs, claims)
             present = {(g.participant, g.outcome) for g in figures
                        if g.participant and g.value > 0}
         seen = first_seen.get((f.participant, f.outcome))
+        if seen is not None and outcome.requires:
+            seen = _first_paid(state, first_seen, f.participant, outcome.requires,
+                               claims.get((f.participant, f.outcome), []))
         if (outcome.once_per_participant is not False and seen is not None
                 and seen != (period.id, provider)):
             problems.append(Problem(source, f.line, "participant",
@@ -156,11 +162,14 @@ def twice(first: Figure, again: Figure) -> str:
             f"expected {first.value} as on line {first.line} or one row only)")
 
 
-def participant_index(state: ContractState, participants: set[str]) -> dict[
-        tuple[str, str], tuple[str, str]]:
+def participant_index(state: ContractState, participants: set[str],
+                      rungs: Collection[str] = (),
+                      claims: dict[tuple[str, str], list[tuple[str, str]]] | None = None
+                      ) -> dict[tuple[str, str], tuple[str, str]]:
     """(participant, outcome) -> (period, provider) of the earliest positive figure,
     for the ``participants`` of one return. Rejected returns are left out: payments
-    never count them, so they must not use up a once-only outcome either."""
+    never count them, so they must not use up a once-only outcome either. Every such
+    figure of a ``rungs`` outcome also goes to ``claims`` (see :func:`_first_paid`)."""
     index: dict[tuple[str, str], tuple[str, str]] = {}
     rejected = {key for key, status in state.returns.items() if status.rejected is not None}
     for (period_id, provider, outcome, participant), rec in state.figures.items():
@@ -170,7 +179,25 @@ def participant_index(state: ContractState, participants: set[str]) -> dict[
             current = index.get(key)
             if current is None or state.period(period_id) < state.period(current[0]):
                 index[key] = (period_id, provider)
+            if claims is not None and outcome in rungs:
+                claims.setdefault(key, []).append((period_id, provider))
     return index
+
+
+def _first_paid(state: ContractState, first_seen: dict[tuple[str, str], tuple[str, str]],
+                participant: str, requires: tuple[str, ...],
+                claims: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """The earliest claim of a ladder rung whose prerequisites were met by its period.
+    A claim recorded without them was never paid (the ladder rule), so it has not used
+    up a once-only outcome: the participant may claim it again once they are met."""
+    best: tuple[str, str] | None = None
+    for claim in claims:
+        period = state.period(claim[0])
+        if all((met := first_seen.get((participant, req))) is not None
+               and state.period(met[0]) <= period for req in requires) and (
+                best is None or period < state.period(best[0])):
+            best = claim
+    return best
 
 
 def ladder_warnings(state: ContractState, terms: ContractTerms, period: Period,
