@@ -55,6 +55,7 @@ from .signing import SignatureError, verify_digest
 from .state import ContractState
 from .term_checks import check_effective, check_terms, check_variation
 from .terms import apply_variation
+from .timestamps import rfc3339
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +124,7 @@ def _require_reason(reason: str, what: str) -> None:
 def _agree(state: ContractState, cmd: AgreeContract, meta: Meta) -> ContractAgreed:
     if state.exists:
         raise Refused(f"contract {state.reference!r} already exists (agreed "
-                      f"{state.agreed_by.recorded_at if state.agreed_by else '?'}); "
+                      f"{rfc3339(state.agreed_by.recorded_at) if state.agreed_by else '?'}); "
                       "change it with a variation")
     problems = check_terms(cmd.terms, "contract")
     if problems:
