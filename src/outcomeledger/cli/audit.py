@@ -12,7 +12,7 @@ from uuid import UUID
 import click
 
 from .. import checkpoints, render
-from ..audit import LogEntry, describe, source_of
+from ..audit import LogEntry, describe, source_fields, source_of
 from ..chain import ChainVerifier, Head
 from ..errors import InvalidInput, LedgerError, Problem
 from ..events import EVENT_TYPES
@@ -28,6 +28,7 @@ from ..mechanism import compute
 from ..replay import check, stored_batches, verify_ledger
 from ..state import ContractState, evolve
 from ..store import Ledger, stream_id
+from ..timestamps import rfc3339
 from .base import (
     Context,
     F,
@@ -211,15 +212,20 @@ def audit_log(c: Context, reference: str | None, since: str | None, actor: str |
                 entries.append(LogEntry(s.position, event.contract, s.version,
                                         event.recorded_at, event.recorded_by,
                                         type(event).__name__, describe(event, before),
-                                        event.reason, source_of(event), s.hash))
+                                        event.reason, source_of(event), s.hash,
+                                        *source_fields(event), event.prev_hash))
+        # Machine formats: RFC 3339 times, the file's name and full SHA-256 apart, and
+        # prev_hash explicit (64 zeros for a stream's first event).
         columns = ("position", "recorded_at", "recorded_by", "contract", "type", "what",
-                   "why", "file")
-        rows = [[str(e.position), e.recorded_at.isoformat(), e.recorded_by, e.contract,
-                 e.type, e.what, e.why, e.file] for e in entries]
-        data = [{"position": e.position, "recorded_at": e.recorded_at.isoformat(),
+                   "why", "file", "file_sha256", "hash", "prev_hash")
+        rows = [[str(e.position), rfc3339(e.recorded_at), e.recorded_by, e.contract,
+                 e.type, e.what, e.why, e.file_name, e.file_sha256, e.hash, e.prev_hash]
+                for e in entries]
+        data = [{"position": e.position, "recorded_at": rfc3339(e.recorded_at),
                  "recorded_by": e.recorded_by, "contract": e.contract, "version": e.version,
-                 "type": e.type, "what": e.what, "why": e.why, "file": e.file,
-                 "hash": e.hash} for e in entries]
+                 "type": e.type, "what": e.what, "why": e.why, "file": e.file_name or None,
+                 "file_sha256": e.file_sha256 or None, "hash": e.hash,
+                 "prev_hash": e.prev_hash} for e in entries]
         out = resolve_format(fmt)
         if out == "table":
             for e in entries:
