@@ -251,6 +251,20 @@ def test_a_payment_run_must_certify_what_the_arithmetic_gives() -> None:
         '"300000.00", the rules record "300.00"']
 
 
+def test_a_refused_event_is_one_finding_and_the_later_events_are_still_judged() -> None:
+    """A forged period the payment arithmetic cannot place does not stop the checker:
+    the next event is judged (here, refused for its own reason)."""
+    events = _decided([AgreeContract(terms())])
+    forged = [ReturnSubmitted(contract="C-TEST", recorded_at=T0, recorded_by=ACTOR,
+                              reason="return submitted", period=period,
+                              figures=(fig("O1", value),))
+              for period, value in (("FY2025-Q9", 3), ("FY2025-Q1", -2))]
+    found = _checked([*events, *forged])
+    assert len(found) == 2, found
+    assert found[0].startswith("period: ")
+    assert found[1] == "value: negative (got -2, expected 0 or more)"
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(history=histories)
 def test_every_history_the_decider_writes_obeys_the_rules_and_the_payable_agrees(

@@ -551,7 +551,7 @@ class Cumulative:
     event has touched since. :meth:`follow` must be told every event folded, in order.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, whole: bool = False) -> None:
         self._periods: list[Period] = []  # first through last period with activity
         self._index: dict[str, int] = {}  # period id -> index in _periods
         self._keys: dict[str, set[FigureKey]] = defaultdict(set)  # figure keys per period
@@ -559,7 +559,9 @@ class Cumulative:
         self._after: list[_Running] = []  # the totals after each period computed
         self._payable: list[Decimal] = []  # cumulative payable after each period computed
         self._valid = 0  # leading periods whose totals still hold
-        self._whole = False  # closed: the final period releases retention; no shortcuts
+        #: Every question answered by ``compute``: a closed contract (its final period
+        #: releases retention), or ``whole`` (a history this cannot follow).
+        self._whole = whole
 
     def follow(self, state: ContractState, event: AnyEvent) -> None:
         """``event`` was folded into ``state`` (the state after it)."""
@@ -584,7 +586,7 @@ class Cumulative:
                         self._periods and effective > self._periods[-1]) else 0
                 self._valid = min(self._valid, at)
             case ContractAgreed() | ContractClosed():
-                self._whole = state.closed is not None
+                self._whole = self._whole or state.closed is not None
                 self._valid = 0
 
     def _touch(self, state: ContractState, period_id: str, *, changed: bool = True) -> None:

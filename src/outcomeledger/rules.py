@@ -134,7 +134,7 @@ def _refusal(error: LedgerError) -> str:
 class StreamRules:
     """One contract stream's events, fed in stream order: each checked, then folded."""
 
-    rules: bool = True  # False: decode and fold only (the events, for a replay)
+    rules: bool = True  # False: decode only (the events, for a replay)
     state: ContractState | None = None
     violations: list[Violation] = field(default_factory=list)
     checked: int = 0
@@ -158,19 +158,26 @@ class StreamRules:
         if topic in codec.CURRENT_TOPICS and _TOPICS[type(event)] != topic:
             self._found(position, state.reference, version, type_name(event),
                         f"stored under topic {topic!r}, but it is a {_TOPICS[type(event)]}")
-        if self.rules:
-            self.checked += 1
-            rule = self._judge(state, event)
-            if rule is not None:
-                self._found(position, state.reference, version, type_name(event), rule)
+        if not self.rules:
+            self.state = state
+            return event
+        self.checked += 1
+        rule = self._judge(state, event)
+        if rule is not None:
+            self._found(position, state.reference, version, type_name(event), rule)
         try:
-            # The state is this checker's own: folded in place, never copied per event.
+            # Folded even when refused: the later events were decided against a ledger
+            # holding it, so they are judged against that ledger (one finding, not a
+            # cascade). The state is this checker's own: folded in place, not copied.
             self.state = evolve_owned(state, event, "")
-            if self.rules:
-                self._payable.follow(self.state, event)
         except Exception as e:  # stored data must never crash the verifier
             self._stop(position, state.reference, version, type_name(event),
                        f"cannot be folded into the contract ({type(e).__name__}: {e})")
+            return event
+        try:
+            self._payable.follow(self.state, event)
+        except Exception:  # (a period the rules refused): payment runs computed whole
+            self._payable = Cumulative(whole=True)
         return event
 
     def _judge(self, state: ContractState, event: AnyEvent) -> str | None:
