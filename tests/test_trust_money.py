@@ -26,9 +26,10 @@ assert CAPPED != CONTRACT
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledgered:
-    """C-IMP with a participant cap of 1000 (SUSTAIN requires ENTRY), on SQLite."""
-    ledgered = Ledgered(tmp_path)
+def ledger(tmp_path: Path, ledger_url: str) -> Ledgered:
+    """C-IMP with a participant cap of 1000 (SUSTAIN requires ENTRY), on both backends:
+    a dry run must leave a PostgreSQL ledger as it was, too."""
+    ledgered = Ledgered(tmp_path, ledger_url)
     assert ledgered("init").exit_code == 0
     result = ledgered("contract", "agree", ledgered.write("c.toml", CAPPED))
     assert result.exit_code == 0, result.stderr

@@ -133,16 +133,21 @@ def payments_show(c: Context, reference: str, period: str | None, as_of: str | N
 
 
 def _terms_not_applied(periods: list[mechanism.PeriodPayment]) -> list[str]:
-    """A term the figures cannot carry (a participant cap on aggregate figures), once per
-    outcome: on stderr, so the published JSON keeps its shape; `payments explain` has it
-    on each line."""
-    where: dict[str, list[str]] = {}
+    """A term the figures cannot carry (a participant cap on aggregate figures), in one
+    line: on stderr, so the published JSON keeps its shape; `payments explain` has it on
+    each line it concerns."""
+    codes: dict[str, None] = {}
+    ids: list[str] = []
     for p in periods:
         for line in p.lines:
             if any(s.label == "participant_cap" and s.amount is None for s in line.steps):
-                where.setdefault(line.outcome, []).append(p.period)
-    return [f"participant_cap not applied to aggregate figures of {code} (no participant "
-            f"ids) in {_span(ids)}: see payments explain" for code, ids in where.items()]
+                codes[line.outcome] = None
+                if not ids or ids[-1] != p.period:
+                    ids.append(p.period)
+    if not codes:
+        return []
+    return [f"participant_cap not applied to aggregate figures (no participant ids) of "
+            f"{', '.join(codes)} in {_span(ids)}: see payments explain"]
 
 
 def _span(ids: list[str]) -> str:
