@@ -36,8 +36,7 @@ from outcomeledger.commands import (
 )
 from outcomeledger.errors import LedgerError
 from outcomeledger.projections import Cutoff, catch_up, dump, in_memory, rebuild
-from outcomeledger.projections.fold import fold_events
-from outcomeledger.state import ContractState, evolve_owned, fold
+from outcomeledger.state import ContractState, evolve_owned, fold, fold_events
 from outcomeledger.store import Ledger
 from outcomeledger.terms import OutcomeChange, Variation
 

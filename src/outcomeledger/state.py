@@ -1,18 +1,20 @@
-"""Contract state: the fold of one contract stream (``evolve``).
+"""Contract state: the fold of one contract stream.
 
-State is frozen; ``evolve`` returns a new state. Maps inside are treated as
-immutable and copied on write, once per event (an event carries a whole return).
+``apply`` says once what each event does; ``evolve`` (a new state, the old one untouched),
+``evolve_owned`` (the caller's state written in place) and ``fold_events`` (a whole stream)
+are built on it. A state is frozen: its maps are never written once it is handed out,
+except by ``evolve_owned`` on a state its caller holds alone.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from functools import cached_property
-from typing import Any, assert_never
+from typing import Any, TypeVar, assert_never
 
 import msgspec
 from msgspec import Struct
@@ -34,6 +36,8 @@ from .events import (
 )
 from .periods import Period, parse_period, period_containing
 from .terms import ContractTerms, Variation, apply_variation
+
+T = TypeVar("T")
 
 #: (period id, provider, outcome, participant)
 FigureKey = tuple[str, str, str, str]
@@ -172,234 +176,182 @@ class ContractState:
         return sum((c.amount for c in self.certifications), Decimal(0))
 
 
-def _recorded(state: ContractState, event: AnyEvent) -> Recorded:
-    return Recorded(state.version + 1, event.recorded_at, event.recorded_by, event.reason)
-
-
 _NO_RETURN = ReturnStatus()
-
-
-def _with_return(state: ContractState, key: ReturnKey, **changes: Any) -> dict[
-        ReturnKey, ReturnStatus]:
-    returns = dict(state.returns)
-    returns[key] = msgspec.structs.replace(returns.get(key, _NO_RETURN), **changes)
-    return returns
-
 
 #: What a state caches about its terms (cached properties): still true of the next state
 #: unless the event agreed or varied the contract.
 _TERMS_CACHE = ("current_terms", "ordered_variations", "_terms_applied", "_effective_dates")
 
 
-def _advance(state: ContractState, changes: dict[str, Any]) -> ContractState:
-    """``dataclasses.replace(state, **changes)``, made for the hot path of deciding an
-    import's returns one after another: the fields are copied as one dict rather than
-    through ``__init__``, and the terms computed for ``state`` are kept when the event
-    leaves them as they were (most events do)."""
-    fields = dict(state.__dict__)
-    if "agreed" in changes or "variations" in changes:
+# -- each event's effect, written once ------------------------------------------------------
+#
+# ``apply`` is the one definition of what an event does to a contract's state. It works on
+# mutable accumulators (``_Fold``); the three ways of folding differ only in where those
+# come from and how the result is frozen:
+# * ``fold_events``: fresh accumulators for a whole stream, frozen once at the end (loading a
+#   contract, every replay);
+# * ``evolve``: a new state from a state left untouched (the maps an event writes are copied
+#   first), for callers that keep the state before;
+# * ``evolve_owned``: the state's own maps written in place, for a caller that holds the state
+#   alone and drops it for the result (the decider's loop over an import's returns, where a
+#   copy per return would be quadratic over a contract's history).
+
+
+@dataclass(slots=True)
+class _Fold:
+    """The state of one stream while events are applied to it."""
+
+    version: int = 0
+    agreed: ContractTerms | None = None
+    agreed_by: Recorded | None = None
+    closed: Recorded | None = None
+    closed_on: date | None = None
+    figures: dict[FigureKey, FigureRecord] = field(default_factory=dict)
+    returns: dict[ReturnKey, ReturnStatus] = field(default_factory=dict)
+    # A state's own tuples until an event appends (then a list of this fold's own): a state
+    # advanced by one event must not copy what the event leaves alone.
+    variations: Sequence[VariationRecord] = ()
+    adjustments: Sequence[AdjustmentRecord] = ()
+    certifications: Sequence[CertificationRecord] = ()
+
+    @classmethod
+    def of(cls, state: ContractState, *, copy_maps: bool) -> _Fold:
+        figures, returns = state.figures, state.returns
+        if copy_maps:
+            figures, returns = dict(figures), dict(returns)
+        return cls(state.version, state.agreed, state.agreed_by, state.closed,
+                   state.closed_on, figures, returns, state.variations, state.adjustments,
+                   state.certifications)
+
+    def fields(self, head_hash: str) -> dict[str, Any]:
+        return {"version": self.version, "head_hash": head_hash, "agreed": self.agreed,
+                "agreed_by": self.agreed_by, "variations": tuple(self.variations),
+                "figures": self.figures, "returns": self.returns,
+                "adjustments": tuple(self.adjustments),
+                "certifications": tuple(self.certifications), "closed": self.closed,
+                "closed_on": self.closed_on}
+
+
+def _return(acc: _Fold, period: str, provider: str) -> ReturnStatus:
+    return acc.returns.get((period, provider), _NO_RETURN)
+
+
+def _appended(records: Sequence[T], record: T) -> list[T]:
+    """``records`` with ``record`` at the end: in place when it is the fold's own list, a
+    new list when it is a state's tuple (which stays as it was)."""
+    if isinstance(records, list):
+        records.append(record)
+        return records
+    return [*records, record]
+
+
+def apply(acc: _Fold, event: AnyEvent) -> None:
+    """What ``event`` does to the state: the next version, and the facts it records."""
+    acc.version += 1
+    rec = Recorded(acc.version, event.recorded_at, event.recorded_by, event.reason)
+    # Cases in order of frequency (a return, its validation, a payment run): a match tries
+    # each class pattern in turn, and a replay applies millions of events.
+    match event:
+        case ReturnSubmitted():
+            period, provider, source, figures = (event.period, event.provider, event.source,
+                                                 acc.figures)
+            for f in event.figures:
+                figures[(period, provider, f.outcome, f.participant)] = FigureRecord(
+                    f, rec, source)
+            key = (period, provider)
+            status = acc.returns.get(key)
+            acc.returns[key] = (
+                ReturnStatus((rec,), late=event.late) if status is None else
+                msgspec.structs.replace(status, submitted=(*status.submitted, rec),
+                                        late=status.late or event.late))
+        case ReturnValidated():
+            acc.returns[(event.period, event.provider)] = msgspec.structs.replace(
+                _return(acc, event.period, event.provider), validated=rec)
+        case PaymentCertified():
+            acc.certifications = _appended(acc.certifications, CertificationRecord(
+                event.period, event.amount, event.cumulative_payable, event.true_up, rec))
+        case ReturnRestated():
+            figures = acc.figures
+            for f in event.figures:
+                k = (event.period, event.provider, f.outcome, f.participant)
+                old = figures.get(k)
+                history = () if old is None else (*old.history, (old.value, old.recorded))
+                figures[k] = FigureRecord(f, rec, event.source, history)
+            status = _return(acc, event.period, event.provider)
+            acc.returns[(event.period, event.provider)] = msgspec.structs.replace(
+                status, restated=(*status.restated, rec))
+        case RewardAdjusted():
+            acc.adjustments = _appended(acc.adjustments, AdjustmentRecord(
+                event.period, event.kind, event.amount, rec))
+        case ContractAgreed():
+            acc.agreed, acc.agreed_by = event.terms, rec
+        case ContractVaried():
+            acc.variations = _appended(acc.variations, VariationRecord(
+                event.effective_from, event.variation, rec))
+        case ReturnRejected():
+            acc.returns[(event.period, event.provider)] = msgspec.structs.replace(
+                _return(acc, event.period, event.provider), rejected=rec)
+        case ContractClosed():
+            acc.closed, acc.closed_on = rec, event.closed_on
+        case _:
+            assert_never(event)
+
+
+def _next_state(state: ContractState, acc: _Fold, event: AnyEvent,
+                event_hash: str) -> ContractState:
+    """The state after ``event`` from ``acc``, its fields set as one dict rather than
+    through ``__init__`` (the hot path of deciding an import's returns one after another);
+    the terms computed for ``state`` are kept when the event leaves them as they were
+    (most events do)."""
+    fields = acc.fields(event_hash)
+    fields["reference"] = state.reference
+    if not isinstance(event, _CHANGES_TERMS):
+        cached = state.__dict__
         for name in _TERMS_CACHE:
-            fields.pop(name, None)
-    fields.update(changes)
+            if name in cached:
+                fields[name] = cached[name]
     new = object.__new__(ContractState)
     object.__setattr__(new, "__dict__", fields)
     return new
 
 
+_CHANGES_TERMS = (ContractAgreed, ContractVaried)
+
+
+#: The events that write the figures or returns maps (``evolve`` copies those first).
+_WRITES_MAPS = (ReturnSubmitted, ReturnRestated, ReturnValidated, ReturnRejected)
+
+
 def evolve(state: ContractState, event: AnyEvent, event_hash: str) -> ContractState:
-    """The state after ``event`` (whose stored hash is ``event_hash``)."""
-    rec = _recorded(state, event)
-
-    def advance(**changes: Any) -> ContractState:
-        changes["version"] = rec.version
-        changes["head_hash"] = event_hash
-        return _advance(state, changes)
-
-    match event:
-        case ContractAgreed():
-            return advance(agreed=event.terms, agreed_by=rec)
-        case ContractVaried():
-            record = VariationRecord(event.effective_from, event.variation, rec)
-            return advance(variations=(*state.variations, record))
-        case ReturnSubmitted():
-            figures = dict(state.figures)
-            for f in event.figures:
-                figures[(event.period, event.provider, f.outcome, f.participant)] = (
-                    FigureRecord(f, rec, event.source))
-            key = (event.period, event.provider)
-            status = state.returns.get(key, _NO_RETURN)
-            returns = _with_return(state, key, submitted=(*status.submitted, rec),
-                                   late=status.late or event.late)
-            return advance(figures=figures, returns=returns)
-        case ReturnRestated():
-            figures = dict(state.figures)
-            for f in event.figures:
-                k = (event.period, event.provider, f.outcome, f.participant)
-                old = figures.get(k)
-                history = () if old is None else (*old.history, (old.value, old.recorded))
-                figures[k] = FigureRecord(f, rec, event.source, history)
-            key = (event.period, event.provider)
-            status = state.returns.get(key, _NO_RETURN)
-            returns = _with_return(state, key, restated=(*status.restated, rec))
-            return advance(figures=figures, returns=returns)
-        case ReturnValidated():
-            returns = _with_return(state, (event.period, event.provider), validated=rec)
-            return advance(returns=returns)
-        case ReturnRejected():
-            returns = _with_return(state, (event.period, event.provider), rejected=rec)
-            return advance(returns=returns)
-        case RewardAdjusted():
-            adj = AdjustmentRecord(event.period, event.kind, event.amount, rec)
-            return advance(adjustments=(*state.adjustments, adj))
-        case PaymentCertified():
-            cert = CertificationRecord(event.period, event.amount, event.cumulative_payable,
-                                       event.true_up, rec)
-            return advance(certifications=(*state.certifications, cert))
-        case ContractClosed():
-            return advance(closed=rec, closed_on=event.closed_on)
-        case _:
-            assert_never(event)
+    """The state after ``event`` (whose stored hash is ``event_hash``); ``state`` is left
+    as it was."""
+    acc = _Fold.of(state, copy_maps=isinstance(event, _WRITES_MAPS))
+    apply(acc, event)
+    return _next_state(state, acc, event, event_hash)
 
 
 def evolve_owned(state: ContractState, event: AnyEvent, event_hash: str) -> ContractState:
-    """``evolve`` for a state its caller holds alone and drops for the result: a return's
-    figures and status are written into the state's own maps instead of copies of them.
-
-    The decider's batch loop folds each return it decides into the state the next return
-    is decided against; copying the maps there would cost O(figures) per return,
-    quadratic over an import of a contract's whole history. The result equals
-    ``evolve``'s (tests/test_projection_property.py); ``state`` must not be used after.
-    """
-    match event:
-        case ReturnSubmitted():
-            rec = _recorded(state, event)
-            figures, period, provider, source = (state.figures, event.period,
-                                                 event.provider, event.source)
-            for f in event.figures:
-                figures[(period, provider, f.outcome, f.participant)] = FigureRecord(
-                    f, rec, source)
-            status = state.returns.get((period, provider), _NO_RETURN)
-            state.returns[(period, provider)] = msgspec.structs.replace(
-                status, submitted=(*status.submitted, rec), late=status.late or event.late)
-            return _advance(state, {"version": rec.version, "head_hash": event_hash})
-        case ReturnRestated():
-            rec = _recorded(state, event)
-            figures = state.figures
-            for f in event.figures:
-                k = (event.period, event.provider, f.outcome, f.participant)
-                old = figures.get(k)
-                history = () if old is None else (*old.history, (old.value, old.recorded))
-                figures[k] = FigureRecord(f, rec, event.source, history)
-            status = state.returns.get((event.period, event.provider), _NO_RETURN)
-            state.returns[(event.period, event.provider)] = msgspec.structs.replace(
-                status, restated=(*status.restated, rec))
-            return _advance(state, {"version": rec.version, "head_hash": event_hash})
-        case ReturnValidated() | ReturnRejected():
-            # (``audit verify`` folds every validation of a history: a copy of the
-            # returns map for each would be quadratic in the contract's life.)
-            rec = _recorded(state, event)
-            key = (event.period, event.provider)
-            status = state.returns.get(key, _NO_RETURN)
-            state.returns[key] = (
-                msgspec.structs.replace(status, validated=rec)
-                if isinstance(event, ReturnValidated)
-                else msgspec.structs.replace(status, rejected=rec))
-            return _advance(state, {"version": rec.version, "head_hash": event_hash})
-        case _:
-            return evolve(state, event, event_hash)
+    """``evolve`` for a state its caller holds alone and drops for the result: the event is
+    applied to the state's own maps instead of copies of them. The result equals
+    ``evolve``'s (tests/test_projection_property.py); ``state`` must not be used after."""
+    acc = _Fold.of(state, copy_maps=False)
+    apply(acc, event)
+    return _next_state(state, acc, event, event_hash)
 
 
 def fold(reference: str, events: list[tuple[AnyEvent, str]]) -> ContractState:
-    """Replay (event, hash) pairs of one stream into its state."""
+    """Replay (event, hash) pairs of one stream into its state, one state per event."""
     state = ContractState(reference)
     for event, digest in events:
         state = evolve(state, event, digest)
     return state
 
 
-# -- the same fold, fast ------------------------------------------------------------------
-#
-# ``evolve`` is the one definition of contract state: frozen, one new state per event.
-# That copy-on-write costs O(figures) per return event, quadratic over a long stream, and
-# loading a contract (every command, every query) and every replay fold whole streams
-# from their first event; so here the same steps are applied to mutable accumulators and
-# frozen once at the end. tests/test_projection_property.py checks the result equals
-# ``fold`` on the demo, the scenarios and random histories.
-
-
-@dataclass(slots=True)
-class _Return:
-    submitted: list[Recorded] = field(default_factory=list)
-    restated: list[Recorded] = field(default_factory=list)
-    validated: Recorded | None = None
-    rejected: Recorded | None = None
-    late: bool = False
-
-    def freeze(self) -> ReturnStatus:
-        return ReturnStatus(tuple(self.submitted), tuple(self.restated), self.validated,
-                            self.rejected, self.late)
-
-
 def fold_events(reference: str, events: Iterable[AnyEvent], head: str = GENESIS
                 ) -> ContractState:
     """The state after ``events`` of one stream, in stream order; ``head`` is the hash of
     the last one (the only hash the state keeps, so only that one is computed)."""
-    version = 0
-    agreed: ContractTerms | None = None
-    agreed_by: Recorded | None = None
-    closed: Recorded | None = None
-    closed_on: date | None = None
-    figures: dict[FigureKey, FigureRecord] = {}
-    returns: dict[ReturnKey, _Return] = {}
-    variations: list[VariationRecord] = []
-    adjustments: list[AdjustmentRecord] = []
-    certifications: list[CertificationRecord] = []
+    acc = _Fold()
     for event in events:
-        version += 1
-        rec = Recorded(version, event.recorded_at, event.recorded_by, event.reason)
-        # Cases in order of frequency (a return, its validation, a payment run): a match
-        # tries each class pattern in turn, and a replay folds millions of events.
-        match event:
-            case ReturnSubmitted():
-                period, provider, source = event.period, event.provider, event.source
-                for f in event.figures:
-                    figures[(period, provider, f.outcome, f.participant)] = FigureRecord(
-                        f, rec, source)
-                status = returns.get((period, provider))
-                if status is None:
-                    status = returns[(period, provider)] = _Return()
-                status.submitted.append(rec)
-                status.late = status.late or event.late
-            case ReturnValidated():
-                status = returns.get((event.period, event.provider))
-                if status is None:
-                    status = returns[(event.period, event.provider)] = _Return()
-                status.validated = rec
-            case PaymentCertified():
-                certifications.append(CertificationRecord(
-                    event.period, event.amount, event.cumulative_payable, event.true_up, rec))
-            case ReturnRestated():
-                for f in event.figures:
-                    k = (event.period, event.provider, f.outcome, f.participant)
-                    old = figures.get(k)
-                    history = () if old is None else (*old.history, (old.value, old.recorded))
-                    figures[k] = FigureRecord(f, rec, event.source, history)
-                returns.setdefault((event.period, event.provider), _Return()).restated.append(
-                    rec)
-            case RewardAdjusted():
-                adjustments.append(AdjustmentRecord(event.period, event.kind, event.amount,
-                                                    rec))
-            case ContractAgreed():
-                agreed, agreed_by = event.terms, rec
-            case ContractVaried():
-                variations.append(VariationRecord(event.effective_from, event.variation, rec))
-            case ReturnRejected():
-                returns.setdefault((event.period, event.provider), _Return()).rejected = rec
-            case ContractClosed():
-                closed, closed_on = rec, event.closed_on
-            case _:
-                assert_never(event)
-    return ContractState(
-        reference, version, head, agreed, agreed_by, tuple(variations), figures,
-        {k: r.freeze() for k, r in returns.items()}, tuple(adjustments),
-        tuple(certifications), closed, closed_on)
+        apply(acc, event)
+    return ContractState(reference, **acc.fields(head))

@@ -30,9 +30,9 @@ from .. import workers as processes
 from ..events import AnyEvent
 from ..rules import StreamRules, Violation
 from ..sqldb import Conn
+from ..state import fold_events
 from . import parallel, source, sql
 from .base import ContractView, Projection, RawEvent, Row, Table
-from .fold import fold_events
 from .projector import ensure, positions
 from .registry import PROJECTIONS
 from .sql import snapshot

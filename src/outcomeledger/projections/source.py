@@ -18,8 +18,8 @@ from typing import Any
 from .. import codec, sqldb
 from ..events import AnyEvent
 from ..sqldb import Conn, Dialect, PgConnection
+from ..state import fold_events
 from .base import ContractView, RawEvent
-from .fold import fold_events
 
 _SQL: dict[Dialect, dict[str, str]] = {
     "sqlite": {
