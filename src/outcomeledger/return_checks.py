@@ -280,6 +280,8 @@ def cap_warnings(terms: ContractTerms, period: Period, figures: tuple[Figure, ..
 IMPLAUSIBLE = Decimal(10)
 #: Below this, history is too small to judge by: 3 -> 40 is an ordinary start.
 HISTORY_FLOOR = Decimal(10)
+#: How far back history is looked at: two years of quarters (eight months monthly).
+HISTORY_PERIODS = 8
 
 
 def plausibility_warnings(state: ContractState, terms: ContractTerms, period: Period,
@@ -289,9 +291,10 @@ def plausibility_warnings(state: ContractState, terms: ContractTerms, period: Pe
     blocking: a real surge must still be recordable).
 
     Target: the period's (a per-period map) or the whole-life number. History: the
-    largest aggregate figure of the same outcome from the same provider in an earlier
-    period, looked up by key (participant-level history is not summed: that would scan
-    every figure of the contract for every return)."""
+    largest aggregate figure of the same outcome from the same provider in the
+    :data:`HISTORY_PERIODS` periods before, looked up by key, and only for a total large
+    enough to be flagged by it (an import of a million rows must not pay for a look back
+    on every return; participant-level history is not summed, for the same reason)."""
     outcomes = terms_index(terms).outcomes
     totals: dict[str, Decimal] = {}
     lines: dict[str, int | None] = {}
@@ -299,16 +302,8 @@ def plausibility_warnings(state: ContractState, terms: ContractTerms, period: Pe
         if f.outcome in outcomes and f.value > 0:
             totals[f.outcome] = totals.get(f.outcome, ZERO) + f.value
             lines.setdefault(f.outcome, f.line)
-    if not totals:
-        return ()
-    earlier: list[str] = []
-    p = state.first_period
-    while p < period:
-        status = state.returns.get((p.id, provider))
-        if status is not None and status.rejected is None:
-            earlier.append(p.id)
-        p = p.next()
     warnings: list[Problem] = []
+    earlier: list[str] | None = None
     for code, total in totals.items():
         target = outcomes[code].target
         basis = f"its {period.id} target" if isinstance(target, dict) else (
@@ -321,6 +316,10 @@ def plausibility_warnings(state: ContractState, terms: ContractTerms, period: Pe
                 f"{target} (expected at most {IMPLAUSIBLE * target}; check the return: "
                 "recorded, not refused)")))
             continue
+        if total <= IMPLAUSIBLE * HISTORY_FLOOR:
+            continue  # no history of HISTORY_FLOOR or more can flag it
+        if earlier is None:
+            earlier = _recent_returns(state, period, provider)
         best: tuple[Decimal, str] | None = None
         for pid in earlier:
             rec = state.figures.get((pid, provider, code, ""))
@@ -332,6 +331,21 @@ def plausibility_warnings(state: ContractState, terms: ContractTerms, period: Pe
                 f"earlier figure, {best[0]} in {best[1]} (expected at most "
                 f"{IMPLAUSIBLE * best[0]}; check the return: recorded, not refused)")))
     return tuple(warnings)
+
+
+def _recent_returns(state: ContractState, period: Period, provider: str) -> list[str]:
+    """The periods, of the :data:`HISTORY_PERIODS` before ``period``, in which
+    ``provider`` made a return that stands (not rejected)."""
+    found: list[str] = []
+    p = period
+    for _ in range(HISTORY_PERIODS):
+        if p <= state.first_period:
+            break
+        p = p.previous()
+        status = state.returns.get((p.id, provider))
+        if status is not None and status.rejected is None:
+            found.append(p.id)
+    return found
 
 
 def distinct(figures: tuple[Figure, ...]) -> tuple[tuple[Figure, ...], list[Problem]]:
