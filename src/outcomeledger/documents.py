@@ -6,6 +6,7 @@ unknown keys are refused with the path of the offending key.
 
 from __future__ import annotations
 
+import json
 import re
 import tomllib
 from decimal import Decimal
@@ -14,6 +15,7 @@ from typing import Any, TypeVar
 
 import msgspec
 
+from . import text_checks
 from .document_problems import check, json_lines, toml_lines
 from .errors import InvalidInput, Problem
 from .terms import ContractTerms, Variation
@@ -76,10 +78,12 @@ def load_document(path: Path, kind: type[T]) -> T:
         else:
             data = _read_toml(path, text)
             lines = toml_lines(text)
+        if refused := _refused_text(source, text, data, path.suffix.lower() == ".json"):
+            raise InvalidInput(refused)
         # Every problem of the document, each on its line, before msgspec's first one.
         if problems := check(source, data, kind, lines):
             raise InvalidInput(problems)
-        return msgspec.convert(data, kind, strict=False)
+        return _settled(source, msgspec.convert(data, kind, strict=False))
     except msgspec.ValidationError as e:
         raise InvalidInput([_problem_from_validation(source, e)]) from None
     except msgspec.DecodeError as e:
@@ -87,6 +91,58 @@ def load_document(path: Path, kind: type[T]) -> T:
     except RecursionError:
         raise InvalidInput([Problem(source, None, "document", "nested too deeply (expected "
                                     "a contract document)")]) from None
+
+
+def _refused_text(source: str, text: str, data: Any, is_json: bool) -> list[Problem]:
+    """Text no contract may hold (issue 15, item 7): a JSON key given twice (msgspec keeps
+    the last, silently; TOML refuses it itself) and control characters anywhere."""
+    problems = []
+    if is_json and (key := _duplicate_key(text)) is not None:
+        problems.append(Problem(source, None, key, "appears twice in one object (expected "
+                                "each key once: which value counts depends on the reader)"))
+    problems += [Problem(source, None, where, problem)
+                 for where, problem in text_checks.document_problems(data)]
+    return problems
+
+
+def _duplicate_key(text: str) -> str | None:
+    """The first key repeated within a JSON object of ``text`` (small: parsed again by the
+    standard library, which sees every key), or None."""
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        seen: dict[str, Any] = {}
+        for key, value in items:
+            if key in seen:
+                raise _Repeated(key)
+            seen[key] = value
+        return seen
+
+    try:
+        json.loads(text, object_pairs_hook=pairs)
+    except _Repeated as e:
+        return e.key
+    except (ValueError, RecursionError):  # msgspec read it; the other checks report
+        return None
+    return None
+
+
+class _Repeated(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _settled(source: str, document: T) -> T:
+    """A contract's reference in its stored form (NFC) and refused when it cannot name a
+    contract; a variation refused when it changes nothing."""
+    if isinstance(document, ContractTerms):
+        reference = text_checks.normal_reference(document.reference)
+        if (problem := text_checks.reference_problem(reference)) is not None:
+            raise InvalidInput([Problem(source, None, "reference", problem)])
+        if reference != document.reference:
+            document = msgspec.structs.replace(document, reference=reference)
+    elif document == Variation():
+        raise InvalidInput([Problem(source, None, "document", "an empty variation (expected "
+                                    "at least one field that changes)")])
+    return document
 
 
 def _line_at(path: Path, offset: int) -> int:

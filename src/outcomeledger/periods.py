@@ -15,9 +15,10 @@ from typing import Literal
 
 Cadence = Literal["month", "quarter"]
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
-_QUARTER = re.compile(r"^FY(\d{4})-Q([1-4])$")
-_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$")
+# ASCII digits only: a str pattern's \d also matches "٥" and "５", which int() reads.
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$", re.ASCII)
+_QUARTER = re.compile(r"^FY(\d{4})-Q([1-4])$", re.ASCII)
+_RANGE = re.compile(r"^(\d{4}-\d{2}-\d{2})\.\.(\d{4}-\d{2}-\d{2})$", re.ASCII)
 
 
 class PeriodError(ValueError):

@@ -5,8 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
@@ -69,8 +70,32 @@ def to_csv(table: Table) -> str:
     return out.getvalue()
 
 
+def shown(text: str) -> str:
+    """``text`` for a terminal or a line-oriented log: line breaks, other control
+    characters and invisible or text-reordering characters written as escapes
+    (``\\n``, ``\\x1b``, ``\\u202e``), so a stored reason cannot forge the next entry of
+    ``audit log`` or a table row. Only what is shown changes, never what is stored."""
+    if text.isprintable():
+        return text
+    return "".join(_escape(ch) if unicodedata.category(ch) in _HIDDEN else ch
+                   for ch in text)
+
+
+_HIDDEN = frozenset({"Cc", "Cf", "Zl", "Zp"})
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(ch: str) -> str:
+    if ch in _NAMED:
+        return _NAMED[ch]
+    return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
+
+
 def to_text(table: Table) -> str:
     widths = [len(c) for c in table.columns]
+    # Escaped here, where every table is drawn: one row per line, whatever a cell holds.
+    table = replace(table, title=shown(table.title),
+                    rows=[[shown(c) for c in row] for row in table.rows])
     for row in table.rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
 

@@ -29,6 +29,7 @@ from .events import ADJUSTMENT_KINDS, PaymentCertified
 from .imports.importer import ImportReceipt, import_returns  # moved; re-exported for callers
 from .mechanism import Schedule, compute
 from .store import Ledger, Written
+from .text_checks import confusable_with
 
 
 def _execute(ledger: Ledger, reference: str, command: Command, meta: Meta,
@@ -45,6 +46,13 @@ def agree(ledger: Ledger, path: Path, meta: Meta, reason: str = "contract agreed
 def agreed(ledger: Ledger, path: Path, meta: Meta, reason: str = "contract agreed", *,
            dry_run: bool = False) -> Written:
     terms = load_terms(path)
+    # A reference a person cannot tell from an existing one (case, full-width forms,
+    # spaces) would send returns to the wrong contract, or to neither.
+    if (other := confusable_with(terms.reference, ledger.references())) is not None:
+        raise InvalidInput([Problem(str(path), None, "reference", (
+            f"too like the existing contract {other!r} (got {terms.reference!r}; "
+            "references that differ only in case, spacing or character forms are "
+            "refused: choose a distinct reference)"))])
     try:
         return _execute(ledger, terms.reference, AgreeContract(terms, reason), meta, dry_run)
     except InvalidInput as e:  # the terms' own checks: each on its line of the file

@@ -163,7 +163,7 @@ class Ledger:
             env = {**env, "CREATE_TABLE": "yes" if create else "no"}
         try:
             self.app = LedgerApplication(env=env)
-        except (PersistenceError, OSError) as e:
+        except (PersistenceError, OSError, sqlite3.Error) as e:
             if self._pg is not None:
                 self._pg.close()
             raise StoreError(f"cannot open the ledger at {location.display}: {e}") from None
@@ -214,7 +214,9 @@ class Ledger:
         if self._reader is None:
             # Reads only, each in its own implicit transaction; a follower may call from
             # another thread, which SQLite serialises on the connection.
-            self._reader = sqlite3.connect(path, timeout=30, check_same_thread=False)
+            # The URI location.py chose: read-only on a read-only file or filesystem.
+            self._reader = sqlite3.connect(self.location.env["SQLITE_DBNAME"], uri=True,
+                                           timeout=30, check_same_thread=False)
         rows: list[tuple[str, bytes]] = self._reader.execute(
             "SELECT topic, state FROM stored_events WHERE originator_id = ? "
             "ORDER BY originator_version", (stream.hex,)).fetchall()
@@ -290,7 +292,8 @@ class Ledger:
                 raise StoreError(str(e)) from None
         assert self.location.path is not None
         try:
-            return sqlite3.connect(self.location.path, timeout=30, isolation_level=None)
+            return sqlite3.connect(self.location.env["SQLITE_DBNAME"], uri=True, timeout=30,
+                                   isolation_level=None)
         except sqlite3.Error as e:
             raise StoreError(f"cannot open {self.location.display}: {e}") from None
 

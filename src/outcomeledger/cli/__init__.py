@@ -9,6 +9,7 @@ import click
 from ..errors import LedgerError
 from ..store import ledger_exists, locate
 from .base import Context, Root, pass_context, run
+from .output import write_output
 
 
 @click.group(cls=Root, context_settings={"auto_envvar_prefix": "OUTCOMELEDGER",
@@ -62,7 +63,7 @@ def demo(c: Context, output: Path | None, reports: Path | None) -> None:
             text = build_demo(ledger, say=c.say, reports=reports)
         click.echo(text)
         if output is not None:
-            output.write_text(text + "\n", encoding="utf-8")
+            write_output(output, text + "\n", location)
     run(body)
 
 

@@ -40,6 +40,7 @@ from .base import (
     resolve_format,
     run,
 )
+from .output import atomic_output
 
 
 def stored_rows(ledger: Ledger, reference: str | None = None,
@@ -228,10 +229,12 @@ def audit_log(c: Context, reference: str | None, since: str | None, actor: str |
                  "prev_hash": e.prev_hash} for e in entries]
         out = resolve_format(fmt)
         if out == "table":
+            show = render.shown  # one entry, its lines: stored line breaks are escaped
             for e in entries:
-                click.echo(f"#{e.position} {e.recorded_at:%Y-%m-%d %H:%M} {e.recorded_by}  "
-                           f"{e.contract} {e.type}\n    {e.what}\n    why: {e.why or '-'}"
-                           + (f"\n    file: {e.file}" if e.file else ""))
+                click.echo(f"#{e.position} {e.recorded_at:%Y-%m-%d %H:%M} "
+                           f"{show(e.recorded_by)}  {show(e.contract)} {e.type}\n    "
+                           f"{show(e.what)}\n    why: {show(e.why or '-')}"
+                           + (f"\n    file: {show(e.file)}" if e.file else ""))
         else:
             emit(out, render.Table("Audit log", columns, rows), data)
     run(body, writes=False)
@@ -257,15 +260,15 @@ def audit_export(c: Context, reference: str | None, as_of: str | None,
             whole = ChainVerifier(full_decode=False)
             for row in stored_rows(ledger, None, limit):
                 whole.add(row.position, row.stream, row.version, row.topic, row.state)
-        target = output.open("wb") if output else sys.stdout.buffer
-        try:
-            head = write_pack(target, rows, contracts, as_of, whole.head(),
-                              [h[:4] for h in whole.streams.values()])
-        finally:
-            if output:
-                target.close()
-            else:
-                target.flush()
+        stream_heads = [h[:4] for h in whole.streams.values()]
+        if output:
+            # Whole or not at all, and never over the ledger (cli/output.py).
+            with atomic_output(output, ledger.location) as target:
+                head = write_pack(target, rows, contracts, as_of, whole.head(), stream_heads)
+        else:
+            head = write_pack(sys.stdout.buffer, rows, contracts, as_of, whole.head(),
+                              stream_heads)
+            sys.stdout.buffer.flush()
         c.say(f"exported {len(rows)} events; pack head {head}")
     run(body)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
@@ -13,8 +14,9 @@ import click
 
 from .. import render
 from ..commands import Meta
-from ..errors import InvalidInput, LedgerError
+from ..errors import InvalidInput, LedgerError, Problem
 from ..store import Ledger
+from ..text_checks import control_problem
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,6 +76,7 @@ def run(fn: Callable[[], None], *, writes: bool = True) -> None:
     as ``{"errors": [...]}``. Only a command that ``writes`` says "nothing was written".
     """
     try:
+        _check_flags()
         fn()
     except InvalidInput as e:
         _json_errors([p.as_dict() for p in e.problems])
@@ -86,6 +89,38 @@ def run(fn: Callable[[], None], *, writes: bool = True) -> None:
         _json_errors([{"file": None, "line": None, "field": None, "message": str(e)}])
         click.echo(f"error: {e}", err=True)
         sys.exit(1)
+    except (OSError, sqlite3.Error) as e:
+        # The machine refused, not the ledger's rules: a full disk, a read-only file or
+        # filesystem, a file that is not what it should be. Every write is one
+        # transaction (or a temporary file renamed), so what was there is intact.
+        message = system_error(e)
+        _json_errors([{"file": None, "line": None, "field": None, "message": message}])
+        click.echo(f"error: {message}", err=True)
+        sys.exit(1)
+
+
+def _check_flags() -> None:
+    """Refuse a flag or argument holding a control character (a NUL, a terminal escape;
+    a line break except in a reason), before any command runs: such text would be stored
+    for ever, repaint a terminal, or break PostgreSQL's text columns."""
+    ctx = click.get_current_context(silent=True)
+    if ctx is None:
+        return
+    problems = [Problem(f"--{name.replace('_', '-')}", None, name, problem)
+                for name, value in ctx.params.items()
+                if isinstance(value, str)
+                and (problem := control_problem(value, name)) is not None]
+    if problems:
+        raise InvalidInput(problems)
+
+
+def system_error(error: OSError | sqlite3.Error) -> str:
+    if isinstance(error, OSError):
+        where = f" ({error.filename})" if error.filename else ""
+        text = f"{error.strerror or error}{where}"
+    else:
+        text = str(error).strip().splitlines()[0] if str(error).strip() else "database error"
+    return f"the command could not complete: {text}; the ledger is as it was"
 
 
 def _json_errors(errors: list[dict[str, object]]) -> None:

@@ -9,13 +9,14 @@ import click
 import msgspec
 
 from ..report import build_portfolio, build_report
-from ..report.csv import to_csv, write_csv_dir
+from ..report.csv import csv_files, to_csv
 from ..report.html import contract_html, portfolio_html
 from ..report.model import ContractReport, PortfolioReport
 from ..report.source import Source
 from ..report.tables import contract_sections, portfolio_sections
 from ..report.text import to_table_text
 from .base import Context, check_moment, parse_date, pass_context, resolve_format, run
+from .output import make_directory, write_output, write_outputs
 
 _FORMATS = ("table", "json", "csv", "html")
 _SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv",
@@ -72,6 +73,7 @@ def report(c: Context, reference: str | None, everything: bool, as_at: str | Non
 
     def body() -> None:
         with c.ledger() as ledger:
+            location = ledger.location
             source = Source.open(ledger, as_of.strip() if as_of else None)
             head = source.head()
             result: ContractReport | PortfolioReport
@@ -87,14 +89,16 @@ def report(c: Context, reference: str | None, everything: bool, as_at: str | Non
                 output.is_dir() or str(output).endswith(("/", os.sep))):
             sections = (contract_sections(result) if isinstance(result, ContractReport)
                         else portfolio_sections(result))
-            files = write_csv_dir(sections, output)
+            files = csv_files(sections, output)
+            make_directory(output)
+            write_outputs(files, location)
             c.say(f"wrote {len(files)} CSV files to {output}")
             return
         text = _render(result, out)
         if output is None:
             click.echo(text, nl=False)
         else:
-            output.write_text(text, encoding="utf-8")
+            write_output(output, text, location)
             c.say(f"wrote the {out} report to {output}")
     run(body, writes=False)
 

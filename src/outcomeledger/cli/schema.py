@@ -8,8 +8,11 @@ from pathlib import Path
 import click
 
 from .. import input_formats
+from ..errors import LedgerError
+from ..location import Location, locate
 from ..projections import schema as schemas
 from .base import Context, pass_context, run
+from .output import OutputError, make_directory, write_outputs
 
 
 @click.command("schema")
@@ -42,11 +45,27 @@ def schema(c: Context, check: bool, write: bool, folder: Path | None, inputs: bo
                 sys.exit(1)
             c.say(f"{folder}: published schemas match the code")
         elif write:
-            for path in published.write(folder):
+            try:
+                files = published.changes(folder)
+            except (OSError, ValueError) as e:
+                raise OutputError(f"cannot regenerate the schemas in {folder}: {e}") from None
+            if inputs:
+                make_directory(folder / "schemas")
+            # Each file whole, and none over the ledger (cli/output.py).
+            write_outputs(files, _ledger_location(c.db))
+            for path in files:
                 c.say(f"wrote {path}")
         else:
             click.echo(published.all_schemas().decode(), nl=False)
     run(body)
+
+
+def _ledger_location(db: str | None) -> Location | None:
+    """The ledger --db names, if it names one: its files are never written over."""
+    try:
+        return locate(db)
+    except LedgerError:
+        return None
 
 
 COMMANDS = [schema]

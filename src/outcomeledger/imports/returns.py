@@ -19,6 +19,7 @@ from itertools import repeat
 from ..commands import SubmitReturn
 from ..errors import Problem
 from ..events import Figure, Source
+from ..text_checks import is_negative_zero
 from .rows import Format, Table, is_blank, read_table
 from .sources import bytes_input
 
@@ -30,9 +31,10 @@ ReturnKey = tuple[str, str, str]
 #: outcome for an aggregate figure, (outcome, participant) for a participant's.
 FigureKey = str | tuple[str, str]
 
-# Plain ASCII decimals only: Decimal() itself would also take "1_000", "١٢" or "NaN".
-_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
-_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# Plain ASCII decimals only: Decimal() itself would also take "1_000", "١٢" or "NaN"
+# (and without re.ASCII, \d matches "١٢" and "５" too).
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?", re.ASCII)
+_ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
 _CACHED_VALUES = 4096  # distinct value strings parsed once (counts repeat endlessly)
 
 
@@ -220,6 +222,9 @@ def _check_row(name: str, line: int, cells: list[str], column: dict[str, int],
                                 "expected a decimal like 12 or 3.5)"))
     else:
         value = Decimal(text)
+        if is_negative_zero(value):
+            problems.append(Problem(name, line, "value", f"a negative zero (got {text!r}, "
+                                    "expected 0 or a number with a sign on its digits)"))
     achieved: date | None = None
     raw_date = fields.get("achieved_on", "")
     if raw_date:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ from typing import Any, BinaryIO, Literal
 import msgspec
 
 from ..errors import Problem
+from ..text_checks import first_control
 
 Format = Literal["csv", "ndjson", "json"]
 FORMATS: tuple[Format, ...] = ("csv", "ndjson", "json")
@@ -30,8 +32,10 @@ _JSON_KEY = re.compile(rb'"((?:[^"\\]|\\.)*)"\s*:')
 _BYTE_AT = re.compile(r"\(byte (\d+)\)")
 _decode_json = msgspec.json.Decoder(Any, float_hook=Decimal).decode  # numbers stay exact
 # The CSV module's default limit (128 KiB) would refuse a long evidence note; this
-# still bounds a runaway unclosed quote.
-csv.field_size_limit(1 << 24)
+# still bounds a runaway unclosed quote. JSON cells are held to the same limit: a field
+# is stored for ever, whichever format brought it.
+FIELD_LIMIT = 1 << 24
+csv.field_size_limit(FIELD_LIMIT)
 
 
 def detect_format(name: str, explicit: str | None) -> Format:
@@ -213,6 +217,9 @@ def _csv_rows(reader: Any, text: _Text, source: str, columns: tuple[str, ...],
                         if bad:
                             problems.extend(bad)
                             continue
+                    if (control := first_control(cells, columns)) is not None:
+                        problems.append(Problem(source, line, *control))
+                        continue
                     yield line, cells
                 return
             except csv.Error as e:
@@ -262,7 +269,7 @@ def _encoding_hint(raw: bytes) -> str:
 
 def _cells(item: object, source: str, line: int, columns: tuple[str, ...],
            required: tuple[str, ...], problems: list[Problem],
-           unknown_seen: set[str]) -> list[str] | None:
+           unknown_seen: set[str], raw: bytes) -> list[str] | None:
     """One JSON object as cells in ``columns`` order, or None when it has problems."""
     if not isinstance(item, dict):
         problems.append(Problem(source, line, "row", f"expected a JSON object (got "
@@ -290,11 +297,67 @@ def _cells(item: object, source: str, line: int, columns: tuple[str, ...],
             continue
         else:
             text = str(value)  # ints and exact decimals (never a float)
+        if len(text) > FIELD_LIMIT:
+            problems.append(Problem(source, line, name, f"longer than the limit of a field "
+                                    f"(got {len(text):,} characters, expected at most "
+                                    f"{FIELD_LIMIT:,}, as in a CSV file)"))
+            ok = False
+            continue
         if not text.strip() and name in required:
             problems.append(Problem(source, line, name, "missing (expected a value)"))
             ok = False
         cells.append(text)
+    # JSON writes a C0 control inside a string only as an escape, so a line without a
+    # backslash, DEL or a C1 control's lead byte (0xC2, also that of £ and NBSP) holds
+    # none: most lines skip the check of their cells.
+    if ok and (b"\\" in raw or b"\x7f" in raw or b"\xc2" in raw) and (
+            control := first_control(cells, columns)) is not None:
+        problems.append(Problem(source, line, *control))
+        return None
     return cells if ok else None
+
+
+def _duplicate_key(raw: bytes, item: object) -> str | None:
+    """A key that appears twice in the JSON object ``raw`` (decoded as ``item``), or None.
+
+    msgspec keeps the last of two equal keys, silently (CSV refuses a repeated column);
+    other JSON readers keep the first, so the figure recorded would depend on the
+    reader. The test costs one ``bytes.count`` per row: in JSON every key, at any depth,
+    is followed by exactly one structural colon, so a line with no more colons than
+    ``item`` has distinct keys holds no key twice. Only a line with colons inside its
+    values (a note, a time) is parsed again, by the standard library's parser, which
+    sees every key (``object_pairs_hook``).
+    """
+    if not isinstance(item, dict) or raw.count(b":") <= len(item):
+        return None
+    try:
+        json.loads(raw, object_pairs_hook=_no_duplicates)
+    except _Duplicate as e:
+        return e.key
+    except (ValueError, RecursionError):  # msgspec read it: nothing more to learn here
+        return None
+    return None
+
+
+
+
+class _Duplicate(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict[str, object]:
+    seen: dict[str, object] = {}
+    for key, value in pairs:
+        if key in seen:
+            raise _Duplicate(key)
+        seen[key] = value
+    return seen
+
+
+def _duplicate_problem(source: str, line: int, key: str) -> Problem:
+    return Problem(source, line, key, "appears twice in one object (expected each field "
+                   "once: which of the two values counts depends on the JSON reader)")
 
 
 def _invalid_utf8_at(data: bytes) -> int | None:
@@ -336,7 +399,10 @@ def _ndjson_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
                 problems.append(Problem(source, number, "row", f"expected one JSON object "
                                         f"per line ({_why(e)})"))
             continue
-        cells = _cells(item, source, number, columns, required, problems, unknown)
+        if (duplicate := _duplicate_key(raw, item)) is not None:
+            problems.append(_duplicate_problem(source, number, duplicate))
+            continue
+        cells = _cells(item, source, number, columns, required, problems, unknown, raw)
         if cells is not None:
             yield number, cells
 
@@ -367,7 +433,11 @@ def _json_array_rows(stream: BinaryIO, source: str, columns: tuple[str, ...],
         except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as e:
             problems.append(Problem(source, line, "row", f"expected a JSON object ({_why(e)})"))
             continue
-        cells = _cells(item, source, line, columns, required, problems, unknown)
+        text = bytes(raw)
+        if (duplicate := _duplicate_key(text, item)) is not None:
+            problems.append(_duplicate_problem(source, line, duplicate))
+            continue
+        cells = _cells(item, source, line, columns, required, problems, unknown, text)
         if cells is not None:
             yield line, cells
 

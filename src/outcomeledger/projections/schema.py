@@ -149,21 +149,20 @@ def check(folder: Path) -> list[str]:
     return problems
 
 
-def write(folder: Path) -> list[Path]:
-    """Regenerate every schema and the README's field tables; returns the files changed."""
-    changed: list[Path] = []
-    folder.mkdir(parents=True, exist_ok=True)
+def changes(folder: Path) -> dict[Path, bytes | str]:
+    """The files ``schema --write`` regenerates (every schema and the README's field
+    tables) that differ from the code, with their new contents; the command line writes
+    them, each whole (``cli.output``)."""
+    changed: dict[Path, bytes | str] = {}
     for name, data in schema_files().items():
         path = folder / name
         if not path.exists() or path.read_bytes() != data:
-            path.write_bytes(data)
-            changed.append(path)
+            changed[path] = data
     path = folder / README
     # A new folder gets a README holding only the generated field tables.
     text = (path.read_text(encoding="utf-8") if path.exists()
             else f"# Projection schemas\n\n{BEGIN}\n{END}\n")
     new = readme(text)
     if new != text:
-        path.write_text(new, encoding="utf-8")
-        changed.append(path)
+        changed[path] = new
     return changed

@@ -51,12 +51,7 @@ def to_csv(sections: Sequence[Section]) -> str:
     return "".join(f"# {s.name}\n{section_csv(s)}" for s in sections)
 
 
-def write_csv_dir(sections: Sequence[Section], directory: Path) -> list[Path]:
-    """One ``<section>.csv`` file per section in ``directory`` (created if needed)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    written = []
-    for s in sections:
-        path = directory / f"{s.name}.csv"
-        path.write_text(section_csv(s), encoding="utf-8")
-        written.append(path)
-    return written
+def csv_files(sections: Sequence[Section], directory: Path) -> dict[Path, bytes | str]:
+    """One ``<section>.csv`` file per section in ``directory``: the paths and their text
+    (the command line writes them, each whole, see ``cli.output``)."""
+    return {directory / f"{s.name}.csv": section_csv(s) for s in sections}

@@ -1,0 +1,457 @@
+"""The bad-input catalogue (issue 15, items 6 and 7): every input the ledger must refuse,
+run through the command line.
+
+Each case is one line of ``CASES``: the command (``{name}`` is the path of one of the
+case's files, ``{tmp}`` its folder, ``{db}`` the ledger), the files it reads, and a few
+words the one error message must hold. Every case must end the same way: exit 1 or 2,
+an ``error:`` message and no traceback, the ledger's events exactly as they were (count
+and bytes, so its head too), and no file created, changed or left behind anywhere in
+the test's folder (a 0-byte report, a half-written pack, the ledger overwritten).
+
+To add a case, add a line. ``patch`` simulates what a test cannot arrange for real: a
+full disk (every write to the case's folder fails with ENOSPC), a read-only ledger
+(the process may not write the ledger's file or folder), a projection write that fails.
+"""
+
+from __future__ import annotations
+
+import errno
+import gc
+import hashlib
+import io
+import json
+import os
+import sqlite3
+from collections.abc import Callable
+from contextlib import closing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import outcomeledger.projections
+from outcomeledger.cli import cli
+from test_import_refusals import CONTRACT, Ledgered
+
+ROOT = Path(__file__).resolve().parent.parent
+Patch = Callable[[pytest.MonkeyPatch, Path, str], None]
+
+
+@dataclass(frozen=True)
+class Bad:
+    args: tuple[str, ...]
+    files: dict[str, str | bytes] = field(default_factory=dict)
+    says: str = ""  # words of the error message
+    db: str | None = None  # --db, when not the ledger ("{name}" allowed)
+    patch: Patch | None = None
+
+
+# -- what the cases simulate -------------------------------------------------------------
+
+class _FullFile:
+    """A file on a full disk: opened (and so created), every write refused."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+
+    def write(self, _data: object) -> int:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def __enter__(self) -> _FullFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._real.close()
+
+
+def disk_full(monkeypatch: pytest.MonkeyPatch, folder: Path, _db: str) -> None:
+    """Every file opened for writing in ``folder`` is on a full disk (``io.open`` is what
+    ``open``, ``Path.open``/``write_text`` and ``os.fdopen`` all call)."""
+    real_open = io.open
+
+    def fake_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+        f = real_open(file, mode, *args, **kwargs)
+        name = Path(f"/proc/self/fd/{file}").readlink() if isinstance(file, int) else file
+        if any(m in mode for m in "wax+") and Path(name).resolve().is_relative_to(folder):
+            return _FullFile(f)
+        return f
+
+    monkeypatch.setattr(io, "open", fake_open)
+
+
+def read_only(monkeypatch: pytest.MonkeyPatch, _folder: Path, db: str) -> None:
+    """The ledger's file and folder are read-only to this process (tests run as root,
+    where chmod does not stop a write): what ``os.access`` says is all the ledger asks."""
+    real_access = os.access
+    ledger = Path(db).resolve()
+
+    def access(path: Any, mode: int, *args: Any, **kwargs: Any) -> bool:
+        if mode & os.W_OK and Path(path).resolve() in (ledger, ledger.parent):
+            return False
+        return real_access(path, mode, *args, **kwargs)
+
+    monkeypatch.setattr(os, "access", access)
+
+
+def projection_disk_full(name: str) -> Patch:
+    """The projection step ``name`` (catch_up, rebuild) fails as SQLite does on a full
+    disk; its transaction rolls back."""
+    def patch(monkeypatch: pytest.MonkeyPatch, _folder: Path, _db: str) -> None:
+        def full(*_args: object, **_kwargs: object) -> object:
+            raise sqlite3.OperationalError("database or disk is full")
+        monkeypatch.setattr(outcomeledger.projections, name, full)
+    return patch
+
+
+# -- inputs ----------------------------------------------------------------------------------
+
+def ndjson(*lines: str) -> str:
+    return "".join(line + "\n" for line in lines)
+
+
+def ret(**fields: object) -> str:
+    """One NDJSON return row of C-IMP (fields added at the end, repeated keys allowed by
+    writing them out as given)."""
+    extra = "".join(f',"{k.rstrip("_")}":{v}' for k, v in fields.items())
+    return f'{{"contract":"C-IMP","period":"FY2020-Q1","outcome":"WB","value":1{extra}}}'
+
+
+def contract(reference: str = "C-NEW", title: str = "T") -> str:
+    return (CONTRACT.replace('"C-IMP"', f'"{reference}"')
+            .replace('"Import test contract"', f'"{title}"'))
+
+
+HEADER = "contract,period,outcome,value\n"
+P_HEADER = "contract,period,outcome,value,participant,evidence\n"
+A_HEADER = "contract,period,kind,amount,reason\n"
+CONTRACT_JSON = ('{"reference":"J-1","title":"T","buyer":"B","supplier":"S",'
+                 '"start":"2020-04-01","end":"2021-03-31","cadence":"quarter",'
+                 '"outcomes":[{"code":"A","name":"n","price":"10"}]}')
+DEEP = "[" * 100_000 + "]" * 100_000
+ADJUST = ("adjust", "C-IMP", "--period", "FY2020-Q1", "--kind", "indexation")
+
+
+def vary(name: str) -> tuple[str, ...]:
+    return ("contract", "vary", "C-IMP", f"{{{name}}}", "--effective", "2020-07-01",
+            "--reason", "r")
+
+
+
+CASES: dict[str, Bad] = {
+    # readers fixed before this catalogue (tests/test_reader_bytes.py)
+    "returns json in UTF-16": Bad(("returns", "import", "{r.json}"),
+                                  {"r.json": ("[" + ret() + "]").encode("utf-16")}, "UTF-8"),
+    "returns ndjson nested too deeply": Bad(("returns", "import", "{r.ndjson}"),
+                                            {"r.ndjson": DEEP + "\n"}, "nested too deeply"),
+    "contract toml nested too deeply": Bad(("contract", "agree", "{c.toml}"),
+                                           {"c.toml": "x = " + "[" * 100_000}, "c.toml"),
+    "contract agree a directory": Bad(("contract", "agree", "{tmp}"), {}, "directory"),
+    # --output: never over the ledger, whole or not at all
+    "report over the ledger": Bad(("report", "C-IMP", "--format", "json", "--output", "{db}"),
+                                  {}, "ledger's database file"),
+    "report over the ledger's WAL": Bad(("report", "C-IMP", "--format", "json", "--output",
+                                         "{db}-wal"), {}, "ledger's database file"),
+    "export over the ledger": Bad(("audit", "export", "--output", "{db}"), {},
+                                  "ledger's database file"),
+    "report into a missing folder": Bad(("report", "C-IMP", "--output", "{tmp}/no/r.html"),
+                                        {}, "no directory"),
+    "export into a missing folder": Bad(("audit", "export", "--output", "{tmp}/no/p.ndjson"),
+                                        {}, "no directory"),
+    "report on a full disk": Bad(("report", "C-IMP", "--output", "{tmp}/r.html"), {},
+                                 "No space left", patch=disk_full),
+    "report csv folder on a full disk": Bad(("report", "C-IMP", "--format", "csv",
+                                             "--output", "{tmp}/"), {}, "No space left",
+                                            patch=disk_full),
+    "export on a full disk": Bad(("audit", "export", "--output", "{tmp}/p.ndjson"), {},
+                                 "No space left", patch=disk_full),
+    "schema --write on a full disk": Bad(
+        ("schema", "--write", "--dir", "{tmp}/projections"),
+        {"projections/README.md": (ROOT / "projections" / "README.md").read_bytes()},
+        "No space left", patch=disk_full),
+    "schema --write into a missing folder": Bad(("schema", "--write", "--dir", "{tmp}/no"),
+                                                {}, "no directory"),
+    # project and replay on a full disk
+    "project on a full disk": Bad(("project",), {}, "disk is full",
+                                  patch=projection_disk_full("catch_up")),
+    "replay on a full disk": Bad(("replay",), {}, "disk is full",
+                                 patch=projection_disk_full("rebuild")),
+    # --db that is no ledger
+    "--db a text file": Bad(("contract", "list"), {"notes.txt": "hello\n"},
+                            "not a ledger database", db="{notes.txt}"),
+    "--db a text file, init": Bad(("init",), {"notes.txt": "hello\n"},
+                                  "not a ledger database", db="{notes.txt}"),
+    "--db a directory": Bad(("contract", "list"), {}, "directory", db="{tmp}"),
+    "--db postgresql port out of range": Bad(("contract", "list"), {}, "malformed",
+                                             db="postgresql://u@127.0.0.1:99999/x"),
+    "--db postgresql bad IPv6 host": Bad(("contract", "list"), {}, "malformed",
+                                         db="postgresql://u@[::1/x"),
+    # a read-only ledger: reads work (test_read_only_ledger...), writes are refused
+    "import into a read-only ledger": Bad(("returns", "import", "{r.csv}"),
+                                          {"r.csv": HEADER + "C-IMP,FY2020-Q2,WB,3\n"},
+                                          "readonly", patch=read_only),
+    "agree into a read-only ledger": Bad(("contract", "agree", "{c.toml}"),
+                                         {"c.toml": contract()}, "readonly", patch=read_only),
+    # duplicate keys in JSON
+    "returns ndjson key twice": Bad(("returns", "import", "{r.ndjson}"),
+                                    {"r.ndjson": ndjson(ret(value_=9))}, "value: appears twice"),
+    "returns ndjson key twice, spaced": Bad(("returns", "import", "{r.ndjson}"), {
+        "r.ndjson": '{"contract":"C-IMP", "value" : 1,"period":"FY2020-Q1","outcome":"WB",'
+                    ' "value":2}\n'}, "value: appears twice"),
+    "returns ndjson key twice, escaped": Bad(("returns", "import", "{r.ndjson}"), {
+        "r.ndjson": ndjson(ret(participant='"p"', evidence='"a:b"',
+                               evid_='"c"').replace('"evid"', '"evid\\u0065nce"'))},
+        "evidence: appears twice"),
+    "returns json key twice": Bad(("returns", "import", "{r.json}"),
+                                  {"r.json": "[\n" + ret(outcome='"ENTRY"') + "\n]\n"},
+                                  "outcome: appears twice"),
+    "adjustments ndjson key twice": Bad(("adjust", "--file", "{a.ndjson}"), {"a.ndjson": (
+        '{"contract":"C-IMP","period":"FY2020-Q1","kind":"bonus","amount":"10",'
+        '"amount":"99","reason":"r"}\n')}, "amount: appears twice"),
+    "contract json key twice": Bad(("contract", "agree", "{c.json}"), {
+        "c.json": CONTRACT_JSON.replace('"title":"T"', '"title":"T","title":"U"')},
+        "title: appears twice"),
+    "variation json key twice": Bad(vary("v.json"), {"v.json": '{"title":"A","title":"B"}'},
+                                    "appears twice"),
+    # numbers and periods in other scripts' digits; negative zero
+    "value in Arabic-Indic digits": Bad(("returns", "import", "{r.csv}"),
+                                        {"r.csv": HEADER + "C-IMP,FY2020-Q1,WB,\u0665\n"},
+                                        "not a finite number"),
+    "value in full-width digits, ndjson": Bad(("returns", "import", "{r.ndjson}"), {
+        "r.ndjson": ndjson(ret().replace('"value":1', '"value":"\uff15"'))},
+        "not a finite number"),
+    "period in full-width digits": Bad(("returns", "import", "{r.csv}"), {
+        "r.csv": HEADER + "C-IMP,FY\uff12\uff10\uff12\uff10-Q1,WB,1\n"}, "period"),
+    "adjust --amount in full-width digits": Bad((*ADJUST, "--amount", "\uff15", "--reason",
+                                                 "r"), {}, "not a number"),
+    "adjust --period in Arabic-Indic digits": Bad((
+        "adjust", "C-IMP", "--period", "FY\u0662\u0660\u0662\u0660-Q1", "--kind", "bonus",
+        "--amount", "5", "--reason", "r"), {}, "period"),
+    "adjustments file amount in full-width digits": Bad(("adjust", "--file", "{a.csv}"), {
+        "a.csv": A_HEADER + "C-IMP,FY2020-Q1,bonus,\uff15,r\n"}, "not a number"),
+    "value -0": Bad(("returns", "import", "{r.csv}"), {"r.csv": HEADER + "C-IMP,FY2020-Q1,WB,-0\n"},
+                    "negative zero"),
+    "value -0.0, ndjson number": Bad(("returns", "import", "{r.ndjson}"), {
+        "r.ndjson": ndjson(ret().replace('"value":1', '"value":-0.0'))}, "negative zero"),
+    "adjust --amount -0": Bad((*ADJUST, "--amount", "-0", "--reason", "r"), {}, "amount"),
+    # an empty variation
+    "empty variation toml": Bad(vary("v.toml"), {"v.toml": "# nothing\n"}, "empty variation"),
+    "empty variation json": Bad(vary("v.json"), {"v.json": "{}"}, "empty variation"),
+    # fields over the CSV limit, by JSON
+    "evidence over the field limit, ndjson": Bad(("returns", "import", "{r.ndjson}"), {
+        "r.ndjson": ndjson(ret(participant='"p1"', evidence='"' + "x" * (1 << 24) + 'y"'))},
+        "evidence: longer than the limit"),
+    # control characters in text
+    "participant with NUL, csv": Bad(("returns", "import", "{r.csv}"), {
+        "r.csv": P_HEADER + "C-IMP,FY2020-Q1,ENTRY,1,a\x00b,\n"}, "participant: a control"),
+    "participant with NUL, ndjson": Bad(("returns", "import", "{r.ndjson}"), {
+        "r.ndjson": ndjson(ret(participant='"a\\u0000b"'))}, "participant: a control"),
+    "evidence with an escape sequence": Bad(("returns", "import", "{r.ndjson}"), {
+        "r.ndjson": ndjson(ret(participant='"p"', evidence='"\\u001b[2J"'))},
+        "evidence: a control"),
+    "evidence with a C1 control": Bad(("returns", "import", "{r.ndjson}"), {
+        "r.ndjson": ndjson(ret(participant='"p"', evidence='"a\u0085b"'))},
+        "evidence: a control"),
+    "evidence with a form feed, csv": Bad(("returns", "import", "{r.csv}"), {
+        "r.csv": P_HEADER + 'C-IMP,FY2020-Q1,ENTRY,1,p,"one\x0cpage"\n'},
+        "evidence: a control"),
+    "provider with a control, csv": Bad(("returns", "import", "{r.csv}"), {
+        "r.csv": "contract,period,outcome,value,provider\nC-IMP,FY2020-Q1,WB,1,P1\x07\n"},
+        "provider: a control"),
+    "adjustment reason with NUL": Bad(("adjust", "--file", "{a.csv}"), {
+        "a.csv": A_HEADER + "C-IMP,FY2020-Q1,bonus,10,why\x00\n"}, "reason: a control"),
+    "--reason with an escape sequence": Bad((*ADJUST, "--amount", "5", "--reason",
+                                             "ok\x1b[2K\r#99 forged"), {}, "reason"),
+    "--period with a line break": Bad(("adjust", "C-IMP", "--period", "FY2020-Q1\nX",
+                                       "--kind", "bonus", "--amount", "5", "--reason", "r"),
+                                      {}, "period"),
+    "--reason with NUL": Bad(("contract", "close", "C-IMP", "--reason", "a\x00b"), {},
+                             "reason"),
+    "contract title with a control": Bad(("contract", "agree", "{c.toml}"),
+                                         {"c.toml": contract(title="T\\u0007")},
+                                         "title: a control"),
+    "provider name with NUL, json": Bad(("contract", "agree", "{c.json}"), {
+        "c.json": CONTRACT_JSON.replace('"outcomes"', '"providers":[{"id":"P","name":'
+                                        '"a\\u0000"}],"outcomes"')}, "a control"),
+    # contract references
+    "reference with a trailing space": Bad(("contract", "agree", "{c.toml}"),
+                                           {"c.toml": contract("OPEN-1 ")}, "trailing spaces"),
+    "reference with a leading space": Bad(("contract", "agree", "{c.toml}"),
+                                          {"c.toml": contract(" OPEN-1")}, "trailing spaces"),
+    "reference with a bidi override": Bad(("contract", "agree", "{c.toml}"),
+                                          {"c.toml": contract("OPEN-\\u202e1")}, "invisible"),
+    "reference with a zero-width space": Bad(("contract", "agree", "{c.toml}"),
+                                             {"c.toml": contract("OPEN\\u200b-1")}, "invisible"),
+    "reference with a control": Bad(("contract", "agree", "{c.toml}"),
+                                    {"c.toml": contract("OPEN\\u001b-1")}, "a control"),
+    "reference with a line break": Bad(("contract", "agree", "{c.toml}"),
+                                       {"c.toml": contract("OPEN\\n-1")}, "a control"),
+    "reference too long": Bad(("contract", "agree", "{c.toml}"),
+                              {"c.toml": contract("R" * 65)}, "too long"),
+    "reference confusable by case": Bad(("contract", "agree", "{c.toml}"),
+                                        {"c.toml": contract("c-imp")}, "too like"),
+    "reference confusable by full-width forms": Bad(
+        ("contract", "agree", "{c.toml}"), {"c.toml": contract("\uff23-IMP")}, "too like"),
+    "reference confusable by inner space": Bad(("contract", "agree", "{c.toml}"),
+                                               {"c.toml": contract("C- IMP")}, "too like"),
+    "reference confusable, json": Bad(("contract", "agree", "{c.json}"), {
+        "c.json": CONTRACT_JSON.replace('"J-1"', '"c-Imp"')}, "too like"),
+}
+
+
+# -- the test ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledgered:
+    ledgered = Ledgered(tmp_path_factory.mktemp("catalogue"))
+    assert ledgered("init").exit_code == 0
+    result = ledgered("contract", "agree", ledgered.write("base.toml", CONTRACT))
+    assert result.exit_code == 0, result.stderr
+    # (In FY2020-Q3: the cases' rows, in FY2020-Q1, are refused for their fault alone.)
+    result = ledgered("returns", "import", ledgered.write("base.csv",
+                                                          HEADER + "C-IMP,FY2020-Q3,WB,2\n"))
+    assert result.exit_code == 0, result.stderr
+    return ledgered
+
+
+def stored(db: str) -> tuple[int, str]:
+    """The number of stored events and a hash of every byte of them."""
+    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        rows = conn.execute("SELECT * FROM stored_events ORDER BY rowid").fetchall()
+    return len(rows), hashlib.sha256(repr(rows).encode()).hexdigest()
+
+
+def files(folder: Path, db: str) -> dict[str, str]:
+    """Every file under ``folder`` and its hash; SQLite's own companion files aside."""
+    skip = {f"{db}-wal", f"{db}-shm", f"{db}-journal"}
+    return {str(p): hashlib.sha256(p.read_bytes()).hexdigest() if p.is_file() else "dir"
+            for p in sorted(folder.rglob("*")) if str(p) not in skip}
+
+
+def fill(text: str, paths: dict[str, str]) -> str:
+    for name, path in paths.items():
+        text = text.replace(f"{{{name}}}", path)
+    return text
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_a_bad_input_is_refused_cleanly_and_changes_nothing(
+        ledger: Ledgered, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    case = CASES[name]
+    folder = ledger.tmp / name.replace(" ", "_").replace("/", "_")
+    folder.mkdir()
+    paths = {"tmp": str(folder), "db": ledger.db}
+    for file_name, content in case.files.items():
+        (folder / file_name).parent.mkdir(parents=True, exist_ok=True)
+        paths[file_name.split("/")[-1]] = ledger.write(f"{folder.name}/{file_name}", content)
+    args = [fill(a, paths) for a in case.args]
+    db = fill(case.db, paths) if case.db else ledger.db
+    before, files_before = stored(ledger.db), files(ledger.tmp, ledger.db)
+    # Finalisers of earlier cases' objects, left to run now, not inside a case's deep
+    # recursion (a 100,000-deep TOML), where they would fail as unraisable exceptions.
+    gc.collect()
+    if case.patch is not None:
+        case.patch(monkeypatch, folder.resolve(), ledger.db)
+    result = ledger.runner.invoke(cli, ["--db", db, "--actor", "tester", *args])
+    monkeypatch.undo()
+    assert result.exception is None or isinstance(result.exception, SystemExit), (
+        f"{name}: {result.exception!r}")
+    assert "Traceback" not in result.output
+    assert result.exit_code in (1, 2), result.output
+    assert "rror:" in result.stderr, result.stderr  # click's "Error:" or ours
+    assert case.says in result.stderr, result.stderr
+    assert stored(ledger.db) == before, "the ledger's events changed"
+    assert files(ledger.tmp, ledger.db) == files_before, "a file was written or changed"
+
+
+# -- beside the catalogue: what must keep working, what must read well -------------------------
+
+def test_read_commands_work_on_a_read_only_ledger(ledger: Ledgered,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """A read-only ledger (an auditor's copy, a read-only mount) opens read-only: SQLite
+    is asked for ``mode=ro`` (and ``immutable`` when not even a -shm file can be made)."""
+    from outcomeledger.location import locate
+
+    read_only(monkeypatch, ledger.tmp, ledger.db)
+    assert "mode=ro" in locate(ledger.db).env["SQLITE_DBNAME"]
+    for args in (("contract", "list"), ("contract", "show", "C-IMP"), ("payments", "C-IMP"),
+                 ("audit", "head"), ("audit", "verify"), ("audit", "log"), ("events",),
+                 ("report", "C-IMP", "--format", "json")):
+        result = ledger(*args)
+        assert result.exit_code == 0, (args, result.output)
+
+
+def test_a_line_break_in_a_reason_cannot_forge_an_audit_log_entry(tmp_path: Path) -> None:
+    """A reason may run to several lines; shown, its line breaks are escaped: one entry,
+    its three lines, in ``audit log`` and in every table. The stored reason is as given."""
+    ledgered = Ledgered(tmp_path)
+    assert ledgered("init").exit_code == 0
+    assert ledgered("contract", "agree", ledgered.write("c.toml", CONTRACT)).exit_code == 0
+    forged = "ok\n#99 2026-01-01 00:00 mallory  C-IMP ContractClosed\n    closed"
+    result = ledgered(*ADJUST[:-1], "bonus", "--amount", "5", "--reason", forged)
+    assert result.exit_code == 0, result.output
+    log = ledgered("audit", "log", "--format", "table")
+    assert log.exit_code == 0, log.output
+    assert not any(line.startswith("#99") for line in log.stdout.splitlines())
+    assert "why: ok\\n#99 2026-01-01" in log.stdout
+    table = ledgered("contract", "show", "C-IMP", "--format", "table")
+    assert not any(line.startswith("#99") for line in table.stdout.splitlines())
+    data = ledgered("audit", "log", "--format", "json")
+    assert forged in [entry["why"] for entry in json.loads(data.stdout)]  # stored as given
+
+
+def test_a_reference_is_stored_in_nfc(tmp_path: Path) -> None:
+    ledgered = Ledgered(tmp_path)
+    assert ledgered("init").exit_code == 0
+    decomposed = "CAFE\u0301-1"  # E + combining acute
+    result = ledgered("contract", "agree", ledgered.write("c.toml", contract(decomposed)))
+    assert result.exit_code == 0, result.output
+    assert ledgered("contract", "show", "CAF\u00c9-1", "--format", "json").exit_code == 0
+
+
+def test_a_clean_ndjson_line_pays_no_exact_duplicate_check(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The duplicate-key check parses a line a second time only when its colons do not
+    already prove its keys distinct: the import's hot path stays one ``bytes.count``."""
+    from outcomeledger.imports import rows
+
+    calls: list[bytes] = []
+    real = json.loads
+
+    def counting(raw: bytes, **kwargs: Any) -> Any:
+        calls.append(raw)
+        return real(raw, **kwargs)
+
+    monkeypatch.setattr(json, "loads", counting)  # the module rows.py calls
+    clean = ret().encode()
+    assert rows._duplicate_key(clean, rows._decode_json(clean)) is None
+    assert calls == []
+    noted = ret(participant='"p"', evidence='"at 10:30"').encode()
+    assert rows._duplicate_key(noted, rows._decode_json(noted)) is None
+    assert calls == [noted]
+
+
+
+def test_a_nul_in_a_text_cell_is_refused_before_commit_on_both_backends(
+        tmp_path: Path, ledger_url: str) -> None:
+    """PostgreSQL text cannot hold NUL: a participant with one, once committed, stopped
+    every projection there. It is refused at the edge, on both backends, and the ledger
+    goes on taking returns and projecting them."""
+    ledgered = Ledgered(tmp_path, ledger_url)
+    assert ledgered("init").exit_code == 0
+    assert ledgered("contract", "agree", ledgered.write("c.toml", CONTRACT)).exit_code == 0
+    before = ledgered.events()
+    bad = ret(participant='"a\\u0000b"').replace('"WB"', '"ENTRY"')
+    result = ledgered("returns", "import", ledgered.write("r.ndjson", ndjson(bad)))
+    assert result.exit_code == 1, result.output
+    assert "participant: a control character U+0000" in result.stderr
+    assert ledgered.events() == before
+    good = ret(participant='"ab"').replace('"WB"', '"ENTRY"')
+    assert ledgered("returns", "import", ledgered.write("g.ndjson", ndjson(good))
+                    ).exit_code == 0
+    status = ledgered("project", "--status", "--format", "json")
+    assert status.exit_code == 0, status.output
+    assert all(p["lag_events"] == 0 for p in json.loads(status.stdout)["projections"])
