@@ -32,6 +32,7 @@ import pytest
 
 import outcomeledger.projections
 from outcomeledger.cli import cli
+from outcomeledger.signing import new_private_key_pem
 from test_import_refusals import CONTRACT, Ledgered
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -132,6 +133,7 @@ CONTRACT_JSON = ('{"reference":"J-1","title":"T","buyer":"B","supplier":"S",'
                  '"start":"2020-04-01","end":"2021-03-31","cadence":"quarter",'
                  '"outcomes":[{"code":"A","name":"n","price":"10"}]}')
 DEEP = "[" * 100_000 + "]" * 100_000
+KEY_PEM = new_private_key_pem()[0]
 ADJUST = ("adjust", "C-IMP", "--period", "FY2020-Q1", "--kind", "indexation")
 
 
@@ -157,6 +159,9 @@ CASES: dict[str, Bad] = {
                                          "{db}-wal"), {}, "ledger's database file"),
     "export over the ledger": Bad(("audit", "export", "--output", "{db}"), {},
                                   "ledger's database file"),
+    "signature over the ledger": Bad(("returns", "sign", "{r.csv}", "--key", "{k.pem}",
+                                      "--out", "{db}"), {"r.csv": HEADER, "k.pem": KEY_PEM},
+                                     "ledger's database file"),
     "report into a missing folder": Bad(("report", "C-IMP", "--output", "{tmp}/no/r.html"),
                                         {}, "no directory"),
     "export into a missing folder": Bad(("audit", "export", "--output", "{tmp}/no/p.ndjson"),

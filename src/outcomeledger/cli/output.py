@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from ..errors import LedgerError
-from ..location import Location
+from ..location import Location, locate
 
 #: The files SQLite keeps beside a database: writing over any of them corrupts the ledger.
 _COMPANIONS = ("", "-wal", "-shm", "-journal")
@@ -27,6 +27,15 @@ _COMPANIONS = ("", "-wal", "-shm", "-journal")
 
 class OutputError(LedgerError):
     """An output file could not be written; nothing was left at its path."""
+
+
+def ledger_location(db: str | None) -> Location | None:
+    """The ledger ``--db`` names, for a command that does not open it: its files are
+    still never written over. None when ``--db`` names nothing usable."""
+    try:
+        return locate(db)
+    except LedgerError:
+        return None
 
 
 def ledger_files(location: Location | None) -> list[Path]:

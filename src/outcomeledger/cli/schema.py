@@ -8,11 +8,9 @@ from pathlib import Path
 import click
 
 from .. import input_formats
-from ..errors import LedgerError
-from ..location import Location, locate
 from ..projections import schema as schemas
 from .base import Context, pass_context, run
-from .output import OutputError, make_directory, write_outputs
+from .output import OutputError, ledger_location, make_directory, write_outputs
 
 
 @click.command("schema")
@@ -52,20 +50,12 @@ def schema(c: Context, check: bool, write: bool, folder: Path | None, inputs: bo
             if inputs:
                 make_directory(folder / "schemas")
             # Each file whole, and none over the ledger (cli/output.py).
-            write_outputs(files, _ledger_location(c.db))
+            write_outputs(files, ledger_location(c.db))
             for path in files:
                 c.say(f"wrote {path}")
         else:
             click.echo(published.all_schemas().decode(), nl=False)
     run(body)
-
-
-def _ledger_location(db: str | None) -> Location | None:
-    """The ledger --db names, if it names one: its files are never written over."""
-    try:
-        return locate(db)
-    except LedgerError:
-        return None
 
 
 COMMANDS = [schema]

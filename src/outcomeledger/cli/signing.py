@@ -10,6 +10,7 @@ import click
 from ..errors import InvalidInput, Problem
 from ..signing import SignatureError, load_private_key, new_private_key_pem, sign_digest
 from .base import Context, pass_context, run
+from .output import ledger_location, write_output
 
 
 @click.command("keygen")
@@ -53,7 +54,8 @@ def sign(c: Context, file: Path, key: Path, out: Path | None) -> None:
             raise InvalidInput([Problem(str(key), None, "--key", str(e))]) from None
         digest = hashlib.sha256(data).hexdigest()
         target = out or Path(str(file) + ".sig")
-        target.write_text(sign_digest(private, digest) + "\n", encoding="ascii")
+        # Whole or not at all, and never over the ledger (cli/output.py).
+        write_output(target, sign_digest(private, digest) + "\n", ledger_location(c.db))
         c.say(f"signed {file} (sha256 {digest}) -> {target}")
     run(body)
 
