@@ -85,9 +85,9 @@ def disk_full(monkeypatch: pytest.MonkeyPatch, folder: Path, _db: str) -> None:
 
 
 def read_only(monkeypatch: pytest.MonkeyPatch, _folder: Path, db: str) -> None:
-    """The ledger's file and folder are read-only to this process (tests run as root,
-    where chmod does not stop a write): what ``os.access`` says is all the ledger asks."""
-    real_access = os.access
+    """The ledger is on a read-only mount (tests may run as root, where chmod does not
+    stop a write): what ``os.access`` and ``os.statvfs`` say is all the ledger asks."""
+    real_access, real_statvfs = os.access, os.statvfs
     ledger = Path(db).resolve()
 
     def access(path: Any, mode: int, *args: Any, **kwargs: Any) -> bool:
@@ -95,7 +95,15 @@ def read_only(monkeypatch: pytest.MonkeyPatch, _folder: Path, db: str) -> None:
             return False
         return real_access(path, mode, *args, **kwargs)
 
+    def statvfs(path: Any) -> Any:
+        found = real_statvfs(path)
+        if Path(path).resolve() != ledger.parent:
+            return found
+        fields = {name: getattr(found, name) for name in dir(found) if name.startswith("f_")}
+        return type("StatVfs", (), {**fields, "f_flag": found.f_flag | os.ST_RDONLY})()
+
     monkeypatch.setattr(os, "access", access)
+    monkeypatch.setattr(os, "statvfs", statvfs)
 
 
 def projection_disk_full(name: str) -> Patch:
@@ -381,7 +389,7 @@ def test_read_commands_work_on_a_read_only_ledger(ledger: Ledgered,
     from outcomeledger.location import locate
 
     read_only(monkeypatch, ledger.tmp, ledger.db)
-    assert "mode=ro" in locate(ledger.db).env["SQLITE_DBNAME"]
+    assert locate(ledger.db).env["SQLITE_DBNAME"].endswith("?mode=ro&immutable=1")
     for args in (("contract", "list"), ("contract", "show", "C-IMP"), ("payments", "C-IMP"),
                  ("audit", "head"), ("audit", "verify"), ("audit", "log"), ("events",),
                  ("report", "C-IMP", "--format", "json")):

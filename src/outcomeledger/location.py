@@ -104,10 +104,11 @@ def sqlite_target(path: Path) -> str:
     copy), a read-only URI, so that every read command works and a write is refused by
     SQLite ("attempt to write a readonly database") instead of failing to open at all.
 
-    ``immutable=1`` is added only when the directory is read-only and no write-ahead log
-    is beside the file: SQLite then cannot create the ``-shm`` file a WAL database needs,
-    and nobody can be writing to the file. With a ``-wal`` file present its committed
-    transactions must be read, which ``immutable`` would skip."""
+    ``immutable=1`` is added only on a filesystem mounted read-only with no write-ahead
+    log beside the file: SQLite cannot create there the ``-shm`` file a WAL database
+    needs, and nobody can be writing to the file. (A folder merely not writable by this
+    user may be by another, who could be writing; and a ``-wal`` file's committed
+    transactions must be read, which ``immutable`` would skip.)"""
     text = str(path)
     if ":memory:" in text or text.startswith("file:") or not path.is_file():
         return text
@@ -116,9 +117,16 @@ def sqlite_target(path: Path) -> str:
         return text
     uri = f"file:{quote(str(path.resolve()))}?mode=ro"
     wal = Path(f"{path}-wal")
-    if not os.access(directory, os.W_OK) and not (wal.exists() and wal.stat().st_size):
+    if _mounted_read_only(directory) and not (wal.exists() and wal.stat().st_size):
         uri += "&immutable=1"
     return uri
+
+
+def _mounted_read_only(directory: Path) -> bool:
+    try:
+        return bool(os.statvfs(directory).f_flag & os.ST_RDONLY)
+    except (OSError, AttributeError):  # no statvfs (Windows): never assume immutable
+        return False
 
 
 def ledger_exists(location: Location) -> bool:
