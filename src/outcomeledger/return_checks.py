@@ -28,6 +28,7 @@ class TermsIndex:
     providers: frozenset[str]
     counted: frozenset[str]  # outcomes of kind "count": whole units
     rungs: dict[str, tuple[str, ...]]  # ladder outcome -> the outcomes it requires
+    targeted: frozenset[str]  # outcomes with a target (plausibility warnings)
 
 
 # Terms are immutable and shared by every state of a stream, so their index is built
@@ -47,7 +48,8 @@ def terms_index(terms: ContractTerms) -> TermsIndex:
         measured=frozenset(s.code for s in terms.social_value) | {k.code for k in terms.kpis},
         providers=frozenset(p.id for p in terms.providers),
         counted=frozenset(code for code, o in outcomes.items() if o.kind == "count"),
-        rungs={o.code: o.requires for o in terms.outcomes if o.requires})
+        rungs={o.code: o.requires for o in terms.outcomes if o.requires},
+        targeted=frozenset(o.code for o in terms.outcomes if o.target is not None))
     _INDEXES[id(terms)] = (terms, index)
     return index
 
@@ -282,6 +284,7 @@ IMPLAUSIBLE = Decimal(10)
 HISTORY_FLOOR = Decimal(10)
 #: How far back history is looked at: two years of quarters (eight months monthly).
 HISTORY_PERIODS = 8
+_FLAGGED_FROM = IMPLAUSIBLE * HISTORY_FLOOR  # at most this, no history can flag a total
 
 
 def plausibility_warnings(state: ContractState, terms: ContractTerms, period: Period,
@@ -295,10 +298,15 @@ def plausibility_warnings(state: ContractState, terms: ContractTerms, period: Pe
     :data:`HISTORY_PERIODS` periods before, looked up by key, and only for a total large
     enough to be flagged by it (an import of a million rows must not pay for a look back
     on every return; participant-level history is not summed, for the same reason)."""
-    outcomes = terms_index(terms).outcomes
+    index = terms_index(terms)
+    outcomes, targeted = index.outcomes, index.targeted
     totals: dict[str, Decimal] = {}
     lines: dict[str, int | None] = {}
     for f in figures:
+        # An aggregate figure is its outcome's only one in the return, so a small one of
+        # an outcome with no target cannot be flagged: the bulk of an import, skipped.
+        if not (f.participant or f.value > _FLAGGED_FROM or f.outcome in targeted):
+            continue
         if f.outcome in outcomes and f.value > 0:
             totals[f.outcome] = totals.get(f.outcome, ZERO) + f.value
             lines.setdefault(f.outcome, f.line)
@@ -316,7 +324,7 @@ def plausibility_warnings(state: ContractState, terms: ContractTerms, period: Pe
                 f"{target} (expected at most {IMPLAUSIBLE * target}; check the return: "
                 "recorded, not refused)")))
             continue
-        if total <= IMPLAUSIBLE * HISTORY_FLOOR:
+        if total <= _FLAGGED_FROM:
             continue  # no history of HISTORY_FLOOR or more can flag it
         if earlier is None:
             earlier = _recent_returns(state, period, provider)
