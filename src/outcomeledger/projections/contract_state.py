@@ -103,7 +103,7 @@ class TermsRow(Row, frozen=True, kw_only=True):
     terms_hash: Annotated[Sha256, Meta(description="SHA-256 of `terms` (UTF-8).")]
     terms: Annotated[JsonText, Meta(
         description="The full terms as canonical JSON (the contract definition format, "
-        "DESIGN 4.1).")]
+        "docs/formats.md).")]
 
 
 class VariationRow(Row, frozen=True, kw_only=True):
