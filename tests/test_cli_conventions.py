@@ -235,6 +235,18 @@ def test_the_terms_own_checks_name_the_line_too(ledger: Ledgered) -> None:
     assert f"error: {variation}:2: retire: no outcome 'NOPE' to retire" in varied.stderr
 
 
+def test_a_key_in_an_array_of_tables_written_one_per_line_is_found_on_its_line(
+        ledger: Ledgered) -> None:
+    text = input_formats.TEMPLATE.replace('{ id = "P2", name = "Second provider" }',
+                                          '{ id = "P2", nam = "Second provider" }')
+    at = 1 + text[:text.index('nam = "Second')].count("\n")
+    path = ledger.write("mine.toml", text)
+    result = ledger("contract", "agree", path)
+    assert result.exit_code == 1
+    assert f"error: {path}:{at}: providers[1].nam: unknown key" in result.stderr
+    assert f"error: {path}:{at}: providers[1].name: missing required key" in result.stderr
+
+
 # -- 14: schema --write into a new folder ------------------------------------------------
 
 def test_schema_write_into_an_empty_folder_writes_a_checkable_set(ledger: Ledgered,

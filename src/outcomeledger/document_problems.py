@@ -149,7 +149,19 @@ def toml_lines(text: str) -> Lines:
     lines: Lines = {}
     counts: dict[Path, int] = {}
     table: Path = ()
+    array: Path | None = None  # an array of inline tables written one per line
+    item = 0
     for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.split("#", 1)[0].strip()
+        if array is not None:
+            if stripped.startswith("{"):
+                lines.setdefault((*array, item), number)
+                for inner in _INLINE_KEY.finditer(stripped):
+                    lines.setdefault((*array, item, inner[1]), number)
+                item += 1
+            if stripped.startswith("]") or stripped.endswith("]"):
+                array = None
+            continue
         if m := _HEADER.match(line):
             names = [n.strip().strip('"') for n in m[2].split(".")]
             table = ()
@@ -169,6 +181,9 @@ def toml_lines(text: str) -> Lines:
             key: Path = (*table, *(k.strip('"') for k in m[1].split(".")))
             lines.setdefault(key, number)
             rest = line[m.end():]
+            value = rest.split("#", 1)[0].strip()
+            if value.startswith("[") and value.count("[") > value.count("]"):
+                array, item = key, value.count("{")  # elements on the lines below
             for index, element in enumerate(re.split(r"}\s*,\s*{", rest)):
                 for inner in _INLINE_KEY.finditer("{" + element.lstrip(" [{")):
                     at: Path = ((*key, index, inner[1]) if rest.lstrip().startswith("[")
