@@ -272,7 +272,7 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
                 steps.append(Step("participant_cap", f"participant {participant} reaches the "
                                   f"cap of {fmt(terms.participant_cap)}", -quantize(cut, currency)))
         value -= quantize(removed, currency)
-    if terms.participant_cap is not None and explain and o.kind != "improvement" and (
+    if terms.participant_cap is not None and o.kind != "improvement" and (
             (aggregate := units - sum(per_participant.values(), ZERO)) > 0):
         # The cap is per participant; units returned without participant ids carry none,
         # so it cannot reach them. Said on the line rather than left silent (issue 14).
