@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import assert_never
 
@@ -42,7 +42,7 @@ from .events import (
 )
 from .mechanism import compute, cumulative_through
 from .money import MAX_AMOUNT, ZERO
-from .periods import Period, PeriodError
+from .periods import Period, PeriodError, day_problem, days_after
 from .return_checks import (
     cap_warnings,
     distinct,
@@ -205,7 +205,7 @@ def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta,
         _require_reason(cmd.reason, "a restatement")
     events: list[AnyEvent] = []
     received = _received_on(cmd, meta, period)
-    due = period.end + timedelta(days=terms.returns_due_days)
+    due = days_after(period.end, terms.returns_due_days)
     late = bool(new) and received > due
     late_days = (received - due).days if late else 0
     if new:
@@ -336,6 +336,8 @@ def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
 
 def _close(state: ContractState, cmd: CloseContract, meta: Meta) -> ContractClosed:
     _require_reason(cmd.reason, "closing a contract")
+    if (why := day_problem(cmd.closed_on)) is not None:
+        raise InvalidInput([Problem("--on", None, "closed_on", why)])
     if cmd.closed_on < state.base_terms.start:
         raise InvalidInput([Problem("--on", None, "closed_on", f"before the contract starts "
                                     f"(got {cmd.closed_on}, starts {state.base_terms.start})")])

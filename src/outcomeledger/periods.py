@@ -25,6 +25,45 @@ class PeriodError(ValueError):
     """A period id that is malformed or does not match the contract's cadence."""
 
 
+#: The dates a ledger records, every one of them: contract terms, claims windows,
+#: closures and periods. Wide enough for any public contract, and far enough inside
+#: what ``datetime.date`` holds (years 1 to 9999) that every period, due date and
+#: schedule computed from a recorded date stays representable: a contract ending on
+#: 9999-12-31 was once stored, then made every later catch-up overflow.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2200, 12, 31)
+#: The longest contract term (start to end) and claims window after the end: bounds
+#: on how many periods any schedule walks.
+MAX_TERM_YEARS = 50
+MAX_CLAIMS_YEARS_AFTER_END = 10
+#: The longest a return may be due after its period ends (about ten years).
+MAX_DUE_DAYS = 3660
+
+
+def day_problem(day: date) -> str | None:
+    """Why ``day`` cannot be recorded (outside FIRST_DAY..LAST_DAY), or None."""
+    if FIRST_DAY <= day <= LAST_DAY:
+        return None
+    return f"outside the dates a ledger records (got {day}, expected {FIRST_DAY} to {LAST_DAY})"
+
+
+def years_after(day: date, years: int) -> date:
+    """The same day ``years`` later (28 February for 29 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
+def days_after(day: date, days: int) -> date:
+    """``day`` plus ``days``, held at the last representable date instead of overflowing:
+    terms recorded before ``MAX_DUE_DAYS`` existed may hold any number of days."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min
+
+
 def _period_id(start: date, cadence: Cadence) -> str:
     if cadence == "month":
         return f"{start.year:04d}-{start.month:02d}"
@@ -103,6 +142,7 @@ def parse_period(text: str, cadence: Cadence) -> Period:
             raise PeriodError(f"month {month:02d} does not exist; expected {expected}")
         if cadence != "month":
             raise PeriodError(f"a monthly period on a quarterly contract; expected {expected}")
+        _check_year(year, raw, expected)
         return period_containing(date(year, month, 1), "month")
     if m := _QUARTER.match(raw):
         if cadence != "quarter":
@@ -112,12 +152,14 @@ def parse_period(text: str, cadence: Cadence) -> Period:
         year = fy if month <= 12 else fy + 1
         if month > 12:
             month -= 12
+        _check_year(year, raw, expected)
         return period_containing(date(year, month, 1), "quarter")
     if m := _RANGE.match(raw):
         try:
             first, last = date.fromisoformat(m[1]), date.fromisoformat(m[2])
         except ValueError:
             raise PeriodError(f"not a valid date range; expected {expected}") from None
+        _check_year(first.year, raw, expected)
         period = period_containing(first, cadence)
         if period.start != first or period.end != last:
             raise PeriodError(
@@ -128,8 +170,21 @@ def parse_period(text: str, cadence: Cadence) -> Period:
     raise PeriodError(f"not a period id; expected {expected}")
 
 
+def _check_year(year: int, raw: str, expected: str) -> None:
+    """A period starts in a year the ledger records (so it also ends in one: periods
+    begin on the first of a month and end in the same year)."""
+    if not FIRST_DAY.year <= year <= LAST_DAY.year:
+        raise PeriodError(f"{raw} begins in {year}, outside the years a ledger records "
+                          f"({FIRST_DAY.year} to {LAST_DAY.year}); expected {expected}")
+
+
 def periods_between(first: date, last: date, cadence: Cadence) -> list[Period]:
-    """Every period of ``cadence`` that overlaps the closed date range ``first..last``."""
+    """Every period of ``cadence`` that overlaps the closed date range ``first..last``.
+
+    Nothing after LAST_DAY: terms recorded before the bound existed (a contract ending
+    on 9999-12-31) would otherwise walk off the end of the calendar.
+    """
+    last = min(last, LAST_DAY)
     out: list[Period] = []
     period = period_containing(first, cadence)
     while period.start <= last:

@@ -39,6 +39,36 @@ def errors() -> tuple[type[Exception], ...]:
     return (sqlite3.Error, psycopg.Error)
 
 
+def integrity_errors() -> tuple[type[Exception], ...]:
+    """A constraint violation on either driver (a stream version already taken)."""
+    import psycopg
+
+    return (sqlite3.IntegrityError, psycopg.IntegrityError)
+
+
+def lock_timed_out(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it) is a lock wait that ran out of time: SQLite's
+    busy timeout ("database is locked") or PostgreSQL's ``lock_timeout``."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, sqlite3.OperationalError) and (
+                "database is locked" in str(current) or "database table is locked" in str(
+                    current)):
+            return True
+        if getattr(current, "sqlstate", None) == "55P03":  # lock_not_available
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def lock_timeout_option(seconds: float) -> str:
+    """libpq ``options`` making a session wait at most ``seconds`` for any lock (a table
+    lock another session holds, an advisory lock), instead of forever."""
+    return f"-c lock_timeout={int(seconds * 1000)}"
+
+
 def connection_lost() -> tuple[type[Exception], ...]:
     """What a PostgreSQL connection that died (server restart, network, idle timeout)
     raises."""
@@ -156,10 +186,14 @@ def dialect(conn: Conn) -> Dialect:
 
 def pg_params(env: Mapping[str, str]) -> dict[str, Any]:
     """psycopg connection keywords from the ``POSTGRES_*`` settings given to eventsourcing."""
-    return {"host": env["POSTGRES_HOST"], "port": int(env["POSTGRES_PORT"]),
-            "dbname": env["POSTGRES_DBNAME"], "user": env["POSTGRES_USER"],
-            "password": env.get("POSTGRES_PASSWORD") or None,
-            "connect_timeout": int(env.get("POSTGRES_CONNECT_TIMEOUT") or 5)}
+    params: dict[str, Any] = {
+        "host": env["POSTGRES_HOST"], "port": int(env["POSTGRES_PORT"]),
+        "dbname": env["POSTGRES_DBNAME"], "user": env["POSTGRES_USER"],
+        "password": env.get("POSTGRES_PASSWORD") or None,
+        "connect_timeout": int(env.get("POSTGRES_CONNECT_TIMEOUT") or 5)}
+    if lock_timeout := int(env.get("POSTGRES_LOCK_TIMEOUT") or 0):
+        params["options"] = lock_timeout_option(lock_timeout)
+    return params
 
 
 def pg_connect(env: Mapping[str, str]) -> PgConnection:

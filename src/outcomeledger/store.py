@@ -11,8 +11,9 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import suppress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 import msgspec
@@ -42,10 +43,26 @@ from .location import (
     first_line,
     ledger_exists,
     locate,
+    locked,
 )
 from .state import ContractState, evolve_owned, fold_events
 
 MAX_ATTEMPTS = 20
+
+T = TypeVar("T")
+
+
+def _head(conn: sqldb.Conn) -> int:
+    from .projections.source import head
+
+    return head(conn)
+
+
+def _rollback(conn: sqldb.Conn) -> None:
+    """Roll back, if the connection still can (a dropped one already has): the error
+    that made us roll back is the one to report."""
+    with suppress(Exception):
+        conn.execute("ROLLBACK")
 
 
 def stream_id(reference: str) -> UUID:
@@ -150,6 +167,12 @@ class Ledger:
         self._pg: sqldb.PgConnection | None = None
         # SQLite: a plain connection for reading contract streams (see ``load``).
         self._reader: sqlite3.Connection | None = None
+        # Projection tables checked (present, current layout) and caught up before this
+        # ledger's first write; whether that catch-up met an event it cannot project;
+        # whether the last write projected its own events (see ``after_write``).
+        self._projections_ready = False
+        self._stuck = False
+        self._projected: int | None = None
         if location.kind == "sqlite" and not create:
             assert location.path is not None
             if not location.path.exists():
@@ -292,13 +315,29 @@ class Ledger:
                 raise StoreError(str(e)) from None
         assert self.location.path is not None
         try:
-            return sqlite3.connect(self.location.env["SQLITE_DBNAME"], uri=True, timeout=30,
-                                   isolation_level=None)
+            return sqlite3.connect(self.location.env["SQLITE_DBNAME"], uri=True,
+                                   timeout=self.lock_timeout_s() or 30, isolation_level=None)
         except sqlite3.Error as e:
             raise StoreError(f"cannot open {self.location.display}: {e}") from None
 
     def project(self) -> int:
-        """Catch every projection up with the events written; returns the events projected."""
+        """Catch every projection up with the events written; returns the events projected.
+
+        A read model that cannot be computed, or a lock held elsewhere past the lock
+        timeout, is a StoreError naming it (one line, not a traceback)."""
+        from .projections.projector import failure
+
+        try:
+            return self._project()
+        except Exception as e:
+            if (what := failure(e)) is not None:
+                raise StoreError(f"the projections cannot be brought up to date: {what}"
+                                 ) from e
+            if sqldb.lock_timed_out(e):
+                raise locked(self.location.display, self.lock_timeout_s()) from None
+            raise
+
+    def _project(self) -> int:
         from contextlib import closing
 
         from .projections import catch_up
@@ -311,7 +350,9 @@ class Ledger:
                     self._pg = conn
                 try:
                     return catch_up(self._pg).events
-                except sqldb.connection_lost():
+                except sqldb.connection_lost() as e:
+                    if sqldb.lock_timed_out(e):  # (psycopg files it as an OperationalError)
+                        raise
                     # The kept connection died (a server restart, an idle timeout): a
                     # batch is one transaction, so catching up again is safe. Once.
                     self._pg.close()
@@ -322,6 +363,8 @@ class Ledger:
             return catch_up(conn).events
 
     def after_write(self) -> None:
+        if self._projected is not None and self._projected == self.max_position():
+            return  # the write's own transaction projected its events, and no one wrote since
         if self.project_on_write and self.has_projections:
             try:
                 self.project()
@@ -337,7 +380,8 @@ class Ledger:
         many, or None when another writer got to one of their streams first. Nothing is
         written unless every event arrives: an exception raised while they are produced
         rolls the transaction back and propagates. (A returns import decided by worker
-        processes appends their events while they are still deciding.)"""
+        processes appends their events while they are still deciding.) The projections
+        of the events are written in the same transaction (see :meth:`append`)."""
         recorder = self.recorder
         if not isinstance(recorder, SQLiteAggregateRecorder):
             raise StoreError(f"streamed appends are for SQLite ledgers (got "
@@ -352,6 +396,11 @@ class Ledger:
                        e.originator_version, e.topic, e.state)
                 count += 1
 
+        if self._projects_on_write():
+            def insert(conn: sqldb.Conn) -> int:
+                conn.executemany(recorder.insert_events_statement, rows())
+                return count
+            return self._write(insert)
         try:
             # The statement and the transaction (BEGIN ... COMMIT, or ROLLBACK on any
             # exception) are eventsourcing's own, as in its insert_events.
@@ -407,7 +456,15 @@ class Ledger:
 
     def append(self, stored: Sequence[StoredEvent]) -> Sequence[int] | None:
         """Append decided, chained events in one transaction: their positions, or None
-        when another writer got to one of their streams first (nothing written)."""
+        when another writer got to one of their streams first (nothing written).
+
+        When the ledger keeps projections and projects on write, the same transaction
+        writes the projections of the new events: an event is committed only with
+        everything that follows from it (its read models, its payment schedule over the
+        whole term) computed and written, so a refusal always means nothing was written.
+        """
+        if self._projects_on_write():
+            return self._write(self._inserter(stored))
         try:
             # One insert_events call is one database transaction: every event of the
             # batch lands, or (refused, conflicting, killed) none does.
@@ -416,6 +473,127 @@ class Ledger:
             return None
         except PersistenceError as e:  # unreachable, refused (no privilege), ...
             raise StoreError(f"the ledger could not be written: {first_line(e)}") from None
+
+    def _projects_on_write(self) -> bool:
+        return self.project_on_write and self.has_projections
+
+    def _inserter(self, stored: Sequence[StoredEvent]) -> Callable[[sqldb.Conn], list[int]]:
+        """Appends ``stored`` inside :meth:`_write`'s transaction: their positions."""
+        recorder = self.recorder
+        if self.location.kind == "postgresql":
+            # Imported here: psycopg costs every SQLite command a fifth of a second.
+            from .pgrecorder import LedgerPostgresRecorder
+
+            assert isinstance(recorder, LedgerPostgresRecorder)
+            pg = recorder
+
+            def insert_pg(conn: sqldb.Conn) -> list[int]:
+                assert isinstance(conn, sqldb.PgConnection)
+                return pg.insert_events_on(conn.raw, stored)
+            return insert_pg
+        assert isinstance(recorder, SQLiteAggregateRecorder)
+
+        def insert_sqlite(conn: sqldb.Conn) -> list[int]:
+            # Holding the write lock (BEGIN IMMEDIATE), the rows take the rowids after
+            # the highest: the positions are that range (eventsourcing reads each
+            # row's lastrowid, one statement per event).
+            before = _head(conn)
+            conn.executemany(recorder.insert_events_statement, [
+                (e.originator_id.hex if isinstance(e.originator_id, UUID)
+                 else str(e.originator_id), e.originator_version, e.topic, e.state)
+                for e in stored])
+            positions = list(range(before + 1, _head(conn) + 1))
+            if len(positions) != len(stored):
+                raise StoreError(f"appended {len(stored)} events but the ledger moved by "
+                                 f"{len(positions)} positions; nothing was written")
+            return positions
+        return insert_sqlite
+
+    def _write(self, insert: Callable[[sqldb.Conn], T]) -> T | None:
+        """One transaction: ``insert`` the events, then catch every projection up with
+        them; commit both or neither. None when another writer got to one of the
+        streams first. A projection that cannot be computed, a lock held too long or
+        any database error rolls everything back and is refused in one line."""
+        from .projections.projector import catch_up_within, failure
+
+        self._ready_projections()
+        conn, owned = self._write_connection()
+        try:
+            conn.execute("BEGIN IMMEDIATE" if self.location.kind == "sqlite" else "BEGIN")
+            try:
+                try:
+                    result = insert(conn)
+                except sqldb.integrity_errors():
+                    _rollback(conn)
+                    return None
+                projected = catch_up_within(conn).position
+                conn.execute("COMMIT")
+                self._projected, self._stuck = projected, False
+            except BaseException as e:
+                _rollback(conn)
+                if isinstance(e, LedgerError) or not isinstance(e, Exception):
+                    raise
+                if (what := failure(e)) is not None:
+                    raise StoreError(f"nothing was written: {what}" + (
+                        "; it was recorded before this write, by an older version that "
+                        "accepted what this one refuses: vary that contract within today's "
+                        "bounds" if self._stuck else "")) from e
+                if not isinstance(e, sqldb.errors()):
+                    raise
+                raise self._database_refusal(e) from None
+            return result
+        finally:
+            if owned:
+                conn.close()
+
+    def _ready_projections(self) -> None:
+        """Before this ledger's first write: create missing projection tables, rebuild
+        outdated ones and catch up, each in transactions of their own, so that the
+        write's transaction holds little more than its own events' projections (later
+        writes skip this: it costs catalog queries, and the write catches up anyway).
+        A read model that cannot be computed is left to the write's transaction, whose
+        new events may be what repairs it."""
+        from .projections.projector import failure
+
+        if self._projections_ready:
+            return
+        try:
+            self._project()
+        except StoreError:
+            raise
+        except Exception as e:
+            if failure(e) is None:
+                if not isinstance(e, sqldb.errors()):
+                    raise
+                raise self._database_refusal(e) from None
+            self._stuck = True
+        self._projections_ready = True
+
+    def _write_connection(self) -> tuple[sqldb.Conn, bool]:
+        """The connection a write transaction runs on, and whether to close it after:
+        PostgreSQL, the kept one (a new one if it died); SQLite, a new one."""
+        if self.location.kind != "postgresql":
+            return self.connect(), True
+        if self._pg is not None and (self._pg.raw.closed or self._pg.raw.broken):
+            self._pg.close()
+            self._pg = None
+        if self._pg is None:
+            conn = self.connect()
+            assert isinstance(conn, sqldb.PgConnection)
+            self._pg = conn
+        return self._pg, False
+
+    def _database_refusal(self, error: BaseException) -> StoreError:
+        if sqldb.lock_timed_out(error):
+            return locked(self.location.display, self.lock_timeout_s())
+        return StoreError(f"the ledger could not be written ({first_line(error)}); nothing "
+                          "was written")
+
+    def lock_timeout_s(self) -> int:
+        """How long a command waits for a lock another session holds (both backends)."""
+        key = "POSTGRES_LOCK_TIMEOUT" if self.location.kind == "postgresql" else (
+            "SQLITE_LOCK_TIMEOUT")
+        return int(self.location.env.get(key) or 0)
 
     def plan(self, batch: Sequence[tuple[str, Command]], meta: Meta, keep_events: bool,
              refused: Refusals | None, sink: Sink | None = None) -> _Plan:

@@ -13,7 +13,14 @@ from msgspec import UNSET
 
 from .errors import Problem
 from .money import MAX_AMOUNT
-from .periods import is_boundary
+from .periods import (
+    MAX_CLAIMS_YEARS_AFTER_END,
+    MAX_DUE_DAYS,
+    MAX_TERM_YEARS,
+    day_problem,
+    is_boundary,
+    years_after,
+)
 from .signing import SignatureError, load_public_key
 from .terms import ContractTerms, Outcome, Ratings, Tier, Variation
 
@@ -58,13 +65,7 @@ def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
     zero, one = Decimal(0), Decimal(1)
     if not terms.reference.strip():
         p.append(Problem(source, None, "reference", "must not be empty"))
-    if terms.end < terms.start:
-        p.append(Problem(source, None, "end", f"ends before it starts (got {terms.end}, "
-                                              f"expected on or after {terms.start})"))
-    if terms.claims_until is not None and terms.claims_until < terms.end:
-        p.append(Problem(source, None, "claims_until",
-                         f"claims window closes before the term ends (got {terms.claims_until},"
-                         f" expected on or after {terms.end})"))
+    _check_dates(p, source, terms)
     if len(terms.currency) != 3 or not terms.currency.isupper():
         p.append(Problem(source, None, "currency",
                          f"expected an ISO 4217 code like GBP (got {terms.currency!r})"))
@@ -122,6 +123,39 @@ def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
                              f"a provider actor names a provider of the network "
                              f"(got {actor.provider!r}, expected one of {sorted(provider_ids)})"))
     return p
+
+
+def _check_dates(p: list[Problem], source: str, terms: ContractTerms) -> None:
+    """The term, claims window and due days, bounded: every period, schedule and due
+    date the read models compute from them must exist in the calendar (DESIGN 3)."""
+    dates = {"start": terms.start, "end": terms.end, "claims_until": terms.claims_until}
+    outside = False
+    for name, day in dates.items():
+        if day is not None and (why := day_problem(day)) is not None:
+            p.append(Problem(source, None, name, why))
+            outside = True
+    if terms.end < terms.start:
+        p.append(Problem(source, None, "end", f"ends before it starts (got {terms.end}, "
+                                              f"expected on or after {terms.start})"))
+    elif not outside and terms.end > (longest := years_after(terms.start, MAX_TERM_YEARS)):
+        p.append(Problem(source, None, "end",
+                         f"a term of more than {MAX_TERM_YEARS} years (got {terms.end}, "
+                         f"expected on or before {longest})"))
+    if terms.claims_until is not None:
+        if terms.claims_until < terms.end:
+            p.append(Problem(source, None, "claims_until",
+                             f"claims window closes before the term ends (got "
+                             f"{terms.claims_until}, expected on or after {terms.end})"))
+        elif not outside and terms.claims_until > (latest := years_after(
+                terms.end, MAX_CLAIMS_YEARS_AFTER_END)):
+            p.append(Problem(source, None, "claims_until",
+                             f"claims window open more than {MAX_CLAIMS_YEARS_AFTER_END} years "
+                             f"after the term ends (got {terms.claims_until}, expected on or "
+                             f"before {latest})"))
+    if not 0 <= terms.returns_due_days <= MAX_DUE_DAYS:
+        p.append(Problem(source, None, "returns_due_days",
+                         f"days after a period ends that its return is due (got "
+                         f"{terms.returns_due_days}, expected 0 to {MAX_DUE_DAYS})"))
 
 
 def _check_ratings(p: list[Problem], source: str, r: Ratings) -> None:

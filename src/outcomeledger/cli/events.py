@@ -9,12 +9,19 @@ import click
 from .. import replay
 from .base import Context, pass_context, run
 
+#: Positions and counts go to the database as 64-bit integers (SQLite INTEGER, PostgreSQL
+#: BIGINT): anything larger is a usage error here, not an OverflowError from the driver.
+#: (The feed reads from ``--after`` + 1, which must fit too.)
+MAX_POSITION = 2**63 - 1
+MAX_AFTER = MAX_POSITION - 1
+
 
 @click.command("events")
-@click.option("--after", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--after", type=click.IntRange(min=0, max=MAX_AFTER), default=0,
+              show_default=True,
               help="Only events after this global position (the last one you saw).")
 @click.option("--contract", "reference", default=None, help="Only this contract's events.")
-@click.option("--limit", type=click.IntRange(min=1), default=None,
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_POSITION), default=None,
               help="At most this many events.")
 @pass_context
 def events(c: Context, after: int, reference: str | None, limit: int | None) -> None:

@@ -9,7 +9,7 @@ the contract's latest event, never the clock, so a replay always gives the same 
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Annotated
 
@@ -17,6 +17,7 @@ from msgspec import Meta
 
 from ..events import ReturnRestated
 from ..money import ZERO
+from ..periods import days_after
 from ..state import ContractState, ReturnKey
 from ..terms import ContractTerms
 from .base import (
@@ -191,7 +192,7 @@ def return_rows(view: ContractView, horizon: date) -> list[Row]:
     out: list[Row] = []
     ref = state.reference
     for p, pid in view.periods:
-        due = p.end + timedelta(days=view.terms_for(p).returns_due_days)
+        due = days_after(p.end, view.terms_for(p).returns_due_days)
         due_day = day(due)
         keys = sorted(by_period.get(pid, ()))
         if not keys:

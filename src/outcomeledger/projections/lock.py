@@ -34,7 +34,13 @@ PG_REBUILD_LOCK = PG_LOCK + 1
 def rebuilding(conn: Conn) -> Iterator[None]:
     """Hold the ledger's rebuild lock (waiting for any rebuild under way)."""
     if sqldb.dialect(conn) == "postgresql":
-        conn.execute("SELECT pg_advisory_lock(?)", (PG_REBUILD_LOCK,))
+        # Waiting for a rebuild under way is the point, however long it takes: the
+        # session's lock timeout (meant for locks nobody is working under) is lifted.
+        conn.execute("SET lock_timeout = 0")
+        try:
+            conn.execute("SELECT pg_advisory_lock(?)", (PG_REBUILD_LOCK,))
+        finally:
+            conn.execute("RESET lock_timeout")
         try:
             yield
         finally:

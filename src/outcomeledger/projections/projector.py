@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from .. import sqldb
 from ..sqldb import Conn, dialect
 from . import parallel, source, sql
 from .base import ContractView, Projection, RawEvent
@@ -133,19 +134,47 @@ def _step(conn: Conn, projections: Sequence[Projection], size: int) -> CatchUp:
         return CatchUp(0, start)
     upto = events[-1][0]
     views: dict[str, ContractView | None] = {}
-    for p in projections:
-        mine = [e for e in events if e[0] > tracked[p.name]]
-        if p.scope == "event":
-            _write_events(conn, p, mine)
-        else:
-            for stream in dict.fromkeys(e[1] for e in mine):
-                if stream not in views:
-                    views[stream] = source.contract_view(conn, stream, Cutoff(upto))
-                view = views[stream]
-                if view is not None:
-                    _write_contract(conn, p, view, replace=True)
-        _track(conn, p, max(upto, tracked[p.name]))
+    where = ""
+    try:
+        for p in projections:
+            mine = [e for e in events if e[0] > tracked[p.name]]
+            if p.scope == "event":
+                where = f"the {p.name} read model of the events up to position {upto}"
+                _write_events(conn, p, mine)
+            else:
+                for stream in dict.fromkeys(e[1] for e in mine):
+                    where = f"the {p.name} read model of stream {stream} at position {upto}"
+                    if stream not in views:
+                        views[stream] = source.contract_view(conn, stream, Cutoff(upto))
+                    view = views[stream]
+                    if view is not None:
+                        where = (f"the {p.name} read model of contract {view.reference!r} "
+                                 f"at position {upto}")
+                        _write_contract(conn, p, view, replace=True)
+            _track(conn, p, max(upto, tracked[p.name]))
+    except Exception as e:
+        # Say which read model of which contract failed (a note: the exception's type is
+        # unchanged), so a refusal can name it rather than print a traceback. Database
+        # errors are the database's to explain.
+        if not isinstance(e, sqldb.errors()):
+            e.add_note(PROJECTING + where)
+        raise
     return CatchUp(len(events), upto)
+
+
+#: How the note :func:`_step` adds to an error begins (see :func:`failure`).
+PROJECTING = "while computing "
+
+
+def failure(error: BaseException) -> str | None:
+    """What could not be projected, when ``error`` came from computing a read model's
+    rows (not from the database): one line for a refusal."""
+    notes = [n for n in getattr(error, "__notes__", ()) if n.startswith(PROJECTING)]
+    if not notes:
+        return None
+    detail = str(error).strip().splitlines()
+    return (f"{notes[-1].removeprefix(PROJECTING)} cannot be computed "
+            f"({type(error).__name__}{': ' + detail[0] if detail else ''})")
 
 
 def catch_up(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
@@ -167,6 +196,23 @@ def catch_up(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
         total += step.events
         if progress is not None:
             progress(step.events)
+
+
+def catch_up_within(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
+                    batch: int = BATCH) -> CatchUp:
+    """Bring every projection up to the ledger's last event inside the caller's open
+    write transaction (the one that appended the events): a write and everything that
+    follows from it commit together, or neither does. The tables must exist and be in
+    the current layout (:func:`catch_up` first, outside the transaction)."""
+    if sqldb.dialect(conn) == "postgresql":
+        # The projection writers' lock (see sql.begin), inside the caller's transaction.
+        conn.execute("SELECT pg_advisory_xact_lock(?)", (sql.PG_LOCK,))
+    total, position = 0, 0
+    while True:
+        step = _step(conn, projections, batch)
+        if not step.events:
+            return CatchUp(total, step.position if total == 0 else position)
+        total, position = total + step.events, step.position
 
 
 def build(src: Conn, dst: Conn, cutoff: Cutoff, suffix: str = "",
