@@ -49,11 +49,14 @@ def test_an_outcome_named_like_a_formula_comes_out_neutralised() -> None:
     assert restated[header.index("earned_difference")] == "-100.00"
 
 
-def test_cells_are_formatted_by_type_not_by_text() -> None:
+def test_only_cells_a_spreadsheet_would_run_as_formulas_are_guarded() -> None:
+    """One rule for every CSV output (issue 14, item 8): a plain number or a lone sign is
+    data, not a formula, whatever its type."""
     assert cell(Decimal("-10400.00")) == "-10400.00"
-    assert cell("-10400.00") == "'-10400.00"
-    assert [cell(x) for x in ("@SUM(A1)", "+1", "\tx", "\rx", "plain")] == [
-        "'@SUM(A1)", "'+1", "'\tx", "'\rx", "plain"]
+    assert cell("-10400.00") == "-10400.00"
+    assert [cell(x) for x in ("@SUM(A1)", "=1+1", "-A1", "+1", "-", "\tx", "\rx",
+                              "plain")] == [
+        "'@SUM(A1)", "'=1+1", "'-A1", "+1", "-", "'\tx", "'\rx", "plain"]
     assert (cell(None), cell(True), cell(3)) == ("", "true", "3")
 
 

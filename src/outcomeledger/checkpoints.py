@@ -65,6 +65,7 @@ from . import codec, sqldb
 from .chain import ChainVerifier, Head, StreamHead, ledger_head
 from .errors import InvalidInput, Problem
 from .signing import SignatureError, load_private_key, load_public_key, public_key_text
+from .timestamps import rfc3339
 
 KIND = "outcomeledger-checkpoint"
 VERSION = 1
@@ -107,7 +108,7 @@ def make(verifier: ChainVerifier, key: Ed25519PrivateKey, *, streams: bool = Tru
     head = verifier.head()
     heads = sorted(((h[0], h[1], h[2], h[3]) for h in verifier.streams.values()),
                    key=lambda h: h[3])
-    moment = (now or datetime.now(UTC)).astimezone(UTC).isoformat(timespec="seconds")
+    moment = rfc3339((now or datetime.now(UTC)).replace(microsecond=0))
     unsigned = Checkpoint(KIND, VERSION, head.position, head.hash, verifier.count,
                           head.streams, moment, public_key_text(key.public_key()),
                           heads if streams else None)

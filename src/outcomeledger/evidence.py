@@ -38,6 +38,7 @@ from .checkpoints import Snapshot, snapshot_of
 from .errors import InvalidInput, Problem
 from .events import AnyEvent
 from .state import ContractState, evolve
+from .timestamps import rfc3339
 
 FORMAT = "outcomeledger-evidence-pack"
 #: Format 2 adds ``stream_heads``; packs written without the ledger's heads stay format 1,
@@ -195,7 +196,7 @@ def read_pack(lines: Iterator[bytes], source: str, pins: Iterable[int] = ()) -> 
             raise _refuse(source, number, "position", f"{item.position} is after the "
                           f"header's as_of {header.as_of}")
         if isinstance(limit, datetime) and event.recorded_at > limit:
-            raise _refuse(source, number, "recorded_at", f"{event.recorded_at.isoformat()} "
+            raise _refuse(source, number, "recorded_at", f"{rfc3339(event.recorded_at)} "
                           f"is after the header's as_of {header.as_of}")
         state = states.get(event.contract) or ContractState(event.contract)
         states[event.contract] = evolve(state, event, digest)

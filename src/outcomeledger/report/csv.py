@@ -1,9 +1,9 @@
 """Tidy CSV: one table per section, safe to open in a spreadsheet.
 
-A text cell that starts like a formula (``= + - @``, tab, carriage return) gets a
-leading apostrophe, so a provider-supplied name such as ``=HYPERLINK(...)`` is shown,
-never run. Numbers are never touched: -10400.00 stays a number a spreadsheet can add.
-The cell's type decides, not its text: a name "-5" is text and is neutralised.
+A text cell a spreadsheet would run as a formula gets a leading apostrophe, by the one
+rule every CSV output uses (``render.would_be_formula``), so a provider-supplied name such
+as ``=HYPERLINK(...)`` is shown, never run, while a lone ``-`` or ``-5`` is left as it is.
+Numbers are never touched: -10400.00 stays a number a spreadsheet can add.
 """
 
 from __future__ import annotations
@@ -16,10 +16,9 @@ from decimal import Decimal
 from pathlib import Path
 
 from ..money import fmt
+from ..render import would_be_formula
 from ..timestamps import rfc3339
 from .tables import Cell, Section
-
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def cell(value: Cell) -> str:
@@ -35,7 +34,7 @@ def cell(value: Cell) -> str:
         return rfc3339(value)
     if isinstance(value, date):
         return value.isoformat()
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    return "'" + value if would_be_formula(value) else value
 
 
 def section_csv(section: Section) -> str:
