@@ -10,6 +10,7 @@ tampering is raw SQL on each backend's events table.
 from __future__ import annotations
 
 import json
+import re
 from contextlib import closing
 from pathlib import Path
 from typing import Any
@@ -113,7 +114,11 @@ def test_an_untouched_and_a_grown_ledger_extend_their_checkpoints(
     with Ledger.open(db.url) as ledger:
         build_enf(ledger)
     checkpoint(db, keys, log)
-    assert len(log.read_text().splitlines()) == 2
+    lines = log.read_text().splitlines()
+    assert len(lines) == 2
+    # The one output time style (issue 14, item 9): RFC 3339 in UTC with Z.
+    assert all(re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", json.loads(x)["time"])
+               for x in lines)
     result = verify(db, keys, log)
     clean_exit(result, 0)
     assert ok(result)
