@@ -62,12 +62,14 @@ def _same(a: Path, b: Path) -> bool:
 
 
 @contextmanager
-def atomic_output(target: Path, location: Location | None) -> Iterator[IO[bytes]]:
+def atomic_output(target: Path, location: Location | None, mode: int | None = None
+                  ) -> Iterator[IO[bytes]]:
     """A binary file that becomes ``target`` only when the ``with`` block completes.
 
     On any error the temporary file is removed and ``target`` is as it was; an
     ``OSError`` (a missing directory, a full disk, a read-only filesystem) becomes one
-    clear ``OutputError``.
+    clear ``OutputError``. ``mode``: the new file's permissions (default: the target's,
+    else what ``open`` would give).
     """
     refuse_ledger_target(target, location)
     directory = target.parent
@@ -84,7 +86,7 @@ def atomic_output(target: Path, location: Location | None) -> Iterator[IO[bytes]
     try:
         with os.fdopen(fd, "wb") as handle:
             # mkstemp makes the file private (0600); an output is an ordinary file.
-            os.fchmod(handle.fileno(), _mode(target))
+            os.fchmod(handle.fileno(), _mode(target) if mode is None else mode)
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
@@ -98,8 +100,9 @@ def atomic_output(target: Path, location: Location | None) -> Iterator[IO[bytes]
         raise
 
 
-def write_output(target: Path, data: bytes | str, location: Location | None) -> None:
-    with atomic_output(target, location) as handle:
+def write_output(target: Path, data: bytes | str, location: Location | None,
+                 mode: int | None = None) -> None:
+    with atomic_output(target, location, mode) as handle:
         handle.write(data.encode("utf-8") if isinstance(data, str) else data)
 
 

@@ -24,8 +24,9 @@ def keygen(c: Context, out: Path) -> None:
             raise InvalidInput([Problem(str(out), None, "--out",
                                         "already exists (refusing to overwrite a key)")])
         pem, public = new_private_key_pem()
-        out.touch(mode=0o600)
-        out.write_bytes(pem)
+        # Private from its first byte, and whole or not at all (no 0-byte key on a full
+        # disk); never over the ledger.
+        write_output(out, pem, ledger_location(c.db), mode=0o600)
         click.echo(public)
         c.say(f"private key written to {out}; register the public key above as the "
               "provider's public_key in the contract")
