@@ -92,7 +92,7 @@ class Kpi(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """A service level; a shortfall below ``target`` earns a service credit.
 
     credit = ``rate`` x shortfall (in KPI points) x the period's fees, at most
-    ``cap`` x the period's fees (domain.md b11).
+    ``cap`` x the period's fees.
     """
 
     code: str
@@ -103,7 +103,7 @@ class Kpi(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
 
 
 class Ratings(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
-    """Procurement Act 2023 rating thresholds, as shares of target (domain.md e1 #2).
+    """Procurement Act 2023 rating thresholds, as shares of target (reg. 39 descriptors).
 
     The Act gives the descriptors but no numbers, so they are a contract term:
     actual / target at or above ``good`` is *good*, at or above ``approaching`` is
@@ -190,7 +190,7 @@ class OutcomeChange(Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
 
 
 class Variation(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
-    """A partial contract document: only the fields that change (DESIGN 4.2)."""
+    """A partial contract document: only the fields that change."""
 
     title: str | UnsetType = UNSET
     end: date | UnsetType = UNSET
