@@ -255,6 +255,10 @@ CASES: dict[str, Bad] = {
     "value -0.0, ndjson number": Bad(("returns", "import", "{r.ndjson}"), {
         "r.ndjson": ndjson(ret().replace('"value":1', '"value":-0.0'))}, "negative zero"),
     "adjust --amount -0": Bad((*ADJUST, "--amount", "-0", "--reason", "r"), {}, "amount"),
+    "variation price -0.00": Bad(vary("v.toml"), {
+        "v.toml": '[[outcomes]]\ncode = "WB"\nprice = "-0.00"\n'}, "price: a negative zero"),
+    "contract price -0.0, json number": Bad(("contract", "agree", "{c.json}"), {
+        "c.json": CONTRACT_JSON.replace('"price":"10"', '"price":-0.0')}, "negative zero"),
     # an empty variation
     "empty variation toml": Bad(vary("v.toml"), {"v.toml": "# nothing\n"}, "empty variation"),
     "empty variation json": Bad(vary("v.json"), {"v.json": "{}"}, "empty variation"),

@@ -132,7 +132,11 @@ class _Repeated(Exception):
 
 def _settled(source: str, document: T) -> T:
     """A contract's reference in its stored form (NFC) and refused when it cannot name a
-    contract; a variation refused when it changes nothing."""
+    contract; a variation refused when it changes nothing; a ``-0`` amount refused."""
+    if zeros := text_checks.negative_zeros(document):
+        raise InvalidInput([Problem(source, None, where, "a negative zero (got -0, expected "
+                                    "0 or a number with a sign on its digits)")
+                            for where in zeros])
     if isinstance(document, ContractTerms):
         reference = text_checks.normal_reference(document.reference)
         if (problem := text_checks.reference_problem(reference)) is not None:

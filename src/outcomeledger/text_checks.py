@@ -141,3 +141,23 @@ def document_problems(data: object, path: str = "") -> list[tuple[str, str]]:
         elif isinstance(value, list | tuple):
             stack.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
     return sorted(found)
+
+
+def negative_zeros(value: object, path: str = "") -> list[str]:
+    """The paths of every ``-0`` amount in a decoded document (Structs, sequences,
+    mappings): a sign on nothing, stored and shown as ``-0.00`` for ever."""
+    found: list[str] = []
+    stack: list[tuple[str, object]] = [(path, value)]
+    while stack:
+        where, item = stack.pop()
+        if isinstance(item, Decimal):
+            if is_negative_zero(item):
+                found.append(where or "document")
+        elif isinstance(item, dict):
+            stack.extend((f"{where}.{k}" if where else str(k), v) for k, v in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((f"{where}[{i}]", v) for i, v in enumerate(item))
+        elif hasattr(item, "__struct_fields__"):
+            stack.extend((f"{where}.{name}" if where else name, getattr(item, name))
+                         for name in item.__struct_fields__)
+    return sorted(found)
