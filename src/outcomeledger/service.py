@@ -7,7 +7,6 @@ code paths a user does.
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 from .adjustment_rules import parse_amount
@@ -26,7 +25,7 @@ from .document_problems import locate
 from .documents import load_terms, load_variation
 from .errors import InvalidInput, Problem
 from .events import ADJUSTMENT_KINDS, PaymentCertified
-from .imports.importer import ImportReceipt, import_returns  # moved; re-exported for callers
+from .imports.importer import import_returns
 from .mechanism import Schedule, compute
 from .store import Ledger, Written
 from .text_checks import confusable_with
@@ -113,5 +112,6 @@ def payments(ledger: Ledger, reference: str) -> Schedule:
     return compute(ledger.get(reference))
 
 
-__all__ = ["Decimal", "ImportReceipt", "adjust", "agree", "agreed", "certify", "close",
-           "import_returns", "payments", "review", "vary"]
+# The returns import is an application service too (the pipeline lives in imports/).
+__all__ = ["adjust", "agree", "agreed", "certify", "close", "import_returns", "payments",
+           "review", "vary"]

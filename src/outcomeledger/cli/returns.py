@@ -10,7 +10,8 @@ from pathlib import Path
 import click
 
 from .. import render, service
-from ..imports.importer import ImportReceipt, ImportRefused, import_returns
+from ..imports.batch import ImportReceipt
+from ..imports.importer import ImportRefused, import_returns
 from ..imports.rows import FORMATS
 from ..imports.sources import OnRead
 from .base import Context, format_option, parse_date, pass_context, resolve_format, run

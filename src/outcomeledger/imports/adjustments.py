@@ -17,7 +17,7 @@ from ..errors import InvalidInput, LedgerError, Problem
 from ..events import ADJUSTMENT_KINDS, AdjustmentKind, RewardAdjusted, Source
 from ..state import ContractState
 from ..store import Ledger, Written
-from .importer import contract_refusal
+from .batch import contract_refusal
 from .rows import detect_format, is_blank, read_table
 from .sources import open_input, unreadable
 

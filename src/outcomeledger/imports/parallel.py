@@ -48,7 +48,7 @@ from ..commands import Meta
 from ..errors import ConcurrencyExhausted, InvalidInput, Problem
 from ..events import Source
 from ..store import MAX_ATTEMPTS, Ledger, StoreError
-from .importer import (
+from .batch import (
     Batch,
     ImportReceipt,
     Parsed,
