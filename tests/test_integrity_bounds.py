@@ -248,7 +248,8 @@ def test_an_import_whose_projections_cannot_be_computed_writes_nothing(
 def test_an_event_already_stored_that_cannot_be_projected_is_named_not_a_traceback(
         run: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
     """An event stored beneath today's checks (by an older version) whose read models
-    cannot be computed: `project` and every write say so in one line, and write nothing."""
+    cannot be computed: `project`, `replay` and every write say so in one line, and
+    change nothing."""
     with Ledger.open(run.db.url) as ledger:
         ledger.project_on_write = False  # stored, as an older version stored it
         service.agree(ledger, Path(GM), Meta(datetime(2020, 1, 1, tzinfo=UTC), "old"))
@@ -266,6 +267,11 @@ def test_an_event_already_stored_that_cannot_be_projected_is_named_not_a_traceba
         "error: the projections cannot be brought up to date: the contract_state read "
         "model of contract 'GMHP-2017' at position 2 cannot be computed (OverflowError: "
         "date value out of range)\n")
+    result = run("replay")
+    assert result.exit_code == 1
+    assert result.stderr == (
+        "error: the projections cannot be rebuilt: the read models of contract 'GMHP-2017' "
+        "cannot be computed (OverflowError: date value out of range)\n")
     before = run.head()
     result = run("returns", "import", ENF_RETURN)
     assert result.exit_code == 1

@@ -29,7 +29,7 @@ from .projections.projector import Progress
 from .projections.sql import snapshot
 from .rules import StreamRules, Violation
 from .state import ContractState
-from .store import Ledger, stream_id
+from .store import Ledger, StoreError, stream_id
 
 
 def cutoff(ledger: Ledger, as_of: str) -> projections.Cutoff:
@@ -64,8 +64,17 @@ def projections_as_of(ledger: Ledger, as_of: str) -> Iterator[bytes]:
 
 
 def rebuild(ledger: Ledger, progress: Progress | None = None) -> projections.CatchUp:
+    """Every read model rebuilt from position 0; one that cannot be computed is a
+    StoreError naming it (the live tables are left as they were)."""
+    from .projections.projector import failure
+
     with closing(ledger.connect()) as conn:
-        return projections.rebuild(conn, progress=progress)
+        try:
+            return projections.rebuild(conn, progress=progress)
+        except Exception as e:
+            if (what := failure(e)) is not None:
+                raise StoreError(f"the projections cannot be rebuilt: {what}") from e
+            raise
 
 
 def differences(ledger: Ledger, limit: int = 20) -> list[str]:

@@ -231,20 +231,30 @@ def build(src: Conn, dst: Conn, cutoff: Cutoff, suffix: str = "",
     last = 0
     todo = source.streams(src, cutoff.position)
     done = 0
-    while done < len(todo):
-        with _Transaction(dst):
-            rows = 0
-            while done < len(todo) and rows < REBUILD_COMMIT_ROWS:
-                stream, _first, count = todo[done]
-                done += 1
-                view = source.contract_view(src, stream, cutoff)
-                if view is not None:
-                    admitted[stream] = len(view.events)
-                    last = max(last, view.positions[-1])
-                    for p in contract_ps:
-                        rows += _write_contract(dst, p, view, suffix)
-                if progress is not None:
-                    progress(count)
+    stream, view = "", None
+    try:
+        while done < len(todo):
+            with _Transaction(dst):
+                rows = 0
+                while done < len(todo) and rows < REBUILD_COMMIT_ROWS:
+                    stream, _first, count = todo[done]
+                    done += 1
+                    view = None
+                    view = source.contract_view(src, stream, cutoff)
+                    if view is not None:
+                        admitted[stream] = len(view.events)
+                        last = max(last, view.positions[-1])
+                        for p in contract_ps:
+                            rows += _write_contract(dst, p, view, suffix)
+                    if progress is not None:
+                        progress(count)
+    except Exception as e:
+        # As in _step: name the contract whose read models failed (see failure()).
+        if not isinstance(e, sqldb.errors()):
+            e.add_note(PROJECTING + (f"the read models of contract {view.reference!r}"
+                                     if view is not None else
+                                     f"the read models of stream {stream}"))
+        raise
     for scanned in source.scan(src, 0, cutoff.position):
         events = scanned if cutoff.moment is None else [
             e for e in scanned if e[2] <= admitted.get(e[1], 0)]
