@@ -9,7 +9,7 @@ import click
 from ..errors import LedgerError
 from ..store import ledger_exists, locate
 from .base import Context, Root, pass_context, run
-from .output import write_output
+from .output import check_output, write_output
 
 
 @click.group(cls=Root, context_settings={"auto_envvar_prefix": "OUTCOMELEDGER",
@@ -59,6 +59,8 @@ def demo(c: Context, output: Path | None, reports: Path | None) -> None:
         if location.kind == "postgresql" and ledger_exists(location):
             raise LedgerError(f"a ledger already exists in {location.display}; the demo "
                               "builds a fresh one (pass --db with an empty database)")
+        if output is not None:
+            check_output(output, location)  # before the ledger is built, not after
         with c.ledger(create=True) as ledger:
             text = build_demo(ledger, say=c.say, reports=reports)
         click.echo(text)

@@ -61,6 +61,17 @@ def _same(a: Path, b: Path) -> bool:
     return os.path.realpath(a) == os.path.realpath(b)
 
 
+def check_output(target: Path, location: Location | None) -> None:
+    """What ``atomic_output`` refuses before writing, for a command to refuse it before
+    doing anything else (``demo`` builds a ledger first)."""
+    refuse_ledger_target(target, location)
+    if not target.parent.is_dir():
+        raise OutputError(f"cannot write {target}: no directory {target.parent} (create it "
+                          "first)")
+    if target.is_dir():
+        raise OutputError(f"cannot write {target}: it is a directory (expected a file name)")
+
+
 @contextmanager
 def atomic_output(target: Path, location: Location | None, mode: int | None = None
                   ) -> Iterator[IO[bytes]]:
@@ -71,13 +82,8 @@ def atomic_output(target: Path, location: Location | None, mode: int | None = No
     clear ``OutputError``. ``mode``: the new file's permissions (default: the target's,
     else what ``open`` would give).
     """
-    refuse_ledger_target(target, location)
+    check_output(target, location)
     directory = target.parent
-    if not directory.is_dir():
-        raise OutputError(f"cannot write {target}: no directory {directory} (create it "
-                          "first)")
-    if target.is_dir():
-        raise OutputError(f"cannot write {target}: it is a directory (expected a file name)")
     try:
         fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.",
                                          suffix=".part")
