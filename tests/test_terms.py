@@ -87,7 +87,9 @@ def test_a_misspelt_key_inside_an_outcome_names_the_outcome(tmp_path: Path) -> N
     with pytest.raises(InvalidInput) as error:
         load_terms(path)
     [problem] = error.value.problems
-    assert problem.field == "outcomes[0]"
+    # The unknown key itself is the field (issue 14, item 13), on the line it is written.
+    assert problem.field == "outcomes[0].prise"
+    assert problem.line == len((TOML.format(extra="") + 'prise = "5"\n').splitlines())
     assert "prise" in problem.message
 
 
