@@ -16,6 +16,7 @@ Every command runs through the CLI on both backends (tests/backends.py).
 
 from __future__ import annotations
 
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FuturesTimeout
@@ -31,7 +32,7 @@ from click.testing import CliRunner, Result
 from eventsourcing.persistence import StoredEvent
 
 from conftest import Db
-from outcomeledger import codec, service, store
+from outcomeledger import codec, follow, service, store
 from outcomeledger.cli import cli
 from outcomeledger.commands import Meta
 from outcomeledger.documents import load_terms
@@ -39,6 +40,7 @@ from outcomeledger.events import ContractAgreed
 from outcomeledger.periods import PeriodError, parse_period, periods_between
 from outcomeledger.projections import base as projection_base
 from outcomeledger.projections import positions
+from outcomeledger.projections.sql import PG_LOCK
 from outcomeledger.state import ContractState
 from outcomeledger.store import Ledger, stream_id
 
@@ -393,3 +395,43 @@ def test_postgresql_reads_behind_an_exclusive_lock_give_up_too(
 def test_periods_stop_at_the_last_day_a_ledger_records() -> None:
     periods = periods_between(date(2018, 7, 1), date(9999, 12, 31), "quarter")
     assert periods[-1].end == date(2200, 12, 31)
+
+
+def test_a_postgresql_follower_waits_behind_a_long_projection_however_long(
+        run: Cli, short_lock_timeout: int) -> None:
+    """The lock timeout is for commands; a follower waiting its turn behind a writer
+    projecting a long import in its own transaction must not die of it."""
+    if run.db.backend == "sqlite":
+        pytest.skip("the SQLite follower polls; it has no lock to time out on")
+    stop = threading.Event()
+    died: list[BaseException] = []
+
+    def follower() -> None:
+        try:
+            with Ledger.open(run.db.url) as ledger:
+                follow.follow(ledger, stop.is_set, lambda _lag: None, 0.05)
+        except BaseException as e:  # reported by the test
+            died.append(e)
+
+    thread = threading.Thread(target=follower, daemon=True)
+    thread.start()
+    locker = run.db.connect()
+    try:
+        locker.execute("BEGIN")
+        locker.execute("SELECT pg_advisory_xact_lock(?)", (PG_LOCK,))  # a projector's
+        with Ledger.open(run.db.url) as ledger:
+            ledger.project_on_write = False
+            service.agree(ledger, Path(GM), Meta(datetime(2020, 1, 1, tzinfo=UTC), "w"))
+        time.sleep(3 * short_lock_timeout)
+        assert not died, died
+        assert thread.is_alive()
+    finally:
+        locker.execute("ROLLBACK")
+        locker.close()
+    deadline = time.monotonic() + 20
+    while run.tracked() != {2} and time.monotonic() < deadline:
+        time.sleep(0.1)
+    stop.set()
+    thread.join(timeout=20)
+    assert not died, died
+    assert run.tracked() == {2}

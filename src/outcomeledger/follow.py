@@ -95,6 +95,12 @@ def follow(ledger: Ledger, stopping: Callable[[], bool], report: Callable[[Lag],
     since = [time.monotonic()]
     try:
         with closing(ledger.connect()) as conn:
+            if ledger.location.kind == "postgresql":
+                # A follower waits its turn behind writers projecting a long import in
+                # their own transaction, however long: the lock timeout every other
+                # connection has (a command must not hang) would end the follower.
+                conn.execute("SET lock_timeout = 0")
+
             def batch_done(count: int) -> None:
                 position = min(projections.positions(conn).values())
                 report(Lag(count, position, source.head(conn), time.monotonic() - since[0]))
