@@ -376,7 +376,8 @@ def test_a_write_behind_another_sessions_lock_gives_up_with_a_clear_message(
 
 
 @pytest.mark.parametrize("command", [("payments", "MHEP-ENF-2018"), ("events",),
-                                     ("contract", "agree", GM)])
+                                     ("contract", "agree", GM), ("audit", "verify"),
+                                     ("project", "--status")])
 def test_postgresql_reads_behind_an_exclusive_lock_give_up_too(
         run: Cli, short_lock_timeout: int, command: tuple[str, ...]) -> None:
     """An ACCESS EXCLUSIVE lock (LOCK TABLE's default) stops reads as well: they used to

@@ -12,9 +12,10 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import render
+from .. import render, sqldb
 from ..commands import Meta
 from ..errors import InvalidInput, LedgerError, Problem
+from ..location import locked
 from ..store import Ledger
 from ..text_checks import control_problem
 
@@ -97,6 +98,24 @@ def run(fn: Callable[[], None], *, writes: bool = True) -> None:
         _json_errors([{"file": None, "line": None, "field": None, "message": message}])
         click.echo(f"error: {message}", err=True)
         sys.exit(1)
+    except Exception as e:
+        # Another session held a lock past the lock timeout (PostgreSQL's lock_timeout
+        # on a read or a projection): one line, like every other refusal.
+        if not sqldb.lock_timed_out(e):
+            raise
+        message = _locked_message()
+        _json_errors([{"file": None, "line": None, "field": None, "message": message}])
+        click.echo(f"error: {message}", err=True)
+        sys.exit(1)
+
+
+def _locked_message() -> str:
+    from ..store import locate  # (looked up when called: where the ledger is, as opened)
+
+    context = click.get_current_context().find_object(Context)
+    location = locate(context.db if context is not None else None)
+    key = "POSTGRES_LOCK_TIMEOUT" if location.kind == "postgresql" else "SQLITE_LOCK_TIMEOUT"
+    return str(locked(location.display, int(location.env.get(key) or 30)))
 
 
 def _check_flags() -> None:
