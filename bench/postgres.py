@@ -37,9 +37,9 @@ from typing import Any
 import psycopg
 
 import synthetic
-from outcomeledger import replay
+from outcomeledger.app import replay
 from outcomeledger.projections import source
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 from run import timed_import
 
 MAX_IMPORT_ROWS = 1_000_000

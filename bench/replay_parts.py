@@ -27,7 +27,7 @@ from contextlib import closing
 from pathlib import Path
 
 import synthetic
-from outcomeledger.mechanism import compute
+from outcomeledger.domain.payments.mechanism import compute
 from outcomeledger.projections import source, sql
 from outcomeledger.projections.projector import ensure
 from outcomeledger.projections.registry import PROJECTIONS

@@ -61,17 +61,17 @@ from typing import Any
 import msgspec
 
 import synthetic
-from outcomeledger import render, replay
-from outcomeledger.chain import verify
-from outcomeledger.commands import Meta
+from outcomeledger.app import replay
+from outcomeledger.app.report_source import Source
+from outcomeledger.domain.commands import Meta
+from outcomeledger.domain.contract.state import ContractState, evolve
+from outcomeledger.domain.payments.mechanism import compute
 from outcomeledger.imports import parallel as import_parallel
 from outcomeledger.imports.importer import import_returns
-from outcomeledger.mechanism import compute
 from outcomeledger.projections import compare, parallel, source
-from outcomeledger.report import build_report
-from outcomeledger.report.source import Source
-from outcomeledger.state import ContractState, evolve
-from outcomeledger.store import Ledger, stream_id
+from outcomeledger.report import build_report, render
+from outcomeledger.storage.chain import verify
+from outcomeledger.storage.store import Ledger, stream_id
 
 SCAN_SQL = ("SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
             "ORDER BY rowid")

@@ -24,10 +24,11 @@ from pathlib import Path
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
-from outcomeledger import codec
-from outcomeledger.commands import AgreeContract, CertifyPayment, Command, Meta
-from outcomeledger.contract import decide
-from outcomeledger.events import (
+from outcomeledger.domain import codec
+from outcomeledger.domain.commands import AgreeContract, CertifyPayment, Command, Meta
+from outcomeledger.domain.contract.decide import decide
+from outcomeledger.domain.contract.state import ContractState, evolve_owned
+from outcomeledger.domain.events import (
     GENESIS,
     AnyEvent,
     ContractAgreed,
@@ -38,11 +39,10 @@ from outcomeledger.events import (
     ReturnValidated,
     RewardAdjusted,
 )
-from outcomeledger.mechanism import Cumulative
-from outcomeledger.periods import Period, period_containing
-from outcomeledger.state import ContractState, evolve_owned
-from outcomeledger.store import Ledger, stream_id
-from outcomeledger.terms import ContractTerms, Outcome, OutcomeChange, Provider, Variation
+from outcomeledger.domain.payments.mechanism import Cumulative
+from outcomeledger.domain.periods import Period, period_containing
+from outcomeledger.domain.terms import ContractTerms, Outcome, OutcomeChange, Provider, Variation
+from outcomeledger.storage.store import Ledger, stream_id
 
 OUTCOMES = 20
 PROVIDERS = 10

@@ -21,17 +21,17 @@ from typing import Any
 import pytest
 
 import synthetic
-from outcomeledger import codec
-from outcomeledger.chain import ChainVerifier
-from outcomeledger.events import AnyEvent, Figure, ReturnSubmitted
+from outcomeledger.domain import codec
+from outcomeledger.domain.contract.state import ContractState, evolve, fold, fold_events
+from outcomeledger.domain.events import AnyEvent, Figure, ReturnSubmitted
+from outcomeledger.domain.money import quantize
+from outcomeledger.domain.payments.mechanism import compute, tiered_value
+from outcomeledger.domain.terms import Tier
 from outcomeledger.imports.returns import OPTIONAL, REQUIRED, read_returns
 from outcomeledger.imports.rows import read_table
-from outcomeledger.mechanism import compute, tiered_value
-from outcomeledger.money import quantize
 from outcomeledger.projections import accountability, audit_trail, payments
 from outcomeledger.projections.base import ContractView
-from outcomeledger.state import ContractState, evolve, fold, fold_events
-from outcomeledger.terms import Tier
+from outcomeledger.storage.chain import ChainVerifier
 
 Bench = Callable[..., Any]
 STREAM = synthetic.contract_stream()

@@ -32,8 +32,8 @@ from typing import Any, Literal
 import psycopg
 import pytest
 
-from outcomeledger import sqldb
-from outcomeledger.store import locate
+from outcomeledger.storage import sqldb
+from outcomeledger.storage.store import locate
 
 ADMIN_URL = os.environ.get("OUTCOMELEDGER_TEST_PG",
                            "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -15,8 +15,8 @@ import msgspec
 import pytest
 from hypothesis import settings
 
-from outcomeledger import codec
-from outcomeledger.commands import (
+from outcomeledger.domain import codec
+from outcomeledger.domain.commands import (
     AdjustReward,
     AgreeContract,
     CertifyPayment,
@@ -26,12 +26,12 @@ from outcomeledger.commands import (
     SubmitReturn,
     VaryContract,
 )
-from outcomeledger.contract import Decision, decide
-from outcomeledger.errors import InvalidInput
-from outcomeledger.events import AnyEvent, ContractAgreed, Figure
-from outcomeledger.mechanism import PeriodPayment, Schedule, compute
-from outcomeledger.state import ContractState, evolve
-from outcomeledger.terms import ContractTerms, Outcome, Provider, Tier, Variation
+from outcomeledger.domain.contract.decide import Decision, decide
+from outcomeledger.domain.contract.state import ContractState, evolve
+from outcomeledger.domain.errors import InvalidInput
+from outcomeledger.domain.events import AnyEvent, ContractAgreed, Figure
+from outcomeledger.domain.payments.mechanism import PeriodPayment, Schedule, compute
+from outcomeledger.domain.terms import ContractTerms, Outcome, Provider, Tier, Variation
 
 # Properties run the decider and the whole payment fold: no per-example deadline on slow CI.
 settings.register_profile("outcomeledger", deadline=None)

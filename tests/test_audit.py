@@ -12,9 +12,9 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import Db
+from outcomeledger.app.demo import build_gm, build_pb
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_gm, build_pb
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 
 @pytest.fixture

@@ -11,10 +11,10 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
+from outcomeledger.app.demo import build_demo, build_gm
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_demo, build_gm
 from outcomeledger.projections import compare, positions
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 
 def ledger_with_projections(tmp_path: Path,

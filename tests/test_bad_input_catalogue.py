@@ -32,7 +32,7 @@ import pytest
 
 import outcomeledger.projections
 from outcomeledger.cli import cli
-from outcomeledger.signing import new_private_key_pem
+from outcomeledger.domain.signing import new_private_key_pem
 from test_import_refusals import CONTRACT, Ledgered
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -399,7 +399,7 @@ def test_read_commands_work_on_a_read_only_ledger(ledger: Ledgered,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
     """A read-only ledger (an auditor's copy, a read-only mount) opens read-only: SQLite
     is asked for ``mode=ro`` (and ``immutable`` when not even a -shm file can be made)."""
-    from outcomeledger.location import locate
+    from outcomeledger.storage.location import locate
 
     read_only(monkeypatch, ledger.tmp, ledger.db)
     assert locate(ledger.db).env["SQLITE_DBNAME"].endswith("?mode=ro&immutable=1")

@@ -19,12 +19,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from backends import Db
-from outcomeledger import checkpoints, codec
+from outcomeledger.app.demo import build_enf, build_gm, build_pb
+from outcomeledger.app.replay import stored_batches
+from outcomeledger.audit import checkpoints
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_enf, build_gm, build_pb
-from outcomeledger.replay import stored_batches
-from outcomeledger.signing import new_private_key_pem
-from outcomeledger.store import Ledger
+from outcomeledger.domain import codec
+from outcomeledger.domain.signing import new_private_key_pem
+from outcomeledger.storage.store import Ledger
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 
 from conftest import Db
 from outcomeledger.cli import cli
-from outcomeledger.store import Ledger, locate
+from outcomeledger.storage.store import Ledger, locate
 
 GM_TOML = str(resources.files("outcomeledger").joinpath("demo_data", "gm.toml"))
 RETURN = ("contract,period,outcome,value,evidence\n"

@@ -21,9 +21,10 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
-from outcomeledger import codec, input_formats
 from outcomeledger.cli import cli
-from outcomeledger.events import ReturnSubmitted
+from outcomeledger.domain import codec
+from outcomeledger.domain.events import ReturnSubmitted
+from outcomeledger.imports import formats as input_formats
 from outcomeledger.imports.adjustments import REQUIRED as ADJUSTMENT_REQUIRED
 from outcomeledger.imports.returns import OPTIONAL as RETURN_OPTIONAL
 from outcomeledger.imports.returns import REQUIRED as RETURN_REQUIRED

@@ -26,13 +26,13 @@ import pytest
 from click.testing import CliRunner, Result
 
 from conftest import T0, Db
+from outcomeledger.app.replay import differences
 from outcomeledger.cli import cli
-from outcomeledger.commands import Meta
+from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_data
 from outcomeledger.projections import Cutoff, dump, in_memory, positions, source
 from outcomeledger.projections.sql import snapshot
-from outcomeledger.replay import differences
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 pytestmark = pytest.mark.slow
 
@@ -185,9 +185,9 @@ def test_a_writer_that_loses_the_race_decides_again(ledger_db: Db, tmp_path: Pat
 WRITER = """
 import sys
 from datetime import UTC, datetime
-from outcomeledger.commands import Meta
+from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_data
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 quarters = [f"FY{2020 + q // 4}-Q{q % 4 + 1}" for q in range(20)]
 with Ledger.open(sys.argv[1]) as ledger:
     ledger.project_on_write = False  # only the followers project

@@ -23,9 +23,10 @@ from conftest import (
     varied,
     when,
 )
-from outcomeledger.commands import AgreeContract, ValidateReturn
-from outcomeledger.errors import InvalidInput, Refused
-from outcomeledger.events import (
+from outcomeledger.domain.commands import AgreeContract, ValidateReturn
+from outcomeledger.domain.contract.state import ContractState
+from outcomeledger.domain.errors import InvalidInput, Refused
+from outcomeledger.domain.events import (
     ContractAgreed,
     ContractClosed,
     ContractVaried,
@@ -33,8 +34,7 @@ from outcomeledger.events import (
     ReturnRestated,
     ReturnSubmitted,
 )
-from outcomeledger.state import ContractState
-from outcomeledger.terms import Variation
+from outcomeledger.domain.terms import Variation
 
 
 def test_agreeing_a_contract_records_its_terms() -> None:

@@ -31,15 +31,16 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import Db
-from outcomeledger import projections, replay
+from outcomeledger import projections
+from outcomeledger.app import replay
+from outcomeledger.app.demo import build_demo
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_demo
-from outcomeledger.events import GENESIS
+from outcomeledger.domain.events import GENESIS
 from outcomeledger.projections import TABLES, Table
 from outcomeledger.projections import sql as projection_sql
 from outcomeledger.projections.payments import PaymentRow
-from outcomeledger.render import csv_safe
-from outcomeledger.store import Ledger
+from outcomeledger.report.render import csv_safe
+from outcomeledger.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 PUBLISHED = ROOT / "projections"

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from conftest import Db
+from outcomeledger.app.demo import build_demo
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_demo
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 FIELDS = ["position", "contract", "type", "recorded_at", "recorded_by", "hash", "prev_hash",
           "data"]

@@ -17,12 +17,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from backends import Db
-from outcomeledger import codec
-from outcomeledger.chain import ledger_head
+from outcomeledger.app.demo import build_enf, build_gm, build_pb
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_enf, build_gm, build_pb
-from outcomeledger.signing import new_private_key_pem
-from outcomeledger.store import Ledger
+from outcomeledger.domain import codec
+from outcomeledger.domain.signing import new_private_key_pem
+from outcomeledger.storage.chain import ledger_head
+from outcomeledger.storage.store import Ledger
 
 GENUINE = b'"amount":"1202400.00"'
 FORGED = b'"amount":"1302400.00"'

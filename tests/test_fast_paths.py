@@ -25,15 +25,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from outcomeledger.chain import ChainVerifier, verify, verify_sqlite
-from outcomeledger.demo import build_demo
-from outcomeledger.mechanism import PeriodPayment, compute, compute_changed
+from outcomeledger.app.demo import build_demo
+from outcomeledger.app.replay import stored_batches, verify_ledger
+from outcomeledger.app.report_source import Source
+from outcomeledger.domain.payments.mechanism import PeriodPayment, compute, compute_changed
+from outcomeledger.domain.terms import apply_variation
 from outcomeledger.projections import PROJECTIONS, dump, rebuild
 from outcomeledger.projections.parallel import rebuild_tables
-from outcomeledger.replay import stored_batches, verify_ledger
-from outcomeledger.report.source import Source
-from outcomeledger.store import Ledger
-from outcomeledger.terms import apply_variation
+from outcomeledger.storage.chain import ChainVerifier, verify, verify_sqlite
+from outcomeledger.storage.store import Ledger
 
 
 @pytest.fixture

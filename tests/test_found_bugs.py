@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 
 from conftest import D, agreed, apply, counts, fig, outcome, period_of, returned, schedule, when
-from outcomeledger.commands import RejectReturn
-from outcomeledger.errors import InvalidInput
-from outcomeledger.events import ReturnSubmitted
+from outcomeledger.domain.commands import RejectReturn
+from outcomeledger.domain.errors import InvalidInput
+from outcomeledger.domain.events import ReturnSubmitted
+from outcomeledger.domain.money import fmt, fmt_money
 from outcomeledger.imports.returns import parse_returns
-from outcomeledger.money import fmt, fmt_money
 
 IMPROVEMENT = outcome("R", kind="improvement", price=D(1000), baseline=D(155), per=D(100),
                       cohort_size=D(100))

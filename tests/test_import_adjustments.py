@@ -8,8 +8,8 @@ import json
 
 import pytest
 
-from outcomeledger.events import RewardAdjusted
-from outcomeledger.store import Ledger
+from outcomeledger.domain.events import RewardAdjusted
+from outcomeledger.storage.store import Ledger
 from test_import_refusals import Ledgered, ledger
 
 __all__ = ["ledger"]

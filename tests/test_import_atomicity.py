@@ -16,11 +16,11 @@ from pathlib import Path
 import pytest
 
 from conftest import Db, copy_of
-from outcomeledger.commands import AgreeContract, Command, Meta
-from outcomeledger.errors import InvalidInput
+from outcomeledger.domain.commands import AgreeContract, Command, Meta
+from outcomeledger.domain.errors import InvalidInput
+from outcomeledger.domain.terms import ContractTerms, Outcome
 from outcomeledger.imports.importer import import_data, import_returns
-from outcomeledger.store import Ledger, StoreError, stream_id
-from outcomeledger.terms import ContractTerms, Outcome
+from outcomeledger.storage.store import Ledger, StoreError, stream_id
 
 META = Meta(datetime(2026, 1, 5, tzinfo=UTC), "tester")
 CONTRACTS, OUTCOMES, PERIODS = 100, 20, 40  # 80,000 rows in 4,000 returns
@@ -53,10 +53,10 @@ IMPORT = """
 import sys, time
 from datetime import UTC, datetime
 from pathlib import Path
-from outcomeledger import store
-from outcomeledger.commands import Meta
+from outcomeledger.storage import store
+from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_returns
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 if len(sys.argv) > 3:  # mark the moment the import is a quarter through deciding
     decide, calls = store.decide, [0]
     def marking(*args):

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from outcomeledger import codec
-from outcomeledger.commands import AgreeContract, Command, Meta, SubmitReturn
-from outcomeledger.errors import InvalidInput
-from outcomeledger.events import GENESIS, Figure
-from outcomeledger.store import Ledger, stream_id
-from outcomeledger.terms import ContractTerms, Outcome
+from outcomeledger.domain import codec
+from outcomeledger.domain.commands import AgreeContract, Command, Meta, SubmitReturn
+from outcomeledger.domain.errors import InvalidInput
+from outcomeledger.domain.events import GENESIS, Figure
+from outcomeledger.domain.terms import ContractTerms, Outcome
+from outcomeledger.storage.store import Ledger, stream_id
 
 META = Meta(datetime(2026, 1, 5, tzinfo=UTC), "tester")
 

@@ -21,14 +21,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import D, outcome, terms
-from outcomeledger.commands import AgreeContract, Command, Meta
-from outcomeledger.errors import InvalidInput, Problem
+from outcomeledger.domain.commands import AgreeContract, Command, Meta
+from outcomeledger.domain.errors import InvalidInput, Problem
 from outcomeledger.imports import parallel
 from outcomeledger.imports.importer import import_returns
 from outcomeledger.imports.ranges import cut, open_range
 from outcomeledger.imports.returns import OPTIONAL, REQUIRED
 from outcomeledger.imports.rows import read_range, read_table
-from outcomeledger.store import Ledger, StoreError
+from outcomeledger.storage.store import Ledger, StoreError
 
 CONTRACTS = [f"C-{n:02d}" for n in range(12)]
 PERIODS = ["FY2025-Q1", "FY2025-Q2", "FY2025-Q3", "FY2025-Q4", "FY2026-Q1", "FY2026-Q2"]

@@ -6,7 +6,7 @@ import hashlib
 import tracemalloc
 from decimal import Decimal
 
-from outcomeledger.errors import Problem
+from outcomeledger.domain.errors import Problem
 from outcomeledger.imports.returns import OPTIONAL, REQUIRED, read_returns
 from outcomeledger.imports.rows import Format, read_table
 from outcomeledger.imports.sources import bytes_input

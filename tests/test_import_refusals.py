@@ -18,7 +18,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from outcomeledger.cli import cli
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 CONTRACT = """\
 reference = "C-IMP"

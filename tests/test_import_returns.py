@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from outcomeledger import service
+from outcomeledger.app import services as service
 from outcomeledger.cli import returns as returns_cli
 from outcomeledger.cli.base import Context
-from outcomeledger.commands import Meta
-from outcomeledger.events import ReturnRestated, ReturnSubmitted
+from outcomeledger.domain.commands import Meta
+from outcomeledger.domain.events import ReturnRestated, ReturnSubmitted
 from outcomeledger.imports.importer import import_data
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 from test_import_refusals import HEADER, Ledgered, ledger, rows
 
 __all__ = ["ledger"]  # the fixture, shared with the refusals catalogue

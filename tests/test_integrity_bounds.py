@@ -32,17 +32,19 @@ from click.testing import CliRunner, Result
 from eventsourcing.persistence import StoredEvent
 
 from conftest import Db
-from outcomeledger import codec, follow, service, store
+from outcomeledger.app import services as service
 from outcomeledger.cli import cli
-from outcomeledger.commands import Meta
-from outcomeledger.documents import load_terms
-from outcomeledger.events import ContractAgreed
-from outcomeledger.periods import PeriodError, parse_period, periods_between
+from outcomeledger.domain import codec
+from outcomeledger.domain.commands import Meta
+from outcomeledger.domain.contract.state import ContractState
+from outcomeledger.domain.events import ContractAgreed
+from outcomeledger.domain.periods import PeriodError, parse_period, periods_between
+from outcomeledger.imports.documents import load_terms
 from outcomeledger.projections import base as projection_base
-from outcomeledger.projections import positions
+from outcomeledger.projections import follow, positions
 from outcomeledger.projections.sql import PG_LOCK
-from outcomeledger.state import ContractState
-from outcomeledger.store import Ledger, stream_id
+from outcomeledger.storage import store
+from outcomeledger.storage.store import Ledger, stream_id
 
 DATA = resources.files("outcomeledger").joinpath("demo_data")
 ENF = str(DATA.joinpath("enf.toml"))  # quarterly, 2018-07-01 .. 2021-06-30

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from conftest import agreed, apply, fig, outcome, refusal, returned, when
-from outcomeledger.state import ContractState
+from outcomeledger.domain.contract.state import ContractState
 
 
 def ladder() -> ContractState:

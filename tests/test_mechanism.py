@@ -22,10 +22,10 @@ from conftest import (
     tiers,
     varied,
 )
-from outcomeledger.commands import RejectReturn
-from outcomeledger.documents import load_terms
-from outcomeledger.state import ContractState
-from outcomeledger.terms import ContractTerms, Fee, OutcomeChange, Variation
+from outcomeledger.domain.commands import RejectReturn
+from outcomeledger.domain.contract.state import ContractState
+from outcomeledger.domain.terms import ContractTerms, Fee, OutcomeChange, Variation
+from outcomeledger.imports.documents import load_terms
 
 ISTANBUL = tiers((370, 1100), (410, 1000), (None, 1350))  # domain.md b6
 

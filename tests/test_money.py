@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outcomeledger.money import (
+from outcomeledger.domain.money import (
     fmt,
     fmt_money,
     fmt_thousands,

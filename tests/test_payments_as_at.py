@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 
 import outcomeledger
+from outcomeledger.app.demo import build_demo
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_demo
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 GM = "GMHP-2017"
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from outcomeledger.periods import (
+from outcomeledger.domain.periods import (
     Period,
     PeriodError,
     is_boundary,

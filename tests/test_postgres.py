@@ -21,10 +21,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from backends import Db, Server, new_db
+from outcomeledger.app.demo import BUILDERS
 from outcomeledger.cli import cli
-from outcomeledger.demo import BUILDERS
 from outcomeledger.projections import Row, Table, dump, source, sql
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 CLI = [sys.executable, "-c", "from outcomeledger.cli import main; main()"]
 ROLES_SQL = Path(__file__).parent.parent / "sql" / "roles.sql"
@@ -180,9 +180,9 @@ def test_the_same_events_give_the_same_bytes_on_sqlite_and_postgresql(
 WRITE = """
 import sys, time
 from datetime import UTC, datetime
-from outcomeledger.commands import Meta
+from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_data
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 with Ledger.open(sys.argv[1]) as ledger:
     ledger.project_on_write = False  # only the follower may project
     import_data(ledger, [("r.csv", sys.argv[2].encode())],

@@ -19,9 +19,9 @@ from contextlib import closing
 import pytest
 
 from conftest import Db
-from outcomeledger.demo import build_demo
+from outcomeledger.app.demo import build_demo
 from outcomeledger.projections import Cutoff, catch_up, dump, ensure, in_memory, positions
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 CHILD = """
 import os, signal, sys
 from outcomeledger.projections import catch_up, sql
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 url, batch, kill_after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 if kill_after:

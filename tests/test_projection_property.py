@@ -21,8 +21,8 @@ from hypothesis import strategies as st
 
 from backends import Server
 from conftest import ACTOR, T0, fig, terms
-from outcomeledger import codec
-from outcomeledger.commands import (
+from outcomeledger.domain import codec
+from outcomeledger.domain.commands import (
     AdjustReward,
     AgreeContract,
     CertifyPayment,
@@ -34,11 +34,11 @@ from outcomeledger.commands import (
     ValidateReturn,
     VaryContract,
 )
-from outcomeledger.errors import LedgerError
+from outcomeledger.domain.contract.state import ContractState, evolve_owned, fold, fold_events
+from outcomeledger.domain.errors import LedgerError
+from outcomeledger.domain.terms import OutcomeChange, Variation
 from outcomeledger.projections import Cutoff, catch_up, dump, in_memory, rebuild
-from outcomeledger.state import ContractState, evolve_owned, fold, fold_events
-from outcomeledger.store import Ledger
-from outcomeledger.terms import OutcomeChange, Variation
+from outcomeledger.storage.store import Ledger
 
 REFS = ("C-A", "C-B")
 PERIODS = ("FY2025-Q1", "FY2025-Q2", "FY2025-Q3", "FY2025-Q4", "FY2026-Q1", "FY2026-Q2")

@@ -18,9 +18,10 @@ import msgspec
 import pytest
 
 from conftest import Db, copy_of
-from outcomeledger import codec
-from outcomeledger.demo import build_demo
-from outcomeledger.money import fmt_money
+from outcomeledger.app.demo import build_demo
+from outcomeledger.app.replay import differences
+from outcomeledger.domain import codec
+from outcomeledger.domain.money import fmt_money
 from outcomeledger.projections import (
     PROJECTIONS,
     TABLES,
@@ -36,9 +37,8 @@ from outcomeledger.projections import base as projection_base
 from outcomeledger.projections import payments as payments_projection
 from outcomeledger.projections import source as event_source
 from outcomeledger.projections.projector import outdated
-from outcomeledger.replay import differences
-from outcomeledger.sqldb import Conn
-from outcomeledger.store import Ledger
+from outcomeledger.storage.sqldb import Conn
+from outcomeledger.storage.store import Ledger
 
 
 @pytest.fixture(scope="module")

@@ -23,8 +23,9 @@ from conftest import (
     terms,
     when,
 )
-from outcomeledger import codec
-from outcomeledger.events import (
+from outcomeledger.domain import codec
+from outcomeledger.domain.contract.state import ContractState, evolve, fold
+from outcomeledger.domain.events import (
     ADJUSTMENT_KINDS,
     AnyEvent,
     ContractAgreed,
@@ -39,9 +40,8 @@ from outcomeledger.events import (
     RewardAdjusted,
     Source,
 )
-from outcomeledger.mechanism import compute
-from outcomeledger.state import ContractState, evolve, fold
-from outcomeledger.terms import Fee, OutcomeChange, Tier, Variation
+from outcomeledger.domain.payments.mechanism import compute
+from outcomeledger.domain.terms import Fee, OutcomeChange, Tier, Variation
 
 QUARTERS = [f"FY{year}-Q{q}" for year in (2025, 2026) for q in (1, 2, 3, 4)]
 

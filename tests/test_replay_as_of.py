@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from conftest import Db
+from outcomeledger.app.demo import build_demo
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_demo
 from outcomeledger.projections import dump
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 pytestmark = pytest.mark.slow
 

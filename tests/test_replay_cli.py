@@ -16,10 +16,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from conftest import Db
+from outcomeledger.app.demo import build_demo, build_pb
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_demo, build_pb
 from outcomeledger.projections import Cutoff, dump, in_memory, positions, source
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 CLI = [sys.executable, "-c", "from outcomeledger.cli import main; main()"]
 DATA = Path(str(resources.files("outcomeledger").joinpath("demo_data")))

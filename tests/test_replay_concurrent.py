@@ -16,10 +16,10 @@ from contextlib import closing
 import pytest
 
 from conftest import Db
-from outcomeledger.demo import build_demo
+from outcomeledger.app.demo import build_demo
 from outcomeledger.projections import dump
 from outcomeledger.projections.registry import TABLES
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 
 def test_concurrent_replays_each_succeed_and_agree(ledger_db: Db) -> None:

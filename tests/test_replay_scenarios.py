@@ -22,13 +22,15 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import Db, new_db
-from outcomeledger import demo, projections, replay, service
+from outcomeledger import projections
+from outcomeledger.app import demo, replay
+from outcomeledger.app import services as service
+from outcomeledger.audit.evidence import write_pack
 from outcomeledger.cli import cli
 from outcomeledger.cli.audit import stored_rows
-from outcomeledger.commands import Meta
-from outcomeledger.evidence import write_pack
+from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_data
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parent.parent / "replay"
 RERECORD = os.environ.get("UPDATE_REPLAY") == "1"

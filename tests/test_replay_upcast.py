@@ -21,12 +21,12 @@ from click.testing import CliRunner
 from eventsourcing.persistence import StoredEvent
 
 from conftest import ACTOR, T0, terms
-from outcomeledger import codec
 from outcomeledger.cli import cli
-from outcomeledger.commands import AgreeContract, Meta
-from outcomeledger.events import RewardAdjusted
+from outcomeledger.domain import codec
+from outcomeledger.domain.commands import AgreeContract, Meta
+from outcomeledger.domain.events import RewardAdjusted
 from outcomeledger.projections import Cutoff, dump, in_memory, rebuild
-from outcomeledger.store import Ledger, stream_id
+from outcomeledger.storage.store import Ledger, stream_id
 
 OLD_TOPIC = "RewardAdjusted/0"
 

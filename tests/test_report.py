@@ -11,17 +11,17 @@ from pathlib import Path
 import pytest
 
 from conftest import D, agreed, agreed_with, apply, certified, counts, fig, outcome, returned
-from outcomeledger.chain import Head
-from outcomeledger.demo import build_enf, build_gm, build_pb
-from outcomeledger.documents import load_terms
-from outcomeledger.money import quantize
+from outcomeledger.app.demo import build_enf, build_gm, build_pb
+from outcomeledger.app.report_source import Source
+from outcomeledger.domain.money import quantize
+from outcomeledger.domain.terms import Payer
+from outcomeledger.imports.documents import load_terms
 from outcomeledger.report import ContractReport, build_portfolio, build_report
 from outcomeledger.report.model import CapUse, OutcomePerformance
 from outcomeledger.report.payments import participant_usage
-from outcomeledger.report.source import Source
 from outcomeledger.report.view import View
-from outcomeledger.store import Ledger
-from outcomeledger.terms import Payer
+from outcomeledger.storage.chain import Head
+from outcomeledger.storage.store import Ledger
 
 GM, PB, ENF = "GMHP-2017", "PB-SIB-2010", "MHEP-ENF-2018"
 NO_HEAD = Head(0, "0" * 64, 0)

@@ -14,11 +14,11 @@ import pytest
 from click.testing import CliRunner
 
 from conftest import Db
+from outcomeledger.app.demo import build_enf, build_gm, build_pb
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_enf, build_gm, build_pb
 from outcomeledger.report import ContractReport, PortfolioReport
 from outcomeledger.report.schema import schema_bytes
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 SCHEMA = Path(__file__).parent.parent / "projections" / "report.schema.json"
 

@@ -10,13 +10,13 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from conftest import D, agreed, apply, counts, fig, outcome, returned
-from outcomeledger.chain import Head
+from outcomeledger.app.demo import build_gm
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_gm
 from outcomeledger.report import ContractReport, build_report
 from outcomeledger.report.csv import cell, to_csv
 from outcomeledger.report.tables import contract_sections
-from outcomeledger.store import Ledger
+from outcomeledger.storage.chain import Head
+from outcomeledger.storage.store import Ledger
 
 FORMULA = '=HYPERLINK("http://x","y")'
 

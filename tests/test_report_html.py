@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from outcomeledger.app.demo import build_enf, build_gm, build_pb
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_enf, build_gm, build_pb
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 CHROMIUM = Path("/usr/bin/chromium")
 REFS = ("GMHP-2017", "PB-SIB-2010", "MHEP-ENF-2018")

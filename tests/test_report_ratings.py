@@ -8,13 +8,13 @@ import msgspec
 import pytest
 
 from conftest import T0, D, agreed, apply, counts, outcome, terms, varied
-from outcomeledger import codec
-from outcomeledger.chain import Head
-from outcomeledger.events import ContractAgreed
+from outcomeledger.domain import codec
+from outcomeledger.domain.events import ContractAgreed
+from outcomeledger.domain.term_checks import check_terms
+from outcomeledger.domain.terms import DEFAULT_RATINGS, ContractTerms, Ratings, Variation
 from outcomeledger.report import build_report
 from outcomeledger.report.view import rate
-from outcomeledger.term_checks import check_terms
-from outcomeledger.terms import DEFAULT_RATINGS, ContractTerms, Ratings, Variation
+from outcomeledger.storage.chain import Head
 
 
 def test_the_default_thresholds_are_100_90_and_75_percent_of_target() -> None:

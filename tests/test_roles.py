@@ -8,8 +8,8 @@ from decimal import Decimal
 import msgspec
 import pytest
 
-from outcomeledger import codec
-from outcomeledger.commands import (
+from outcomeledger.domain import codec
+from outcomeledger.domain.commands import (
     AdjustReward,
     AgreeContract,
     CertifyPayment,
@@ -17,11 +17,11 @@ from outcomeledger.commands import (
     SubmitReturn,
     VaryContract,
 )
-from outcomeledger.contract import decide
-from outcomeledger.errors import Refused
-from outcomeledger.events import Figure
-from outcomeledger.state import ContractState, evolve
-from outcomeledger.terms import ContractTerms, Variation
+from outcomeledger.domain.contract.decide import decide
+from outcomeledger.domain.contract.state import ContractState, evolve
+from outcomeledger.domain.errors import Refused
+from outcomeledger.domain.events import Figure
+from outcomeledger.domain.terms import ContractTerms, Variation
 
 WHEN = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
 TERMS = msgspec.convert({

@@ -10,11 +10,12 @@ from pathlib import Path
 import pytest
 
 from conftest import D, agreed_with, apply, counts, varied
-from outcomeledger import demo, service
-from outcomeledger.commands import Meta
-from outcomeledger.documents import load_terms, load_variation
-from outcomeledger.mechanism import Schedule, compute
-from outcomeledger.store import Ledger
+from outcomeledger.app import demo
+from outcomeledger.app import services as service
+from outcomeledger.domain.commands import Meta
+from outcomeledger.domain.payments.mechanism import Schedule, compute
+from outcomeledger.imports.documents import load_terms, load_variation
+from outcomeledger.storage.store import Ledger
 
 GM, PB = "GMHP-2017", "PB-SIB-2010"
 

@@ -11,11 +11,11 @@ import msgspec
 import pytest
 from click.testing import CliRunner, Result
 
+from outcomeledger.app.demo import build_demo
 from outcomeledger.cli import cli
-from outcomeledger.demo import build_demo
 from outcomeledger.projections import TABLES
 from outcomeledger.projections.schema import BEGIN, normalised, schema_files
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 PUBLISHED = Path(__file__).resolve().parent.parent / "projections"
 

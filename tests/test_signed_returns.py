@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from outcomeledger.cli import cli
-from outcomeledger.store import Ledger
+from outcomeledger.storage.store import Ledger
 
 CONTRACT = """
 reference = "SIGNED-1"

@@ -21,11 +21,11 @@ from conftest import (
     meta,
     returned,
 )
-from outcomeledger import codec
-from outcomeledger.commands import Command
-from outcomeledger.contract import decide
-from outcomeledger.events import AnyEvent, ContractAgreed
-from outcomeledger.state import ContractState, evolve, evolve_owned, fold_events
+from outcomeledger.domain import codec
+from outcomeledger.domain.commands import Command
+from outcomeledger.domain.contract.decide import decide
+from outcomeledger.domain.contract.state import ContractState, evolve, evolve_owned, fold_events
+from outcomeledger.domain.events import AnyEvent, ContractAgreed
 
 COMMANDS: list[Command] = [
     counts("FY2025-Q1", O1=3), adjusted("FY2025-Q1", "10.00"), certified("FY2025-Q1"),

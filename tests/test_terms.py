@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from conftest import outcome, terms, tiers
-from outcomeledger.documents import load_terms, load_variation
-from outcomeledger.errors import InvalidInput
-from outcomeledger.term_checks import check_effective, check_terms
-from outcomeledger.terms import OutcomeChange, Payer, Variation, apply_variation
+from outcomeledger.domain.errors import InvalidInput
+from outcomeledger.domain.term_checks import check_effective, check_terms
+from outcomeledger.domain.terms import OutcomeChange, Payer, Variation, apply_variation
+from outcomeledger.imports.documents import load_terms, load_variation
 
 D = Decimal
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 
 from conftest import D, adjusted, agreed, fig, outcome, refusal, returned, when
-from outcomeledger.events import ReturnSubmitted, RewardAdjusted
-from outcomeledger.store import Ledger
+from outcomeledger.domain.events import ReturnSubmitted, RewardAdjusted
+from outcomeledger.storage.store import Ledger
 from test_import_refusals import CONTRACT, Ledgered
 
 HEADER = "contract,period,outcome,value\n"
@@ -180,8 +180,8 @@ def test_adjustments_recorded_before_the_rules_still_replay(ledger: Ledgered) ->
     folded and paid as recorded (the rules apply to what is recorded from now on)."""
     from datetime import UTC, datetime
 
-    from outcomeledger.mechanism import compute
-    from outcomeledger.state import ContractState, evolve
+    from outcomeledger.domain.contract.state import ContractState, evolve
+    from outcomeledger.domain.payments.mechanism import compute
 
     state = agreed()
     for amount in ("50", "0.001", "1E+3"):

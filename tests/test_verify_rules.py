@@ -5,8 +5,8 @@ Tamper cases (raw SQL on SQLite and PostgreSQL): events forged with the right
 rules decided again; an event whose topic or bytes were replaced is a finding naming its
 position, not a traceback; a dropped ``tracking`` table and projections left behind are
 findings; and a write that adds nothing still catches lagging projections up. The pure
-checker (:mod:`outcomeledger.rules`) and the incremental payable it certifies with are
-checked against the decider and ``compute`` over random histories.
+checker (:mod:`outcomeledger.domain.contract.validity`) and the incremental payable it
+certifies with are checked against the decider and ``compute`` over random histories.
 """
 
 from __future__ import annotations
@@ -23,24 +23,25 @@ from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 
 from conftest import ACTOR, T0, Db, fig, meta, terms
-from outcomeledger import codec, service
+from outcomeledger.app import services as service
+from outcomeledger.app.demo import _path, build_gm, build_pb
 from outcomeledger.cli import cli
-from outcomeledger.commands import AgreeContract, CertifyPayment, Command, SubmitReturn
-from outcomeledger.contract import decide
-from outcomeledger.demo import _path, build_gm, build_pb
-from outcomeledger.events import (
+from outcomeledger.domain import codec
+from outcomeledger.domain.commands import AgreeContract, CertifyPayment, Command, SubmitReturn
+from outcomeledger.domain.contract.decide import decide
+from outcomeledger.domain.contract.state import ContractState, evolve_owned
+from outcomeledger.domain.contract.validity import StreamRules
+from outcomeledger.domain.events import (
     AnyEvent,
     Figure,
     PaymentCertified,
     ReturnSubmitted,
     Source,
 )
-from outcomeledger.mechanism import Cumulative, compute, cumulative_through
-from outcomeledger.rules import StreamRules
-from outcomeledger.signing import load_private_key, new_private_key_pem, sign_digest
-from outcomeledger.state import ContractState, evolve_owned
-from outcomeledger.store import Ledger, stream_id
-from outcomeledger.terms import Actor, Provider
+from outcomeledger.domain.payments.mechanism import Cumulative, compute, cumulative_through
+from outcomeledger.domain.signing import load_private_key, new_private_key_pem, sign_digest
+from outcomeledger.domain.terms import Actor, Provider
+from outcomeledger.storage.store import Ledger, stream_id
 from test_projection_property import REFS, _write, histories
 
 PB = "PB-SIB-2010"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import LedgerError
-from ..store import ledger_exists, locate
+from ..domain.errors import LedgerError
+from ..storage.store import ledger_exists, locate
 from .base import Context, Root, pass_context, run
 from .output import check_output, write_output
 
@@ -49,7 +49,7 @@ def init(c: Context) -> None:
 def demo(c: Context, output: Path | None, reports: Path | None) -> None:
     """Build a realistic demo ledger in a fresh database; print its payments and the
     accountability portfolio."""
-    from ..demo import build_demo
+    from ..app.demo import build_demo
 
     def body() -> None:
         location = locate(c.db)

@@ -11,24 +11,18 @@ from uuid import UUID
 
 import click
 
-from .. import checkpoints, render
-from ..audit import LogEntry, describe, source_fields, source_of
-from ..chain import ChainVerifier, Head
-from ..errors import InvalidInput, LedgerError, Problem
-from ..events import EVENT_TYPES
-from ..evidence import (
-    ReplayedPack,
-    StoredRow,
-    Unanchored,
-    anchor,
-    read_pack,
-    write_pack,
-)
-from ..mechanism import compute
-from ..replay import check, stored_batches, verify_ledger
-from ..state import ContractState, evolve
-from ..store import Ledger, stream_id
-from ..timestamps import rfc3339
+from ..app.replay import check, stored_batches, verify_ledger
+from ..audit import checkpoints
+from ..audit.evidence import ReplayedPack, StoredRow, Unanchored, anchor, read_pack, write_pack
+from ..audit.log import LogEntry, describe, source_fields, source_of
+from ..domain.contract.state import ContractState, evolve
+from ..domain.errors import InvalidInput, LedgerError, Problem
+from ..domain.events import EVENT_TYPES
+from ..domain.payments.mechanism import compute
+from ..domain.timestamps import rfc3339
+from ..report import render
+from ..storage.chain import ChainVerifier, Head
+from ..storage.store import Ledger, stream_id
 from .base import (
     Context,
     F,

@@ -12,12 +12,13 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import render, sqldb
-from ..commands import Meta
-from ..errors import InvalidInput, LedgerError, Problem
-from ..location import locked
-from ..store import Ledger
-from ..text_checks import control_problem
+from ..domain.commands import Meta
+from ..domain.errors import InvalidInput, LedgerError, Problem
+from ..domain.text_checks import control_problem
+from ..report import render
+from ..storage import sqldb
+from ..storage.location import locked
+from ..storage.store import Ledger
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -110,7 +111,7 @@ def run(fn: Callable[[], None], *, writes: bool = True) -> None:
 
 
 def _locked_message() -> str:
-    from ..store import locate  # (looked up when called: where the ledger is, as opened)
+    from ..storage.store import locate
 
     context = click.get_current_context().find_object(Context)
     location = locate(context.db if context is not None else None)
@@ -160,7 +161,7 @@ def check_moment(ctx: click.Context, param: click.Parameter, value: str | None
 def parse_moment(value: str, flag: str) -> int | datetime:
     """An ``--as-of``/``--since`` value: a global position or an ISO timestamp; a value
     that is neither is a usage mistake (exit 2)."""
-    from ..evidence import parse_as_of
+    from ..audit.evidence import parse_as_of
 
     try:
         return parse_as_of(value.strip())

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import click
 
-from .. import render, replay, service
+from ..app import replay
+from ..app import services as service
+from ..report import render
 from .base import (
     Context,
     check_moment,
@@ -148,7 +150,7 @@ def contract_list(c: Context, fmt: str | None) -> None:
 def contract_init(output: Path | None) -> None:
     """Print a commented contract definition to copy and edit (every key is in
     docs/formats.md); it agrees as it stands."""
-    from ..input_formats import TEMPLATE
+    from ..imports.formats import TEMPLATE
 
     if output is None:
         click.echo(TEMPLATE, nl=False)

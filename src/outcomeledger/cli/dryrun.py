@@ -9,8 +9,9 @@ from typing import Any, TypeVar
 
 import click
 
-from .. import codec, render
-from ..store import Written
+from ..domain import codec
+from ..report import render
+from ..storage.store import Written
 
 F = TypeVar("F", bound=Callable[..., Any])
 

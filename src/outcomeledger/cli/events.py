@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from .. import replay
+from ..app import replay
 from .base import Context, pass_context, run
 
 #: Positions and counts go to the database as 64-bit integers (SQLite INTEGER, PostgreSQL

@@ -18,8 +18,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO
 
-from ..errors import LedgerError
-from ..location import Location, locate
+from ..domain.errors import LedgerError
+from ..storage.location import Location, locate
 
 #: The files SQLite keeps beside a database: writing over any of them corrupts the ledger.
 _COMPANIONS = ("", "-wal", "-shm", "-journal")

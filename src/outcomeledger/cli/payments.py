@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import click
 
-from .. import mechanism, render, replay, service
-from ..errors import InvalidInput, LedgerError, Problem
-from ..events import ADJUSTMENT_KINDS
+from ..app import replay
+from ..app import services as service
+from ..domain.errors import InvalidInput, LedgerError, Problem
+from ..domain.events import ADJUSTMENT_KINDS
+from ..domain.payments import mechanism
+from ..domain.payments.mechanism import compute
+from ..domain.periods import PeriodError, parse_period
 from ..imports.adjustments import import_adjustments
 from ..imports.rows import FORMATS
-from ..mechanism import compute
-from ..periods import PeriodError, parse_period
-from ..store import Ledger
+from ..report import render
+from ..storage.store import Ledger
 from .base import (
     Context,
     DefaultGroup,

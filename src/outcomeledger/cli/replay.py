@@ -10,10 +10,10 @@ from typing import Any
 
 import click
 
-from .. import follow as following
-from .. import render
-from .. import replay as replaying
-from ..store import Ledger
+from ..app import replay as replaying
+from ..projections import follow as following
+from ..report import render
+from ..storage.store import Ledger
 from .base import Context, check_moment, emit, format_option, pass_context, resolve_format, run
 
 

@@ -8,11 +8,11 @@ from pathlib import Path
 import click
 import msgspec
 
+from ..app.report_source import Source
 from ..report import build_portfolio, build_report
 from ..report.csv import csv_files, to_csv
 from ..report.html import contract_html, portfolio_html
 from ..report.model import ContractReport, PortfolioReport
-from ..report.source import Source
 from ..report.tables import contract_sections, portfolio_sections
 from ..report.text import to_table_text
 from .base import Context, check_moment, parse_date, pass_context, resolve_format, run

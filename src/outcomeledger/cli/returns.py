@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 
-from .. import render, service
+from ..app import services as service
 from ..imports.batch import ImportReceipt
 from ..imports.importer import ImportRefused, import_returns
 from ..imports.rows import FORMATS
 from ..imports.sources import OnRead
+from ..report import render
 from .base import Context, format_option, parse_date, pass_context, resolve_format, run
 from .dryrun import dry_run_option, would_record
 

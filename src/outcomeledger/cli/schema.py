@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .. import input_formats
+from ..imports import formats as input_formats
 from ..projections import schema as schemas
 from .base import Context, pass_context, run
 from .output import OutputError, ledger_location, make_directory, write_outputs

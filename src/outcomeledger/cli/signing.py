@@ -7,8 +7,8 @@ from pathlib import Path
 
 import click
 
-from ..errors import InvalidInput, Problem
-from ..signing import SignatureError, load_private_key, new_private_key_pem, sign_digest
+from ..domain.errors import InvalidInput, Problem
+from ..domain.signing import SignatureError, load_private_key, new_private_key_pem, sign_digest
 from .base import Context, pass_context, run
 from .output import ledger_location, write_output
 

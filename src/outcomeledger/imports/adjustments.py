@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import cast
 
-from ..adjustment_rules import parse_amount
-from ..commands import AdjustReward, Command, Meta
-from ..errors import InvalidInput, LedgerError, Problem
-from ..events import ADJUSTMENT_KINDS, AdjustmentKind, RewardAdjusted, Source
-from ..state import ContractState
-from ..store import Ledger, Written
+from ..domain.adjustment_rules import parse_amount
+from ..domain.commands import AdjustReward, Command, Meta
+from ..domain.contract.state import ContractState
+from ..domain.errors import InvalidInput, LedgerError, Problem
+from ..domain.events import ADJUSTMENT_KINDS, AdjustmentKind, RewardAdjusted, Source
+from ..storage.store import Ledger, Written
 from .batch import contract_refusal
 from .rows import detect_format, is_blank, read_table
 from .sources import open_input, unreadable

@@ -11,12 +11,12 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import overload
 
-from ..commands import Command
-from ..contract import Decision
-from ..errors import LedgerError, Problem
-from ..events import Source
-from ..periods import PeriodError, parse_period
-from ..state import ContractState
+from ..domain.commands import Command
+from ..domain.contract.decide import Decision
+from ..domain.contract.state import ContractState
+from ..domain.errors import LedgerError, Problem
+from ..domain.events import Source
+from ..domain.periods import PeriodError, parse_period
 from .returns import Return, ReturnsFile
 
 

@@ -13,10 +13,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from ..commands import Meta
-from ..errors import InvalidInput, Problem
-from ..events import Source
-from ..store import Ledger
+from ..domain.commands import Meta
+from ..domain.errors import InvalidInput, Problem
+from ..domain.events import Source
+from ..storage.store import Ledger
 from . import parallel
 from .batch import (
     Batch,

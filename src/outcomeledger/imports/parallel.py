@@ -43,11 +43,11 @@ from uuid import UUID
 
 from eventsourcing.persistence import StoredEvent
 
-from .. import workers as processes
-from ..commands import Meta
-from ..errors import ConcurrencyExhausted, InvalidInput, Problem
-from ..events import Source
-from ..store import MAX_ATTEMPTS, Ledger, StoreError
+from ..domain.commands import Meta
+from ..domain.errors import ConcurrencyExhausted, InvalidInput, Problem
+from ..domain.events import Source
+from ..storage import workers as processes
+from ..storage.store import MAX_ATTEMPTS, Ledger, StoreError
 from .batch import (
     Batch,
     ImportReceipt,

@@ -3,7 +3,7 @@
 Rows are checked as they stream past and every problem is collected, each reported
 as ``FILE:LINE: field: message``. A return's figures are held compactly (a value, a
 line number and a key per row) until the ledger decides them: a file of millions of
-rows costs tens of bytes per row, and a :class:`~outcomeledger.events.Figure` is built
+rows costs tens of bytes per row, and a :class:`~outcomeledger.domain.events.Figure` is built
 only when its return is decided.
 """
 
@@ -16,10 +16,10 @@ from datetime import date
 from decimal import Decimal
 from itertools import repeat
 
-from ..commands import SubmitReturn
-from ..errors import Problem
-from ..events import Figure, Source
-from ..text_checks import is_negative_zero
+from ..domain.commands import SubmitReturn
+from ..domain.errors import Problem
+from ..domain.events import Figure, Source
+from ..domain.text_checks import is_negative_zero
 from .rows import Format, Table, is_blank, read_table
 from .sources import bytes_input
 

@@ -20,8 +20,8 @@ from typing import Any, BinaryIO, Literal
 
 import msgspec
 
-from ..errors import Problem
-from ..text_checks import first_control
+from ..domain.errors import Problem
+from ..domain.text_checks import first_control
 
 Format = Literal["csv", "ndjson", "json"]
 FORMATS: tuple[Format, ...] = ("csv", "ndjson", "json")

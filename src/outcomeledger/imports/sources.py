@@ -15,7 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..errors import InvalidInput, Problem
+from ..domain.errors import InvalidInput, Problem
 
 #: Called with the number of bytes just read (drives a progress bar).
 OnRead = Callable[[int], None]

@@ -15,11 +15,11 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from ..events import ReturnRestated
-from ..money import ZERO
-from ..periods import days_after
-from ..state import ContractState, ReturnKey
-from ..terms import ContractTerms
+from ..domain.contract.state import ContractState, ReturnKey
+from ..domain.events import ReturnRestated
+from ..domain.money import ZERO
+from ..domain.periods import days_after
+from ..domain.terms import ContractTerms
 from .base import (
     Contract,
     ContractView,

@@ -13,8 +13,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from .. import codec
-from ..events import GENESIS
+from ..domain import codec
+from ..domain.events import GENESIS
 from .base import Projection, RawEvent, Row, Sha256, Table, Timestamp, timestamp
 
 

@@ -24,12 +24,12 @@ from typing import Annotated, Any, Literal
 import msgspec
 from msgspec import Meta
 
-from ..events import AnyEvent
-from ..mechanism import schedule_periods
-from ..money import ROUNDING, ZERO, fmt, minor_unit
-from ..periods import Period, period_containing, periods_between
-from ..state import ContractState
-from ..terms import ContractTerms
+from ..domain.contract.state import ContractState
+from ..domain.events import AnyEvent
+from ..domain.money import ROUNDING, ZERO, fmt, minor_unit
+from ..domain.payments.mechanism import schedule_periods
+from ..domain.periods import Period, period_containing, periods_between
+from ..domain.terms import ContractTerms
 
 _DECIMAL = r"^-?[0-9]+(\.[0-9]+)?$"
 
@@ -149,7 +149,7 @@ _zeros: dict[str, str] = {}
 
 
 def money(amount: Decimal, currency: str) -> str:
-    """Exactly :func:`outcomeledger.money.fmt_money`, with the minor unit looked up once
+    """Exactly :func:`outcomeledger.domain.money.fmt_money`, with the minor unit looked up once
     per currency: replays format millions of amounts."""
     quantum = _quanta.get(currency)
     if quantum is None:
@@ -167,7 +167,7 @@ def money_or_none(amount: Decimal | None, currency: str) -> str | None:
 
 
 def quantity(value: Decimal) -> str:
-    """Exactly :func:`outcomeledger.money.fmt`."""
+    """Exactly :func:`outcomeledger.domain.money.fmt`."""
     return format(value, "f") if value else fmt(value)
 
 

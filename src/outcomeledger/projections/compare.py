@@ -25,12 +25,13 @@ from uuid import UUID
 
 import msgspec
 
-from .. import codec, sqldb
-from .. import workers as processes
-from ..events import AnyEvent
-from ..rules import StreamRules, Violation
-from ..sqldb import Conn
-from ..state import fold_events
+from ..domain import codec
+from ..domain.contract.state import fold_events
+from ..domain.contract.validity import StreamRules, Violation
+from ..domain.events import AnyEvent
+from ..storage import sqldb
+from ..storage import workers as processes
+from ..storage.sqldb import Conn
 from . import parallel, source, sql
 from .base import ContractView, Projection, RawEvent, Row, Table
 from .projector import ensure, positions

@@ -15,10 +15,10 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from ..mechanism import _terms_label as terms_label  # the words explain uses
-from ..periods import Period
-from ..state import ContractState, VariationRecord
-from ..terms import ContractTerms, apply_variation
+from ..domain.contract.state import ContractState, VariationRecord
+from ..domain.payments.mechanism import _terms_label as terms_label
+from ..domain.periods import Period
+from ..domain.terms import ContractTerms, apply_variation
 from .base import (
     Contract,
     ContractView,

@@ -17,8 +17,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .. import sqldb
-from ..sqldb import Conn
+from ..storage import sqldb
+from ..storage.sqldb import Conn
 from .sql import PG_LOCK
 
 try:

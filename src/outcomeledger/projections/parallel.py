@@ -25,8 +25,8 @@ from contextlib import closing
 
 import msgspec
 
-from .. import sqldb
-from .. import workers as processes
+from ..storage import sqldb
+from ..storage import workers as processes
 from . import source, sql
 from .base import Projection, Row, Table
 from .registry import PROJECTIONS

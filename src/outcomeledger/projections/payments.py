@@ -1,6 +1,6 @@
 """Read model ``payments``: the payment schedule of every contract, and its derivation.
 
-Rows are :func:`outcomeledger.mechanism.compute` over the contract's state, written
+Rows are :func:`outcomeledger.domain.payments.mechanism.compute` over the contract's state, written
 out: per period the DESIGN 5 amounts, per contract the totals, and per payment line
 its derivation (the steps of ``payments explain``, with the stream versions of the
 events behind each step).
@@ -14,7 +14,7 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from ..mechanism import PeriodPayment, Step, compute
+from ..domain.payments.mechanism import PeriodPayment, Step, compute
 from .base import (
     Contract,
     ContractView,

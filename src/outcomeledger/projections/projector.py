@@ -21,8 +21,8 @@ from dataclasses import dataclass
 
 import msgspec
 
-from .. import sqldb
-from ..sqldb import Conn, dialect
+from ..storage import sqldb
+from ..storage.sqldb import Conn, dialect
 from . import parallel, source, sql
 from .base import ContractView, Projection, RawEvent
 from .lock import rebuilding

@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from .. import codec, sqldb
-from ..events import AnyEvent
-from ..sqldb import Conn, Dialect, PgConnection
-from ..state import fold_events
+from ..domain import codec
+from ..domain.contract.state import fold_events
+from ..domain.events import AnyEvent
+from ..storage import sqldb
+from ..storage.sqldb import Conn, Dialect, PgConnection
 from .base import ContractView, RawEvent
 
 _SQL: dict[Dialect, dict[str, str]] = {

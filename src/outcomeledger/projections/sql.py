@@ -30,8 +30,8 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 from msgspec import inspect
 
-from .. import sqldb
-from ..sqldb import Conn, Dialect, PgConnection
+from ..storage import sqldb
+from ..storage.sqldb import Conn, Dialect, PgConnection
 from .base import Row, Table
 
 if TYPE_CHECKING:

@@ -2,15 +2,15 @@
 
 No I/O and no clock: the same events and head give the same report, byte for byte,
 so a reader holding an evidence pack can rebuild it. Loading the state as of a
-position or time is :mod:`outcomeledger.report.source`'s job.
+position or time is :mod:`outcomeledger.app.report_source`'s job.
 """
 
 from __future__ import annotations
 
 from datetime import date
 
-from ..chain import Head
-from ..state import ContractState
+from ..domain.contract.state import ContractState
+from ..storage.chain import Head
 from .model import (
     Basis,
     ContractReport,

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from decimal import ROUND_CEILING, Decimal
 from html import escape
 
-from ..money import ZERO
+from ..domain.money import ZERO
 from .model import PeriodMoney, Rating
 
 _PAYABLE, _EARNED, _CAP, _TARGET = "#1f4e9c", "#5f5f5f", "#a3001b", "#a3001b"

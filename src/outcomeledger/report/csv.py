@@ -15,9 +15,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from ..money import fmt
-from ..render import would_be_formula
-from ..timestamps import rfc3339
+from ..domain.money import fmt
+from ..domain.timestamps import rfc3339
+from .render import would_be_formula
 from .tables import Cell, Section
 
 

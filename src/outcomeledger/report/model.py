@@ -14,7 +14,7 @@ from typing import Literal
 
 from msgspec import Struct
 
-from ..schedule import PeriodAmounts
+from ..domain.payments.schedule import PeriodAmounts
 
 FORMAT = "outcomeledger-report"
 FORMAT_VERSION = 1

@@ -1,8 +1,9 @@
 """Payments against caps: earned, payable, certified, above cap and headroom per cap.
 
-Everything here reads the payment schedule that :func:`outcomeledger.mechanism.compute`
-produced; nothing re-prices an outcome. The one exception is a participant's usage of
-``participant_cap``, which the schedule keeps internal: it is re-derived from the lines
+Everything here reads the payment schedule that
+:func:`outcomeledger.domain.payments.mechanism.compute` produced; nothing re-prices an
+outcome. The one exception is a participant's usage of ``participant_cap``, which the
+schedule keeps internal: it is re-derived from the lines
 with the same share rule (see :func:`participant_usage`).
 """
 
@@ -11,8 +12,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from ..mechanism import OutcomeLine
-from ..money import ZERO, fmt_thousands
+from ..domain.money import ZERO, fmt_thousands
+from ..domain.payments.mechanism import OutcomeLine
 from .model import CapUse, OutcomeMoney, PayerStatement, Payments, PeriodMoney
 from .view import View, units
 

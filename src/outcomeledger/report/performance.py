@@ -12,8 +12,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Literal
 
-from ..money import ZERO
-from ..terms import Outcome
+from ..domain.money import ZERO
+from ..domain.terms import Outcome
 from .model import (
     CumulativePerformance,
     Mission,

@@ -13,11 +13,11 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from ..audit import diff_terms
-from ..mechanism import Schedule
-from ..money import ZERO
-from ..state import FigureKey, FigureRecord, Recorded
-from ..terms import apply_variation
+from ..audit.log import diff_terms
+from ..domain.contract.state import FigureKey, FigureRecord, Recorded
+from ..domain.money import ZERO
+from ..domain.payments.mechanism import Schedule
+from ..domain.terms import apply_variation
 from .model import Adjustment, Register, Restatement, ReturnRow, Returns, VariationEntry
 from .view import View, units
 

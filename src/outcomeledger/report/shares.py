@@ -18,8 +18,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from ..money import ZERO
-from ..terms import Payer
+from ..domain.money import ZERO
+from ..domain.terms import Payer
 from .model import Network, PayerPeriod, PayerStatement, ProviderOutcome, ProviderShare
 from .view import View, share, units
 

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from ..render import Table, to_text
+from .render import Table, to_text
 from .tables import Cell, Section
 
 

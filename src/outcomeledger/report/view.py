@@ -12,11 +12,11 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
-from ..mechanism import PeriodPayment, Schedule, compute, compute_changed
-from ..money import ZERO, quantize
-from ..periods import Period
-from ..state import ContractState, FigureKey, FigureRecord
-from ..terms import DEFAULT_RATINGS, ContractTerms, Outcome, Ratings
+from ..domain.contract.state import ContractState, FigureKey, FigureRecord
+from ..domain.money import ZERO, quantize
+from ..domain.payments.mechanism import PeriodPayment, Schedule, compute, compute_changed
+from ..domain.periods import Period
+from ..domain.terms import DEFAULT_RATINGS, ContractTerms, Outcome, Ratings
 from .model import Rating
 
 _PERCENT = Decimal("0.01")

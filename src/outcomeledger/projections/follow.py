@@ -21,9 +21,10 @@ from collections.abc import Callable
 from contextlib import closing
 from dataclasses import dataclass
 
-from . import projections, sqldb
-from .projections import source
-from .store import Ledger, StoreError
+from .. import projections
+from ..storage import sqldb
+from ..storage.store import Ledger, StoreError
+from . import source
 
 #: How often a waiting follower checks whether it was asked to stop (seconds).
 WAKE_CHECK = 0.2

@@ -3,7 +3,7 @@
 Events are frozen msgspec Structs in one tagged union. The stored topic is
 ``<tag>/<version>``, never a Python path, so moving code never breaks stored data.
 An event type's fields may gain defaults (a new version with an upcaster in
-:mod:`outcomeledger.codec`); a field never changes type and a tag is never reused.
+:mod:`outcomeledger.domain.codec`); a field never changes type and a tag is never reused.
 
 Every event carries ``recorded_at`` (UTC, when the ledger learned it), ``recorded_by``
 (the actor), ``reason`` and ``prev_hash`` (the hash of the previous event of its

@@ -13,8 +13,8 @@ from datetime import date
 from decimal import Decimal
 from typing import assert_never
 
-from .adjustment_rules import amount_problems, plain
-from .commands import (
+from ..adjustment_rules import amount_problems, plain
+from ..commands import (
     AdjustReward,
     AgreeContract,
     CertifyPayment,
@@ -26,8 +26,8 @@ from .commands import (
     ValidateReturn,
     VaryContract,
 )
-from .errors import InvalidInput, Problem, Refused
-from .events import (
+from ..errors import InvalidInput, Problem, Refused
+from ..events import (
     AnyEvent,
     ContractAgreed,
     ContractClosed,
@@ -40,9 +40,14 @@ from .events import (
     ReturnValidated,
     RewardAdjusted,
 )
-from .mechanism import compute, cumulative_through
-from .money import MAX_AMOUNT, ZERO
-from .periods import Period, PeriodError, day_problem, days_after
+from ..money import MAX_AMOUNT, ZERO
+from ..payments.mechanism import compute, cumulative_through
+from ..periods import Period, PeriodError, day_problem, days_after
+from ..roles import authorise
+from ..signing import SignatureError, verify_digest
+from ..term_checks import check_effective, check_terms, check_variation
+from ..terms import apply_variation
+from ..timestamps import rfc3339
 from .return_checks import (
     cap_warnings,
     distinct,
@@ -50,12 +55,7 @@ from .return_checks import (
     ladder_warnings,
     plausibility_warnings,
 )
-from .roles import authorise
-from .signing import SignatureError, verify_digest
 from .state import ContractState
-from .term_checks import check_effective, check_terms, check_variation
-from .terms import apply_variation
-from .timestamps import rfc3339
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,7 @@
 msgspec stops at the first error of a document and names it by path only
 (``$.outcomes[2].price``). Users fix files better with the whole list, located as
 returns files are (``FILE:LINE: field: message (got …, expected …)``): this module walks
-the decoded document against the Structs of :mod:`outcomeledger.terms`, field by field,
+the decoded document against the Structs of :mod:`outcomeledger.domain.terms`, field by field,
 and finds each field's line by locating its key in the text (TOML headers and
 ``key =`` lines; JSON keys by a small scanner that tracks where it is in the tree).
 """
@@ -21,7 +21,7 @@ from typing import Any, Literal, Union, get_args, get_origin
 import msgspec
 from msgspec import Struct, UnsetType
 
-from .errors import Problem
+from ..domain.errors import Problem
 
 Path = tuple[str | int, ...]
 Lines = dict[Path, int]

@@ -30,11 +30,19 @@ from eventsourcing.persistence import (
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 from eventsourcing.utils import Environment
 
-from . import codec, sqldb
-from .commands import Command, Meta
-from .contract import Decision, decide
-from .errors import ConcurrencyExhausted, InvalidInput, LedgerError, Problem, UnknownContract
-from .events import AnyEvent, ContractAgreed, topic_of
+from ..domain import codec
+from ..domain.commands import Command, Meta
+from ..domain.contract.decide import Decision, decide
+from ..domain.contract.state import ContractState, evolve_owned, fold_events
+from ..domain.errors import (
+    ConcurrencyExhausted,
+    InvalidInput,
+    LedgerError,
+    Problem,
+    UnknownContract,
+)
+from ..domain.events import AnyEvent, ContractAgreed, topic_of
+from . import sqldb
 from .location import (
     DEFAULT_DB,
     Location,
@@ -45,7 +53,6 @@ from .location import (
     locate,
     locked,
 )
-from .state import ContractState, evolve_owned, fold_events
 
 MAX_ATTEMPTS = 20
 
@@ -53,7 +60,7 @@ T = TypeVar("T")
 
 
 def _head(conn: sqldb.Conn) -> int:
-    from .projections.source import head
+    from ..projections.source import head
 
     return head(conn)
 
@@ -325,7 +332,7 @@ class Ledger:
 
         A read model that cannot be computed, or a lock held elsewhere past the lock
         timeout, is a StoreError naming it (one line, not a traceback)."""
-        from .projections.projector import failure
+        from ..projections.projector import failure
 
         try:
             return self._project()
@@ -340,7 +347,7 @@ class Ledger:
     def _project(self) -> int:
         from contextlib import closing
 
-        from .projections import catch_up
+        from ..projections import catch_up
 
         if self.location.kind == "postgresql":
             for attempt in (1, 2):
@@ -514,7 +521,7 @@ class Ledger:
         them; commit both or neither. None when another writer got to one of the
         streams first. A projection that cannot be computed, a lock held too long or
         any database error rolls everything back and is refused in one line."""
-        from .projections.projector import catch_up_within, failure
+        from ..projections.projector import catch_up_within, failure
 
         self._ready_projections()
         conn, owned = self._write_connection()
@@ -553,7 +560,7 @@ class Ledger:
         writes skip this: it costs catalog queries, and the write catches up anyway).
         A read model that cannot be computed is left to the write's transaction, whose
         new events may be what repairs it."""
-        from .projections.projector import failure
+        from ..projections.projector import failure
 
         if self._projections_ready:
             return

@@ -1,6 +1,6 @@
 """Signed checkpoints: the ledger head anchored outside the database (issue 15, item 4).
 
-Why they are needed. Every check :mod:`outcomeledger.chain` makes is a check of the
+Why they are needed. Every check :mod:`outcomeledger.storage.chain` makes is a check of the
 stored events against each other. Whoever can write the events table can therefore
 rewrite the whole chain consistently (edit an event, recompute every later hash), delete
 the newest events, or delete everything and ``replay`` an empty ledger, and ``audit
@@ -14,7 +14,7 @@ commissioner's Ed25519 key, one statement of
 * ``time``: when it was signed, ``key``: the public key that signed it,
 * ``stream_heads`` (unless ``--no-streams``): each contract's ``[contract, version,
   hash, position]``, so a later mismatch names the contract, and a one-contract evidence
-  pack can be checked against the checkpoint (:mod:`outcomeledger.evidence`),
+  pack can be checked against the checkpoint (:mod:`outcomeledger.audit.evidence`),
 
 and appends it as one JSON line to a log the commissioner keeps or publishes (as
 Certificate Transparency's signed tree heads and immudb's signed states).
@@ -61,11 +61,12 @@ import msgspec
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from . import codec, sqldb
-from .chain import ChainVerifier, Head, StreamHead, ledger_head
-from .errors import InvalidInput, Problem
-from .signing import SignatureError, load_private_key, load_public_key, public_key_text
-from .timestamps import rfc3339
+from ..domain import codec
+from ..domain.errors import InvalidInput, Problem
+from ..domain.signing import SignatureError, load_private_key, load_public_key, public_key_text
+from ..domain.timestamps import rfc3339
+from ..storage import sqldb
+from ..storage.chain import ChainVerifier, Head, StreamHead, ledger_head
 
 KIND = "outcomeledger-checkpoint"
 VERSION = 1
@@ -365,7 +366,7 @@ def snapshots_of_heads(conn: sqldb.Conn, pins: Iterable[int]) -> dict[int, Snaps
 
     Only for a store whose every chain was just verified intact (``audit verify``'s own
     pass): then each latest event's hash vouches for its whole stream, as in
-    :func:`outcomeledger.chain.head_of`. None when a latest event does not parse (the
+    :func:`outcomeledger.storage.chain.head_of`. None when a latest event does not parse (the
     walk then says what is wrong)."""
     kind = sqldb.dialect(conn)
     found: dict[int, Snapshot] = {}

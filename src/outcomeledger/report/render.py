@@ -13,13 +13,13 @@ from typing import Any
 
 import msgspec
 
-from .mechanism import PeriodPayment, Schedule
-from .money import fmt_money, fmt_thousands
+from ..domain.money import fmt_money, fmt_thousands
+from ..domain.payments.mechanism import PeriodPayment, Schedule
 
 __all__ = ["Table", "fmt_money", "to_csv", "to_json", "to_text"]
-from .state import ContractState
-from .terms import ContractTerms
-from .timestamps import rfc3339
+from ..domain.contract.state import ContractState
+from ..domain.terms import ContractTerms
+from ..domain.timestamps import rfc3339
 
 _json = msgspec.json.Encoder(order="sorted", decimal_format="string")
 

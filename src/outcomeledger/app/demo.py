@@ -18,10 +18,11 @@ from datetime import UTC, date, datetime
 from importlib import resources
 from pathlib import Path
 
-from . import render, service
-from .commands import Meta
-from .imports.importer import import_data
-from .store import Ledger
+from ..domain.commands import Meta
+from ..imports.importer import import_data
+from ..report import render
+from ..storage.store import Ledger
+from . import services as service
 
 COMMISSIONER = "commissioner:jane.doe@gmca.gov.uk"
 
@@ -129,11 +130,11 @@ def build_demo(ledger: Ledger, say: Callable[[str], None] = lambda _m: None,
 
 def accountability(ledger: Ledger, reports: Path | None) -> str:
     """The portfolio accountability report, and each contract's HTML report if asked."""
-    from .report import build_portfolio, build_report
-    from .report.html import contract_html
-    from .report.source import Source
-    from .report.tables import portfolio_sections
-    from .report.text import to_table_text
+    from ..report import build_portfolio, build_report
+    from ..report.html import contract_html
+    from ..report.tables import portfolio_sections
+    from ..report.text import to_table_text
+    from .report_source import Source
 
     source = Source.open(ledger, None)
     head = source.head()

@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from .adjustment_rules import parse_amount
-from .commands import (
+from ..domain.adjustment_rules import parse_amount
+from ..domain.commands import (
     AdjustReward,
     AgreeContract,
     CertifyPayment,
@@ -21,14 +21,14 @@ from .commands import (
     ValidateReturn,
     VaryContract,
 )
-from .document_problems import locate
-from .documents import load_terms, load_variation
-from .errors import InvalidInput, Problem
-from .events import ADJUSTMENT_KINDS, PaymentCertified
-from .imports.importer import import_returns
-from .mechanism import Schedule, compute
-from .store import Ledger, Written
-from .text_checks import confusable_with
+from ..domain.errors import InvalidInput, Problem
+from ..domain.events import ADJUSTMENT_KINDS, PaymentCertified
+from ..domain.payments.mechanism import Schedule, compute
+from ..domain.text_checks import confusable_with
+from ..imports.document_problems import locate
+from ..imports.documents import load_terms, load_variation
+from ..imports.importer import import_returns
+from ..storage.store import Ledger, Written
 
 
 def _execute(ledger: Ledger, reference: str, command: Command, meta: Meta,

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from .money import ZERO, fmt
-from .terms import Outcome, Tier
+from ..money import ZERO, fmt
+from ..terms import Outcome, Tier
 
 
 def tiered_value(tiers: tuple[Tier, ...], units: Decimal) -> Decimal:

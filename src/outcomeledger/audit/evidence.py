@@ -32,13 +32,14 @@ from uuid import UUID
 
 import msgspec
 
-from . import __version__, codec
-from .chain import ChainVerifier, Head, StreamHead, ledger_head
+from .. import __version__
+from ..domain import codec
+from ..domain.contract.state import ContractState, evolve
+from ..domain.errors import InvalidInput, Problem
+from ..domain.events import AnyEvent
+from ..domain.timestamps import rfc3339
+from ..storage.chain import ChainVerifier, Head, StreamHead, ledger_head
 from .checkpoints import Snapshot, snapshot_of
-from .errors import InvalidInput, Problem
-from .events import AnyEvent
-from .state import ContractState, evolve
-from .timestamps import rfc3339
 
 FORMAT = "outcomeledger-evidence-pack"
 #: Format 2 adds ``stream_heads``; packs written without the ledger's heads stay format 1,

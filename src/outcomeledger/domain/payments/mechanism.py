@@ -12,7 +12,7 @@ Pure functions. For each period, in order, with the terms in force for that peri
 5. retention (released when the contract closes);
 6. payable, and the running cumulative payable.
 
-Every amount is quantized once per payment line (:func:`outcomeledger.money.quantize`).
+Every amount is quantized once per payment line (:func:`outcomeledger.domain.money.quantize`).
 Caps are cumulative (``min(cumulative, cap)`` differences), so a restatement of an
 earlier period is absorbed by a binding cap exactly as domain.md S2 describes.
 """
@@ -26,7 +26,8 @@ from decimal import Decimal
 
 import msgspec
 
-from .events import (
+from ..contract.state import ContractState, FigureKey, FigureRecord
+from ..events import (
     AnyEvent,
     ContractAgreed,
     ContractClosed,
@@ -38,12 +39,11 @@ from .events import (
     ReturnValidated,
     RewardAdjusted,
 )
-from .money import ROUNDING, ZERO, fmt, minor_unit, quantize
-from .periods import Period, period_containing
+from ..money import ROUNDING, ZERO, fmt, minor_unit, quantize
+from ..periods import Period, period_containing
+from ..terms import ContractTerms, Outcome
 from .pricing import capped_delta, describe_price, price_between, tiered_value
 from .schedule import OutcomeLine, PeriodPayment, Schedule, Step, as_at
-from .state import ContractState, FigureKey, FigureRecord
-from .terms import ContractTerms, Outcome
 
 __all__ = ["Cumulative", "OutcomeLine", "PeriodPayment", "Schedule", "Step", "as_at", "compute",
            "compute_changed", "cumulative_through", "schedule_periods", "tiered_value"]
@@ -99,7 +99,7 @@ class _Running:
 
 
 def _fmt(amount: Decimal) -> str:
-    """:func:`outcomeledger.money.fmt`, with the common case (not zero) first."""
+    """:func:`outcomeledger.domain.money.fmt`, with the common case (not zero) first."""
     return format(amount, "f") if amount else fmt(amount)
 
 

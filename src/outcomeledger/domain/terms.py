@@ -221,7 +221,7 @@ def _replace_by(items: tuple[Struct, ...], new: tuple[Struct, ...], key: str) ->
 
 def apply_variation(terms: ContractTerms, variation: Variation) -> ContractTerms:
     """The terms after ``variation``; the result still needs
-    :func:`outcomeledger.term_checks.check_terms`."""
+    :func:`outcomeledger.domain.term_checks.check_terms`."""
     changes: dict[str, object] = {}
     for name in ("title", "end", "claims_until", "max_value", "retention",
                  "negative_periods", "participant_cap", "returns_due_days", "signed_returns",

@@ -29,9 +29,9 @@ from uuid import UUID
 
 import msgspec
 
-from . import codec
+from ..domain import codec
+from ..domain.events import GENESIS
 from . import workers as processes
-from .events import GENESIS
 
 
 class _Link(msgspec.Struct):
@@ -328,13 +328,13 @@ def verify_sqlite(path: str, upto: int, *, full_decode: bool = False,
     in order (:meth:`ChainVerifier.join`): the same result in a fraction of the time,
     since hashing and parsing every event is CPU work each process does alone.
 
-    Workers are fresh interpreters (``python -m outcomeledger.chain``; see
-    :mod:`outcomeledger.workers` for why not forks).
+    Workers are fresh interpreters (``python -m outcomeledger.storage.chain``; see
+    :mod:`outcomeledger.storage.workers` for why not forks).
     """
     bounds = [upto * k // workers for k in range(workers + 1)]
     ranges = list(itertools.pairwise(bounds))
     procs = [subprocess.Popen(  # noqa: S603 (our own interpreter and module, no shell)
-        [sys.executable, "-m", "outcomeledger.chain", path, str(after), str(until),
+        [sys.executable, "-m", "outcomeledger.storage.chain", path, str(after), str(until),
          "full" if full_decode else "chains"], stdout=subprocess.PIPE,
         env=processes.environment())
         for after, until in ranges[1:]]

@@ -11,12 +11,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .errors import Problem
-from .events import Figure
-from .money import MAX_AMOUNT, ZERO
-from .periods import Period
+from ..errors import Problem
+from ..events import Figure
+from ..money import MAX_AMOUNT, ZERO
+from ..periods import Period
+from ..terms import ContractTerms, Outcome
 from .state import ContractState
-from .terms import ContractTerms, Outcome
 
 
 @dataclass(frozen=True, slots=True)

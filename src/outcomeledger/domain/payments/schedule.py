@@ -9,8 +9,8 @@ from decimal import Decimal
 
 from msgspec import Struct
 
-from .money import ZERO
-from .state import ContractState
+from ..contract.state import ContractState
+from ..money import ZERO
 
 # Steps, lines and period payments are frozen msgspec Structs rather than dataclasses:
 # a schedule makes a few per outcome per period, and a replay computes every schedule,

@@ -5,8 +5,8 @@ tell whether the decider would ever have written them. A row inserted by hand wi
 right ``prev_hash`` and the next version (a ``ReturnSubmitted`` of -1,000,000 by an
 undeclared actor) chains perfectly. So ``audit verify`` also folds each contract's events
 in order and turns every stored event back into the command it records, decided by the
-same :func:`~outcomeledger.contract.decide` against the state before it: the terms, the
-periods and claims window, the roles, the value domains, the signatures of a contract
+same :func:`~outcomeledger.domain.contract.decide.decide` against the state before it:
+the terms, the periods and claims window, the roles, the value domains, the signatures of a contract
 that takes signed returns, the payment arithmetic of a payment run. The decision must be
 exactly the stored event; anything else is a :class:`Violation`. The rules are not
 restated here: a rule exists once, in the decider and the checks it calls.
@@ -23,8 +23,8 @@ from typing import assert_never
 
 import msgspec
 
-from . import codec
-from .commands import (
+from .. import codec
+from ..commands import (
     AdjustReward,
     AgreeContract,
     CertifyPayment,
@@ -36,9 +36,8 @@ from .commands import (
     ValidateReturn,
     VaryContract,
 )
-from .contract import decide
-from .errors import InvalidInput, LedgerError
-from .events import (
+from ..errors import InvalidInput, LedgerError
+from ..events import (
     EVENT_TYPES,
     AnyEvent,
     ContractAgreed,
@@ -53,7 +52,8 @@ from .events import (
     topic_of,
     type_name,
 )
-from .mechanism import Cumulative
+from ..payments.mechanism import Cumulative
+from .decide import decide
 from .state import ContractState, evolve_owned
 
 _encoder = msgspec.json.Encoder(decimal_format="string")

@@ -19,7 +19,7 @@ from typing import Any, TypeVar, assert_never
 import msgspec
 from msgspec import Struct
 
-from .events import (
+from ..events import (
     GENESIS,
     AnyEvent,
     ContractAgreed,
@@ -34,8 +34,8 @@ from .events import (
     RewardAdjusted,
     Source,
 )
-from .periods import Period, parse_period, period_containing
-from .terms import ContractTerms, Variation, apply_variation
+from ..periods import Period, parse_period, period_containing
+from ..terms import ContractTerms, Variation, apply_variation
 
 T = TypeVar("T")
 

@@ -11,7 +11,8 @@ from typing import Any, assert_never
 
 import msgspec
 
-from .events import (
+from ..domain.contract.state import ContractState
+from ..domain.events import (
     GENESIS,
     AnyEvent,
     ContractAgreed,
@@ -24,9 +25,8 @@ from .events import (
     ReturnValidated,
     RewardAdjusted,
 )
-from .money import fmt
-from .state import ContractState
-from .terms import ContractTerms, apply_variation
+from ..domain.money import fmt
+from ..domain.terms import ContractTerms, apply_variation
 
 
 @dataclass(frozen=True, slots=True)

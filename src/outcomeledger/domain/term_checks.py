@@ -1,6 +1,6 @@
 """Whether a contract definition or variation makes sense (DESIGN 4.1, 4.2).
 
-Every check appends a :class:`~outcomeledger.errors.Problem` naming the field, the
+Every check appends a :class:`~outcomeledger.domain.errors.Problem` naming the field, the
 value given and what was expected, so a file's problems are reported together.
 """
 

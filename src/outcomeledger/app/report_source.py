@@ -1,6 +1,6 @@
 """What a report is computed from: contract states and the ledger head, live or as of.
 
-``--as-of`` (a global position or a recorded time) reuses :mod:`outcomeledger.replay`,
+``--as-of`` (a global position or a recorded time) reuses :mod:`outcomeledger.app.replay`,
 which reads each contract as a prefix of its stream. The ledger head printed on the
 report is computed here over exactly the same events (every stream cut at its first
 event beyond the cutoff), so ``audit verify --head`` checks the history the figures
@@ -18,12 +18,12 @@ from uuid import UUID
 
 import msgspec
 
-from .. import replay
-from ..chain import ChainVerifier, Head, head_of
-from ..errors import LedgerError
+from ..domain.contract.state import ContractState
+from ..domain.errors import LedgerError
 from ..projections.source import Cutoff
-from ..state import ContractState
-from ..store import Ledger
+from ..storage.chain import ChainVerifier, Head, head_of
+from ..storage.store import Ledger
+from . import replay
 
 _BATCH = 1000
 

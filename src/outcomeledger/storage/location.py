@@ -8,13 +8,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
+from ..domain.errors import LedgerError
 from . import sqldb
-from .errors import LedgerError
 
 DEFAULT_DB = "outcomeledger.db"
 #: The recorder of a PostgreSQL ledger (pgrecorder.py), named so that eventsourcing loads
 #: it (and psycopg) only for a ledger that needs it.
-PG_RECORDER = "outcomeledger.pgrecorder:LedgerPostgresRecorder"
+PG_RECORDER = "outcomeledger.storage.pgrecorder:LedgerPostgresRecorder"
 
 
 class StoreError(LedgerError):

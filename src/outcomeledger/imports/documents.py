@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 
 import msgspec
 
-from . import text_checks
+from ..domain import text_checks
+from ..domain.errors import InvalidInput, Problem
+from ..domain.terms import ContractTerms, Variation
 from .document_problems import check, json_lines, toml_lines
-from .errors import InvalidInput, Problem
-from .terms import ContractTerms, Variation
 
 T = TypeVar("T", ContractTerms, Variation)
 

@@ -19,17 +19,18 @@ from uuid import UUID
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
-from . import codec, projections
-from .chain import ChainVerifier, verify, verify_sqlite
-from .errors import InvalidInput, LedgerError, Problem, UnknownContract
-from .evidence import PackEvent, parse_as_of, read_pack
-from .projections import compare, source, sql
-from .projections.base import RawEvent, timestamp
-from .projections.projector import Progress
-from .projections.sql import snapshot
-from .rules import StreamRules, Violation
-from .state import ContractState
-from .store import Ledger, StoreError, stream_id
+from .. import projections
+from ..audit.evidence import PackEvent, parse_as_of, read_pack
+from ..domain import codec
+from ..domain.contract.state import ContractState
+from ..domain.contract.validity import StreamRules, Violation
+from ..domain.errors import InvalidInput, LedgerError, Problem, UnknownContract
+from ..projections import compare, source, sql
+from ..projections.base import RawEvent, timestamp
+from ..projections.projector import Progress
+from ..projections.sql import snapshot
+from ..storage.chain import ChainVerifier, verify, verify_sqlite
+from ..storage.store import Ledger, StoreError, stream_id
 
 
 def cutoff(ledger: Ledger, as_of: str) -> projections.Cutoff:
@@ -66,7 +67,7 @@ def projections_as_of(ledger: Ledger, as_of: str) -> Iterator[bytes]:
 def rebuild(ledger: Ledger, progress: Progress | None = None) -> projections.CatchUp:
     """Every read model rebuilt from position 0; one that cannot be computed is a
     StoreError naming it (the live tables are left as they were)."""
-    from .projections.projector import failure
+    from ..projections.projector import failure
 
     with closing(ledger.connect()) as conn:
         try:

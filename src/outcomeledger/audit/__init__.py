@@ -1,0 +1,2 @@
+"""The auditor's tools: the audit log, evidence packs, signed checkpoints.
+"""

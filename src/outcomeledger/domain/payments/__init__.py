@@ -1,0 +1,2 @@
+"""The payment arithmetic (DESIGN 5), pricing rules and the schedule it produces.
+"""

@@ -1,0 +1,3 @@
+"""The event store (eventsourcing + our msgspec mapper), SQLite and PostgreSQL connections, ledger
+locations, hash chains, worker processes.
+"""
