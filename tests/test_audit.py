@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import Db
+from backends import Db
 from outcomeledger.app.demo import build_gm, build_pb
 from outcomeledger.cli import cli
 from outcomeledger.storage.store import Ledger

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import Db
+from backends import Db
 from outcomeledger.cli import cli
 from outcomeledger.storage.store import Ledger, locate
 

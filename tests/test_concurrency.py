@@ -25,7 +25,8 @@ import msgspec
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import T0, Db
+from backends import Db
+from conftest import T0
 from outcomeledger.app.replay import differences
 from outcomeledger.cli import cli
 from outcomeledger.domain.commands import Meta
@@ -170,7 +171,7 @@ def test_a_writer_that_loses_the_race_decides_again(ledger_db: Db, tmp_path: Pat
         run_batch = loser.execute_batch
 
         def counting_attempts(*args: Any, **kwargs: Any) -> Any:
-            return run_batch(*args, on_attempt=attempts.append, **kwargs)
+            return run_batch(*args, **{**kwargs, "on_attempt": attempts.append})
 
         monkeypatch.setattr(loser, "execute_batch", counting_attempts)
         [receipt] = import_data(loser, [("mine.csv", mine)], Meta(T0, "loser"))

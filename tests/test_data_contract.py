@@ -30,7 +30,7 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 
-from conftest import Db
+from backends import Db
 from outcomeledger import projections
 from outcomeledger.app import replay
 from outcomeledger.app.demo import build_demo

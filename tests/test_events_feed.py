@@ -8,7 +8,7 @@ import msgspec
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import Db
+from backends import Db
 from outcomeledger.app.demo import build_demo
 from outcomeledger.cli import cli
 from outcomeledger.storage.store import Ledger

@@ -18,6 +18,7 @@ from dataclasses import replace
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import msgspec
@@ -44,7 +45,7 @@ def ledger_path(tmp_path: Path) -> Path:
     return path
 
 
-def sql(path: Path, statement: str, *params: object) -> list[tuple[object, ...]]:
+def sql(path: Path, statement: str, *params: object) -> list[tuple[Any, ...]]:
     with closing(sqlite3.connect(path)) as conn:
         rows = conn.execute(statement, params).fetchall()
         conn.commit()
@@ -58,7 +59,7 @@ def one_by_one(path: Path) -> ChainVerifier:
             path, "SELECT rowid, originator_id, originator_version, topic, state FROM "
             "stored_events ORDER BY rowid"):
         verifier.add(int(position), UUID(str(stream)), int(version), str(topic),
-                     bytes(state))  # type: ignore[arg-type]
+                     bytes(state))
     verifier.check_heads()
     return verifier
 
@@ -191,7 +192,7 @@ def demo_rows(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[int, str, 
     path = tmp_path_factory.mktemp("chain") / "ledger.db"
     with Ledger.open(str(path), create=True) as ledger:
         build_demo(ledger)
-    return [(int(p), str(s), int(v), str(t), bytes(b))  # type: ignore[arg-type]
+    return [(int(p), str(s), int(v), str(t), bytes(b))
             for p, s, v, t, b in sql(path, "SELECT rowid, originator_id, originator_version, "
                                            "topic, state FROM stored_events ORDER BY rowid")]
 

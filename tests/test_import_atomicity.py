@@ -12,10 +12,11 @@ import time
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
-from conftest import Db, copy_of
+from backends import Db, copy_of
 from outcomeledger.domain.commands import AgreeContract, Command, Meta
 from outcomeledger.domain.errors import InvalidInput
 from outcomeledger.domain.terms import ContractTerms, Outcome
@@ -200,11 +201,11 @@ def test_a_failure_while_writing_leaves_nothing(ledger_db: Db,
     with Ledger.open(ledger_db.url) as ledger:
         ledger.project_on_write = False
         recorder = type(ledger.recorder)
-        original = recorder._insert_events
+        original = cast(Any, recorder)._insert_events  # the SQLite recorder's private step
 
         def fail_after_first(self: object, cursor: object, stored: list[object],
                              **kw: object) -> object:
-            original(self, cursor, stored[:1], **kw)  # type: ignore[arg-type]
+            original(self, cursor, stored[:1], **kw)
             raise OSError("disk full")
 
         monkeypatch.setattr(recorder, "_insert_events", fail_after_first)

@@ -10,8 +10,9 @@ event count (``Ledger.max_position()``) does not move.
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -110,7 +111,7 @@ class Case:
     message: str  # the start of the message after "field: "
     args: tuple[str, ...] = ()
     before: tuple[tuple[str, ...], ...] = ()  # commands run (and accepted) first
-    before_files: dict[str, str] = field(default_factory=dict)
+    before_files: dict[str, str] = dataclasses.field(default_factory=dict)
     where: str = ""  # the file with the refusal, when not the first
 
 

@@ -8,6 +8,7 @@ import io
 import json
 import sys
 from datetime import UTC, datetime
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
@@ -36,6 +37,7 @@ def test_a_receipt_counts_rows_figures_returns_and_events(ledger: Ledgered) -> N
     path = ledger.write("q.csv", RETURN)
     [receipt] = ledger.receipts(path)
     late = receipt.pop("late_returns")  # each with its days late, which the clock moves
+    assert isinstance(late, list)
     assert [str(r).split(":")[0] for r in late] == ["C-IMP FY2020-Q1", "C-IMP FY2020-Q2"]
     assert receipt == {
         "file": path, "sha256": hashlib.sha256(RETURN.encode()).hexdigest(), "rows": 3,
@@ -186,8 +188,8 @@ def test_a_restatement_replaces_only_the_figures_it_lists_and_keeps_originals(
         1, 1, 0, 1)
     [restated] = [e for e in stream(ledger) if isinstance(e, ReturnRestated)]
     assert restated.reason == "audit: one claim withdrawn"
-    assert [(f.outcome, f.value) for f in restated.figures] == [("ENTRY", 2)]
-    assert [(f.outcome, f.value) for f in restated.originals] == [("ENTRY", 3)]
+    assert [(f.outcome, f.value) for f in restated.figures] == [("ENTRY", Decimal(2))]
+    assert [(f.outcome, f.value) for f in restated.originals] == [("ENTRY", Decimal(3))]
     assert restated.source is not None
     assert restated.source.sha256 == hashlib.sha256(Path(fix).read_bytes()).hexdigest()
 

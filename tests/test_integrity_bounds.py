@@ -31,7 +31,7 @@ import pytest
 from click.testing import CliRunner, Result
 from eventsourcing.persistence import StoredEvent
 
-from conftest import Db
+from backends import Db
 from outcomeledger.app import services as service
 from outcomeledger.cli import cli
 from outcomeledger.domain import codec
@@ -201,7 +201,7 @@ def test_period_ids_are_bounded_to_the_years_a_ledger_records() -> None:
     for text, cadence in [("FY2200-Q4", "quarter"), ("1899-12", "month"),
                           ("FY9999-Q4", "quarter"), ("0000-01", "month")]:
         with pytest.raises(PeriodError, match="outside the years a ledger records"):
-            parse_period(text, cadence)  # type: ignore[arg-type]
+            parse_period(text, cadence)
 
 
 # -- item 1: an event is committed only with its projections ------------------------------

@@ -132,16 +132,16 @@ days = st.dates(min_value=date(1900, 1, 1), max_value=date(2200, 12, 31))
 @given(days, cadences)
 def test_the_period_containing_a_date_contains_it_and_parses_back(day: date,
                                                                   cadence: str) -> None:
-    period = period_containing(day, cadence)  # type: ignore[arg-type]
+    period = period_containing(day, cadence)
     assert period.contains(day)
-    assert parse_period(period.id, cadence) == period  # type: ignore[arg-type]
-    assert parse_period(f"{period.start}..{period.end}", cadence) == period  # type: ignore[arg-type]
+    assert parse_period(period.id, cadence) == period
+    assert parse_period(f"{period.start}..{period.end}", cadence) == period
     assert is_boundary(period.start, cadence)  # type: ignore[arg-type]
 
 
 @given(days, cadences)
 def test_next_and_previous_are_adjacent_and_invert_each_other(day: date, cadence: str) -> None:
-    period: Period = period_containing(day, cadence)  # type: ignore[arg-type]
+    period: Period = period_containing(day, cadence)
     following = period.next()
     assert following.start == period.end + timedelta(days=1)
     assert following.previous() == period

@@ -18,7 +18,7 @@ from contextlib import closing
 
 import pytest
 
-from conftest import Db
+from backends import Db
 from outcomeledger.app.demo import build_demo
 from outcomeledger.projections import Cutoff, catch_up, dump, ensure, in_memory, positions
 from outcomeledger.storage.store import Ledger

@@ -17,7 +17,7 @@ from typing import Any
 import msgspec
 import pytest
 
-from conftest import Db, copy_of
+from backends import Db, copy_of
 from outcomeledger.app.demo import build_demo
 from outcomeledger.app.replay import differences
 from outcomeledger.domain import codec
@@ -62,6 +62,7 @@ def conn(copy: Db) -> Iterator[Conn]:
 def rows(conn: Conn, table: str, where: str = "1 = 1",
          *params: object) -> list[dict[str, Any]]:
     cur = conn.execute(f"SELECT * FROM {table} WHERE {where}", params)
+    assert cur.description is not None
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
@@ -180,10 +181,10 @@ def test_money_is_text_never_real(conn: Conn, copy: Db) -> None:
         assert stored.fetchall() == [("text", "text")]
         return
     for table in TABLES:
-        declared = conn.execute("SELECT DISTINCT data_type FROM information_schema.columns "
+        types = conn.execute("SELECT DISTINCT data_type FROM information_schema.columns "
                                 "WHERE table_name = ?", (table.name,)).fetchall()
         # Money is NUMERIC (exact); never real or double precision.
-        assert {r[0] for r in declared} <= {"text", "bigint", "boolean", "numeric"}, table.name
+        assert {r[0] for r in types} <= {"text", "bigint", "boolean", "numeric"}, table.name
     collations = conn.execute("SELECT DISTINCT collation_name FROM information_schema.columns "
                               "WHERE table_name = 'proj_payments' AND data_type = 'text'")
     assert collations.fetchall() == [("C",)]  # byte order, as SQLite sorts

@@ -94,10 +94,12 @@ def test_caps_are_never_exceeded(case: tuple[Any, list[Any]]) -> None:
             if state.base_terms.max_value is not None:
                 assert outcomes_total <= state.base_terms.max_value
     if o1.cap_units is not None:
+        assert o1.price is not None
         assert paid["O1"] <= o1.cap_units * o1.price
     if o1.cap_value is not None:
         assert paid["O1"] <= o1.cap_value
     if o2.cap_units is not None:
+        assert o2.tiers is not None
         first, second = o2.tiers
         assert paid["O2"] <= (min(o2.cap_units, D(50)) * first.price
                               + max(o2.cap_units - 50, D(0)) * second.price)

@@ -13,7 +13,7 @@ from contextlib import closing
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import Db
+from backends import Db
 from outcomeledger.app.demo import build_demo
 from outcomeledger.cli import cli
 from outcomeledger.projections import dump

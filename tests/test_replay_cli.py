@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from conftest import Db
+from backends import Db
 from outcomeledger.app.demo import build_demo, build_pb
 from outcomeledger.cli import cli
 from outcomeledger.projections import Cutoff, dump, in_memory, positions, source

@@ -15,7 +15,7 @@ from contextlib import closing
 
 import pytest
 
-from conftest import Db
+from backends import Db
 from outcomeledger.app.demo import build_demo
 from outcomeledger.projections import dump
 from outcomeledger.projections.registry import TABLES

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import Db, new_db
+from backends import Db, new_db
 from outcomeledger import projections
 from outcomeledger.app import demo, replay
 from outcomeledger.app import services as service

@@ -84,8 +84,10 @@ def test_the_old_event_replays_through_every_reader(ledger_with_v0: tuple[Path, 
             assert trail == (OLD_TOPIC, "RewardAdjusted", codec.event_hash(old),
                              ledger.stream("C-TEST")[0][1],
                              "2025-07-10T09:00:00Z")
-            line0 = conn.execute("SELECT steps FROM proj_payments_lines WHERE "
-                                 "period = 'FY2025-Q1' AND line = 0").fetchone()[0]
+            found = conn.execute("SELECT steps FROM proj_payments_lines WHERE "
+                                 "period = 'FY2025-Q1' AND line = 0").fetchone()
+            assert found is not None
+            line0 = found[0]
             assert msgspec.json.decode(line0)[0]["amount"] == "-700.00"
             live = list(dump(conn))
             with closing(in_memory(conn, Cutoff(2))) as replayed:

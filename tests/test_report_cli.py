@@ -13,7 +13,7 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
-from conftest import Db
+from backends import Db
 from outcomeledger.app.demo import build_enf, build_gm, build_pb
 from outcomeledger.cli import cli
 from outcomeledger.report import ContractReport, PortfolioReport

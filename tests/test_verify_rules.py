@@ -22,7 +22,8 @@ import pytest
 from click.testing import CliRunner, Result
 from hypothesis import HealthCheck, given, settings
 
-from conftest import ACTOR, T0, Db, fig, meta, terms
+from backends import Db
+from conftest import ACTOR, T0, fig, meta, terms
 from outcomeledger.app import services as service
 from outcomeledger.app.demo import _path, build_gm, build_pb
 from outcomeledger.cli import cli
