@@ -23,9 +23,10 @@ from conftest import (
     varied,
     when,
 )
-from outcomeledger.domain.commands import AgreeContract, ValidateReturn
+from outcomeledger.cli.base import as_flag
+from outcomeledger.domain.commands import AgreeContract, Command, ValidateReturn
 from outcomeledger.domain.contract.state import ContractState
-from outcomeledger.domain.errors import InvalidInput, Refused
+from outcomeledger.domain.errors import COMMAND, InvalidInput, Problem, Refused
 from outcomeledger.domain.events import (
     ContractAgreed,
     ContractClosed,
@@ -269,3 +270,21 @@ def test_an_adjustment_needs_a_non_zero_amount_and_a_reason() -> None:
         "amount: expected a non-zero finite amount (got 0)")
     assert refusal(agreed(), adjusted("FY2025-Q1", "-50", reason="")) == (
         "reason: a reason is required for an adjustment")
+
+
+def test_the_decider_names_fields_and_never_the_command_lines_flags() -> None:
+    """The domain speaks of ``reason`` and ``period``; the CLI shows ``--reason``."""
+    state = apply(agreed(), counts("FY2025-Q1", O1=1))
+    commands: list[Command] = [returned("FY2025-Q1", fig("O1", 2), restate=True),
+                varied(Variation(max_value=D(1)), date(2025, 5, 1), reason="r"),
+                adjusted("FY2099-Q1", "5.00"), certified("1999-Q9"),
+                closed(on=date(2020, 1, 1))]
+    for command in commands:
+        with pytest.raises(InvalidInput) as error:
+            when(state, command)
+        for problem in error.value.problems:
+            assert problem.source == COMMAND, problem
+            assert not str(problem).startswith("-"), problem
+    flagged = as_flag(Problem(COMMAND, None, "closed_on", "before the contract starts"))
+    assert str(flagged) == "--on: before the contract starts"
+    assert str(as_flag(Problem(COMMAND, None, "received_on", "x"))) == "--received-on: x"

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 import click
 
 from ..domain.commands import Meta
-from ..domain.errors import InvalidInput, LedgerError, Problem
+from ..domain.errors import COMMAND, InvalidInput, LedgerError, Problem
 from ..domain.text_checks import control_problem
 from ..report import render
 from ..storage import sqldb
@@ -68,6 +68,19 @@ def emit(fmt: str, table: render.Table, data: Any) -> None:
         click.echo(render.to_text(table))
 
 
+#: The flag that gives a command's field, where its name is not the field's own.
+_FLAGS = {"effective": "--effective", "effective_from": "--effective", "closed_on": "--on"}
+
+
+def as_flag(problem: Problem) -> Problem:
+    """A problem the domain found in a command's own value, named by the flag that gave it
+    (the domain names fields, never the command line's words)."""
+    if problem.source != COMMAND:
+        return problem
+    flag = _FLAGS.get(problem.field, "--" + problem.field.replace("_", "-"))
+    return Problem(flag, problem.line, problem.field, problem.message)
+
+
 def run(fn: Callable[[], None], *, writes: bool = True) -> None:
     """Run a command body, turning refusals into exit 1 with a clear message.
 
@@ -81,10 +94,11 @@ def run(fn: Callable[[], None], *, writes: bool = True) -> None:
         _check_flags()
         fn()
     except InvalidInput as e:
-        _json_errors([p.as_dict() for p in e.problems])
-        for problem in e.problems:
+        problems = [as_flag(p) for p in e.problems]
+        _json_errors([p.as_dict() for p in problems])
+        for problem in problems:
             click.echo(f"error: {problem}", err=True)
-        click.echo(f"refused: {len(e.problems)} problem(s)"
+        click.echo(f"refused: {len(problems)} problem(s)"
                    + ("; nothing was written" if writes else ""), err=True)
         sys.exit(1)
     except LedgerError as e:

@@ -4,17 +4,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: The source of a problem with a value a command carries rather than a file's: the domain
+#: names only the field; the command line shows it as the flag that gave the value.
+COMMAND = "command"
+
 
 @dataclass(frozen=True, slots=True)
 class Problem:
     """One problem with an input: where it is and what was expected."""
 
-    source: str  # file name, "-" for stdin, or a command-line flag
+    source: str  # file name, "-" for stdin, COMMAND, or a command-line flag
     line: int | None
     field: str
     message: str
 
     def __str__(self) -> str:
+        if self.source == COMMAND and self.line is None:
+            return f"{self.field}: {self.message}"
         if self.source.startswith("--") and self.line is None:
             return f"{self.source}: {self.message}"  # the flag names the field
         where = self.source if self.line is None else f"{self.source}:{self.line}"

@@ -26,7 +26,7 @@ from ..commands import (
     ValidateReturn,
     VaryContract,
 )
-from ..errors import InvalidInput, Problem, Refused
+from ..errors import COMMAND, InvalidInput, Problem, Refused
 from ..events import (
     AnyEvent,
     ContractAgreed,
@@ -117,7 +117,7 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
 
 def _require_reason(reason: str, what: str) -> None:
     if not reason.strip():
-        raise InvalidInput([Problem("--reason", None, "reason",
+        raise InvalidInput([Problem(COMMAND, None, "reason",
                                     f"a reason is required for {what}")])
 
 
@@ -136,7 +136,7 @@ def _agree(state: ContractState, cmd: AgreeContract, meta: Meta) -> ContractAgre
 def _vary(state: ContractState, cmd: VaryContract, meta: Meta) -> ContractVaried:
     _require_reason(cmd.reason, "a variation")
     current = state.current_terms
-    problems = check_effective(current, cmd.effective_from, "--effective")
+    problems = check_effective(current, cmd.effective_from, COMMAND)
     in_force = state.terms_on(cmd.effective_from)
     problems += check_variation(in_force, cmd.variation, cmd.source)
     if not problems:
@@ -236,11 +236,11 @@ def _received_on(cmd: SubmitReturn, meta: Meta, period: Period) -> date:
     if cmd.received_on is None:
         return meta.recorded_at.date()
     if cmd.received_on > meta.recorded_at.date():
-        raise InvalidInput([Problem("--received-on", None, "received_on", f"in the future "
+        raise InvalidInput([Problem(COMMAND, None, "received_on", f"in the future "
                                     f"(got {cmd.received_on}, expected at most "
                                     f"{meta.recorded_at.date()}, the day it is recorded)")])
     if cmd.received_on < period.start:
-        raise InvalidInput([Problem("--received-on", None, "received_on", f"before the "
+        raise InvalidInput([Problem(COMMAND, None, "received_on", f"before the "
                                     f"{period.id} period starts (got {cmd.received_on}, "
                                     f"expected {period.start} or later)")])
     return cmd.received_on
@@ -271,7 +271,7 @@ def _check_signature(state: ContractState, cmd: SubmitReturn) -> None:
 
 def _review(state: ContractState, cmd: ValidateReturn | RejectReturn,
             meta: Meta) -> ReturnValidated | ReturnRejected:
-    period = _claim_period(state, cmd.period, "--period", None)
+    period = _claim_period(state, cmd.period, COMMAND, None)
     key = (period.id, cmd.provider)
     status = state.returns.get(key)
     if status is None:
@@ -293,9 +293,9 @@ def _review(state: ContractState, cmd: ValidateReturn | RejectReturn,
 
 
 def _adjust(state: ContractState, cmd: AdjustReward, meta: Meta) -> RewardAdjusted:
-    source = cmd.source.file if cmd.source else "--amount"
+    source = cmd.source.file if cmd.source else COMMAND
     _require_reason(cmd.reason, "an adjustment")
-    period = _claim_period(state, cmd.period, source if cmd.source else "--period", cmd.line)
+    period = _claim_period(state, cmd.period, source, cmd.line)
     if not cmd.amount.is_finite() or cmd.amount == 0 or abs(cmd.amount) > MAX_AMOUNT:
         raise InvalidInput([Problem(source, cmd.line, "amount",
                                     f"expected a non-zero finite amount (got {cmd.amount})")])
@@ -315,7 +315,7 @@ def _scheduled(state: ContractState) -> Payable:
 
 def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
              payable: Payable | None) -> PaymentCertified:
-    period = _claim_period(state, cmd.period, "--period", None)
+    period = _claim_period(state, cmd.period, COMMAND, None)
     if state.certifications:
         last = state.period(state.certifications[-1].period)
         if period < last:
@@ -337,9 +337,9 @@ def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
 def _close(state: ContractState, cmd: CloseContract, meta: Meta) -> ContractClosed:
     _require_reason(cmd.reason, "closing a contract")
     if (why := day_problem(cmd.closed_on)) is not None:
-        raise InvalidInput([Problem("--on", None, "closed_on", why)])
+        raise InvalidInput([Problem(COMMAND, None, "closed_on", why)])
     if cmd.closed_on < state.base_terms.start:
-        raise InvalidInput([Problem("--on", None, "closed_on", f"before the contract starts "
+        raise InvalidInput([Problem(COMMAND, None, "closed_on", f"before the contract starts "
                                     f"(got {cmd.closed_on}, starts {state.base_terms.start})")])
     return ContractClosed(contract=state.reference, recorded_at=meta.recorded_at,
                           recorded_by=meta.recorded_by, reason=cmd.reason,
