@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 from .. import projections
 from ..storage import sqldb
+from ..storage.location import first_line
 from ..storage.store import Ledger, StoreError
 from . import source
 
@@ -112,7 +113,7 @@ def follow(ledger: Ledger, stopping: Callable[[], bool], report: Callable[[Lag],
             else:
                 _poll(conn, stopping, batch_done, interval, since)
     except sqldb.errors() as e:
-        raise StoreError(f"the follower lost its database connection ({_first_line(e)}); "
+        raise StoreError(f"the follower lost its database connection ({first_line(e)}); "
                          "restart it: it resumes from its tracked position") from None
 
 
@@ -154,14 +155,9 @@ def _listen(ledger: Ledger, conn: sqldb.Conn, stopping: Callable[[], bool],
                 continue
             if failure:
                 raise StoreError(f"the follower's subscription failed "
-                                 f"({_first_line(failure[0])}); restart it: it "
+                                 f"({first_line(failure[0])}); restart it: it "
                                  "resumes from its tracked position")
             since[0] = woken
             projections.catch_up(conn, progress=batch_done)
     # Leaving the subscription stopped it, which ends the drain.
     thread.join(timeout=5)
-
-
-def _first_line(error: BaseException) -> str:
-    text = str(error).strip()
-    return text.splitlines()[0] if text else type(error).__name__
