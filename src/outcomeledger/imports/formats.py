@@ -34,7 +34,7 @@ from ..domain.terms import (
     Tier,
     Variation,
 )
-from ..projections.schema import SCHEMA_DIALECT, normalised
+from ..projections.schema import SCHEMA_DIALECT, Published, normalised
 from .adjustments import REQUIRED as ADJUSTMENT_COLUMNS
 from .returns import REQUIRED as RETURN_REQUIRED
 
@@ -326,64 +326,26 @@ def key_tables() -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+def published() -> Published:
+    """The input formats as published in docs/: each schema in docs/schemas, the key tables
+    in docs/formats.md."""
+    return Published({f"schemas/{name}": data for name, data in schema_files().items()},
+                     DOC, BEGIN, END, key_tables(), "# Input formats\n\n", "key tables")
+
+
 def document(current: str) -> str:
-    head, found, rest = current.partition(BEGIN)
-    if not found:
-        raise ValueError(f"{DOC} has no '{BEGIN}' marker")
-    _, found, tail = rest.partition(END)
-    if not found:
-        raise ValueError(f"{DOC} has no '{END}' marker")
-    return f"{head}{BEGIN}\n\n{key_tables()}\n{END}{tail}"
+    return published().spliced(current)
 
 
 def check(folder: Path) -> list[str]:
     """Published files (``folder``: docs/) that differ from the code (empty: in step)."""
-    problems: list[str] = []
-    for name, data in schema_files().items():
-        path = folder / "schemas" / name
-        if not path.exists():
-            problems.append(f"{path}: missing")
-        elif path.read_bytes() != data:
-            problems.append(f"{path}: differs from the code")
-    path = folder / DOC
-    try:
-        text = path.read_text(encoding="utf-8")
-        if document(text) != text:
-            problems.append(f"{path}: key tables differ from the code")
-    except (OSError, ValueError) as e:
-        problems.append(f"{path}: {e}")
-    return problems
+    return published().check(folder)
 
 
 def changes(folder: Path) -> dict[Path, bytes | str]:
-    """The files ``schema --inputs --write`` regenerates (each schema in
-    ``folder``/schemas and the key tables of ``folder``/formats.md) that differ from the
-    code, with their new contents; the command line writes them, each whole."""
-    changed: dict[Path, bytes | str] = {}
-    for name, data in schema_files().items():
-        path = folder / "schemas" / name
-        if not path.exists() or path.read_bytes() != data:
-            changed[path] = data
-    path = folder / DOC
-    text = (path.read_text(encoding="utf-8") if path.exists()
-            else f"# Input formats\n\n{BEGIN}\n{END}\n")
-    new = document(text)
-    if new != text:
-        changed[path] = new
-    return changed
-
-
-def write(folder: Path) -> list[Path]:
-    """Regenerate the schemas and the key tables of ``folder``/formats.md; returns the
-    files changed."""
-    files = changes(folder)
-    for path, data in files.items():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(data, str):
-            path.write_text(data, encoding="utf-8")
-        else:
-            path.write_bytes(data)
-    return list(files)
+    """The files ``schema --inputs --write`` regenerates that differ from the code, with
+    their new contents."""
+    return published().changes(folder)
 
 
 #: What ``contract init`` prints: a contract definition to copy and edit, every key

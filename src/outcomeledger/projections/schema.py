@@ -7,6 +7,7 @@ markers. ``schema --check`` regenerates both and reports any file that differs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from inspect import cleandoc
 from pathlib import Path
 from typing import Any
@@ -120,49 +121,82 @@ def field_tables() -> str:
     return "\n".join(parts).rstrip() + "\n"
 
 
+@dataclass(frozen=True)
+class Published:
+    """A folder of files generated from the code: JSON Schemas, and one Markdown document
+    whose block between two markers is generated (the rest is written by hand). The read
+    models' schemas (projections/) and the input formats' (docs/) are both one of these."""
+
+    schemas: dict[str, bytes]  # path within the folder -> exact bytes
+    doc: str  # the Markdown document's path within the folder
+    begin: str
+    end: str
+    block: str  # the generated block, as the code has it
+    blank: str  # what a new folder's document holds before the block
+    tables: str  # what the block holds, for messages ("field tables")
+
+    def spliced(self, current: str) -> str:
+        """``current`` with its generated block replaced by the code's."""
+        head, found, rest = current.partition(self.begin)
+        if not found:
+            raise ValueError(f"{self.doc} has no '{self.begin}' marker")
+        _, found, tail = rest.partition(self.end)
+        if not found:
+            raise ValueError(f"{self.doc} has no '{self.end}' marker")
+        return f"{head}{self.begin}\n\n{self.block}\n{self.end}{tail}"
+
+    def check(self, folder: Path) -> list[str]:
+        """Published files that differ from the code (empty: in step)."""
+        problems: list[str] = []
+        for name, data in self.schemas.items():
+            path = folder / name
+            if not path.exists():
+                problems.append(f"{path}: missing")
+            elif path.read_bytes() != data:
+                problems.append(f"{path}: differs from the code")
+        path = folder / self.doc
+        try:
+            text = path.read_text(encoding="utf-8")
+            if self.spliced(text) != text:
+                problems.append(f"{path}: {self.tables} differ from the code")
+        except (OSError, ValueError) as e:
+            problems.append(f"{path}: {e}")
+        return problems
+
+    def changes(self, folder: Path) -> dict[Path, bytes | str]:
+        """The files that differ from the code, with their new contents; the command line
+        writes them, each whole (``cli.output``). A new folder gets a document holding
+        only the generated block."""
+        changed: dict[Path, bytes | str] = {}
+        for name, data in self.schemas.items():
+            path = folder / name
+            if not path.exists() or path.read_bytes() != data:
+                changed[path] = data
+        path = folder / self.doc
+        text = (path.read_text(encoding="utf-8") if path.exists()
+                else f"{self.blank}{self.begin}\n{self.end}\n")
+        new = self.spliced(text)
+        if new != text:
+            changed[path] = new
+        return changed
+
+
+def published() -> Published:
+    return Published(schema_files(), README, BEGIN, END, field_tables(),
+                     "# Projection schemas\n\n", "field tables")
+
+
 def readme(current: str) -> str:
     """``current`` with its generated block replaced by the fields as the code has them."""
-    head, found, rest = current.partition(BEGIN)
-    if not found:
-        raise ValueError(f"{README} has no '{BEGIN}' marker")
-    _, found, tail = rest.partition(END)
-    if not found:
-        raise ValueError(f"{README} has no '{END}' marker")
-    return f"{head}{BEGIN}\n\n{field_tables()}\n{END}{tail}"
+    return published().spliced(current)
 
 
 def check(folder: Path) -> list[str]:
     """Published files that differ from the code (empty: in step)."""
-    problems: list[str] = []
-    for name, data in schema_files().items():
-        path = folder / name
-        if not path.exists():
-            problems.append(f"{path}: missing")
-        elif path.read_bytes() != data:
-            problems.append(f"{path}: differs from the code")
-    path = folder / README
-    try:
-        if readme(path.read_text(encoding="utf-8")) != path.read_text(encoding="utf-8"):
-            problems.append(f"{path}: field tables differ from the code")
-    except (OSError, ValueError) as e:
-        problems.append(f"{path}: {e}")
-    return problems
+    return published().check(folder)
 
 
 def changes(folder: Path) -> dict[Path, bytes | str]:
     """The files ``schema --write`` regenerates (every schema and the README's field
-    tables) that differ from the code, with their new contents; the command line writes
-    them, each whole (``cli.output``)."""
-    changed: dict[Path, bytes | str] = {}
-    for name, data in schema_files().items():
-        path = folder / name
-        if not path.exists() or path.read_bytes() != data:
-            changed[path] = data
-    path = folder / README
-    # A new folder gets a README holding only the generated field tables.
-    text = (path.read_text(encoding="utf-8") if path.exists()
-            else f"# Projection schemas\n\n{BEGIN}\n{END}\n")
-    new = readme(text)
-    if new != text:
-        changed[path] = new
-    return changed
+    tables) that differ from the code, with their new contents."""
+    return published().changes(folder)
