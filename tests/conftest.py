@@ -1,6 +1,7 @@
 """Builders for behaviour tests: given events -> when a command -> then events or an error.
 
-Tests import these helpers directly (``from conftest import agreed, returned, ...``).
+Tests import these helpers directly (``from conftest import agreed, submit, ...``): a
+builder of a command is named as the imperative it is (``submit``, ``vary``, ``certify``).
 Every timestamp is fixed, so a test's events are the same on every run.
 """
 
@@ -124,32 +125,32 @@ def fig(outcome_code: str, value: int | str | Decimal, participant: str = "",
                   achieved_on=achieved_on, line=line)
 
 
-def returned(period: str, *figures: Figure, provider: str = "", restate: bool = False,
+def submit(period: str, *figures: Figure, provider: str = "", restate: bool = False,
              reason: str = "") -> SubmitReturn:
     return SubmitReturn(period=period, provider=provider, figures=figures, restate=restate,
                         reason=reason)
 
 
-def counts(period: str, **values: int) -> SubmitReturn:
-    """An aggregate return: ``counts("FY2025-Q1", O1=3)``."""
-    return returned(period, *(fig(code, v) for code, v in values.items()))
+def tally(period: str, **values: int) -> SubmitReturn:
+    """Submit an aggregate return: ``tally("FY2025-Q1", O1=3)``."""
+    return submit(period, *(fig(code, v) for code, v in values.items()))
 
 
-def varied(variation: Variation, effective: date, reason: str = "varied") -> VaryContract:
+def vary(variation: Variation, effective: date, reason: str = "varied") -> VaryContract:
     return VaryContract(variation, effective, reason)
 
 
-def adjusted(period: str, amount: str, kind: str = "bonus",
+def adjust(period: str, amount: str, kind: str = "bonus",
              reason: str = "adjusted") -> AdjustReward:
     return AdjustReward(period=period, kind=kind, amount=D(amount),  # type: ignore[arg-type]
                         reason=reason)
 
 
-def certified(period: str) -> CertifyPayment:
+def certify(period: str) -> CertifyPayment:
     return CertifyPayment(period)
 
 
-def closed(on: date = date(2027, 3, 31), reason: str = "contract ended") -> CloseContract:
+def close(on: date = date(2027, 3, 31), reason: str = "contract ended") -> CloseContract:
     return CloseContract(on, reason)
 
 

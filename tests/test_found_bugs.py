@@ -7,7 +7,18 @@ from decimal import Decimal
 
 import pytest
 
-from conftest import D, agreed, apply, counts, fig, outcome, period_of, returned, schedule, when
+from conftest import (
+    D,
+    agreed,
+    apply,
+    fig,
+    outcome,
+    period_of,
+    schedule,
+    submit,
+    tally,
+    when,
+)
 from outcomeledger.domain.commands import RejectReturn
 from outcomeledger.domain.errors import InvalidInput
 from outcomeledger.domain.events import ReturnSubmitted
@@ -24,7 +35,7 @@ def test_floor_does_not_pay_back_a_shortfall_it_never_charged() -> None:
     The cohort's latest result is a gap of 10 events (10,000), but the floored -10 units
     stay in the running paid units, so Q2 pays for 20 events (20,000)."""
     state = apply(agreed(outcomes=(IMPROVEMENT,), negative_periods="floor"),
-                  counts("FY2025-Q1", R=165), counts("FY2025-Q2", R=145))
+                  tally("FY2025-Q1", R=165), tally("FY2025-Q2", R=145))
     assert period_of(state, "FY2025-Q1").payable == D(0)
     assert period_of(state, "FY2025-Q2").payable == D("10000.00")
     assert schedule(state).total("payable") == D("10000.00")
@@ -34,12 +45,12 @@ def test_a_participant_whose_return_was_rejected_can_still_achieve_the_outcome()
     """contract._participant_index counts figures of rejected returns, so once-per-participant
     refuses the claim in any other period, while mechanism.compute never pays the rejected
     one: the outcome can never be paid for this participant."""
-    state = apply(agreed(), returned("FY2025-Q1", fig("O1", 1, "P-1")),
+    state = apply(agreed(), submit("FY2025-Q1", fig("O1", 1, "P-1")),
                   RejectReturn("FY2025-Q1", "", "evidence missing"))
     assert schedule(state).total("payable") == D(0)
-    [event] = when(state, returned("FY2025-Q2", fig("O1", 1, "P-1"))).events
+    [event] = when(state, submit("FY2025-Q2", fig("O1", 1, "P-1"))).events
     assert isinstance(event, ReturnSubmitted)
-    assert schedule(apply(state, returned("FY2025-Q2", fig("O1", 1, "P-1")))).total(
+    assert schedule(apply(state, submit("FY2025-Q2", fig("O1", 1, "P-1")))).total(
         "payable") == D("100.00")
 
 
@@ -67,7 +78,7 @@ def test_two_values_for_one_figure_in_one_return_are_refused() -> None:
     with different values: it reports added=2 and the fold keeps only the last value.
     DESIGN 4.3: two rows with the same key and different values in one import are an error;
     the file parser catches it, the decider (the consistency boundary) does not."""
-    command = returned("FY2025-Q1", fig("O1", 1, "P-1", line=2), fig("O1", 3, "P-1", line=3))
+    command = submit("FY2025-Q1", fig("O1", 1, "P-1", line=2), fig("O1", 3, "P-1", line=3))
     with pytest.raises(InvalidInput) as error:
         when(agreed(), command)
     assert [(p.line, p.field) for p in error.value.problems] == [(3, "value")]

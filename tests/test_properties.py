@@ -14,12 +14,12 @@ from conftest import (
     REF,
     T0,
     D,
-    adjusted,
+    adjust,
     agreed,
     apply,
     chain,
-    counts,
     outcome,
+    tally,
     terms,
     when,
 )
@@ -70,11 +70,11 @@ def capped_contracts(draw: st.DrawFn) -> tuple[Any, list[Any]]:
                                                    "O1"),)])))
     commands: list[Any] = []
     for period in draw(st.lists(st.sampled_from(QUARTERS), max_size=6, unique=True)):
-        commands.append(counts(period, O1=draw(st.integers(0, 300)),
+        commands.append(tally(period, O1=draw(st.integers(0, 300)),
                                O2=draw(st.integers(0, 300))))
         if draw(st.booleans()):
             amount = draw(money(-5000, 5000).filter(bool))
-            commands.append(adjusted(period, str(amount), "other", "random"))
+            commands.append(adjust(period, str(amount), "other", "random"))
     return state, commands
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import D, agreed, agreed_with, apply, certified, counts, fig, outcome, returned
+from conftest import D, agreed, agreed_with, apply, certify, fig, outcome, submit, tally
 from outcomeledger.app.demo import build_enf, build_gm, build_pb
 from outcomeledger.app.report_source import Source
 from outcomeledger.domain.money import quantize
@@ -83,9 +83,9 @@ def test_the_participant_cap_row_shows_the_highest_participant() -> None:
     codes = ("ACC0", "ACC3", "ACC6", "ACC12", "ACC18", "ACC24", "WB1", "WB2", "WB3", "MH0",
              "MH1", "DRG0", "DRG1", "QUAL", "VOL13", "VOL26", "FT13", "FT26")
     state = apply(agreed_with(load_terms(Path(str(path)))),
-                  returned("FY2018-Q1", *(fig(c, 1, "P-0173") for c in codes[:9])),
-                  returned("FY2018-Q2", *(fig(c, 1, "P-0173") for c in codes[9:])),
-                  returned("FY2018-Q2", fig("ACC0", 1, "P-0200"), provider="BRICK"))
+                  submit("FY2018-Q1", *(fig(c, 1, "P-0173") for c in codes[:9])),
+                  submit("FY2018-Q2", *(fig(c, 1, "P-0173") for c in codes[9:])),
+                  submit("FY2018-Q2", fig("ACC0", 1, "P-0200"), provider="BRICK"))
     row = cap(build_report(state, NO_HEAD), "participant")
     assert (row.subject, row.used, row.headroom, row.reached) == (
         "P-0173", D("19000.00"), D("0.00"), True)
@@ -98,9 +98,9 @@ def test_participant_usage_agrees_with_the_mechanism_s_own_cuts() -> None:
     state = apply(agreed(participant_cap=D(250), outcomes=(
                       outcome("O1"), outcome("O2", price=D(250), requires=("O1",)),
                       outcome("O3", price=D(40), cap_units=D(3), once_per_participant=False))),
-                  returned("FY2025-Q1", fig("O1", 1, "A"), fig("O1", 1, "B"), fig("O3", 2, "A"),
+                  submit("FY2025-Q1", fig("O1", 1, "A"), fig("O1", 1, "B"), fig("O3", 2, "A"),
                            fig("O1", 4)),
-                  returned("FY2025-Q2", fig("O2", 1, "A"), fig("O3", 2, "B")))
+                  submit("FY2025-Q2", fig("O2", 1, "A"), fig("O3", 2, "B")))
     view = View(state)
     usage = participant_usage(view)
     cut = -sum((s.amount or D(0) for p in view.periods for line in p.lines
@@ -113,7 +113,7 @@ def test_participant_usage_agrees_with_the_mechanism_s_own_cuts() -> None:
 def test_outcome_caps_report_units_and_value_headroom() -> None:
     state = apply(agreed(outcomes=(outcome("O1", cap_units=D(10)),
                                    outcome("O2", price=D(250), cap_value=D(1000)))),
-                  counts("FY2025-Q1", O1=6, O2=3), counts("FY2025-Q2", O1=6, O2=2))
+                  tally("FY2025-Q1", O1=6, O2=3), tally("FY2025-Q2", O1=6, O2=2))
     report = build_report(state, NO_HEAD)
     units, value = cap(report, "outcome_units", "O1"), cap(report, "outcome_value", "O2")
     assert (units.used, units.headroom, units.reached) == (D(10), D(0), True)
@@ -137,8 +137,8 @@ def test_gm_restatement_register_shows_the_cap_absorbing_the_clawback(ledger: Le
 
 
 def test_a_restatement_below_any_cap_is_recovered_from_the_next_run() -> None:
-    state = apply(agreed(), counts("FY2025-Q1", O1=10), certified("FY2025-Q1"))
-    state = apply(state, returned("FY2025-Q1", fig("O1", 8), restate=True,
+    state = apply(agreed(), tally("FY2025-Q1", O1=10), certify("FY2025-Q1"))
+    state = apply(state, submit("FY2025-Q1", fig("O1", 8), restate=True,
                                   reason="2 claims withdrawn"),
                   at=datetime(2025, 8, 1, tzinfo=UTC))
     (row,) = build_report(state, NO_HEAD).register.restatements
@@ -207,7 +207,7 @@ def test_pb_improvement_outcomes_without_targets_are_rated_other(ledger: Ledger)
 
 def test_overall_rating_is_the_worst_rated_outcome() -> None:
     state = apply(agreed(outcomes=(outcome("O1", target=D(10)), outcome("O2", target=D(10)))),
-                  counts("FY2025-Q1", O1=10, O2=7))
+                  tally("FY2025-Q1", O1=10, O2=7))
     perf = build_report(state, NO_HEAD).performance
     assert [o.cumulative.rating for o in perf.outcomes] == ["good", "inadequate"]
     assert perf.overall == "inadequate"
@@ -232,8 +232,8 @@ def test_gm_consolidated_returns_are_expected_per_contract(ledger: Ledger) -> No
 
 
 def test_a_return_recorded_after_its_due_date_is_counted_late() -> None:
-    state = apply(agreed(), counts("FY2025-Q1", O1=1))
-    state = apply(state, counts("FY2025-Q2", O1=1), at=datetime(2026, 1, 5, tzinfo=UTC))
+    state = apply(agreed(), tally("FY2025-Q1", O1=1))
+    state = apply(state, tally("FY2025-Q2", O1=1), at=datetime(2026, 1, 5, tzinfo=UTC))
     returns = build_report(state, NO_HEAD).returns
     assert [(r.period, r.late) for r in returns.rows] == [("FY2025-Q1", False),
                                                           ("FY2025-Q2", True)]
@@ -270,7 +270,7 @@ def test_rounding_residue_goes_to_the_declared_payer() -> None:
     payers = (Payer("A", "Payer A", D("0.3333")), Payer("B", "Payer B", D("0.3334"),
                                                         residue=True),
               Payer("C", "Payer C", D("0.3333"), commitment=D(30)))
-    state = apply(agreed(payers=payers), counts("FY2025-Q1", O1=1))
+    state = apply(agreed(payers=payers), tally("FY2025-Q1", O1=1))
     a, b, c = build_report(state, NO_HEAD).payers
     assert (a.amount, b.amount, c.amount) == (D("33.33"), D("33.34"), D("33.33"))
     assert (c.headroom, c.over_commitment) == (D("-3.33"), True)

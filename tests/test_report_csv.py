@@ -9,7 +9,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from conftest import D, agreed, apply, counts, fig, outcome, returned
+from conftest import D, agreed, apply, fig, outcome, submit, tally
 from outcomeledger.app.demo import build_gm
 from outcomeledger.cli import cli
 from outcomeledger.report import ContractReport, build_report
@@ -36,8 +36,8 @@ def sections(text: str) -> dict[str, list[list[str]]]:
 
 def test_an_outcome_named_like_a_formula_comes_out_neutralised() -> None:
     state = apply(agreed(outcomes=(outcome("O1", name=FORMULA), outcome("O2"))),
-                  counts("FY2025-Q1", O1=3))
-    state = apply(state, returned("FY2025-Q1", fig("O1", 2), restate=True, reason="-1 claim"))
+                  tally("FY2025-Q1", O1=3))
+    state = apply(state, submit("FY2025-Q1", fig("O1", 2), restate=True, reason="-1 claim"))
     parsed = sections(to_csv(contract_sections(build_report(state, Head(0, "0" * 64, 0)))))
     names = [row[2] for row in parsed["performance_cumulative"][1:]]
     assert names[0] == "'" + FORMULA
@@ -99,7 +99,7 @@ def _any_report() -> ContractReport:
 
 def test_numbers_in_text_sections_use_plain_decimals() -> None:
     state = apply(agreed(outcomes=(outcome("O1", price=D("1234567.5")),)),
-                  counts("FY2025-Q1", O1=1))
+                  tally("FY2025-Q1", O1=1))
     parsed = sections(to_csv(contract_sections(build_report(state, Head(0, "0" * 64, 0)))))
     header, row = parsed["payments"][0], parsed["payments"][1]
     assert row[header.index("earned")] == "1234567.50"  # no thousands separators in CSV

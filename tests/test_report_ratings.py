@@ -7,7 +7,7 @@ from datetime import date
 import msgspec
 import pytest
 
-from conftest import T0, D, agreed, apply, counts, outcome, terms, varied
+from conftest import T0, D, agreed, apply, outcome, tally, terms, vary
 from outcomeledger.domain import codec
 from outcomeledger.domain.events import ContractAgreed
 from outcomeledger.domain.term_checks import check_terms
@@ -32,7 +32,7 @@ def test_ratings_compare_unrounded_shares() -> None:
 def test_a_contract_sets_its_own_thresholds() -> None:
     scale = Ratings(good=D("0.95"), approaching=D("0.85"), requires_improvement=D("0.60"))
     state = apply(agreed(outcomes=(outcome("O1", target=D(100)),), ratings=scale),
-                  counts("FY2025-Q1", O1=96))
+                  tally("FY2025-Q1", O1=96))
     perf = build_report(state, Head(0, "0" * 64, 0)).performance
     assert perf.outcomes[0].cumulative.rating == "good"
     assert (perf.ratings.good, perf.ratings.source) == (D("0.95"), "contract")
@@ -60,7 +60,7 @@ def test_unknown_keys_and_increasing_thresholds_are_refused() -> None:
 def test_a_variation_replaces_the_thresholds_from_its_date() -> None:
     lenient = Ratings(good=D("0.95"), approaching=D("0.8"), requires_improvement=D("0.5"))
     state = apply(agreed(outcomes=(outcome("O1", target=D(100)),)),
-                  varied(Variation(ratings=lenient), date(2025, 10, 1)))
+                  vary(Variation(ratings=lenient), date(2025, 10, 1)))
     assert state.terms_on(date(2025, 9, 30)).ratings is None
     assert state.terms_on(date(2025, 10, 1)).ratings == lenient
 

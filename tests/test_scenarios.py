@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import D, agreed_with, apply, counts, varied
+from conftest import D, agreed_with, apply, tally, vary
 from outcomeledger.app import demo
 from outcomeledger.app import services as service
 from outcomeledger.domain.commands import Meta
@@ -154,9 +154,9 @@ def test_s1_cohort_1_alone_misses_the_10_percent_trigger(ledger: Ledger) -> None
 def pb_history(retire_cohort_3: bool) -> Schedule:
     state = agreed_with(load_terms(data("pb.toml")))
     if retire_cohort_3:
-        state = apply(state, varied(load_variation(data("pb_drop_cohort3.toml")),
+        state = apply(state, vary(load_variation(data("pb_drop_cohort3.toml")),
                                     date(2014, 4, 1), "pilot ended after two cohorts"))
-    return compute(apply(state, counts("FY2014-Q2", C1=1420), counts("FY2017-Q2", C2=1401)))
+    return compute(apply(state, tally("FY2014-Q2", C1=1420), tally("FY2017-Q2", C2=1401)))
 
 
 def test_s1_without_retiring_cohort_3_the_pooled_test_never_runs() -> None:
@@ -172,5 +172,5 @@ def test_s1_retiring_cohort_3_through_the_decider_pays_the_pooled_gap() -> None:
 
 def test_s1_a_cohort_at_exactly_10_percent_is_paid_on_its_own() -> None:
     state = agreed_with(load_terms(data("pb.toml")))
-    schedule = compute(apply(state, counts("FY2014-Q2", C1=1395)))
+    schedule = compute(apply(state, tally("FY2014-Q2", C1=1395)))
     assert schedule.total("payable") == D("1550000.00")

@@ -13,13 +13,13 @@ from dataclasses import replace
 import msgspec
 
 from conftest import (
-    adjusted,
+    adjust,
     agreed,
-    certified,
-    counts,
+    certify,
     fig,
     meta,
-    returned,
+    submit,
+    tally,
 )
 from outcomeledger.domain import codec
 from outcomeledger.domain.commands import Command
@@ -28,9 +28,9 @@ from outcomeledger.domain.contract.state import ContractState, evolve, evolve_ow
 from outcomeledger.domain.events import AnyEvent, ContractAgreed
 
 COMMANDS: list[Command] = [
-    counts("FY2025-Q1", O1=3), adjusted("FY2025-Q1", "10.00"), certified("FY2025-Q1"),
-    returned("FY2025-Q1", fig("O1", 2), restate=True, reason="miscounted"),
-    adjusted("FY2025-Q2", "5.00")]
+    tally("FY2025-Q1", O1=3), adjust("FY2025-Q1", "10.00"), certify("FY2025-Q1"),
+    submit("FY2025-Q1", fig("O1", 2), restate=True, reason="miscounted"),
+    adjust("FY2025-Q2", "5.00")]
 
 
 def stream() -> list[tuple[AnyEvent, str, ContractState]]:

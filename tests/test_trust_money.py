@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from conftest import D, adjusted, agreed, fig, outcome, refusal, returned, when
+from conftest import D, adjust, agreed, fig, outcome, refusal, submit, when
 from outcomeledger.domain.events import ReturnSubmitted, RewardAdjusted
 from outcomeledger.storage.store import Ledger
 from test_import_refusals import CONTRACT, Ledgered
@@ -119,26 +119,26 @@ def test_a_dry_run_is_refused_as_the_write_would_be(ledger: Ledgered) -> None:
 ])
 def test_the_decider_refuses_sub_penny_amounts_and_the_wrong_sign(
         kind: str, amount: str, message: str) -> None:
-    assert refusal(agreed(), adjusted("FY2025-Q1", amount, kind)).startswith(message)
+    assert refusal(agreed(), adjust("FY2025-Q1", amount, kind)).startswith(message)
 
 
 @pytest.mark.parametrize(("kind", "amount"), [
     ("indexation", "120.50"), ("indexation", "-120.50"), ("other", "-3"), ("other", "3"),
     ("bonus", "2500.5"), ("penalty", "-50"), ("recovery", "-1.000")])
 def test_kinds_either_way_and_exact_amounts_are_recorded(kind: str, amount: str) -> None:
-    [event] = when(agreed(), adjusted("FY2025-Q1", amount, kind)).events
+    [event] = when(agreed(), adjust("FY2025-Q1", amount, kind)).events
     assert isinstance(event, RewardAdjusted)
     assert event.amount == D(amount)
 
 
 def test_no_amount_is_recorded_in_exponent_notation() -> None:
-    [event] = when(agreed(), adjusted("FY2025-Q1", "1E+3")).events
+    [event] = when(agreed(), adjust("FY2025-Q1", "1E+3")).events
     assert isinstance(event, RewardAdjusted)
     assert str(event.amount) == "1000"
 
 
 def test_a_yen_amount_has_no_minor_unit() -> None:
-    assert refusal(agreed(currency="JPY"), adjusted("FY2025-Q1", "10.5")) == (
+    assert refusal(agreed(currency="JPY"), adjust("FY2025-Q1", "10.5")) == (
         "amount: finer than the JPY minor unit (got 10.5, expected a multiple of 1)")
 
 
@@ -248,7 +248,7 @@ def test_a_participant_missing_a_rung_is_recorded_and_excluded_from_payment(
 
 def test_the_decider_records_a_rung_without_its_prerequisite_with_a_warning() -> None:
     state = agreed(outcomes=(outcome("E"), outcome("S", requires=("E",))))
-    decision = when(state, returned("FY2025-Q1", fig("S", 1, "P-9", line=2)))
+    decision = when(state, submit("FY2025-Q1", fig("S", 1, "P-9", line=2)))
     assert decision.receipt.added == 1
     [warning] = decision.receipt.warnings
     assert (warning.field, warning.line) == ("participant", 2)
