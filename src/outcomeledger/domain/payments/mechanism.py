@@ -213,65 +213,14 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
                   by_outcome: dict[str, list[FigureRecord]],
                   present: set[tuple[str, str]], run: _Running,
                   explain: bool = True) -> OutcomeLine | None:
-    currency = terms.currency
-    rows = by_outcome.get(o.code)
-    steps: list[Step]
-    per_participant: dict[str, Decimal] = _NO_PARTICIPANTS
-    if o.kind == "improvement":
-        steps = []
-        units = paid = _improvement_units(o, terms, p, by_outcome, run, steps)
-        if not rows and paid == 0:
-            return None
-    else:
-        if not rows:
-            return None
-        excluded: list[Step] = []
-        if len(rows) == 1 and not rows[0].figure.participant:
-            # The common line: one aggregate figure (what _count_units would sum).
-            units = ZERO + rows[0].figure.value
-            refs: tuple[str, ...] = (f"v{rows[0].recorded.version}",)
-        else:
-            units, per_participant = _count_units(o, p, rows, present, run, excluded)
-            refs = _refs(rows)
-        steps = [Step("units", f"{_fmt(units)} units counted from {len(rows)} figure(s)",
-                      None, refs), *excluded] if explain else excluded
-        paid = units
-        if o.deadweight:
-            paid = paid * (1 - o.deadweight)
-            steps.append(Step("deadweight", f"{fmt(o.deadweight)} deducted: "
-                              f"{fmt(paid)} units"))
-        if o.threshold is not None:
-            paid = max(ZERO, paid - o.threshold)
-            steps.append(Step("threshold", f"units above threshold {fmt(o.threshold)}: "
-                              f"{fmt(paid)}"))
-    code = o.code
-    paid_units = run.paid_units
-    before = paid_units[code]
-    after = before + paid
-    paid_units[code] = after
-    earned = (price_between(o, before, after) if o.tiers is not None else
-              (after - before) * (o.price or ZERO)).quantize(minor_unit(currency), ROUNDING)
-    if explain:
-        steps.append(Step("earned", f"{_fmt(paid)} units at {describe_price(o)}", earned))
-    if terms.negative_periods == "floor" and earned < 0:
-        steps.append(Step("floor", "negative period floored at zero (negative_periods = "
-                          "floor): nothing carries", -earned))
-        earned = ZERO
-        # Nothing was charged, so nothing is owed back when the gap recovers.
-        run.paid_units[o.code] = before
-    value = earned
-    if terms.participant_cap is not None and per_participant and units > 0:
-        removed = ZERO
-        for participant in sorted(per_participant):
-            share = earned * per_participant[participant] / units
-            old = run.participant[participant]
-            run.participant[participant] = old + share
-            cut = share - capped_delta(old, old + share, terms.participant_cap)
-            if cut:
-                removed += cut
-                steps.append(Step("participant_cap", f"participant {participant} reaches the "
-                                  f"cap of {fmt(terms.participant_cap)}", -quantize(cut, currency)))
-        value -= quantize(removed, currency)
+    """One outcome's line for one period: DESIGN 5 steps 1-3, each a function below, in
+    order (the contract cap, the last cap of step 3, clips the lines afterwards)."""
+    counted = _units(o, terms, p, by_outcome, present, run, explain)
+    if counted is None:
+        return None
+    units, paid, per_participant, steps = counted
+    before, earned = _earned(o, terms, run, paid, steps, explain)
+    value = _participant_cap(terms, earned, units, per_participant, run, steps)
     if terms.participant_cap is not None and o.kind != "improvement" and (
             (aggregate := units - sum(per_participant.values(), ZERO)) > 0):
         # The cap is per participant; units returned without participant ids carry none,
@@ -279,7 +228,102 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
         steps.append(Step("participant_cap", f"not applied to {_fmt(aggregate)} aggregate "
                           f"units (returned without participant ids): the cap of "
                           f"{fmt(terms.participant_cap)} needs participant-level figures"))
+    value = _outcome_caps(o, terms.currency, run, before, earned, value, steps)
+    return OutcomeLine(o.code, o.name, units, paid, earned, earned - value, value,
+                       tuple(steps))
+
+
+def _units(o: Outcome, terms: ContractTerms, p: Period,
+           by_outcome: dict[str, list[FigureRecord]], present: set[tuple[str, str]],
+           run: _Running, explain: bool
+           ) -> tuple[Decimal, Decimal, dict[str, Decimal], list[Step]] | None:
+    """Step 1: the units counted (ladder and once-per-participant rules applied) and the
+    units paid on (after deadweight and threshold; for an improvement outcome, the gap to
+    its baseline), with the units per participant and the steps so far. None: no line."""
+    rows = by_outcome.get(o.code)
+    per_participant: dict[str, Decimal] = _NO_PARTICIPANTS
+    if o.kind == "improvement":
+        steps: list[Step] = []
+        units = paid = _improvement_units(o, terms, p, by_outcome, run, steps)
+        if not rows and paid == 0:
+            return None
+        return units, paid, per_participant, steps
+    if not rows:
+        return None
+    excluded: list[Step] = []
+    if len(rows) == 1 and not rows[0].figure.participant:
+        # The common line: one aggregate figure (what _count_units would sum).
+        units = ZERO + rows[0].figure.value
+        refs: tuple[str, ...] = (f"v{rows[0].recorded.version}",)
+    else:
+        units, per_participant = _count_units(o, p, rows, present, run, excluded)
+        refs = _refs(rows)
+    steps = [Step("units", f"{_fmt(units)} units counted from {len(rows)} figure(s)",
+                  None, refs), *excluded] if explain else excluded
+    paid = units
+    if o.deadweight:
+        paid = paid * (1 - o.deadweight)
+        steps.append(Step("deadweight", f"{fmt(o.deadweight)} deducted: {fmt(paid)} units"))
+    if o.threshold is not None:
+        paid = max(ZERO, paid - o.threshold)
+        steps.append(Step("threshold", f"units above threshold {fmt(o.threshold)}: "
+                          f"{fmt(paid)}"))
+    return units, paid, per_participant, steps
+
+
+def _earned(o: Outcome, terms: ContractTerms, run: _Running, paid: Decimal,
+            steps: list[Step], explain: bool) -> tuple[Decimal, Decimal]:
+    """Step 2: what the units paid on earn at the price or marginal tiers, counted on
+    from the units the outcome has earned on before (tiers are cumulative over the
+    contract's life); a negative period floored at zero when the terms say so. Returns the
+    units before this line and the amount earned, quantized once."""
+    code = o.code
+    before = run.paid_units[code]
+    after = before + paid
+    run.paid_units[code] = after
+    earned = (price_between(o, before, after) if o.tiers is not None else
+              (after - before) * (o.price or ZERO)).quantize(minor_unit(terms.currency),
+                                                             ROUNDING)
+    if explain:
+        steps.append(Step("earned", f"{_fmt(paid)} units at {describe_price(o)}", earned))
+    if terms.negative_periods == "floor" and earned < 0:
+        steps.append(Step("floor", "negative period floored at zero (negative_periods = "
+                          "floor): nothing carries", -earned))
+        earned = ZERO
+        # Nothing was charged, so nothing is owed back when the gap recovers.
+        run.paid_units[code] = before
+    return before, earned
+
+
+def _participant_cap(terms: ContractTerms, earned: Decimal, units: Decimal,
+                     per_participant: dict[str, Decimal], run: _Running,
+                     steps: list[Step]) -> Decimal:
+    """Step 3, first cap: each participant's share of the line, cumulative over the
+    contract's life, cut at ``participant_cap``. Returns the line's value after it."""
+    value = earned
+    if terms.participant_cap is None or not per_participant or units <= 0:
+        return value
+    removed = ZERO
+    for participant in sorted(per_participant):
+        share = earned * per_participant[participant] / units
+        old = run.participant[participant]
+        run.participant[participant] = old + share
+        cut = share - capped_delta(old, old + share, terms.participant_cap)
+        if cut:
+            removed += cut
+            steps.append(Step("participant_cap", f"participant {participant} reaches the "
+                              f"cap of {fmt(terms.participant_cap)}",
+                              -quantize(cut, terms.currency)))
+    return value - quantize(removed, terms.currency)
+
+
+def _outcome_caps(o: Outcome, currency: str, run: _Running, before: Decimal,
+                  earned: Decimal, value: Decimal, steps: list[Step]) -> Decimal:
+    """Step 3, the outcome's caps over the contract's life: ``cap_units`` on units, then
+    ``cap_value`` on value. Returns the line's payable before the contract cap."""
+    code = o.code
     if o.cap_units is not None and earned:
+        after = run.paid_units[code]
         allowed = capped_delta(before, after, o.cap_units)
         start = min(before, o.cap_units)
         within = price_between(o, start, start + allowed)
@@ -297,10 +341,9 @@ def _outcome_line(o: Outcome, terms: ContractTerms, p: Period,
             steps.append(Step("cap_value", f"outcome value cap {fmt(o.cap_value)}",
                               capped - value))
         run.value[code] = old + value
-        value = capped
-    else:
-        run.value[code] += value
-    return OutcomeLine(code, o.name, units, paid, earned, earned - value, value, tuple(steps))
+        return capped
+    run.value[code] += value
+    return value
 
 
 def _apply_contract_cap(lines: list[OutcomeLine], terms: ContractTerms,
