@@ -499,56 +499,25 @@ class _Plan:
     def periods_from(self, start: int, by_period: dict[str, list[FigureRecord]],
                      run: _Running, out: list[PeriodPayment], stop: int | None = None) -> None:
         """Append the payments of periods ``start`` to ``stop`` (excluded; default: to the
-        end) to ``out``, carrying ``run`` from period to period."""
-        state, currency, periods = self.state, self.currency, self.periods
+        end) to ``out``, carrying ``run`` from period to period: DESIGN 5, in its order."""
+        state, periods = self.state, self.periods
         adjustments, certified = self.adjustments, self.certified
         for index in range(start, len(periods) if stop is None else stop):
             p = periods[index]
             terms = state.terms_for(p)
-            priced = self.outcomes_of.get(id(terms))
-            if priced is None:
-                priced = self.outcomes_of[id(terms)] = (
-                    [o for o in terms.outcomes if o.kind == "improvement"],
-                    [o for o in terms.outcomes if o.kind != "measure"])
-            improvements, priced_outcomes = priced
-            rows = by_period.get(p.id, [])
-            by_outcome: dict[str, list[FigureRecord]] = defaultdict(list)
-            present: set[tuple[str, str]] = set()
-            for r in rows:
-                by_outcome[r.figure.outcome].append(r)
-                if r.figure.participant and r.value > 0:
-                    present.add((r.figure.participant, r.figure.outcome))
-            pool_steps: list[Step] = []
-            for o in improvements:
-                if by_outcome.get(o.code):
-                    _improvement_units(o, terms, p, by_outcome, run, [])
-            if improvements:
-                _evaluate_pools(terms, run, pool_steps)
-            lines = []
-            for o in priced_outcomes:
-                line = _outcome_line(o, terms, p, by_outcome, present, run, self.explain)
-                if line is not None:
-                    lines.append(line)
-            lines = _apply_contract_cap(lines, terms, run)
+            by_outcome, present = _grouped(by_period.get(p.id, []))
+            # Steps 1-3: each outcome's line, then the contract cap over them.
+            lines, pool_steps = self._lines(terms, p, by_outcome, present, run)
+            # Step 4: the period's adjustments, service credits and fees.
             fees, credits, other = _fees_and_credits(terms, p, by_outcome)
             other = pool_steps + other + adjustments.get(p.id, [])
             adjusted = sum((s.amount or ZERO for s in adjustments.get(p.id, [])),
                            ZERO) + credits
-            outcome_payable = sum((line.payable for line in lines), ZERO)
-            gross = outcome_payable + adjusted + fees
-            retained = ZERO
+            gross = sum((line.payable for line in lines), ZERO) + adjusted + fees
+            # Step 5: retention (released whole in the last period of a closed contract).
             final = state.closed is not None and index == len(periods) - 1
-            if final and run.retained:
-                retained = -run.retained
-                other.append(Step("retention", "contract closed: retention released",
-                                  -retained))
-            elif terms.retention:
-                retained = quantize(terms.retention * gross, currency)
-                retained = max(retained, -run.retained)
-                if retained:
-                    other.append(Step("retention", f"{fmt(terms.retention)} of "
-                                      f"{fmt(gross)} withheld", -retained))
-            run.retained += retained
+            retained = _retention(terms, self.currency, gross, final, run, other)
+            # Step 6: payable, and the running total it adds to.
             payable = gross - retained
             run.payable += payable
             cert, true_up = certified.get(p.id, (ZERO, ZERO))
@@ -562,6 +531,60 @@ class _Plan:
                 adjustments=adjusted, fees=fees, retained=retained, payable=payable,
                 cumulative_payable=run.payable, certified=cert, true_up=true_up,
                 terms_in_force=label, lines=tuple(lines), other=tuple(other)))
+
+    def _lines(self, terms: ContractTerms, p: Period,
+               by_outcome: dict[str, list[FigureRecord]], present: set[tuple[str, str]],
+               run: _Running) -> tuple[list[OutcomeLine], list[Step]]:
+        """Steps 1-3 for every priced outcome of the period, then the contract cap; and
+        the steps of any pooled improvement test evaluated on the way."""
+        priced = self.outcomes_of.get(id(terms))
+        if priced is None:
+            priced = self.outcomes_of[id(terms)] = (
+                [o for o in terms.outcomes if o.kind == "improvement"],
+                [o for o in terms.outcomes if o.kind != "measure"])
+        improvements, priced_outcomes = priced
+        pool_steps: list[Step] = []
+        for o in improvements:
+            if by_outcome.get(o.code):
+                _improvement_units(o, terms, p, by_outcome, run, [])
+        if improvements:
+            _evaluate_pools(terms, run, pool_steps)
+        lines = []
+        for o in priced_outcomes:
+            line = _outcome_line(o, terms, p, by_outcome, present, run, self.explain)
+            if line is not None:
+                lines.append(line)
+        return _apply_contract_cap(lines, terms, run), pool_steps
+
+
+def _grouped(rows: list[FigureRecord]) -> tuple[dict[str, list[FigureRecord]],
+                                                set[tuple[str, str]]]:
+    """A period's figures by outcome, and the (participant, outcome) pairs achieved."""
+    by_outcome: dict[str, list[FigureRecord]] = defaultdict(list)
+    present: set[tuple[str, str]] = set()
+    for r in rows:
+        by_outcome[r.figure.outcome].append(r)
+        if r.figure.participant and r.value > 0:
+            present.add((r.figure.participant, r.figure.outcome))
+    return by_outcome, present
+
+
+def _retention(terms: ContractTerms, currency: str, gross: Decimal, final: bool,
+               run: _Running, other: list[Step]) -> Decimal:
+    """Step 5: the share of ``gross`` withheld (never releasing more than is held), or, in
+    the last period of a closed contract, everything held released (negative)."""
+    retained = ZERO
+    if final and run.retained:
+        retained = -run.retained
+        other.append(Step("retention", "contract closed: retention released", -retained))
+    elif terms.retention:
+        retained = quantize(terms.retention * gross, currency)
+        retained = max(retained, -run.retained)
+        if retained:
+            other.append(Step("retention", f"{fmt(terms.retention)} of {fmt(gross)} withheld",
+                              -retained))
+    run.retained += retained
+    return retained
 
 
 def _terms_label(state: ContractState, p: Period) -> str:
