@@ -10,7 +10,7 @@ a one-process import does, and streams the encoded events to a spill file, annou
 each contract once its events are there. This process appends them in one transaction
 as they are announced, contracts in the order a one-process import appends them: the
 same events at the same positions, so a ledger never depends on the number of cores it
-was imported on (tests/test_import_parallel.py).
+was imported on (tests/imports/test_import_parallel.py).
 
 Any problem anywhere, or a warning made while reading (a repeated row, which names the
 first line it repeats, wherever that is), and this returns None, having written

@@ -226,7 +226,7 @@ class _Part:
             state = checker.state
             if state is not None and rules and state.version == len(events):
                 # The rules folded exactly these events: their state is the fold's
-                # (tests/test_projection_property.py), but for the head hash.
+                # (tests/projections/test_projection_property.py), but for the head hash.
                 state = replace(state, head_hash=codec.event_hash(last))
             else:
                 state = fold_events(reference, events, codec.event_hash(last))

@@ -225,8 +225,8 @@ class Ledger:
 
     def load(self, reference: str) -> ContractState:
         # The whole-stream fold builds exactly the state ``evolve`` builds event by event
-        # (tests/test_projection_property.py), without a copy of the state per event, and
-        # hashes only the last event: the state keeps no other hash.
+        # (tests/projections/test_projection_property.py), without a copy of the state per
+        # event, and hashes only the last event: the state keeps no other hash.
         rows = self._stream_rows(stream_id(reference))
         if not rows:
             return ContractState(reference)

@@ -333,7 +333,8 @@ def evolve(state: ContractState, event: AnyEvent, event_hash: str) -> ContractSt
 def evolve_owned(state: ContractState, event: AnyEvent, event_hash: str) -> ContractState:
     """``evolve`` for a state its caller holds alone and drops for the result: the event is
     applied to the state's own maps instead of copies of them. The result equals
-    ``evolve``'s (tests/test_projection_property.py); ``state`` must not be used after."""
+    ``evolve``'s (tests/projections/test_projection_property.py); ``state`` must not be
+    used after."""
     acc = _Fold.of(state, copy_maps=False)
     apply(acc, event)
     return _next_state(state, acc, event, event_hash)

@@ -607,7 +607,7 @@ def cumulative_through(schedule: Schedule, period: Period, state: ContractState)
 class Cumulative:
     """Cumulative payable through a period for the successive states of one contract:
     ``cumulative_through(compute(state), period, state)`` without computing the whole
-    schedule each time (tests/test_verify_rules.py checks they agree).
+    schedule each time (tests/audit/test_verify_rules.py checks they agree).
 
     Re-deciding every payment run of a history (``audit verify``) asks this once a
     period; ``compute`` each time would be quadratic in the contract's life. A period's

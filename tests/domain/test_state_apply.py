@@ -2,7 +2,7 @@
 
 ``evolve`` leaves the state it was given as it was (callers keep it: evidence packs, the
 audit log's state before each event); ``evolve_owned`` may write into it; ``fold_events``
-freezes a whole stream. All three give equal states; tests/test_projection_property.py
+freezes a whole stream. All three give equal states; tests/projections/test_projection_property.py
 checks the same over random histories.
 """
 

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 
 from outcomeledger.cli import cli
 
-ROOT = Path(__file__).resolve().parent.parent / "replay"
+ROOT = Path(__file__).resolve().parents[2] / "replay"
 SCENARIOS = sorted(p.name for p in ROOT.iterdir() if (p / "events.pack.ndjson").is_file())
 
 

@@ -8,9 +8,9 @@ import json
 
 import pytest
 
+from ledgered import Ledgered, ledger
 from outcomeledger.domain.events import RewardAdjusted
 from outcomeledger.storage.store import Ledger
-from test_import_refusals import Ledgered, ledger
 
 __all__ = ["ledger"]
 

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from ledgered import HEADER, Ledgered, ledger, rows
 from outcomeledger.app import services as service
 from outcomeledger.cli import returns as returns_cli
 from outcomeledger.cli.base import Context
@@ -21,7 +22,6 @@ from outcomeledger.domain.commands import Meta
 from outcomeledger.domain.events import ReturnRestated, ReturnSubmitted
 from outcomeledger.imports.importer import import_data
 from outcomeledger.storage.store import Ledger
-from test_import_refusals import HEADER, Ledgered, ledger, rows
 
 __all__ = ["ledger"]  # the fixture, shared with the refusals catalogue
 

@@ -7,7 +7,7 @@ loads the recorded pack into a fresh ledger (identical positions and hashes) and
 compares every projection table and the payments JSON byte for byte.
 
 Re-record (after a deliberate change, reviewed in the diff): UPDATE_REPLAY=1 pytest
-tests/test_replay_scenarios.py
+tests/app/test_replay_scenarios.py
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_data
 from outcomeledger.storage.store import Ledger
 
-ROOT = Path(__file__).resolve().parent.parent / "replay"
+ROOT = Path(__file__).resolve().parents[2] / "replay"
 RERECORD = os.environ.get("UPDATE_REPLAY") == "1"
 PACK = "events.pack.ndjson"
 

@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 
 from backends import Db
 from conftest import ACTOR, T0, fig, meta, terms
+from histories import REFS, _write, histories
 from outcomeledger.app import services as service
 from outcomeledger.app.demo import _path, build_gm, build_pb
 from outcomeledger.cli import cli
@@ -43,7 +44,6 @@ from outcomeledger.domain.payments.mechanism import Cumulative, compute, cumulat
 from outcomeledger.domain.signing import load_private_key, new_private_key_pem, sign_digest
 from outcomeledger.domain.terms import Actor, Provider
 from outcomeledger.storage.store import Ledger, stream_id
-from test_projection_property import REFS, _write, histories
 
 PB = "PB-SIB-2010"
 

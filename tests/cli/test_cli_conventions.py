@@ -21,6 +21,7 @@ import msgspec
 import pytest
 from click.testing import CliRunner
 
+from ledgered import CONTRACT, HEADER, Ledgered, rows
 from outcomeledger.cli import cli
 from outcomeledger.domain import codec
 from outcomeledger.domain.events import ReturnSubmitted
@@ -28,7 +29,6 @@ from outcomeledger.imports import formats as input_formats
 from outcomeledger.imports.adjustments import REQUIRED as ADJUSTMENT_REQUIRED
 from outcomeledger.imports.returns import OPTIONAL as RETURN_OPTIONAL
 from outcomeledger.imports.returns import REQUIRED as RETURN_REQUIRED
-from test_import_refusals import CONTRACT, HEADER, Ledgered, rows
 
 
 @pytest.fixture
@@ -303,8 +303,8 @@ def test_an_adjustments_file_into_a_pipe_prints_a_json_receipt(ledger: Ledgered)
 
 # -- 18: the input formats, documented in the repository ----------------------------------
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
-README = Path(__file__).resolve().parent.parent / "README.md"
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 def test_published_input_schemas_and_key_tables_match_the_code() -> None:

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from test_import_refusals import CONTRACT, Ledgered
+from ledgered import CONTRACT, Ledgered
 
 RETURNS_CSV = b"contract,period,outcome,value,evidence\nC-IMP,FY2020-Q1,WB,2,caf\xc3\xa9\n"
 RETURNS_NDJSON = (b'{"contract":"C-IMP","period":"FY2020-Q1","outcome":"WB","value":2,'

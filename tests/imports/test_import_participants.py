@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from test_import_refusals import Ledgered, ledger, rows
+from ledgered import Ledgered, ledger, rows
 
 __all__ = ["ledger"]
 

@@ -31,11 +31,11 @@ from typing import Any
 import pytest
 
 import outcomeledger.projections
+from ledgered import CONTRACT, Ledgered
 from outcomeledger.cli import cli
 from outcomeledger.domain.signing import new_private_key_pem
-from test_import_refusals import CONTRACT, Ledgered
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 Patch = Callable[[pytest.MonkeyPatch, Path, str], None]
 
 
@@ -152,7 +152,7 @@ def vary(name: str) -> tuple[str, ...]:
 
 
 CASES: dict[str, Bad] = {
-    # readers fixed before this catalogue (tests/test_reader_bytes.py)
+    # readers fixed before this catalogue (tests/imports/test_reader_bytes.py)
     "returns json in UTF-16": Bad(("returns", "import", "{r.json}"),
                                   {"r.json": ("[" + ret() + "]").encode("utf-16")}, "UTF-8"),
     "returns ndjson nested too deeply": Bad(("returns", "import", "{r.ndjson}"),

@@ -27,7 +27,7 @@ from outcomeledger.projections import Row, Table, dump, source, sql
 from outcomeledger.storage.store import Ledger
 
 CLI = [sys.executable, "-c", "from outcomeledger.cli import main; main()"]
-ROLES_SQL = Path(__file__).parent.parent / "sql" / "roles.sql"
+ROLES_SQL = Path(__file__).resolve().parents[2] / "sql" / "roles.sql"
 PROJECTION_TABLES = {"proj_contract_state", "proj_contract_state_periods",
                      "proj_contract_state_terms", "proj_contract_state_variations",
                      "proj_payments", "proj_payments_lines", "proj_payments_totals",

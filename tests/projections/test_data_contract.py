@@ -42,7 +42,7 @@ from outcomeledger.projections.payments import PaymentRow
 from outcomeledger.report.render import csv_safe
 from outcomeledger.storage.store import Ledger
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "projections"
 SCENARIOS = sorted(p for p in (ROOT / "replay").iterdir() if p.is_dir())
 RFC3339 = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"

@@ -20,7 +20,7 @@ from outcomeledger.report import ContractReport, PortfolioReport
 from outcomeledger.report.schema import schema_bytes
 from outcomeledger.storage.store import Ledger
 
-SCHEMA = Path(__file__).parent.parent / "projections" / "report.schema.json"
+SCHEMA = Path(__file__).resolve().parents[2] / "projections" / "report.schema.json"
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ from outcomeledger.projections import TABLES
 from outcomeledger.projections.schema import BEGIN, normalised, schema_files
 from outcomeledger.storage.store import Ledger
 
-PUBLISHED = Path(__file__).resolve().parent.parent / "projections"
+PUBLISHED = Path(__file__).resolve().parents[2] / "projections"
 
 
 def schema(*args: str) -> Result:

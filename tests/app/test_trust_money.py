@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 
 from conftest import D, adjust, agreed, fig, outcome, refusal, submit, when
+from ledgered import CONTRACT, Ledgered
 from outcomeledger.domain.events import ReturnSubmitted, RewardAdjusted
 from outcomeledger.storage.store import Ledger
-from test_import_refusals import CONTRACT, Ledgered
 
 HEADER = "contract,period,outcome,value\n"
 P_HEADER = "contract,period,participant,outcome,value\n"
