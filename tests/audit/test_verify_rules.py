@@ -164,6 +164,16 @@ def test_a_dropped_tracking_table_is_a_finding_and_stays_dropped(db: Db) -> None
     assert "tracking" not in db.tables()  # verify reads; it never creates
 
 
+@pytest.mark.parametrize("how", ["DROP TABLE tracking", "DELETE FROM tracking"])
+def test_project_rebuilds_read_models_whose_tracking_was_lost(db: Db, how: str) -> None:
+    """Rows at no known position are rebuilt, not inserted again from position 0 (which
+    failed on a UNIQUE constraint); verify then finds nothing."""
+    db.sql(how)
+    result = invoke(db, "project")
+    assert result.exit_code == 0, result.stderr
+    assert findings(db) == []
+
+
 def test_projections_left_behind_are_a_finding_and_a_no_op_write_catches_them_up(
         db: Db, tmp_path: Path) -> None:
     with Ledger.open(db.url) as ledger:

@@ -90,6 +90,16 @@ def outdated(conn: Conn,
     return [t.name for t in tables if live.get(t.name) != sql.layout(t, dialect(conn))]
 
 
+def untracked(conn: Conn, projections: Sequence[Projection] = PROJECTIONS) -> list[str]:
+    """Projections whose tables hold rows while their tracking position is 0 (a dropped or
+    emptied ``tracking`` table): those rows are at no known position, so catching up
+    from 0 would insert them again; they are rebuilt instead."""
+    at = positions(conn, projections)
+    return [p.name for p in projections if at[p.name] == 0 and any(
+        conn.execute(f"SELECT 1 FROM {t.name} LIMIT 1").fetchone() is not None
+        for t in p.tables)]
+
+
 def positions(conn: Conn,
               projections: Sequence[Projection] = PROJECTIONS) -> dict[str, int]:
     """Tracking position of each projection (0: nothing projected yet)."""
@@ -185,7 +195,7 @@ def catch_up(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
     could not be extended in place, and a replay gives exactly the rows the code writes.
     """
     ensure(conn, projections)
-    if outdated(conn, projections):
+    if outdated(conn, projections) or untracked(conn, projections):
         return rebuild(conn, projections, progress)
     total = 0
     while True:
