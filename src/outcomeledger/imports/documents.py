@@ -6,7 +6,6 @@ unknown keys are refused with the path of the offending key.
 
 from __future__ import annotations
 
-import json
 import re
 import tomllib
 from decimal import Decimal
@@ -19,6 +18,7 @@ from ..domain import text_checks
 from ..domain.errors import InvalidInput, Problem
 from ..domain.terms import ContractTerms, Variation
 from .document_problems import check, json_lines, toml_lines
+from .rows import repeated_key
 
 T = TypeVar("T", ContractTerms, Variation)
 
@@ -97,37 +97,12 @@ def _refused_text(source: str, text: str, data: Any, is_json: bool) -> list[Prob
     """Text no contract may hold (issue 15, item 7): a JSON key given twice (msgspec keeps
     the last, silently; TOML refuses it itself) and control characters anywhere."""
     problems = []
-    if is_json and (key := _duplicate_key(text)) is not None:
+    if is_json and (key := repeated_key(text)) is not None:
         problems.append(Problem(source, None, key, "appears twice in one object (expected "
                                 "each key once: which value counts depends on the reader)"))
     problems += [Problem(source, None, where, problem)
                  for where, problem in text_checks.document_problems(data)]
     return problems
-
-
-def _duplicate_key(text: str) -> str | None:
-    """The first key repeated within a JSON object of ``text`` (small: parsed again by the
-    standard library, which sees every key), or None."""
-    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
-        seen: dict[str, Any] = {}
-        for key, value in items:
-            if key in seen:
-                raise _Repeated(key)
-            seen[key] = value
-        return seen
-
-    try:
-        json.loads(text, object_pairs_hook=pairs)
-    except _Repeated as e:
-        return e.key
-    except (ValueError, RecursionError):  # msgspec read it; the other checks report
-        return None
-    return None
-
-
-class _Repeated(Exception):
-    def __init__(self, key: str) -> None:
-        self.key = key
 
 
 def _settled(source: str, document: T) -> T:

@@ -333,8 +333,14 @@ def _duplicate_key(raw: bytes, item: object) -> str | None:
     """
     if not isinstance(item, dict) or raw.count(b":") <= len(item):
         return None
+    return repeated_key(raw)
+
+
+def repeated_key(text: str | bytes) -> str | None:
+    """The first key repeated within one object anywhere in the JSON ``text``, or None:
+    parsed again by the standard library, whose ``object_pairs_hook`` sees every key."""
     try:
-        json.loads(raw, object_pairs_hook=_no_duplicates)
+        json.loads(text, object_pairs_hook=_no_duplicates)
     except _Duplicate as e:
         return e.key
     except (ValueError, RecursionError):  # msgspec read it: nothing more to learn here
