@@ -32,8 +32,7 @@ LAYERS: dict[str, set[str]] = {
 # its read models), by a deferred import of the projector. Inverting it (the application
 # layer handing the store its projector) is the next step of the layout work.
 KNOWN_UPWARD = {("outcomeledger.storage.store", "outcomeledger.projections"),
-                ("outcomeledger.storage.store", "outcomeledger.projections.projector"),
-                ("outcomeledger.storage.store", "outcomeledger.projections.source")}
+                ("outcomeledger.storage.store", "outcomeledger.projections.projector")}
 # What the domain may not touch: it computes, it never reads, writes or talks.
 IO_MODULES = {"sqlite3", "psycopg", "click", "os", "subprocess", "socket", "shutil",
               "eventsourcing", "io", "tempfile", "pathlib"}

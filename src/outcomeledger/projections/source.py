@@ -24,7 +24,6 @@ from .base import ContractView, RawEvent
 
 _SQL: dict[Dialect, dict[str, str]] = {
     "sqlite": {
-        "head": "SELECT MAX(rowid) FROM stored_events",
         "batch": "SELECT rowid, originator_id, originator_version, topic, state "
                  "FROM stored_events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
         "stream": "SELECT rowid, originator_version, topic, state FROM stored_events "
@@ -33,7 +32,6 @@ _SQL: dict[Dialect, dict[str, str]] = {
                    "WHERE rowid <= ? GROUP BY originator_id ORDER BY first",
     },
     "postgresql": {
-        "head": "SELECT MAX(notification_id) FROM outcomeledger_events",
         "batch": "SELECT notification_id, replace(originator_id::text, '-', ''), "
                  "originator_version, topic, state FROM outcomeledger_events "
                  "WHERE notification_id > ? AND notification_id <= ? "
@@ -47,10 +45,6 @@ _SQL: dict[Dialect, dict[str, str]] = {
                    "ORDER BY first_position",
     },
 }
-
-
-def _sql(conn: Conn, name: str) -> str:
-    return _SQL[sqldb.dialect(conn)][name]
 
 
 def _rows(conn: Conn, name: str, parameters: tuple[object, ...]) -> list[Any]:
@@ -77,8 +71,8 @@ class Cutoff:
 
 
 def head(conn: Conn) -> int:
-    row = conn.execute(_sql(conn, "head")).fetchone()
-    return int(row[0] or 0) if row is not None else 0
+    """The global position of the last stored event (0: none)."""
+    return sqldb.head(conn)
 
 
 def batch(conn: Conn, after: int, upto: int, limit: int) -> list[RawEvent]:

@@ -184,6 +184,13 @@ def dialect(conn: Conn) -> Dialect:
     return "sqlite" if isinstance(conn, sqlite3.Connection) else "postgresql"
 
 
+def head(conn: Conn) -> int:
+    """The global position of the ledger's last stored event (0: none)."""
+    kind = dialect(conn)
+    row = conn.execute(f"SELECT MAX({POSITION[kind]}) FROM {EVENTS_TABLE[kind]}").fetchone()
+    return int(row[0] or 0) if row is not None else 0
+
+
 def pg_params(env: Mapping[str, str]) -> dict[str, Any]:
     """psycopg connection keywords from the ``POSTGRES_*`` settings given to eventsourcing."""
     params: dict[str, Any] = {

@@ -59,12 +59,6 @@ MAX_ATTEMPTS = 20
 T = TypeVar("T")
 
 
-def _head(conn: sqldb.Conn) -> int:
-    from ..projections.source import head
-
-    return head(conn)
-
-
 def _rollback(conn: sqldb.Conn) -> None:
     """Roll back, if the connection still can (a dropped one already has): the error
     that made us roll back is the one to report."""
@@ -504,12 +498,12 @@ class Ledger:
             # Holding the write lock (BEGIN IMMEDIATE), the rows take the rowids after
             # the highest: the positions are that range (eventsourcing reads each
             # row's lastrowid, one statement per event).
-            before = _head(conn)
+            before = sqldb.head(conn)
             conn.executemany(recorder.insert_events_statement, [
                 (e.originator_id.hex if isinstance(e.originator_id, UUID)
                  else str(e.originator_id), e.originator_version, e.topic, e.state)
                 for e in stored])
-            positions = list(range(before + 1, _head(conn) + 1))
+            positions = list(range(before + 1, sqldb.head(conn) + 1))
             if len(positions) != len(stored):
                 raise StoreError(f"appended {len(stored)} events but the ledger moved by "
                                  f"{len(positions)} positions; nothing was written")
