@@ -8,7 +8,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from itertools import pairwise
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import click
 
@@ -102,26 +102,25 @@ def run(fn: Callable[[], None], *, writes: bool = True) -> None:
                    + ("; nothing was written" if writes else ""), err=True)
         sys.exit(1)
     except LedgerError as e:
-        _json_errors([{"file": None, "line": None, "field": None, "message": str(e)}])
-        click.echo(f"error: {e}", err=True)
-        sys.exit(1)
+        _refused(str(e))
     except (OSError, sqlite3.Error) as e:
         # The machine refused, not the ledger's rules: a full disk, a read-only file or
         # filesystem, a file that is not what it should be. Every write is one
         # transaction (or a temporary file renamed), so what was there is intact.
-        message = system_error(e)
-        _json_errors([{"file": None, "line": None, "field": None, "message": message}])
-        click.echo(f"error: {message}", err=True)
-        sys.exit(1)
+        _refused(system_error(e))
     except Exception as e:
         # Another session held a lock past the lock timeout (PostgreSQL's lock_timeout
         # on a read or a projection): one line, like every other refusal.
         if not sqldb.lock_timed_out(e):
             raise
-        message = _locked_message()
-        _json_errors([{"file": None, "line": None, "field": None, "message": message}])
-        click.echo(f"error: {message}", err=True)
-        sys.exit(1)
+        _refused(_locked_message())
+
+
+def _refused(message: str) -> NoReturn:
+    """A refusal that is not about one input's field: one line, exit 1."""
+    _json_errors([{"file": None, "line": None, "field": None, "message": message}])
+    click.echo(f"error: {message}", err=True)
+    sys.exit(1)
 
 
 def _locked_message() -> str:
@@ -140,7 +139,7 @@ def _check_flags() -> None:
     ctx = click.get_current_context(silent=True)
     if ctx is None:
         return
-    problems = [Problem(f"--{name.replace('_', '-')}", None, name, problem)
+    problems = [Problem(COMMAND, None, name, problem)  # named by its flag in run()
                 for name, value in ctx.params.items()
                 if isinstance(value, str)
                 and (problem := control_problem(value, name)) is not None]
