@@ -38,8 +38,8 @@ import psycopg
 
 import synthetic
 from outcomeledger.app import replay
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.projections import source
-from outcomeledger.storage.store import Ledger
 from run import timed_import
 
 MAX_IMPORT_ROWS = 1_000_000
@@ -56,7 +56,7 @@ def phase_generate(url: str, events: int) -> dict[str, Any]:
 
 
 def phase_replay(url: str) -> dict[str, Any]:
-    with Ledger.open(url) as ledger:
+    with open_ledger(url) as ledger:
         with closing(ledger.connect()) as conn:
             started = time.perf_counter()
             rows = sum(len(batch) for batch in source.scan(conn, 0, source.head(conn)))
@@ -69,7 +69,7 @@ def phase_replay(url: str) -> dict[str, Any]:
 
 
 def phase_verify(url: str) -> dict[str, Any]:
-    with Ledger.open(url) as ledger:
+    with open_ledger(url) as ledger:
         started = time.perf_counter()
         verifier = replay.verify_ledger(ledger)
         seconds = time.perf_counter() - started

@@ -62,6 +62,7 @@ import msgspec
 
 import synthetic
 from outcomeledger.app import replay
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.report_source import Source
 from outcomeledger.domain.commands import Meta
 from outcomeledger.domain.contract.state import ContractState, evolve
@@ -70,8 +71,8 @@ from outcomeledger.imports import parallel as import_parallel
 from outcomeledger.imports.importer import import_returns
 from outcomeledger.projections import compare, parallel, source
 from outcomeledger.report import build_report, render
+from outcomeledger.storage.application import stream_id
 from outcomeledger.storage.chain import verify
-from outcomeledger.storage.store import Ledger, stream_id
 
 SCAN_SQL = ("SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
             "ORDER BY rowid")
@@ -108,7 +109,7 @@ def processes_rss_mb(workers: int) -> float:
 
 def phase_verify(path: Path) -> dict[str, Any]:
     scan = raw_scan(path)
-    with Ledger.open(str(path)) as ledger:
+    with open_ledger(str(path)) as ledger:
         # One process first, for the record: then `audit verify` as it runs.
         started = time.perf_counter()
         single = verify(replay.stored_batches(ledger))
@@ -128,7 +129,7 @@ def phase_verify(path: Path) -> dict[str, Any]:
 def phase_verify_rules(path: Path) -> dict[str, Any]:
     """The rules alone (``rules.py``): every stored event decided again against the events
     before it, contracts shared out to worker processes as ``audit verify`` does."""
-    with Ledger.open(str(path)) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(str(path)) as ledger, closing(ledger.connect()) as conn:
         upto = source.head(conn)
         workers = parallel.workers_for(upto)
         started = time.perf_counter()
@@ -143,7 +144,7 @@ def phase_verify_rules(path: Path) -> dict[str, Any]:
 def phase_verify_all(path: Path) -> dict[str, Any]:
     """The whole ``audit verify``: the hash chains, the rules and every projection
     compared with a replay of the events (needs the replay's tables)."""
-    with Ledger.open(str(path)) as ledger:
+    with open_ledger(str(path)) as ledger:
         started = time.perf_counter()
         chains = replay.verify_ledger(ledger)
         checked = replay.check(ledger)
@@ -159,7 +160,7 @@ def phase_verify_all(path: Path) -> dict[str, Any]:
 
 def phase_replay(path: Path) -> dict[str, Any]:
     scan = raw_scan(path)
-    with Ledger.open(str(path)) as ledger:
+    with open_ledger(str(path)) as ledger:
         workers = parallel.workers_for(ledger.max_position())
         started, cpu = time.perf_counter(), time.process_time()
         done = replay.rebuild(ledger)
@@ -174,7 +175,7 @@ def phase_replay(path: Path) -> dict[str, Any]:
 def phase_replay1(path: Path) -> dict[str, Any]:
     """The replay in one process, for the record (growth table)."""
     os.environ["OUTCOMELEDGER_REPLAY_WORKERS"] = "0"
-    with Ledger.open(str(path)) as ledger:
+    with open_ledger(str(path)) as ledger:
         started = time.perf_counter()
         done = replay.rebuild(ledger)
         seconds = time.perf_counter() - started
@@ -187,7 +188,7 @@ def phase_stock(path: Path) -> dict[str, Any]:
     store gets the stream (``app.events.get``: recorder, then mapper) and each event is
     applied in turn, one new state per event (``evolve``, as an aggregate's ``mutate``).
     The hashes the ledger keeps are left out: only the fold is the question."""
-    with Ledger.open(str(path)) as ledger:
+    with open_ledger(str(path)) as ledger:
         refs = ledger.references()
         started = time.perf_counter()
         events = 0
@@ -215,7 +216,7 @@ def phase_query(path: Path) -> dict[str, Any]:
     contracts, _quarters = synthetic.shape(int(os.environ["BENCH_LEDGER_EVENTS"]))
     step = max(1, contracts // QUERY_CONTRACTS)
     refs = [synthetic.reference(c) for c in range(0, contracts, step)][:QUERY_CONTRACTS]
-    with Ledger.open(str(path)) as ledger:
+    with open_ledger(str(path)) as ledger:
         def payments_json(ref: str) -> None:
             schedule = compute(ledger.get(ref))
             render.to_json(render.payments_json(schedule, schedule.periods))
@@ -240,7 +241,7 @@ def phase_one_return(path: Path) -> dict[str, Any]:
     providers) into contract BENCH-0000, projections caught up as the CLI does."""
     _contracts, quarters = synthetic.shape(int(os.environ["BENCH_LEDGER_EVENTS"]))
     times = []
-    with tempfile.TemporaryDirectory(prefix="bench-one-") as tmp, Ledger.open(
+    with tempfile.TemporaryDirectory(prefix="bench-one-") as tmp, open_ledger(
             str(path)) as ledger:
         state = ledger.get(synthetic.reference(0))
         period = state.first_period
@@ -274,7 +275,7 @@ def timed_import(location: str, csv: Path, rows: int) -> dict[str, Any]:
     """The ``rows`` rows of ``csv`` imported into a fresh ledger at ``location`` (a
     SQLite file or a PostgreSQL URL) of the synthetic contracts, timed."""
     meta = Meta(datetime(2030, 1, 1, tzinfo=UTC), "bench")
-    with Ledger.open(location, create=True) as ledger:
+    with open_ledger(location, create=True) as ledger:
         ledger.project_on_write = False
         synthetic.agree_contracts(ledger, meta)
         before = ledger.max_position()

@@ -24,6 +24,7 @@ from pathlib import Path
 import msgspec
 from eventsourcing.persistence import StoredEvent
 
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.domain import codec
 from outcomeledger.domain.commands import AgreeContract, CertifyPayment, Command, Meta
 from outcomeledger.domain.contract.decide import decide
@@ -42,7 +43,8 @@ from outcomeledger.domain.events import (
 from outcomeledger.domain.payments.mechanism import Cumulative
 from outcomeledger.domain.periods import Period, period_containing
 from outcomeledger.domain.terms import ContractTerms, Outcome, OutcomeChange, Provider, Variation
-from outcomeledger.storage.store import Ledger, stream_id
+from outcomeledger.storage.application import stream_id
+from outcomeledger.storage.store import Ledger
 
 OUTCOMES = 20
 PROVIDERS = 10
@@ -147,7 +149,7 @@ def generate(path: Path | str, events: int) -> int:
     written."""
     contracts, quarters = shape(events)
     refs = [reference(i) for i in range(contracts)]
-    with Ledger.open(str(path), create=True) as ledger:
+    with open_ledger(str(path), create=True) as ledger:
         ledger.project_on_write = False
         w = Writer(ledger)
         for ref in refs:

@@ -33,7 +33,7 @@ import psycopg
 import pytest
 
 from outcomeledger.storage import sqldb
-from outcomeledger.storage.store import locate
+from outcomeledger.storage.location import locate
 
 ADMIN_URL = os.environ.get("OUTCOMELEDGER_TEST_PG",
                            "postgresql://postgres@127.0.0.1:5432/postgres")

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
-from outcomeledger.storage.store import Ledger
 
 CONTRACT = """\
 reference = "C-IMP"
@@ -68,7 +68,7 @@ class Ledgered:
         return str(path)
 
     def events(self) -> int:
-        with Ledger.open(self.db) as ledger:
+        with open_ledger(self.db) as ledger:
             return ledger.max_position()
 
     def imported(self, name: str, content: str | bytes, *args: str) -> Result:

@@ -25,6 +25,7 @@ from backends import Db, new_db
 from outcomeledger import projections
 from outcomeledger.app import demo, replay
 from outcomeledger.app import services as service
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.audit.evidence import write_pack
 from outcomeledger.cli import cli
 from outcomeledger.cli.audit import stored_rows
@@ -126,7 +127,7 @@ def _pack(ledger: Ledger, reference: str, path: Path) -> bytes:
 
 
 def _outputs(db: Db, reference: str) -> dict[str, bytes]:
-    with Ledger.open(db.url) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(db.url) as ledger, closing(ledger.connect()) as conn:
         tables = b"".join(projections.dump(conn))
     return {
         "expected/projections.ndjson": tables,
@@ -143,7 +144,7 @@ def test_scenario_replays_byte_for_byte(name: str, ledger_db: Db, tmp_path: Path
     reference, build = SCENARIOS[name]
     folder = ROOT / name
     built = ledger_db
-    with Ledger.open(built.url, create=True) as ledger:
+    with open_ledger(built.url, create=True) as ledger:
         build(ledger)
         recorded = {PACK: _pack(ledger, reference, tmp_path / "built.pack"),
                     **_outputs(built, reference)}
@@ -156,7 +157,7 @@ def test_scenario_replays_byte_for_byte(name: str, ledger_db: Db, tmp_path: Path
 
     # The recorded pack alone rebuilds the ledger: same positions, hashes, tables.
     loaded = new_db(request, built.backend, tmp_path / "loaded")
-    with Ledger.open(loaded.url, create=True) as ledger:
+    with open_ledger(loaded.url, create=True) as ledger:
         lines = (folder / PACK).read_bytes().splitlines(keepends=True)
         replay.load_pack(ledger, lines, PACK)
     assert _cli(loaded, "events") == _cli(built, "events")

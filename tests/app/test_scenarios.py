@@ -12,6 +12,7 @@ import pytest
 from conftest import D, agreed_with, apply, tally, vary
 from outcomeledger.app import demo
 from outcomeledger.app import services as service
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.domain.commands import Meta
 from outcomeledger.domain.payments.mechanism import Schedule, compute
 from outcomeledger.imports.documents import load_terms, load_variation
@@ -22,7 +23,7 @@ GM, PB = "GMHP-2017", "PB-SIB-2010"
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    with Ledger.open(str(tmp_path / "l.db"), create=True) as opened:
+    with open_ledger(str(tmp_path / "l.db"), create=True) as opened:
         yield opened
 
 
@@ -114,7 +115,7 @@ def build_gm_without_restatement(ledger: Ledger) -> None:
 def test_s2_without_the_restatement_the_cash_is_the_same(tmp_path: Path,
                                                          ledger: Ledger) -> None:
     demo.build_gm(ledger)
-    with Ledger.open(str(tmp_path / "counterfactual.db"), create=True) as other:
+    with open_ledger(str(tmp_path / "counterfactual.db"), create=True) as other:
         build_gm_without_restatement(other)
         without = other.get(GM)
     with_restatement = compute(ledger.get(GM))

@@ -13,8 +13,8 @@ import pytest
 
 from conftest import D, adjust, agreed, fig, outcome, refusal, submit, when
 from ledgered import CONTRACT, Ledgered
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.domain.events import ReturnSubmitted, RewardAdjusted
-from outcomeledger.storage.store import Ledger
 
 HEADER = "contract,period,outcome,value\n"
 P_HEADER = "contract,period,participant,outcome,value\n"
@@ -42,7 +42,7 @@ def warnings(receipt: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def stream(ledgered: Ledgered, reference: str = "C-IMP") -> list[object]:
-    with Ledger.open(ledgered.db) as opened:
+    with open_ledger(ledgered.db) as opened:
         return [e for e, _ in opened.stream(reference)]
 
 

@@ -13,13 +13,13 @@ from click.testing import CliRunner
 
 from backends import Db
 from outcomeledger.app.demo import build_gm, build_pb
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
-from outcomeledger.storage.store import Ledger
 
 
 @pytest.fixture
 def db(ledger_db: Db) -> Db:
-    with Ledger.open(ledger_db.url, create=True) as ledger:
+    with open_ledger(ledger_db.url, create=True) as ledger:
         build_gm(ledger)
         build_pb(ledger)
     return ledger_db

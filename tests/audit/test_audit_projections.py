@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from outcomeledger.app.demo import build_demo, build_gm
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.projections import compare, positions
 from outcomeledger.storage.store import Ledger
@@ -20,7 +21,7 @@ from outcomeledger.storage.store import Ledger
 def ledger_with_projections(tmp_path: Path,
                             build: Callable[[Ledger], object] = build_gm) -> Path:
     path = tmp_path / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
+    with open_ledger(str(path), create=True) as ledger:
         build(ledger)
     return path
 
@@ -114,7 +115,7 @@ def test_contract_workers_find_what_one_process_finds(tmp_path: Path, limit: int
         conn.execute("UPDATE proj_accountability SET actual = '7' WHERE code LIKE 'A%'")
         conn.execute("DELETE FROM proj_audit_trail WHERE position % 5 = 0")
         conn.commit()
-    with Ledger.open(str(path)) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(str(path)) as ledger, closing(ledger.connect()) as conn:
         tracked = positions(conn)
         one = compare.differences(conn, tracked, limit=limit, workers=0)
         split = compare.differences(conn, tracked, limit=limit, workers=2)
@@ -124,7 +125,7 @@ def test_contract_workers_find_what_one_process_finds(tmp_path: Path, limit: int
 
 def test_a_worker_that_sees_the_tables_move_hands_its_share_back(tmp_path: Path) -> None:
     path = ledger_with_projections(tmp_path, build_demo)
-    with Ledger.open(str(path)) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(str(path)) as ledger, closing(ledger.connect()) as conn:
         tracked = positions(conn)
         stale = {name: position - 1 for name, position in tracked.items()}
         # Positions the worker will not find: it must give its share back, and the

@@ -20,17 +20,17 @@ from click.testing import CliRunner, Result
 
 from backends import Db
 from outcomeledger.app.demo import build_enf, build_gm, build_pb
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.replay import stored_batches
 from outcomeledger.audit import checkpoints
 from outcomeledger.cli import cli
 from outcomeledger.domain import codec
 from outcomeledger.domain.signing import new_private_key_pem
-from outcomeledger.storage.store import Ledger
 
 
 @pytest.fixture
 def db(ledger_db: Db) -> Db:
-    with Ledger.open(ledger_db.url, create=True) as ledger:
+    with open_ledger(ledger_db.url, create=True) as ledger:
         build_gm(ledger)
         build_pb(ledger)
     return ledger_db
@@ -112,7 +112,7 @@ def test_an_untouched_and_a_grown_ledger_extend_their_checkpoints(
         db: Db, keys: tuple[Path, Path], tmp_path: Path) -> None:
     log = tmp_path / "checkpoints.log"
     checkpoint(db, keys, log)
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         build_enf(ledger)
     checkpoint(db, keys, log)
     lines = log.read_text().splitlines()
@@ -173,7 +173,7 @@ def test_an_earlier_checkpoint_catches_a_rewrite_before_it_and_names_it(
     and the earlier one are both checked, in one pass."""
     log = tmp_path / "checkpoints.log"
     checkpoint(db, keys, log)
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         build_enf(ledger)
     checkpoint(db, keys, log)
     rewrite_whole_chain(db, 14, b'"reason":"', b'"reason":"(cohort 3 dropped) ')
@@ -193,7 +193,7 @@ def test_a_forged_checkpoint_signature_is_refused(db: Db, keys: tuple[Path, Path
     rewrite_whole_chain(db, 4, b'"reason":"', b'"reason":"(amended) ')
     rebuild_projections(db)
     line = json.loads(log.read_text())
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         head = ledger.max_position()
     assert head == line["position"]
     new_head = run(db, "audit", "head").stdout.strip().split(":")[1]
@@ -242,7 +242,7 @@ def test_a_checkpoint_without_stream_heads_still_anchors_the_head(
 def test_bad_keys_and_logs_are_refused_cleanly(backend_free: None, tmp_path: Path,
                                                keys: tuple[Path, Path]) -> None:
     db = Db(str(tmp_path / "ledger.db"), "sqlite")
-    with Ledger.open(db.url, create=True) as ledger:
+    with open_ledger(db.url, create=True) as ledger:
         build_pb(ledger)
     log = tmp_path / "checkpoints.log"
     checkpoint(db, keys, log)
@@ -305,7 +305,7 @@ def test_bad_keys_and_logs_are_refused_cleanly(backend_free: None, tmp_path: Pat
 
 def test_checkpoint_of_an_empty_ledger_is_refused(ledger_db: Db,
                                                   keys: tuple[Path, Path]) -> None:
-    with Ledger.open(ledger_db.url, create=True):
+    with open_ledger(ledger_db.url, create=True):
         pass
     out = clean_exit(run(ledger_db, "audit", "checkpoint", "--key", str(keys[0])), 1)
     assert "the ledger holds no events: nothing to checkpoint" in out
@@ -317,7 +317,7 @@ def test_the_heads_read_from_each_streams_latest_event_are_the_walked_ones(db: D
     (a deleted middle event leaves positions with no event)."""
     sql(db, "DELETE FROM EVENTS WHERE POSITION = 17")
     pins = [1, 5, 12, 13, 16, 17, 18, 40]
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         _, walked = checkpoints.walk(stored_batches(ledger), pins)
         with closing(ledger.connect()) as conn:
             read = checkpoints.snapshots_of_heads(conn, pins)

@@ -18,11 +18,11 @@ from click.testing import CliRunner, Result
 
 from backends import Db
 from outcomeledger.app.demo import build_enf, build_gm, build_pb
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.domain import codec
 from outcomeledger.domain.signing import new_private_key_pem
 from outcomeledger.storage.chain import ledger_head
-from outcomeledger.storage.store import Ledger
 
 GENUINE = b'"amount":"1202400.00"'
 FORGED = b'"amount":"1302400.00"'
@@ -55,12 +55,12 @@ def published(module_ledger_db: Db, tmp_path_factory: pytest.TempPathFactory) ->
         return result.stdout
 
     log = folder / "checkpoints.log"
-    with Ledger.open(db.url, create=True) as ledger:
+    with open_ledger(db.url, create=True) as ledger:
         build_gm(ledger)
         build_pb(ledger)
     early = cli_ok("audit", "head").strip()
     cli_ok("audit", "checkpoint", "--key", str(folder / "key.pem"), "--log", str(log))
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         build_enf(ledger)
     late = cli_ok("audit", "head").strip()
     cli_ok("audit", "checkpoint", "--key", str(folder / "key.pem"), "--log", str(log))

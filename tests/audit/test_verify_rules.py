@@ -27,6 +27,7 @@ from conftest import ACTOR, T0, fig, meta, terms
 from histories import REFS, _write, histories
 from outcomeledger.app import services as service
 from outcomeledger.app.demo import _path, build_gm, build_pb
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.domain import codec
 from outcomeledger.domain.commands import AgreeContract, CertifyPayment, Command, SubmitReturn
@@ -43,14 +44,14 @@ from outcomeledger.domain.events import (
 from outcomeledger.domain.payments.mechanism import Cumulative, compute, cumulative_through
 from outcomeledger.domain.signing import load_private_key, new_private_key_pem, sign_digest
 from outcomeledger.domain.terms import Actor, Provider
-from outcomeledger.storage.store import Ledger, stream_id
+from outcomeledger.storage.application import stream_id
 
 PB = "PB-SIB-2010"
 
 
 @pytest.fixture
 def db(ledger_db: Db) -> Db:
-    with Ledger.open(ledger_db.url, create=True) as ledger:
+    with open_ledger(ledger_db.url, create=True) as ledger:
         build_gm(ledger)
         build_pb(ledger)
     return ledger_db
@@ -176,7 +177,7 @@ def test_project_rebuilds_read_models_whose_tracking_was_lost(db: Db, how: str) 
 
 def test_projections_left_behind_are_a_finding_and_a_no_op_write_catches_them_up(
         db: Db, tmp_path: Path) -> None:
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         ledger.project_on_write = False  # as a write killed before its catch-up leaves it
         service.agree(ledger, _path("enf.toml"),
                       meta(datetime(2018, 6, 20, 10, tzinfo=UTC)))
@@ -284,7 +285,7 @@ def test_every_history_the_decider_writes_obeys_the_rules_and_the_payable_agrees
     """Whatever the decider accepted is accepted again, event by event; and the payable
     the checker carries on from run to run is ``compute``'s, after every event."""
     with tempfile.TemporaryDirectory() as tmp, \
-            Ledger.open(str(Path(tmp) / "l.db"), create=True) as ledger:
+            open_ledger(str(Path(tmp) / "l.db"), create=True) as ledger:
         ledger.project_on_write = False
         for _ in _write(ledger, history):
             pass

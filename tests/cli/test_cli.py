@@ -13,8 +13,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 from backends import Db
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
-from outcomeledger.storage.store import Ledger, locate
+from outcomeledger.storage.location import locate
 
 GM_TOML = str(resources.files("outcomeledger").joinpath("demo_data", "gm.toml"))
 RETURN = ("contract,period,outcome,value,evidence\n"
@@ -35,7 +36,7 @@ class Cli:
         return self.runner.invoke(cli, ["--db", self.db.url, "--actor", "tester", *args])
 
     def events(self) -> int:
-        with Ledger.open(self.db.url) as ledger:
+        with open_ledger(self.db.url) as ledger:
             return ledger.max_position()
 
 

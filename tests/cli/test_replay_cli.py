@@ -17,9 +17,9 @@ from click.testing import CliRunner, Result
 
 from backends import Db
 from outcomeledger.app.demo import build_demo, build_pb
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.projections import Cutoff, dump, in_memory, positions, source
-from outcomeledger.storage.store import Ledger
 
 CLI = [sys.executable, "-c", "from outcomeledger.cli import main; main()"]
 DATA = Path(str(resources.files("outcomeledger").joinpath("demo_data")))
@@ -60,7 +60,7 @@ def test_every_cli_write_leaves_the_projections_current(ledger_db: Db) -> None:
 
 @pytest.fixture
 def demo_db(ledger_db: Db) -> Db:
-    with Ledger.open(ledger_db.url, create=True) as ledger:
+    with open_ledger(ledger_db.url, create=True) as ledger:
         build_demo(ledger)
     return ledger_db
 
@@ -112,7 +112,7 @@ def test_replay_as_of_prints_the_tables_as_they_stood(demo_db: Db) -> None:
 
 
 def _write_unprojected(db: Db) -> None:
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         ledger.project_on_write = False
         build_pb(ledger)
 

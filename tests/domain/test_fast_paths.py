@@ -27,6 +27,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from outcomeledger.app.demo import build_demo
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.replay import stored_batches, verify_ledger
 from outcomeledger.app.report_source import Source
 from outcomeledger.domain.payments.mechanism import PeriodPayment, compute, compute_changed
@@ -34,13 +35,12 @@ from outcomeledger.domain.terms import apply_variation
 from outcomeledger.projections import PROJECTIONS, dump, rebuild
 from outcomeledger.projections.parallel import rebuild_tables
 from outcomeledger.storage.chain import ChainVerifier, verify, verify_sqlite
-from outcomeledger.storage.store import Ledger
 
 
 @pytest.fixture
 def ledger_path(tmp_path: Path) -> Path:
     path = tmp_path / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
+    with open_ledger(str(path), create=True) as ledger:
         build_demo(ledger)
     return path
 
@@ -104,13 +104,13 @@ def test_verification_split_over_processes_equals_one_pass(ledger_path: Path,
     assert isinstance(upto, int)
     split = verify_sqlite(str(ledger_path), upto, workers=3)
     assert outcome(split) == outcome(expected)
-    with Ledger.open(str(ledger_path)) as ledger:
+    with open_ledger(str(ledger_path)) as ledger:
         assert outcome(verify(stored_batches(ledger, size=4))) == outcome(expected)
         assert outcome(verify_ledger(ledger, workers=2)) == outcome(expected)
 
 
 def test_the_reports_ledger_head_is_the_walked_head(ledger_path: Path) -> None:
-    with Ledger.open(str(ledger_path)) as ledger:
+    with open_ledger(str(ledger_path)) as ledger:
         fast = Source.open(ledger, None).head()
         walked = ChainVerifier(full_decode=False)
         for rows in stored_batches(ledger):
@@ -120,7 +120,7 @@ def test_the_reports_ledger_head_is_the_walked_head(ledger_path: Path) -> None:
 
 
 def test_terms_in_force_are_the_agreed_terms_varied_in_order(ledger_path: Path) -> None:
-    with Ledger.open(str(ledger_path)) as ledger:
+    with open_ledger(str(ledger_path)) as ledger:
         for ref in ledger.references():
             state = ledger.get(ref)
             assert state.variations, ref
@@ -136,7 +136,7 @@ def test_terms_in_force_are_the_agreed_terms_varied_in_order(ledger_path: Path) 
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_a_rebuild_split_over_processes_writes_the_same_tables(
         ledger_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    with Ledger.open(str(ledger_path)) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(str(ledger_path)) as ledger, closing(ledger.connect()) as conn:
         assert isinstance(conn, sqlite3.Connection)
         monkeypatch.setenv("OUTCOMELEDGER_REPLAY_WORKERS", "0")
         rebuild(conn)
@@ -149,7 +149,7 @@ def test_a_rebuild_split_over_processes_writes_the_same_tables(
 
 def test_a_failed_worker_fails_the_rebuild_before_any_swap(ledger_path: Path) -> None:
     contract_models = [p for p in PROJECTIONS if p.scope == "contract"]
-    with Ledger.open(str(ledger_path)) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(str(ledger_path)) as ledger, closing(ledger.connect()) as conn:
         assert isinstance(conn, sqlite3.Connection)
         with pytest.raises(RuntimeError, match=r"(?s)replay worker failed.*no such table"):
             rebuild_tables(conn, 38, "__nowhere", contract_models, workers=2)
@@ -159,7 +159,7 @@ def test_a_schedule_with_one_figure_changed_is_computed_from_that_period_on(
         ledger_path: Path) -> None:
     """compute_changed shares the periods before each figure's period: the result is still
     exactly compute() of the state holding the other value."""
-    with Ledger.open(str(ledger_path)) as ledger:
+    with open_ledger(str(ledger_path)) as ledger:
         for ref in ledger.references():
             state = ledger.get(ref)
             changes = []
@@ -190,7 +190,7 @@ def amounts(p: PeriodPayment) -> tuple[object, ...]:
 @pytest.fixture(scope="module")
 def demo_rows(tmp_path_factory: pytest.TempPathFactory) -> list[tuple[int, str, int, str, bytes]]:
     path = tmp_path_factory.mktemp("chain") / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
+    with open_ledger(str(path), create=True) as ledger:
         build_demo(ledger)
     return [(int(p), str(s), int(v), str(t), bytes(b))
             for p, s, v, t, b in sql(path, "SELECT rowid, originator_id, originator_version, "

@@ -16,8 +16,8 @@ from click.testing import CliRunner
 
 import outcomeledger
 from outcomeledger.app.demo import build_demo
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
-from outcomeledger.storage.store import Ledger
 
 GM = "GMHP-2017"
 
@@ -25,7 +25,7 @@ GM = "GMHP-2017"
 @pytest.fixture
 def db(tmp_path: Path) -> str:
     url = str(tmp_path / "ledger.db")
-    with Ledger.open(url, create=True) as ledger:
+    with open_ledger(url, create=True) as ledger:
         build_demo(ledger)
     return url
 

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
-from outcomeledger.storage.store import Ledger
 
 CONTRACT = """
 reference = "SIGNED-1"
@@ -49,7 +49,7 @@ def signed(tmp_path: Path) -> Path:
 
 
 def events(tmp_path: Path) -> int:
-    with Ledger.open(str(tmp_path / "l.db")) as ledger:
+    with open_ledger(str(tmp_path / "l.db")) as ledger:
         return ledger.max_position()
 
 

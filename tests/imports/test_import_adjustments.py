@@ -9,8 +9,8 @@ import json
 import pytest
 
 from ledgered import Ledgered, ledger
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.domain.events import RewardAdjusted
-from outcomeledger.storage.store import Ledger
 
 __all__ = ["ledger"]
 
@@ -20,7 +20,7 @@ GOOD = HEADER + ("C-IMP,FY2020-Q1,service_credit,-400,KPI 3 missed\n"
 
 
 def adjustments(ledgered: Ledgered) -> list[RewardAdjusted]:
-    with Ledger.open(ledgered.db) as opened:
+    with open_ledger(ledgered.db) as opened:
         return [e for e, _ in opened.stream("C-IMP") if isinstance(e, RewardAdjusted)]
 
 

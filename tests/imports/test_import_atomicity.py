@@ -17,11 +17,13 @@ from typing import Any, cast
 import pytest
 
 from backends import Db, copy_of
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.domain.commands import AgreeContract, Command, Meta
 from outcomeledger.domain.errors import InvalidInput
 from outcomeledger.domain.terms import ContractTerms, Outcome
 from outcomeledger.imports.importer import import_data, import_returns
-from outcomeledger.storage.store import Ledger, StoreError, stream_id
+from outcomeledger.storage.application import stream_id
+from outcomeledger.storage.location import StoreError
 
 META = Meta(datetime(2026, 1, 5, tzinfo=UTC), "tester")
 CONTRACTS, OUTCOMES, PERIODS = 100, 20, 40  # 80,000 rows in 4,000 returns
@@ -34,7 +36,7 @@ def _agree(url: str) -> int:
         reference=f"K-{c:03d}", title="t", buyer="b", supplier="s", start=date(2015, 4, 1),
         end=date(2025, 3, 31), cadence="quarter", outcomes=outcomes)))
         for c in range(CONTRACTS)]
-    with Ledger.open(url, create=True) as ledger:
+    with open_ledger(url, create=True) as ledger:
         ledger.project_on_write = False
         ledger.execute_batch(batch, META)
         return ledger.max_position()
@@ -54,27 +56,27 @@ IMPORT = """
 import sys, time
 from datetime import UTC, datetime
 from pathlib import Path
-from outcomeledger.storage import store
+from outcomeledger.storage import planning
 from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_returns
-from outcomeledger.storage.store import Ledger
+from outcomeledger.app.ledger import open_ledger
 if len(sys.argv) > 3:  # mark the moment the import is a quarter through deciding
-    decide, calls = store.decide, [0]
+    decide, calls = planning.decide, [0]
     def marking(*args):
         calls[0] += 1
         if calls[0] == 1000:
             Path(sys.argv[3]).touch()
             time.sleep(60)
         return decide(*args)
-    store.decide = marking
-with Ledger.open(sys.argv[1]) as ledger:
+    planning.decide = marking
+with open_ledger(sys.argv[1]) as ledger:
     ledger.project_on_write = False
     import_returns(ledger, [sys.argv[2]], Meta(datetime(2026, 1, 5, tzinfo=UTC), "tester"))
 """
 
 
 def _events(url: str) -> int:
-    with Ledger.open(url) as ledger:
+    with open_ledger(url) as ledger:
         return ledger.max_position()
 
 
@@ -139,7 +141,7 @@ def test_an_import_killed_midway_leaves_nothing_partial(
     assert killed, "the import finished before it was killed"
     assert _events(db.url) == before  # nothing of the import, not a part of it
     # The ledger is intact, and the same import then succeeds in full.
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         ledger.project_on_write = False
         [receipt] = import_returns(ledger, [str(returns)], META)
     assert receipt.added == CONTRACTS * OUTCOMES * PERIODS
@@ -160,7 +162,7 @@ def test_an_import_by_worker_processes_killed_while_writing_leaves_nothing_parti
     assert _kill_when(db, returns, writing=True), "the import finished before it was killed"
     assert _events(db.url) == before
     monkeypatch.delenv("OUTCOMELEDGER_IMPORT_WORKERS")
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         ledger.project_on_write = False
         [receipt] = import_returns(ledger, [str(returns)], META)
     assert receipt.added == CONTRACTS * OUTCOMES * PERIODS
@@ -170,7 +172,7 @@ def test_a_refusal_in_a_later_file_leaves_the_ledger_as_it_was(ledger_url: str) 
     before = _agree(ledger_url)
     good = b"contract,period,outcome,value\nK-001,FY2016-Q1,O01,3\n"
     bad = b"contract,period,outcome,value\nK-002,FY2016-Q1,O01,3\nK-002,FY2016-Q1,O99,1\n"
-    with Ledger.open(ledger_url) as ledger:
+    with open_ledger(ledger_url) as ledger:
         ledger.project_on_write = False
         with pytest.raises(InvalidInput) as refused:
             import_data(ledger, [("good.csv", good), ("bad.csv", bad)], META)
@@ -192,13 +194,13 @@ def test_a_failure_while_writing_leaves_nothing(ledger_db: Db,
         ledger_db.sql("CREATE TRIGGER refuse BEFORE INSERT ON outcomeledger_events FOR EACH "
                       f"ROW WHEN (NEW.originator_id = '{stream_id('K-002')}') "
                       "EXECUTE FUNCTION refuse()")
-        with Ledger.open(ledger_db.url) as ledger:
+        with open_ledger(ledger_db.url) as ledger:
             ledger.project_on_write = False
             with pytest.raises(StoreError, match="disk full"):
                 import_data(ledger, [("r.csv", data)], META)
             assert ledger.max_position() == before
         return
-    with Ledger.open(ledger_db.url) as ledger:
+    with open_ledger(ledger_db.url) as ledger:
         ledger.project_on_write = False
         recorder = type(ledger.recorder)
         original = cast(Any, recorder)._insert_events  # the SQLite recorder's private step

@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.domain import codec
 from outcomeledger.domain.commands import AgreeContract, Command, Meta, SubmitReturn
 from outcomeledger.domain.errors import InvalidInput
 from outcomeledger.domain.events import GENESIS, Figure
 from outcomeledger.domain.terms import ContractTerms, Outcome
-from outcomeledger.storage.store import Ledger, stream_id
+from outcomeledger.storage.application import stream_id
+from outcomeledger.storage.store import Ledger
 
 META = Meta(datetime(2026, 1, 5, tzinfo=UTC), "tester")
 
@@ -27,7 +29,7 @@ def submit(period: str, participant: str = "", line: int = 2) -> SubmitReturn:
 
 @pytest.fixture
 def ledger(tmp_path: Path) -> Iterator[Ledger]:
-    opened = Ledger.open(str(tmp_path / "l.db"), create=True)
+    opened = open_ledger(str(tmp_path / "l.db"), create=True)
     opened.project_on_write = False
     outcomes = (Outcome(code="O1", name="One", price=Decimal(100)),)
     batch: list[tuple[str, Command]] = [(ref, AgreeContract(ContractTerms(

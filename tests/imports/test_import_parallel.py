@@ -21,6 +21,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import D, outcome, terms
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.domain.commands import AgreeContract, Command, Meta
 from outcomeledger.domain.errors import InvalidInput, Problem
 from outcomeledger.imports import parallel
@@ -28,7 +29,7 @@ from outcomeledger.imports.importer import import_returns
 from outcomeledger.imports.ranges import cut, open_range
 from outcomeledger.imports.returns import OPTIONAL, REQUIRED
 from outcomeledger.imports.rows import read_range, read_table
-from outcomeledger.storage.store import Ledger, StoreError
+from outcomeledger.storage.location import StoreError
 
 CONTRACTS = [f"C-{n:02d}" for n in range(12)]
 PERIODS = ["FY2025-Q1", "FY2025-Q2", "FY2025-Q3", "FY2025-Q4", "FY2026-Q1", "FY2026-Q2"]
@@ -45,7 +46,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> Path:
                 outcome("O3", once_per_participant=True), outcome("O4"))
     batch: list[tuple[str, Command]] = [
         (ref, AgreeContract(terms(reference=ref, outcomes=outcomes))) for ref in CONTRACTS]
-    with Ledger.open(str(path), create=True) as ledger:
+    with open_ledger(str(path), create=True) as ledger:
         ledger.project_on_write = False
         ledger.execute_batch(batch, Meta(datetime(2025, 4, 1, tzinfo=UTC), "commissioner:t"))
     return path
@@ -108,7 +109,7 @@ def _run(tmp: Path, base: Path, files: list[Path], workers: int, monkeypatch: py
         return result
 
     monkeypatch.setattr(parallel, "run", spied)
-    with Ledger.open(str(ledger)) as opened:
+    with open_ledger(str(ledger)) as opened:
         opened.project_on_write = False
         receipts = import_returns(opened, [str(f) for f in files], META, **options)
     return [r.as_dict() for r in receipts], made == [True]
@@ -220,7 +221,7 @@ def test_a_worker_that_fails_fails_the_import_and_writes_nothing(
     shutil.copy(base, ledger)
     files = [str(_csv_file(tmp_path / "a.csv"))]
     monkeypatch.setenv("OUTCOMELEDGER_IMPORT_WORKERS", "2")
-    with Ledger.open(str(ledger)) as opened:
+    with open_ledger(str(ledger)) as opened:
         opened.project_on_write = False
         before = opened.max_position()
         hidden = ledger.rename(tmp_path / "hidden.db")  # the workers find no ledger there

@@ -16,12 +16,12 @@ import pytest
 
 from ledgered import HEADER, Ledgered, ledger, rows
 from outcomeledger.app import services as service
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import returns as returns_cli
 from outcomeledger.cli.base import Context
 from outcomeledger.domain.commands import Meta
 from outcomeledger.domain.events import ReturnRestated, ReturnSubmitted
 from outcomeledger.imports.importer import import_data
-from outcomeledger.storage.store import Ledger
 
 __all__ = ["ledger"]  # the fixture, shared with the refusals catalogue
 
@@ -29,7 +29,7 @@ RETURN = rows("C-IMP,FY2020-Q1,ENTRY,3", "C-IMP,FY2020-Q1,WB,7", "C-IMP,FY2020-Q
 
 
 def stream(ledgered: Ledgered) -> list[object]:
-    with Ledger.open(ledgered.db) as opened:
+    with open_ledger(ledgered.db) as opened:
         return [event for event, _ in opened.stream("C-IMP")]
 
 
@@ -223,7 +223,7 @@ def _terms_path() -> Path:
 
 
 def test_a_return_after_its_due_date_is_accepted_and_flagged_late(tmp_path: Path) -> None:
-    with Ledger.open(str(tmp_path / "l.db"), create=True) as opened:
+    with open_ledger(str(tmp_path / "l.db"), create=True) as opened:
         service.agree(opened, _terms_path(), Meta(datetime(2017, 12, 1, tzinfo=UTC), "a"))
         on_time, late = (("GMHP-2017,FY2018-Q1,ACC0,10\n", datetime(2018, 7, 20, tzinfo=UTC)),
                          ("GMHP-2017,FY2018-Q2,ACC0,12\n", datetime(2018, 12, 1, tzinfo=UTC)))

@@ -34,13 +34,13 @@ from backends import Db
 from outcomeledger import projections
 from outcomeledger.app import replay
 from outcomeledger.app.demo import build_demo
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.domain.events import GENESIS
 from outcomeledger.projections import TABLES, Table
 from outcomeledger.projections import sql as projection_sql
 from outcomeledger.projections.payments import PaymentRow
 from outcomeledger.report.render import csv_safe
-from outcomeledger.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "projections"
@@ -172,13 +172,13 @@ def run(db: Db, *args: str) -> bytes:
 
 @pytest.fixture(scope="module")
 def demo(module_ledger_db: Db) -> Db:
-    with Ledger.open(module_ledger_db.url, create=True) as ledger:
+    with open_ledger(module_ledger_db.url, create=True) as ledger:
         build_demo(ledger)
     return module_ledger_db
 
 
 def dump(db: Db) -> bytes:
-    with Ledger.open(db.url) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(db.url) as ledger, closing(ledger.connect()) as conn:
         return b"".join(projections.dump(conn))
 
 
@@ -201,7 +201,7 @@ def test_replay_as_of_prints_rows_valid_under_their_schemas(demo: Db) -> None:
 def test_every_row_of_every_replay_scenario_matches_its_schema(
         scenario: str, ledger_db: Db) -> None:
     folder = ROOT / "replay" / scenario
-    with Ledger.open(ledger_db.url, create=True) as ledger:
+    with open_ledger(ledger_db.url, create=True) as ledger:
         replay.load_pack(ledger, (folder / "events.pack.ndjson").read_bytes().splitlines(
             keepends=True), "events.pack.ndjson")
     for ndjson in (dump(ledger_db), (folder / "expected" / "projections.ndjson").read_bytes()):
@@ -364,7 +364,7 @@ def test_audit_log_gives_the_file_name_and_full_hash_apart(demo: Db) -> None:
 
 def test_a_refusal_names_its_moment_in_the_same_style(tmp_path: Path) -> None:
     db = Db(str(tmp_path / "ledger.db"), "sqlite")
-    with Ledger.open(db.url, create=True) as ledger:
+    with open_ledger(db.url, create=True) as ledger:
         build_demo(ledger)
     toml = ROOT / "src" / "outcomeledger" / "demo_data" / "gm.toml"
     result = CliRunner().invoke(cli, ["--db", db.url, "contract", "agree", str(toml)])
@@ -392,7 +392,7 @@ def test_events_and_audit_log_show_the_genesis_prev_hash(demo: Db) -> None:
 def test_tables_of_an_earlier_layout_are_rebuilt_with_the_new_types(ledger_db: Db) -> None:
     """A ledger projected by an earlier version (booleans as INTEGER, money as TEXT, no
     companions) is rebuilt on its next catch-up, rows and all."""
-    with Ledger.open(ledger_db.url, create=True) as ledger:
+    with open_ledger(ledger_db.url, create=True) as ledger:
         build_demo(ledger)
     text, integer = ("TEXT", "INTEGER") if ledger_db.backend == "sqlite" else (
         'TEXT COLLATE "C"', "BIGINT")

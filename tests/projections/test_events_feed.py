@@ -10,8 +10,8 @@ from click.testing import CliRunner, Result
 
 from backends import Db
 from outcomeledger.app.demo import build_demo
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
-from outcomeledger.storage.store import Ledger
 
 FIELDS = ["position", "contract", "type", "recorded_at", "recorded_by", "hash", "prev_hash",
           "data"]
@@ -20,7 +20,7 @@ canonical = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
 @pytest.fixture(scope="module")
 def db(module_ledger_db: Db) -> Db:
-    with Ledger.open(module_ledger_db.url, create=True) as ledger:
+    with open_ledger(module_ledger_db.url, create=True) as ledger:
         build_demo(ledger)
     return module_ledger_db
 

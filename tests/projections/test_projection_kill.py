@@ -20,8 +20,8 @@ import pytest
 
 from backends import Db
 from outcomeledger.app.demo import build_demo
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.projections import Cutoff, catch_up, dump, ensure, in_memory, positions
-from outcomeledger.storage.store import Ledger
 
 pytestmark = pytest.mark.slow
 
@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 CHILD = """
 import os, signal, sys
 from outcomeledger.projections import catch_up, sql
-from outcomeledger.storage.store import Ledger
+from outcomeledger.app.ledger import open_ledger
 
 url, batch, kill_after = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 if kill_after:
@@ -45,7 +45,7 @@ if kill_after:
             os.kill(os.getpid(), signal.SIGKILL)
 
     sql.write = write
-with Ledger.open(url) as ledger:
+with open_ledger(url) as ledger:
     conn = ledger.connect()
 print("ready", flush=True)
 catch_up(conn, batch=batch)
@@ -55,7 +55,7 @@ catch_up(conn, batch=batch)
 @pytest.fixture
 def unprojected(ledger_db: Db) -> Db:
     """The demo ledger (38 events) with no projection run yet."""
-    with Ledger.open(ledger_db.url, create=True) as ledger:
+    with open_ledger(ledger_db.url, create=True) as ledger:
         ledger.project_on_write = False
         build_demo(ledger)
     return ledger_db

@@ -18,18 +18,18 @@ from hypothesis import strategies as st
 
 from backends import Server
 from histories import REFS, _write, histories
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.domain import codec
 from outcomeledger.domain.commands import (
     Command,
 )
 from outcomeledger.domain.contract.state import ContractState, evolve_owned, fold, fold_events
 from outcomeledger.projections import Cutoff, catch_up, dump, in_memory, rebuild
-from outcomeledger.storage.store import Ledger
 
 
 def _catch_up_after_any_prefix(url: str, history: list[tuple[str, Command]],
                                checkpoints: set[int], batch: int) -> None:
-    with Ledger.open(url, create=True) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(url, create=True) as ledger, closing(ledger.connect()) as conn:
         ledger.project_on_write = False
         for step in _write(ledger, history):
             if step in checkpoints:
@@ -71,7 +71,7 @@ def test_catch_up_after_any_prefix_equals_a_full_replay_on_postgresql(
 @given(history=histories)
 def test_projector_fold_equals_evolve(history: list[tuple[str, Command]]) -> None:
     with tempfile.TemporaryDirectory() as tmp, \
-            Ledger.open(str(Path(tmp) / "l.db"), create=True) as ledger:
+            open_ledger(str(Path(tmp) / "l.db"), create=True) as ledger:
         ledger.project_on_write = False
         for _ in _write(ledger, history):
             pass

@@ -19,6 +19,7 @@ import pytest
 
 from backends import Db, copy_of
 from outcomeledger.app.demo import build_demo
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.replay import differences
 from outcomeledger.domain import codec
 from outcomeledger.domain.money import fmt_money
@@ -38,12 +39,11 @@ from outcomeledger.projections import payments as payments_projection
 from outcomeledger.projections import source as event_source
 from outcomeledger.projections.projector import outdated
 from outcomeledger.storage.sqldb import Conn
-from outcomeledger.storage.store import Ledger
 
 
 @pytest.fixture(scope="module")
 def demo_db(module_ledger_db: Db) -> Db:
-    with Ledger.open(module_ledger_db.url, create=True) as ledger:
+    with open_ledger(module_ledger_db.url, create=True) as ledger:
         build_demo(ledger)
     return module_ledger_db
 
@@ -198,7 +198,7 @@ def test_projection_money_is_fmt_money(amount: str, currency: str) -> None:
 
 
 def test_a_failed_batch_leaves_rows_and_tracking_as_they_were(ledger_url: str) -> None:
-    with Ledger.open(ledger_url, create=True) as ledger:
+    with open_ledger(ledger_url, create=True) as ledger:
         ledger.project_on_write = False
         build_demo(ledger)
         conn = ledger.connect()
@@ -236,7 +236,7 @@ def test_tables_in_an_older_layout_are_rebuilt_on_catch_up(conn: Conn, copy: Db)
 
 
 def test_differences_names_rows_that_do_not_match_a_replay(copy: Db) -> None:
-    with Ledger.open(copy.url) as ledger:
+    with open_ledger(copy.url) as ledger:
         assert differences(ledger) == []
         with closing(ledger.connect()) as c:
             c.execute("UPDATE proj_payments SET payable = '1.00' WHERE contract = "

@@ -15,9 +15,9 @@ from click.testing import CliRunner, Result
 
 from backends import Db
 from outcomeledger.app.demo import build_demo
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.projections import dump
-from outcomeledger.storage.store import Ledger
 
 pytestmark = pytest.mark.slow
 
@@ -38,7 +38,7 @@ Capture = tuple[int, str, str, dict[tuple[str, ...], bytes]]
 def history(module_ledger_db: Db) -> tuple[Db, list[Capture]]:
     db = module_ledger_db
     captured: list[Capture] = []
-    with Ledger.open(db.url, create=True) as ledger:
+    with open_ledger(db.url, create=True) as ledger:
         projector = ledger.after_write
 
         def capture() -> None:
@@ -93,7 +93,7 @@ def test_the_restatement_is_visible_only_after_it_was_recorded(
 
 def test_as_of_never_touches_the_live_tables(history: tuple[Db, list[Capture]]) -> None:
     db, _ = history
-    with Ledger.open(db.url) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(db.url) as ledger, closing(ledger.connect()) as conn:
         before = list(dump(conn))
         assert _invoke(db, "payments", "GMHP-2017", "--as-of", "3").exit_code == 0
         assert _invoke(db, "replay", "--as-of", "3").exit_code == 0

@@ -17,13 +17,13 @@ import pytest
 
 from backends import Db
 from outcomeledger.app.demo import build_demo
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.projections import dump
 from outcomeledger.projections.registry import TABLES
-from outcomeledger.storage.store import Ledger
 
 
 def test_concurrent_replays_each_succeed_and_agree(ledger_db: Db) -> None:
-    with Ledger.open(ledger_db.url, create=True) as ledger:
+    with open_ledger(ledger_db.url, create=True) as ledger:
         build_demo(ledger)
         with closing(ledger.connect()) as conn:
             expected = list(dump(conn))
@@ -36,7 +36,7 @@ def test_concurrent_replays_each_succeed_and_agree(ledger_db: Db) -> None:
     for proc in procs:
         _out, err = proc.communicate(timeout=120)
         assert proc.returncode == 0, err
-    with Ledger.open(ledger_db.url) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(ledger_db.url) as ledger, closing(ledger.connect()) as conn:
         assert list(dump(conn)) == expected
         names = {t.name for t in TABLES}
         if ledger_db.backend == "sqlite":

@@ -21,12 +21,13 @@ from click.testing import CliRunner
 from eventsourcing.persistence import StoredEvent
 
 from conftest import ACTOR, T0, terms
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.domain import codec
 from outcomeledger.domain.commands import AgreeContract, Meta
 from outcomeledger.domain.events import RewardAdjusted
 from outcomeledger.projections import Cutoff, dump, in_memory, rebuild
-from outcomeledger.storage.store import Ledger, stream_id
+from outcomeledger.storage.application import stream_id
 
 OLD_TOPIC = "RewardAdjusted/0"
 
@@ -51,7 +52,7 @@ def upcasters(monkeypatch: pytest.MonkeyPatch) -> None:
 def ledger_with_v0(tmp_path: Path) -> tuple[Path, bytes]:
     """A contract agreed today, then the v0 event appended as an old ledger holds it."""
     path = tmp_path / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
+    with open_ledger(str(path), create=True) as ledger:
         ledger.project_on_write = False
         ledger.execute("C-TEST", AgreeContract(terms()), Meta(T0, ACTOR))
         head = ledger.load("C-TEST").head_hash
@@ -74,7 +75,7 @@ def test_the_old_event_replays_through_every_reader(ledger_with_v0: tuple[Path, 
     assert isinstance(event, RewardAdjusted)
     assert (event.kind, event.amount) == ("other", Decimal("-700"))
 
-    with Ledger.open(str(path)) as ledger:
+    with open_ledger(str(path)) as ledger:
         state = ledger.get("C-TEST")
         assert [a.kind for a in state.adjustments] == ["other"]
         assert ledger.project() == 2

@@ -12,10 +12,10 @@ import pytest
 from click.testing import CliRunner, Result
 
 from outcomeledger.app.demo import build_demo
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.projections import TABLES
 from outcomeledger.projections.schema import BEGIN, normalised, schema_files
-from outcomeledger.storage.store import Ledger
 
 PUBLISHED = Path(__file__).resolve().parents[2] / "projections"
 
@@ -78,7 +78,7 @@ def test_schema_prints_every_table() -> None:
 
 def test_every_stored_row_is_valid_under_its_published_row_type(tmp_path: Path) -> None:
     path = tmp_path / "ledger.db"
-    with Ledger.open(str(path), create=True) as ledger:
+    with open_ledger(str(path), create=True) as ledger:
         build_demo(ledger)
     with closing(sqlite3.connect(path)) as conn:
         for table in TABLES:

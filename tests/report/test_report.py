@@ -12,6 +12,7 @@ import pytest
 
 from conftest import D, agreed, agreed_with, apply, certify, fig, outcome, submit, tally
 from outcomeledger.app.demo import build_enf, build_gm, build_pb
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.report_source import Source
 from outcomeledger.domain.money import quantize
 from outcomeledger.domain.terms import Payer
@@ -30,7 +31,7 @@ NO_HEAD = Head(0, "0" * 64, 0)
 @pytest.fixture(scope="module")
 def ledger(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Ledger]:
     path = tmp_path_factory.mktemp("report") / "ledger.db"
-    with Ledger.open(str(path), create=True) as opened:
+    with open_ledger(str(path), create=True) as opened:
         build_gm(opened)
         build_pb(opened)
         build_enf(opened)

@@ -15,17 +15,17 @@ from click.testing import CliRunner
 
 from backends import Db
 from outcomeledger.app.demo import build_enf, build_gm, build_pb
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.report import ContractReport, PortfolioReport
 from outcomeledger.report.schema import schema_bytes
-from outcomeledger.storage.store import Ledger
 
 SCHEMA = Path(__file__).resolve().parents[2] / "projections" / "report.schema.json"
 
 
 @pytest.fixture(scope="module")
 def db(module_ledger_db: Db) -> Db:
-    with Ledger.open(module_ledger_db.url, create=True) as ledger:
+    with open_ledger(module_ledger_db.url, create=True) as ledger:
         build_gm(ledger)
         build_pb(ledger)
         build_enf(ledger)

@@ -11,12 +11,12 @@ from click.testing import CliRunner
 
 from conftest import D, agreed, apply, fig, outcome, submit, tally
 from outcomeledger.app.demo import build_gm
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.report import ContractReport, build_report
 from outcomeledger.report.csv import cell, to_csv
 from outcomeledger.report.tables import contract_sections
 from outcomeledger.storage.chain import Head
-from outcomeledger.storage.store import Ledger
 
 FORMULA = '=HYPERLINK("http://x","y")'
 
@@ -62,7 +62,7 @@ def test_only_cells_a_spreadsheet_would_run_as_formulas_are_guarded() -> None:
 
 def test_gm_csv_on_stdout_has_one_tidy_table_per_section(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
-    with Ledger.open(str(db), create=True) as ledger:
+    with open_ledger(str(db), create=True) as ledger:
         build_gm(ledger)
     result = CliRunner().invoke(cli, ["--db", str(db), "report", "GMHP-2017",
                                       "--format", "csv"])
@@ -78,7 +78,7 @@ def test_gm_csv_on_stdout_has_one_tidy_table_per_section(tmp_path: Path) -> None
 
 def test_csv_to_a_directory_writes_one_file_per_section(tmp_path: Path) -> None:
     db = tmp_path / "l.db"
-    with Ledger.open(str(db), create=True) as ledger:
+    with open_ledger(str(db), create=True) as ledger:
         build_gm(ledger)
     out = tmp_path / "csv"
     out.mkdir()

@@ -11,8 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from outcomeledger.app.demo import build_enf, build_gm, build_pb
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
-from outcomeledger.storage.store import Ledger
 
 CHROMIUM = Path("/usr/bin/chromium")
 REFS = ("GMHP-2017", "PB-SIB-2010", "MHEP-ENF-2018")
@@ -22,7 +22,7 @@ REFS = ("GMHP-2017", "PB-SIB-2010", "MHEP-ENF-2018")
 def pages(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     folder = tmp_path_factory.mktemp("html")
     db = folder / "ledger.db"
-    with Ledger.open(str(db), create=True) as ledger:
+    with open_ledger(str(db), create=True) as ledger:
         build_gm(ledger)
         build_pb(ledger)
         build_enf(ledger)

@@ -27,6 +27,7 @@ from click.testing import CliRunner, Result
 
 from backends import Db
 from conftest import T0
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.replay import differences
 from outcomeledger.cli import cli
 from outcomeledger.domain.commands import Meta
@@ -82,7 +83,7 @@ def _agree(db: Db, folder: Path, *references: str) -> None:
 
 def _events(db: Db) -> list[tuple[str, str]]:
     """(contract, type) of every stored event, in global order."""
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         return [(s.event.contract, type(s.event).__name__) for s in ledger.feed()]
 
 
@@ -142,7 +143,7 @@ def test_concurrent_importers_lose_nothing_and_double_count_nothing(
     # Every hash chain intact, every projection equal to a replay and fully caught up.
     verified = run(db, "audit", "verify", "--format", "json")
     assert verified.exit_code == 0, verified.output
-    with Ledger.open(db.url) as ledger, closing(ledger.connect()) as conn:
+    with open_ledger(db.url) as ledger, closing(ledger.connect()) as conn:
         assert differences(ledger) == []
         assert set(positions(conn).values()) == {source.head(conn)}
 
@@ -158,7 +159,7 @@ def test_a_writer_that_loses_the_race_decides_again(ledger_db: Db, tmp_path: Pat
     mine = b"contract,period,provider,outcome,value\nRACE,FY2020-Q1,P0,O1,3\n"
     theirs = mine if same else mine.replace(b"P0", b"P1")
     attempts: list[int] = []
-    with Ledger.open(ledger_db.url) as loser, Ledger.open(ledger_db.url) as winner:
+    with open_ledger(ledger_db.url) as loser, open_ledger(ledger_db.url) as winner:
         decide = Ledger.plan
 
         def plan_then_lose(self: Ledger, *args: Any, **kwargs: Any) -> Any:
@@ -188,9 +189,9 @@ import sys
 from datetime import UTC, datetime
 from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_data
-from outcomeledger.storage.store import Ledger
+from outcomeledger.app.ledger import open_ledger
 quarters = [f"FY{2020 + q // 4}-Q{q % 4 + 1}" for q in range(20)]
-with Ledger.open(sys.argv[1]) as ledger:
+with open_ledger(sys.argv[1]) as ledger:
     ledger.project_on_write = False  # only the followers project
     for n in range(int(sys.argv[2])):
         row = f"K,{quarters[n % 20]},P{n // 20},O1,{n % 7 + 1}\\n"
@@ -258,6 +259,6 @@ def test_a_follower_killed_mid_stream_resumes_exactly_once(ledger_db: Db,
     assert _consistent(db) == head
     # Exactly once: one audit-trail row per event, and the totals of every event.
     trail = db.sql("SELECT position FROM proj_audit_trail ORDER BY position")
-    with Ledger.open(db.url) as ledger:
+    with open_ledger(db.url) as ledger:
         assert [r[0] for r in trail] == [s.position for s in ledger.feed()]
     assert _earned(db, "K") == sum(Decimal(n % 7 + 1) for n in range(writes)) * 100

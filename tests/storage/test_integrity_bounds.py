@@ -33,6 +33,7 @@ from eventsourcing.persistence import StoredEvent
 
 from backends import Db
 from outcomeledger.app import services as service
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.domain import codec
 from outcomeledger.domain.commands import Meta
@@ -43,8 +44,9 @@ from outcomeledger.imports.documents import load_terms
 from outcomeledger.projections import base as projection_base
 from outcomeledger.projections import follow, positions
 from outcomeledger.projections.sql import PG_LOCK
-from outcomeledger.storage import store
-from outcomeledger.storage.store import Ledger, stream_id
+from outcomeledger.storage import location, store
+from outcomeledger.storage.application import stream_id
+from outcomeledger.storage.location import Location, locate
 
 DATA = resources.files("outcomeledger").joinpath("demo_data")
 ENF = str(DATA.joinpath("enf.toml"))  # quarterly, 2018-07-01 .. 2021-06-30
@@ -62,12 +64,12 @@ class Cli:
 
     def head(self) -> tuple[int, str]:
         """(events, hash of the last one): what a refused command must leave alone."""
-        with Ledger.open(self.db.url) as ledger:
+        with open_ledger(self.db.url) as ledger:
             last = list(ledger.feed(max(ledger.max_position() - 1, 0)))
             return ledger.max_position(), last[-1].hash if last else ""
 
     def tracked(self) -> set[int]:
-        with Ledger.open(self.db.url) as ledger, closing(ledger.connect()) as conn:
+        with open_ledger(self.db.url) as ledger, closing(ledger.connect()) as conn:
             return set(positions(conn).values())
 
 
@@ -254,7 +256,7 @@ def test_an_event_already_stored_that_cannot_be_projected_is_named_not_a_traceba
     """An event stored beneath today's checks (by an older version) whose read models
     cannot be computed: `project`, `replay` and every write say so in one line, and
     change nothing."""
-    with Ledger.open(run.db.url) as ledger:
+    with open_ledger(run.db.url) as ledger:
         ledger.project_on_write = False  # stored, as an older version stored it
         service.agree(ledger, Path(GM), Meta(datetime(2020, 1, 1, tzinfo=UTC), "old"))
     periods_of = projection_base.periods_of
@@ -298,7 +300,7 @@ def poison(url: str, **terms: object) -> None:
     event = ContractAgreed(contract="POISON", recorded_at=datetime(2020, 1, 1, tzinfo=UTC),
                            recorded_by="old-version", reason="contract agreed",
                            terms=agreed, prev_hash=ContractState("POISON").head_hash)
-    with Ledger.open(url) as ledger:
+    with open_ledger(url) as ledger:
         ledger.recorder.insert_events([StoredEvent(stream_id("POISON"), 1,
                                                    codec.topic(event), codec.encode(event))])
 
@@ -325,15 +327,18 @@ def test_a_ledger_holding_an_event_beyond_the_bounds_still_takes_writes(
 def short_lock_timeout(monkeypatch: pytest.MonkeyPatch) -> int:
     """Every ledger opened gives up on a lock after 2 s (30 s by default on both
     backends): the refusal is what is tested, not the length of the wait."""
-    real = store.locate
+    real = locate
 
-    def locate_2s(url: str | None) -> store.Location:
+    def locate_2s(url: str | None) -> Location:
         found = real(url)
         key = "POSTGRES_LOCK_TIMEOUT" if found.kind == "postgresql" else "SQLITE_LOCK_TIMEOUT"
         assert found.env[key] == "30"
         return replace(found, env={**found.env, key: "2"})
 
+    # Both names: the store's (a ledger opened) and the module's own (a lock met outside
+    # a ledger's writes is reported by the CLI after locating the ledger again).
     monkeypatch.setattr(store, "locate", locate_2s)
+    monkeypatch.setattr(location, "locate", locate_2s)
     return 2
 
 
@@ -411,7 +416,7 @@ def test_a_postgresql_follower_waits_behind_a_long_projection_however_long(
 
     def follower() -> None:
         try:
-            with Ledger.open(run.db.url) as ledger:
+            with open_ledger(run.db.url) as ledger:
                 follow.follow(ledger, stop.is_set, lambda _lag: None, 0.05)
         except BaseException as e:  # reported by the test
             died.append(e)
@@ -422,7 +427,7 @@ def test_a_postgresql_follower_waits_behind_a_long_projection_however_long(
     try:
         locker.execute("BEGIN")
         locker.execute("SELECT pg_advisory_xact_lock(?)", (PG_LOCK,))  # a projector's
-        with Ledger.open(run.db.url) as ledger:
+        with open_ledger(run.db.url) as ledger:
             ledger.project_on_write = False
             service.agree(ledger, Path(GM), Meta(datetime(2020, 1, 1, tzinfo=UTC), "w"))
         time.sleep(3 * short_lock_timeout)

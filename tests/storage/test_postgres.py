@@ -22,9 +22,9 @@ from click.testing import CliRunner, Result
 
 from backends import Db, Server, new_db
 from outcomeledger.app.demo import BUILDERS
+from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.projections import Row, Table, dump, source, sql
-from outcomeledger.storage.store import Ledger
 
 CLI = [sys.executable, "-c", "from outcomeledger.cli import main; main()"]
 ROLES_SQL = Path(__file__).resolve().parents[2] / "sql" / "roles.sql"
@@ -182,8 +182,8 @@ import sys, time
 from datetime import UTC, datetime
 from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_data
-from outcomeledger.storage.store import Ledger
-with Ledger.open(sys.argv[1]) as ledger:
+from outcomeledger.app.ledger import open_ledger
+with open_ledger(sys.argv[1]) as ledger:
     ledger.project_on_write = False  # only the follower may project
     import_data(ledger, [("r.csv", sys.argv[2].encode())],
                 Meta(datetime.now(UTC), "writer"))
@@ -266,7 +266,7 @@ def roles(pg: Db, pg_server: Server) -> Iterator[tuple[str, str]]:
     psql = shutil.which("psql")
     if psql is None:
         pytest.skip("psql (the PostgreSQL client) is needed to run sql/roles.sql")
-    with Ledger.open(pg.url, create=True) as ledger:
+    with open_ledger(pg.url, create=True) as ledger:
         for build in BUILDERS:
             build(ledger)
     tag = uuid.uuid4().hex[:8]

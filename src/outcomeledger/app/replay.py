@@ -29,8 +29,10 @@ from ..projections import compare, source, sql
 from ..projections.base import RawEvent, timestamp
 from ..projections.projector import Progress
 from ..projections.sql import snapshot
+from ..storage.application import stream_id
 from ..storage.chain import ChainVerifier, verify, verify_sqlite
-from ..storage.store import Ledger, StoreError, stream_id
+from ..storage.location import StoreError
+from ..storage.store import Ledger
 
 
 def cutoff(ledger: Ledger, as_of: str) -> projections.Cutoff:

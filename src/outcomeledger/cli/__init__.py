@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from ..domain.errors import LedgerError
-from ..storage.store import ledger_exists, locate
+from ..storage.location import ledger_exists, locate
 from .base import Context, Root, pass_context, run
 from .output import check_output, write_output
 

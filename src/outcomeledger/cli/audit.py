@@ -21,8 +21,9 @@ from ..domain.events import EVENT_TYPES
 from ..domain.payments.mechanism import compute
 from ..domain.timestamps import rfc3339
 from ..report import render
+from ..storage.application import stream_id
 from ..storage.chain import ChainVerifier, Head
-from ..storage.store import Ledger, stream_id
+from ..storage.store import Ledger
 from .base import (
     Context,
     F,

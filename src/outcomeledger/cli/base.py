@@ -12,6 +12,7 @@ from typing import Any, NoReturn, TypeVar
 
 import click
 
+from ..app.ledger import open_ledger
 from ..domain.commands import Meta
 from ..domain.errors import COMMAND, InvalidInput, LedgerError, Problem
 from ..domain.text_checks import control_problem
@@ -30,7 +31,7 @@ class Context:
         self.quiet = quiet
 
     def ledger(self, *, create: bool = False) -> Ledger:
-        return Ledger.open(self.db, create=create)
+        return open_ledger(self.db, create=create)
 
     def meta(self) -> Meta:
         return Meta(datetime.now(UTC), self.actor)
@@ -124,7 +125,7 @@ def _refused(message: str) -> NoReturn:
 
 
 def _locked_message() -> str:
-    from ..storage.store import locate
+    from ..storage.location import locate
 
     context = click.get_current_context().find_object(Context)
     location = locate(context.db if context is not None else None)

@@ -47,7 +47,8 @@ from ..domain.commands import Meta
 from ..domain.errors import ConcurrencyExhausted, InvalidInput, Problem
 from ..domain.events import Source
 from ..storage import workers as processes
-from ..storage.store import MAX_ATTEMPTS, Ledger, StoreError
+from ..storage.location import StoreError
+from ..storage.store import MAX_ATTEMPTS, Ledger
 from .batch import (
     Batch,
     ImportReceipt,
@@ -408,7 +409,7 @@ def _work(job: Job, out: BinaryIO) -> Result:
     if conflicts_between_files(parsed):
         return Result(None)
     batch = Batch(parsed, restate=job.restate, reason=job.reason)
-    with Ledger.open(job.location) as ledger, \
+    with Ledger.open(job.location, projector=None) as ledger, \
             Path(job.spill).open("wb") if job.spill else nullcontext() as spill:
         sink = _Spill(batch, spill, out)
         try:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 from .. import projections
 from ..storage import sqldb
-from ..storage.location import first_line
-from ..storage.store import Ledger, StoreError
+from ..storage.location import StoreError, first_line
+from ..storage.store import Ledger
 from . import source
 
 #: How often a waiting follower checks whether it was asked to stop (seconds).
