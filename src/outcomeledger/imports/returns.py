@@ -20,8 +20,9 @@ from ..domain.commands import SubmitReturn
 from ..domain.errors import Problem
 from ..domain.events import Figure, Source
 from ..domain.text_checks import is_negative_zero
-from .rows import Format, Table, is_blank, read_table
+from .rows import Format, read_table
 from .sources import bytes_input
+from .table import Table, is_blank
 
 REQUIRED = ("contract", "period", "outcome", "value")
 OPTIONAL = ("provider", "participant", "achieved_on", "evidence")
