@@ -442,7 +442,7 @@ def test_a_clean_ndjson_line_pays_no_exact_duplicate_check(
         monkeypatch: pytest.MonkeyPatch) -> None:
     """The duplicate-key check parses a line a second time only when its colons do not
     already prove its keys distinct: the import's hot path stays one ``bytes.count``."""
-    from outcomeledger.imports import rows
+    from outcomeledger.imports import json_rows
 
     calls: list[bytes] = []
     real = json.loads
@@ -451,12 +451,12 @@ def test_a_clean_ndjson_line_pays_no_exact_duplicate_check(
         calls.append(raw)
         return real(raw, **kwargs)
 
-    monkeypatch.setattr(json, "loads", counting)  # the module rows.py calls
+    monkeypatch.setattr(json, "loads", counting)  # the module json_rows.py calls
     clean = ret().encode()
-    assert rows._duplicate_key(clean, rows._decode_json(clean)) is None
+    assert json_rows._duplicate_key(clean, json_rows._decode_json(clean)) is None
     assert calls == []
     noted = ret(participant='"p"', evidence='"at 10:30"').encode()
-    assert rows._duplicate_key(noted, rows._decode_json(noted)) is None
+    assert json_rows._duplicate_key(noted, json_rows._decode_json(noted)) is None
     assert calls == [noted]
 
 

@@ -26,7 +26,9 @@ from outcomeledger.cli import cli
 from outcomeledger.domain import codec
 from outcomeledger.domain.events import ReturnSubmitted
 from outcomeledger.imports import formats as input_formats
+from outcomeledger.imports import key_meanings
 from outcomeledger.imports.adjustments import REQUIRED as ADJUSTMENT_REQUIRED
+from outcomeledger.imports.contract_template import TEMPLATE
 from outcomeledger.imports.returns import OPTIONAL as RETURN_OPTIONAL
 from outcomeledger.imports.returns import REQUIRED as RETURN_REQUIRED
 
@@ -238,8 +240,8 @@ def test_the_terms_own_checks_name_the_line_too(ledger: Ledgered) -> None:
 
 def test_a_key_in_an_array_of_tables_written_one_per_line_is_found_on_its_line(
         ledger: Ledgered) -> None:
-    text = input_formats.TEMPLATE.replace('{ id = "P2", name = "Second provider" }',
-                                          '{ id = "P2", nam = "Second provider" }')
+    text = TEMPLATE.replace('{ id = "P2", name = "Second provider" }',
+                            '{ id = "P2", nam = "Second provider" }')
     at = 1 + text[:text.index('nam = "Second')].count("\n")
     path = ledger.write("mine.toml", text)
     result = ledger("contract", "agree", path)
@@ -331,17 +333,17 @@ def test_input_schema_check_fails_on_drift(tmp_path: Path) -> None:
 
 
 def test_every_key_of_every_input_format_has_a_meaning() -> None:
-    for kind, meanings in input_formats.MEANINGS.items():
+    for kind, meanings in key_meanings.MEANINGS.items():
         keys = [f.encode_name for f in msgspec.structs.fields(kind)]
         assert [k for k in keys if not meanings.get(k)] == [], kind.__name__
-    assert tuple(input_formats.RETURN_ROW) == (*RETURN_REQUIRED, *RETURN_OPTIONAL)
-    assert tuple(input_formats.ADJUSTMENT_ROW) == ADJUSTMENT_REQUIRED
+    assert tuple(key_meanings.RETURN_ROW) == (*RETURN_REQUIRED, *RETURN_OPTIONAL)
+    assert tuple(key_meanings.ADJUSTMENT_ROW) == ADJUSTMENT_REQUIRED
 
 
 def test_the_contract_template_agrees_as_it_stands(ledger: Ledgered) -> None:
     printed = ledger("contract", "init")
     assert printed.exit_code == 0
-    assert printed.stdout == input_formats.TEMPLATE
+    assert printed.stdout == TEMPLATE
     path = ledger.tmp / "mine.toml"
     assert ledger("contract", "init", "--output", str(path)).exit_code == 0
     assert ledger("contract", "init", "--output", str(path)).exit_code == 2  # never over

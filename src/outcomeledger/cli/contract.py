@@ -150,7 +150,7 @@ def contract_list(c: Context, fmt: str | None) -> None:
 def contract_init(output: Path | None) -> None:
     """Print a commented contract definition to copy and edit (every key is in
     docs/formats.md); it agrees as it stands."""
-    from ..imports.formats import TEMPLATE
+    from ..imports.contract_template import TEMPLATE
 
     if output is None:
         click.echo(TEMPLATE, nl=False)

@@ -18,8 +18,9 @@ from ..domain.errors import InvalidInput, LedgerError, Problem
 from ..domain.events import ADJUSTMENT_KINDS, AdjustmentKind, RewardAdjusted, Source
 from ..storage.store import Ledger, Written
 from .batch import contract_refusal
-from .rows import detect_format, is_blank, read_table
+from .rows import detect_format, read_table
 from .sources import open_input, unreadable
+from .table import is_blank
 
 REQUIRED = ("contract", "period", "kind", "amount", "reason")
 

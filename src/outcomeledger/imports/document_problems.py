@@ -205,30 +205,19 @@ def json_lines(text: str) -> Lines:
         if ch == "\n":
             number += 1
         elif ch == '"':
-            j = i + 1
-            while j < n and text[j] != '"':
-                j += 2 if text[j] == "\\" else 1
-            word = text[i + 1:j]
-            k = j + 1
-            while k < n and text[k] in " \t\r\n":
-                k += 1
-            if k < n and text[k] == ":" and stack and stack[-1][1] is None:
-                key = word
+            j = _string_end(text, i)
+            if stack and stack[-1][1] is None and _colon_after(text, j + 1):
+                key = text[i + 1:j]
                 lines.setdefault((*stack[-1][0], key), number)
-            elif stack and (index := stack[-1][1]) is not None:  # a string in an array
-                lines.setdefault((*stack[-1][0], index), number)
-                stack[-1] = (stack[-1][0], index + 1)
+            elif stack and stack[-1][1] is not None:  # a string in an array
+                _element(stack, lines, number)
             number += text.count("\n", i, j)
             i = j
         elif ch in "{[":
-            here = stack[-1][0] if stack else ()
             if stack and stack[-1][1] is None and key is not None:
-                path = (*here, key)
+                path = (*stack[-1][0], key)
             elif stack and stack[-1][1] is not None:
-                index = stack[-1][1]
-                path = (*here, index)
-                stack[-1] = (here, index + 1)
-                lines.setdefault(path, number)
+                path = _element(stack, lines, number)
             else:
                 path = ()
             stack.append((path, None if ch == "{" else 0))
@@ -236,15 +225,39 @@ def json_lines(text: str) -> Lines:
         elif ch in "}]":
             if stack:
                 stack.pop()
-        elif ch not in " \t\r,:" and stack and (index := stack[-1][1]) is not None:
-            # a scalar element of an array
-            here = stack[-1][0]
-            lines.setdefault((*here, index), number)
-            stack[-1] = (here, index + 1)
+        elif ch not in " \t\r,:" and stack and stack[-1][1] is not None:
+            _element(stack, lines, number)  # a scalar element of an array
             while i + 1 < n and text[i + 1] not in ",]\n":
                 i += 1
         i += 1
     return lines
+
+
+def _string_end(text: str, start: int) -> int:
+    """The closing quote of the JSON string opened at ``start`` (or the text's end)."""
+    j = start + 1
+    while j < len(text) and text[j] != '"':
+        j += 2 if text[j] == "\\" else 1
+    return j
+
+
+def _colon_after(text: str, start: int) -> bool:
+    """Whether the next character from ``start`` that is not white space is a colon."""
+    k = start
+    while k < len(text) and text[k] in " \t\r\n":
+        k += 1
+    return k < len(text) and text[k] == ":"
+
+
+def _element(stack: list[tuple[Path, int | None]], lines: Lines, number: int) -> Path:
+    """The path of the next element of the array open on top of ``stack``, found on
+    line ``number``; the array's index moves on to the element after it."""
+    here, index = stack[-1]
+    assert index is not None
+    path = (*here, index)
+    lines.setdefault(path, number)
+    stack[-1] = (here, index + 1)
+    return path
 
 
 _PART = re.compile(r"([^.\[\]]+)|\[(\d+)\]")

@@ -18,7 +18,7 @@ from ..domain import text_checks
 from ..domain.errors import InvalidInput, Problem
 from ..domain.terms import ContractTerms, Variation
 from .document_problems import check, json_lines, toml_lines
-from .rows import repeated_key
+from .json_rows import repeated_key
 
 T = TypeVar("T", ContractTerms, Variation)
 

@@ -2,15 +2,16 @@
 
 Reading and deciding returns is CPU work, and each contract's returns are decided
 against that contract's stream alone. So each file is cut into byte ranges at row
-boundaries (``ranges``), one per worker (a fresh interpreter running :func:`work`).
-Worker *k* reads range *k* of every file into returns, hands the returns of the other
-workers' contracts to them (by a hash of the reference: all of a contract's returns
-meet in one worker), takes theirs, decides its contracts against the ledger exactly as
-a one-process import does, and streams the encoded events to a spill file, announcing
-each contract once its events are there. This process appends them in one transaction
-as they are announced, contracts in the order a one-process import appends them: the
-same events at the same positions, so a ledger never depends on the number of cores it
-was imported on (tests/imports/test_import_parallel.py).
+boundaries (``ranges``), one per worker (a fresh interpreter running
+:func:`.parallel_worker.work`). Worker *k* reads range *k* of every file into returns,
+hands the returns of the other workers' contracts to them (by a hash of the reference:
+all of a contract's returns meet in one worker), takes theirs, decides its contracts
+against the ledger exactly as a one-process import does, and streams the encoded events
+to a spill file, announcing each contract once its events are there. This process
+appends them in one transaction as they are announced, contracts in the order a
+one-process import appends them: the same events at the same positions, so a ledger
+never depends on the number of cores it was imported on
+(tests/imports/test_import_parallel.py).
 
 Any problem anywhere, or a warning made while reading (a repeated row, which names the
 first line it repeats, wherever that is), and this returns None, having written
@@ -26,16 +27,12 @@ from __future__ import annotations
 import os
 import pickle  # between this package's own processes only
 import selectors
-import struct
 import subprocess
-import sys
 import tempfile
 import time
-import zlib
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import nullcontext
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import BinaryIO
@@ -44,71 +41,24 @@ from uuid import UUID
 from eventsourcing.persistence import StoredEvent
 
 from ..domain.commands import Meta
-from ..domain.errors import ConcurrencyExhausted, InvalidInput, Problem
-from ..domain.events import Source
+from ..domain.errors import ConcurrencyExhausted
 from ..storage import workers as processes
 from ..storage.location import StoreError
 from ..storage.store import MAX_ATTEMPTS, Ledger
-from .batch import (
-    Batch,
-    ImportReceipt,
-    Parsed,
-    conflicts_between_files,
-    no_cycle_collection,
-    receipts_of,
-)
-from .ranges import Cut, Range, cut, open_range
-from .returns import OPTIONAL, REQUIRED, Return, ReturnKey, ReturnsFile, read_returns
-from .rows import Format, detect_format, read_range, read_table
-from .sources import Input, OnRead, signature_beside
+from .batch import ImportReceipt
+from .parallel_worker import COUNT, MESSAGE, PROGRESS, RECORD, SPILLED, Job, Result
+from .ranges import cut
+from .rows import detect_format
+from .sources import Input, OnRead
 
 #: Imports of fewer bytes are read and decided in one process (starting workers and
 #: handing returns between them costs a few tenths of a second).
 PARALLEL_FROM_BYTES = 4 << 20
-#: Progress reports from a worker, at most one per this many bytes read.
-PROGRESS_BYTES = 1 << 20
-#: How often a worker looks for the returns the others hand it.
-_POLL_SECONDS = 0.005
-
-_RECORD = struct.Struct("<16sIHI")  # stream, version, topic length, state length
-_MESSAGE = struct.Struct("<cQ")  # kind, then bytes read (progress) or payload length
-_PROGRESS, _SPILLED, _RESULT = b"P", b"S", b"R"
-_COUNT = struct.Struct("<I")  # a spilled contract's events, before its reference
 
 
 def workers_for(size: int) -> int:
     """Worker processes for an import of ``size`` bytes (0: one process)."""
     return processes.wanted("OUTCOMELEDGER_IMPORT_WORKERS", size, PARALLEL_FROM_BYTES)
-
-
-def share_of(reference: str, workers: int) -> int:
-    """The worker that decides the contract ``reference``."""
-    return zlib.crc32(reference.encode("utf-8", "surrogateescape")) % workers
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """What one worker is asked to do."""
-
-    location: str
-    paths: list[str]
-    formats: list[Format]
-    cuts: list[Cut]
-    restate: bool
-    reason: str
-    meta: Meta
-    index: int  # this worker's range of every file, and share of the contracts
-    workers: int
-    exchange: str  # the folder where workers hand each other returns
-    spill: str | None  # where its events go (None: a dry run, nothing to append)
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """What one worker did: each file's receipt for its share (None: it found something
-    to report, a problem or a warning)."""
-
-    receipts: list[ImportReceipt] | None
 
 
 class _Refused(Exception):
@@ -185,7 +135,7 @@ class _Workers:
             for job in jobs:
                 with (tmp / f"{job.index}.err").open("wb") as err:
                     self.procs.append(processes.start(
-                        "from outcomeledger.imports.parallel import work; work()",
+                        "from outcomeledger.imports.parallel_worker import work; work()",
                         pickle.dumps(job), stderr=err.fileno()))
         except BaseException:
             self.__exit__()  # the workers started so far are not needed
@@ -260,20 +210,20 @@ class _Workers:
                     self._failed(k)
                 continue
             buffer = self.buffers[k] + chunk
-            while len(buffer) >= _MESSAGE.size:
-                kind, number = _MESSAGE.unpack_from(buffer)
-                if kind == _PROGRESS:
+            while len(buffer) >= MESSAGE.size:
+                kind, number = MESSAGE.unpack_from(buffer)
+                if kind == PROGRESS:
                     if self.on_read is not None:
                         self.on_read(number)
-                    buffer = buffer[_MESSAGE.size:]
+                    buffer = buffer[MESSAGE.size:]
                     continue
-                end = _MESSAGE.size + number
+                end = MESSAGE.size + number
                 if len(buffer) < end:
                     break
-                payload, buffer = buffer[_MESSAGE.size:end], buffer[end:]
-                if kind == _SPILLED:
-                    (events,) = _COUNT.unpack_from(payload)
-                    self.runs[k].append((payload[_COUNT.size:].decode(), events))
+                payload, buffer = buffer[MESSAGE.size:end], buffer[end:]
+                if kind == SPILLED:
+                    (events,) = COUNT.unpack_from(payload)
+                    self.runs[k].append((payload[COUNT.size:].decode(), events))
                     continue
                 result: Result = pickle.loads(payload)  # noqa: S301 (our own worker's)
                 if result.receipts is None:
@@ -309,190 +259,9 @@ def _merge(shares: list[list[ImportReceipt]]) -> list[ImportReceipt]:
 
 
 def _read(f: BinaryIO) -> StoredEvent:
-    stream, version, topic_len, state_len = _RECORD.unpack(f.read(_RECORD.size))
+    stream, version, topic_len, state_len = RECORD.unpack(f.read(RECORD.size))
     topic = f.read(topic_len).decode()
     return StoredEvent(originator_id=UUID(bytes=stream), originator_version=version,
                        topic=topic, state=f.read(state_len))
 
 
-# -- in the worker ----------------------------------------------------------------------
-
-class _Spill:
-    """The sink of a worker's plan: events to a file, each contract's announced on
-    ``out`` once it is whole (so the caller can append them while this decides on)."""
-
-    def __init__(self, batch: Batch, spill: BinaryIO | None, out: BinaryIO) -> None:
-        self.batch = batch
-        self.spill = spill
-        self.out = out
-        self.events: list[int] = [0] * len(batch)
-        self.run: tuple[str, int] | None = None  # the contract being spilled, its events
-
-    def __call__(self, stored: StoredEvent, index: int) -> None:
-        if self.spill is None:  # a dry run: decided, never appended
-            return
-        self.events[index] += 1
-        reference = self.batch.entries[index][0].contract
-        if self.run is not None and self.run[0] != reference:
-            self.announce()
-        self.run = (reference, 1 if self.run is None else self.run[1] + 1)
-        topic = stored.topic.encode()
-        stream = stored.originator_id
-        assert isinstance(stream, UUID)
-        self.spill.write(_RECORD.pack(stream.bytes, stored.originator_version, len(topic),
-                                      len(stored.state)))
-        self.spill.write(topic)
-        self.spill.write(stored.state)
-
-    def announce(self) -> None:
-        """The contract spilled so far is whole: its events are on disk, say so."""
-        if self.run is None or self.spill is None:
-            return
-        reference, events = self.run
-        self.spill.flush()
-        payload = _COUNT.pack(events) + reference.encode()
-        self.out.write(_MESSAGE.pack(_SPILLED, len(payload)) + payload)
-        self.out.flush()
-        self.run = None
-
-
-def work() -> None:
-    """A worker's whole life: its job on standard input, its result on standard output."""
-    job: Job = pickle.loads(sys.stdin.buffer.read())  # noqa: S301 (from our own process)
-    out = sys.stdout.buffer
-    with no_cycle_collection():
-        result = _work(job, out)
-    data = pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL)
-    out.write(_MESSAGE.pack(_RESULT, len(data)))
-    out.write(data)
-    out.flush()
-
-
-class _Progress:
-    """Bytes read, reported to the caller a megabyte at a time, and the rest at the end
-    (the caller's progress bar counts every byte of every file)."""
-
-    def __init__(self, out: BinaryIO) -> None:
-        self.out = out
-        self.pending = 0
-
-    def __call__(self, n: int) -> None:
-        self.pending += n
-        if self.pending >= PROGRESS_BYTES:
-            self.flush()
-
-    def flush(self) -> None:
-        if self.pending:
-            self.out.write(_MESSAGE.pack(_PROGRESS, self.pending))
-            self.out.flush()
-            self.pending = 0
-
-
-def _work(job: Job, out: BinaryIO) -> Result:
-    progress = _Progress(out)
-    files = [_read_range(job, i, progress) for i in range(len(job.paths))]
-    progress.flush()
-    if any(f is None for f in files):
-        _hand_over(job, [[] for _ in files], refused=True)
-        return Result(None)
-    rows = [f.rows for f in files if f is not None]
-    mine = _hand_over(job, [f.returns.values() for f in files if f is not None])
-    del files  # the returns handed over are the other workers' to hold now
-    parsed = []
-    for i, returns in enumerate(_take(job, mine)):
-        if returns is None:
-            return Result(None)
-        name = job.paths[i]
-        parsed.append(Parsed(ReturnsFile(name, returns, rows[i]),
-                             Source(file=name, sha256=job.cuts[i].sha256,
-                                    signature=signature_beside(name))))
-    if conflicts_between_files(parsed):
-        return Result(None)
-    batch = Batch(parsed, restate=job.restate, reason=job.reason)
-    with Ledger.open(job.location, projector=None) as ledger, \
-            Path(job.spill).open("wb") if job.spill else nullcontext() as spill:
-        sink = _Spill(batch, spill, out)
-        try:
-            plan = ledger.plan(batch, job.meta, keep_events=False, refused=batch.refusal,
-                               sink=sink)
-        except InvalidInput:
-            return Result(None)
-        sink.announce()
-    # Warnings made while deciding (a ladder rung outnumbering the one below) are the
-    # same here as in one process: each is about one return, decided by this worker.
-    return Result(receipts_of(parsed, batch, plan.decisions, sink.events,
-                              job.spill is None, []))
-
-
-def _read_range(job: Job, i: int, on_read: OnRead) -> ReturnsFile | None:
-    """This worker's range of file ``i`` as returns, or None if it has anything to
-    report (a problem, or a warning such as a repeated row)."""
-    name, fmt, piece = job.paths[i], job.formats[i], job.cuts[i].ranges[job.index]
-    problems: list[Problem] = []
-    with open_range(name, piece, on_read) as stream:
-        if piece.start == 0:  # the file's start: the header is this range's own
-            table = read_table(stream, name, fmt, REQUIRED, OPTIONAL, problems)
-        else:
-            columns = _columns(name, fmt, job.cuts[i].ranges[0], problems)
-            table = read_range(stream, name, fmt, columns, REQUIRED, piece.lines_before,
-                               problems)
-        returns = read_returns(table, name, problems)
-    return None if problems or returns.warnings else returns
-
-
-def _columns(name: str, fmt: Format, first: Range, problems: list[Problem]
-             ) -> tuple[str, ...]:
-    """The columns of a file, for a range after its first: a CSV file's header (read
-    from the first range, whose worker reports any problem with it as well)."""
-    if fmt != "csv":
-        return (*REQUIRED, *OPTIONAL)
-    with open_range(name, Range(0, first.end, 0)) as stream:
-        return read_table(stream, name, fmt, REQUIRED, OPTIONAL, problems).columns
-
-
-def _hand_over(job: Job, files: Sequence[Iterable[Return]], *, refused: bool = False
-               ) -> list[list[Return]]:
-    """Give every other worker its contracts' returns (read from this worker's range of
-    each file); keep this worker's own."""
-    shares: list[list[list[Return]]] = [[[] for _ in files] for _ in range(job.workers)]
-    for i, returns in enumerate(files):
-        for ret in returns:
-            shares[share_of(ret.contract, job.workers)][i].append(ret)
-    folder = Path(job.exchange)
-    for k, share in enumerate(shares):
-        if k != job.index:
-            name = f"{job.index}-{k}"
-            (folder / f"{name}.part").write_bytes(pickle.dumps(
-                None if refused else share, protocol=pickle.HIGHEST_PROTOCOL))
-            (folder / f"{name}.part").rename(folder / name)  # whole, or not there
-    return shares[job.index]
-
-
-def _take(job: Job, mine: list[list[Return]]) -> list[dict[ReturnKey, Return] | None]:
-    """This worker's returns of each file, merged over every range in file order (None
-    for every file if a row repeats across ranges, or another worker refused)."""
-    parts: list[list[list[Return]] | None] = []
-    for k in range(job.workers):
-        if k == job.index:
-            parts.append(mine)
-            continue
-        path = Path(job.exchange) / f"{k}-{job.index}"
-        while not path.exists():
-            time.sleep(_POLL_SECONDS)
-        parts.append(pickle.loads(path.read_bytes()))  # noqa: S301 (our own worker's)
-        path.unlink()
-    merged: list[dict[ReturnKey, Return] | None] = []
-    for i in range(len(mine)):
-        returns: dict[ReturnKey, Return] = {}
-        for part in parts:
-            if part is None:
-                return [None] * len(mine)
-            for ret in part[i]:
-                key = (ret.contract, ret.period, ret.provider)
-                earlier = returns.get(key)
-                if earlier is None:
-                    returns[key] = ret
-                elif not earlier.absorb(ret):
-                    return [None] * len(mine)
-        merged.append(returns)
-    return merged

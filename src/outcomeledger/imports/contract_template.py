@@ -1,0 +1,82 @@
+"""The contract definition ``contract init`` prints, to copy and edit.
+
+Apart from :mod:`.formats`, which generates the schemas and key tables from the code:
+this is written by hand, a comment explaining each key in a line, and
+``tests/cli/test_cli_conventions.py`` checks that it agrees as it stands.
+"""
+
+from __future__ import annotations
+
+#: What ``contract init`` prints: a contract definition to copy and edit, every key
+#: explained (docs/formats.md has the full reference). It agrees as it stands.
+TEMPLATE = '''\
+# A contract definition for `outcomeledger contract agree FILE` (TOML; JSON works too).
+# Every key is in docs/formats.md. Unknown keys are refused, so a misspelt key never
+# silently drops a term. Numbers are read exactly: write money as "600.00" or 600.
+
+reference = "MY-REF"                      # returns, adjustments and commands name it
+title = "Employment support outcomes contract"
+buyer = "Example Council"                 # the commissioner
+supplier = "Example Partnership Ltd"      # who is paid (the integrator, with providers)
+start = 2025-04-01                        # first day of the term
+end = 2027-03-31                          # last day of the term
+cadence = "quarter"                       # "quarter" (FY2025-Q1...) or "month" (2025-04...)
+currency = "GBP"
+max_value = "250000"                      # cap on outcome payments over the whole life;
+                                          # fees and adjustments are outside it
+# claims_until = 2027-06-30               # last day an outcome may be achieved and claimed
+retention = "0.05"                        # share withheld until the contract is closed
+returns_due_days = 30                     # a return received later than this is late
+# negative_periods = "net"                # or "floor" (improvement outcomes only matter)
+# participant_cap = "9000"                # per participant: needs participant-level returns
+# signed_returns = true                   # then every provider needs a public_key
+
+providers = [                             # the delivery network; returns name them
+  { id = "P1", name = "First provider" },
+  { id = "P2", name = "Second provider" },
+]
+# payers = [                              # who funds it; shares sum to 1
+#   { id = "LA", name = "Example Council", share = "0.6", commitment = "150000" },
+#   { id = "FUND", name = "Outcomes fund", share = "0.4", residue = true },
+# ]
+fees = [                                  # paid every period of the term (basis = "period")
+  { code = "MGMT", name = "Management fee", amount = "1500" },
+]
+# kpis = [                                # returned as rows with outcome = the KPI code
+#   { code = "KPI1", name = "Contacts in 5 days (%)", target = "90", rate = "0.01" },
+# ]
+social_value = [                          # reported, never paid; returned as rows with
+                                          # outcome = the commitment's code
+  { code = "SV1", name = "Local people employed", mission = "Good jobs", target = "10" },
+]
+# actors = [                              # once declared, only these may act
+#   { name = "commissioner@example.gov.uk", role = "commissioner" },
+#   { name = "returns@first.example", role = "provider", provider = "P1" },
+# ]
+
+[[outcomes]]
+code = "START"
+name = "Started support"
+price = "300"                             # per unit achieved (or tiers, never both)
+target = 100                              # one number: a whole-life target; a table
+                                          # { "FY2025-Q1" = 20, ... } gives one per period
+unit = "people"
+
+[[outcomes]]
+code = "JOB"
+name = "Job start"
+price = "1200"
+requires = ["START"]                      # the same participant achieved START first
+unit = "people"
+
+[[outcomes]]
+code = "SUSTAIN"
+name = "Job sustained 26 weeks"
+requires = ["JOB"]
+tiers = [                                 # marginal bands over cumulative units
+  { upto = 50, price = "2000" },
+  { price = "1500" },                     # the last band has no upto
+]
+cap_units = 200                           # most units paid over the contract's life
+unit = "people"
+'''

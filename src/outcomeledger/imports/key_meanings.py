@@ -1,0 +1,187 @@
+"""What every key of the input formats means, in words: the contract and variation keys
+by Struct, and the columns of returns and adjustments rows.
+
+Prose, kept apart from the code that publishes it (:mod:`.formats`: the JSON Schemas'
+descriptions and the key tables of ``docs/formats.md``), so that a meaning is edited
+here and nowhere else.
+"""
+
+from __future__ import annotations
+
+from msgspec import Struct
+
+from ..domain.events import ADJUSTMENT_KINDS
+from ..domain.terms import (
+    Actor,
+    ContractTerms,
+    Fee,
+    Kpi,
+    Outcome,
+    OutcomeChange,
+    Payer,
+    Provider,
+    Ratings,
+    SocialValue,
+    Tier,
+    Variation,
+)
+
+_OUTCOME = {
+    "code": "The outcome's code, as returns name it in `outcome`.",
+    "name": "What the outcome is, in words.",
+    "kind": "`count` (paid per unit), `improvement` (paid on the gap to a baseline, see "
+            "below) or `measure` (reported, never paid).",
+    "price": "Price per unit achieved (the rate card). An outcome has `price` or `tiers`, "
+             "never both (`measure` outcomes: neither).",
+    "tiers": "Marginal price bands `{ upto, price }` over the contract's cumulative units; "
+             "the last band has no `upto`.",
+    "threshold": "Count outcomes: units in a period up to this many are not paid (a "
+                 "deductible). Improvement outcomes: the reduction (a share, e.g. 0.10) the "
+                 "result must clear.",
+    "cap_units": "Most units paid over the contract's life.",
+    "cap_value": "Most paid for this outcome over the contract's life.",
+    "once_per_participant": "Participant-level returns: pay each participant once "
+                            "(default true when returns carry participant ids).",
+    "requires": "Ladder rungs: codes the same participant must have achieved in the same "
+                "or an earlier period for this one to count.",
+    "deadweight": "Share of units deducted before pricing (what would have happened "
+                  "anyway).",
+    "target": "For accountability only, never for payment. A single number is a "
+              "whole-life target (met once the cumulative total reaches it); a table "
+              "`{ \"FY2025-Q1\" = 20, ... }` gives a target per period.",
+    "unit": "What one unit is (people, sessions...), for reports.",
+    "baseline": "Improvement outcomes: expected events per `per` of exposure without the "
+                "intervention.",
+    "per": "Improvement outcomes: the exposure `baseline` is expressed per (default 1).",
+    "cohort_size": "Improvement outcomes: the exposure, when it is fixed.",
+    "exposure": "Improvement outcomes: the code of a `measure` outcome whose returned value "
+                "in the same period is the exposure.",
+    "pool": "Improvement outcomes tested together: outcomes sharing a pool name.",
+    "pool_threshold": "The pooled reduction (a share) that pays every member of the pool.",
+}
+
+#: Each key's meaning, by Struct and key.
+MEANINGS: dict[type[Struct], dict[str, str]] = {
+    ContractTerms: {
+        "reference": "The contract's reference: every return, adjustment and command names "
+                     "it.",
+        "title": "The contract's title.",
+        "buyer": "The commissioner (who pays).",
+        "supplier": "The supplier (who is paid; an integrator when there are providers).",
+        "start": "First day of the term (an ISO date).",
+        "end": "Last day of the term (an ISO date).",
+        "cadence": "Performance periods: `quarter` (FY2025-Q1 ..., UK financial year from "
+                   "April) or `month` (2025-04 ...).",
+        "outcomes": "The payable and measured outcomes (at least one).",
+        "currency": "ISO 4217 currency of every amount.",
+        "max_value": "Contract cap on outcome payments over the contract's life (after "
+                     "every outcome cap). It does not include fees, adjustments or service "
+                     "credits, which are added after it; retention is then taken from the "
+                     "total.",
+        "claims_until": "Last date an outcome may be achieved and still claimed (default: "
+                        "`end`).",
+        "retention": "Share of each period's payment withheld until the contract is closed.",
+        "negative_periods": "`net`: a negative line (an improvement outcome doing worse than "
+                            "baseline) reduces later payments; `floor`: a line never pays "
+                            "below zero and nothing carries.",
+        "participant_cap": "Most paid per participant over the contract's life (needs "
+                           "participant-level returns).",
+        "returns_due_days": "Days after a period ends by which its return is due; a return "
+                            "received later is flagged late.",
+        "signed_returns": "Refuse returns not signed with the provider's registered key.",
+        "payers": "Who funds the payments and in what shares (shares sum to 1).",
+        "providers": "The delivery network under the supplier; returns name them in "
+                     "`provider`.",
+        "fees": "Non-outcome payments: an amount per period, or per unit of an outcome.",
+        "social_value": "Social-value commitments, reported against target and never paid. "
+                        "Delivery is returned like an outcome: a returns row whose `outcome` "
+                        "is the commitment's `code`.",
+        "kpis": "Service levels; a shortfall earns a service credit. The achieved level is "
+                "returned as a returns row whose `outcome` is the KPI's `code`.",
+        "actors": "Who may act on the contract, with which role; none: anyone may.",
+        "ratings": "Procurement Act rating thresholds as shares of target.",
+    },
+    Outcome: _OUTCOME,
+    Tier: {"price": "Price per unit within the band.",
+           "upto": "Cumulative units the band runs to; omitted on the last band."},
+    Payer: {"id": "The payer's id.", "name": "The payer's name.",
+            "share": "Share of every payment this payer funds.",
+            "commitment": "Most this payer has committed, for reports.",
+            "residue": "This payer takes the rounding residue of splits (one payer)."},
+    Provider: {"id": "The provider's id, as returns name it in `provider`.",
+               "name": "The provider's name.",
+               "public_key": "Ed25519 public key (base64 of the raw 32 bytes, or PEM) for "
+                             "signed returns."},
+    Fee: {"code": "The fee's code.", "name": "What the fee is for.",
+          "amount": "Amount per period (`period`) or per unit of `outcome` (`attachment`).",
+          "basis": "`period`: paid in every period of the term; `attachment`: `amount` x "
+                   "the units of `outcome`.",
+          "outcome": "With `basis = \"attachment\"`: the outcome whose units it is paid on."},
+    SocialValue: {"code": "The commitment's code, as returns name it in `outcome`.",
+                  "name": "What is delivered.",
+                  "mission": "The mission it serves, for reports.",
+                  "target": "Whole-life target (the cumulative returned total meets it).",
+                  "proxy_value": "Money value of one unit, for reports.",
+                  "unit": "What one unit is."},
+    Kpi: {"code": "The KPI's code, as returns name it in `outcome`.",
+          "name": "The service level.", "target": "Level to reach, in KPI points.",
+          "rate": "Credit per point below target, as a share of the period's fees.",
+          "cap": "Most credit in a period, as a share of the period's fees."},
+    Ratings: {"good": "Actual / target at or above this is *good*.",
+              "approaching": "At or above this, *approaching target*.",
+              "requires_improvement": "At or above this, *requires improvement*; below, "
+                                      "*inadequate*."},
+    Actor: {"name": "The actor, as given by `--actor`.",
+            "role": "`commissioner`, `provider`, `validator` or `auditor`.",
+            "provider": "With role `provider`: the provider id this actor returns for."},
+    Variation: {
+        "title": "A new title.", "end": "A new end of term (an extension or an early end).",
+        "claims_until": "A new claims deadline.", "max_value": "A new contract cap.",
+        "retention": "A new retention share.", "negative_periods": "A new policy.",
+        "participant_cap": "A new cap per participant.",
+        "returns_due_days": "A new due period for returns.",
+        "signed_returns": "Start or stop requiring signed returns.",
+        "outcomes": "Outcomes matched by `code`: the keys given replace that outcome's; an "
+                    "unknown code adds an outcome (then `name` and a pricing rule are "
+                    "required).",
+        "retire": "Codes of outcomes that no longer apply.",
+        "payers": "The whole payer list, replaced.",
+        "providers": "Providers added to the network.",
+        "fees": "Fees matched by `code`: replaced, or added.",
+        "social_value": "Commitments matched by `code`: replaced, or added.",
+        "kpis": "KPIs matched by `code`: replaced, or added.",
+        "actors": "Actors matched by `name`: replaced, or added.",
+        "ratings": "The whole ratings table, replaced.",
+    },
+    OutcomeChange: _OUTCOME,
+}
+
+#: Returns rows (CSV columns, or NDJSON/JSON keys): name -> (type, meaning).
+RETURN_ROW: dict[str, tuple[str, str]] = {
+    "contract": ("string", "The contract's reference."),
+    "period": ("string", "The period: FY2025-Q1 on a quarterly contract, 2025-04 on a "
+                         "monthly one (or the period's first and last day, "
+                         "2025-04-01..2025-06-30)."),
+    "outcome": ("string", "An outcome code, or the code of a social-value commitment or a "
+                          "KPI."),
+    "value": ("number", "Units achieved (whole numbers for counts), the observed count of "
+                        "an improvement outcome, the social value delivered, or the KPI "
+                        "level."),
+    "provider": ("string", "The provider in the contract's network whose return this is "
+                           "(one return = the rows of one contract, period and provider)."),
+    "participant": ("string", "A pseudonymous participant id: the figure is one "
+                              "participant's, and per-participant rules apply."),
+    "achieved_on": ("string", "The ISO date the outcome was achieved; it must lie in the "
+                              "period and not after `claims_until`."),
+    "evidence": ("string", "An evidence reference (a document id, a hash)."),
+}
+
+#: Adjustments rows (``adjust --file``): name -> (type, meaning).
+ADJUSTMENT_ROW: dict[str, tuple[str, str]] = {
+    "contract": ("string", "The contract's reference."),
+    "period": ("string", "The period the adjustment belongs to."),
+    "kind": ("string", "One of " + ", ".join(ADJUSTMENT_KINDS) + "."),
+    "amount": ("number", "Positive: owed to the supplier; negative: reduces what is owed. "
+                         "In the currency's units, at most its minor unit's precision."),
+    "reason": ("string", "Why: recorded on the event and shown in the audit log."),
+}
