@@ -139,24 +139,35 @@ def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]
     state = view.state
     if not state.exists:
         return [], [], [], []
-    base = state.base_terms
-    cur = base.currency
+    # Each distinct set of terms, by key: (the terms, the first day they apply).
     terms_by_key: dict[str, tuple[ContractTerms, str]] = {}
+    periods = _period_rows(view, terms_by_key)
+    contract = _contract_row(view, _terms_for(state, state.ordered_variations, terms_by_key))
+    return [contract], periods, _terms_rows(state, terms_by_key), _variation_rows(view)
 
-    def terms_for(applied: Sequence[VariationRecord]) -> str:
-        key = _key(state, applied)
-        if key not in terms_by_key:
-            terms = base
-            for v in applied:
-                terms = apply_variation(terms, v.variation)
-            start = applied[-1].effective_from if applied else base.start
-            terms_by_key[key] = (terms, day(start))
-        return key
 
+def _terms_for(state: ContractState, applied: Sequence[VariationRecord],
+               terms_by_key: dict[str, tuple[ContractTerms, str]]) -> str:
+    """The key of the terms ``applied`` shape, computed into ``terms_by_key`` once."""
+    key = _key(state, applied)
+    if key not in terms_by_key:
+        base = state.base_terms
+        terms = base
+        for v in applied:
+            terms = apply_variation(terms, v.variation)
+        start = applied[-1].effective_from if applied else base.start
+        terms_by_key[key] = (terms, day(start))
+    return key
+
+
+def _period_rows(view: ContractView,
+                 terms_by_key: dict[str, tuple[ContractTerms, str]]) -> list[Row]:
+    state = view.state
+    cur = state.base_terms.currency
     periods: list[Row] = []
     for p, pid in view.periods:
         applied = _applied(state, p.start)
-        key = terms_for(applied)
+        key = _terms_for(state, applied, terms_by_key)
         terms = terms_by_key[key][0]
         periods.append(PeriodTermsRow(
             contract=state.reference, period=pid, period_start=day(p.start),
@@ -165,12 +176,17 @@ def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]
             max_value=money_or_none(terms.max_value, cur),
             retention=quantity_or_none(terms.retention),
             outcomes=" ".join(o.code for o in terms.outcomes)))
-    current_key = terms_for(state.ordered_variations)
+    return periods
+
+
+def _contract_row(view: ContractView, current_key: str) -> ContractRow:
+    state = view.state
     current = state.current_terms
+    cur = state.base_terms.currency
     assert state.agreed_by is not None
-    contract = ContractRow(
+    return ContractRow(
         contract=state.reference, title=current.title, buyer=current.buyer,
-        supplier=current.supplier, currency=cur, cadence=base.cadence,
+        supplier=current.supplier, currency=cur, cadence=state.base_terms.cadence,
         term_start=day(current.start), term_end=day(current.end),
         claims_until=day(current.last_claim_date),
         max_value=money_or_none(current.max_value, cur),
@@ -179,6 +195,10 @@ def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]
         agreed_at=timestamp(state.agreed_by.recorded_at), agreed_by=state.agreed_by.recorded_by,
         variations=len(state.variations), version=state.version,
         position=view.positions[-1], head_hash=state.head_hash, terms_key=current_key)
+
+
+def _terms_rows(state: ContractState,
+                terms_by_key: dict[str, tuple[ContractTerms, str]]) -> list[Row]:
     terms_rows: list[Row] = []
     for key in sorted(terms_by_key, key=lambda k: [int(x[1:]) for x in k.split("+")]):
         terms, effective = terms_by_key[key]
@@ -186,15 +206,18 @@ def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]
         terms_rows.append(TermsRow(
             contract=state.reference, terms_key=key, effective_from=effective,
             terms_hash=hashlib.sha256(text.encode()).hexdigest(), terms=text))
-    variations: list[Row] = [
-        VariationRow(contract=state.reference, version=v.recorded.version,
-                     position=view.position_of(v.recorded.version),
-                     effective_from=day(v.effective_from),
-                     recorded_at=timestamp(v.recorded.recorded_at),
-                     recorded_by=v.recorded.recorded_by, reason=v.recorded.reason,
-                     changes=canonical_json(v.variation))
-        for v in state.variations]
-    return [contract], periods, terms_rows, variations
+    return terms_rows
+
+
+def _variation_rows(view: ContractView) -> list[Row]:
+    state = view.state
+    return [VariationRow(contract=state.reference, version=v.recorded.version,
+                         position=view.position_of(v.recorded.version),
+                         effective_from=day(v.effective_from),
+                         recorded_at=timestamp(v.recorded.recorded_at),
+                         recorded_by=v.recorded.recorded_by, reason=v.recorded.reason,
+                         changes=canonical_json(v.variation))
+            for v in state.variations]
 
 
 def _in_term(p: Period, terms: ContractTerms) -> bool:

@@ -7,7 +7,7 @@ Coordinates are computed in Decimal like everything else, then printed to 0.1 px
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import ROUND_CEILING, Decimal
 from html import escape
 
@@ -59,11 +59,7 @@ def payable_vs_cap(ident: str, periods: Sequence[PeriodMoney], currency: str) ->
         return ""
     width, height, left, right, top, bottom = 760, 340, 96, 24, 56, 78
     plot_w, plot_h = Decimal(width - left - right), Decimal(height - top - bottom)
-    earned: list[Decimal] = []
-    running = ZERO
-    for p in periods:
-        running += p.earned
-        earned.append(running)
+    earned = _running_totals([p.earned for p in periods])
     payable = [p.cumulative_payable for p in periods]
     caps = [p.contract_cap for p in periods]
     highest = max([*earned, *payable, *(c for c in caps if c is not None)])
@@ -76,28 +72,11 @@ def payable_vs_cap(ident: str, periods: Sequence[PeriodMoney], currency: str) ->
     def y(v: Decimal) -> Decimal:
         return top + plot_h - plot_h * v / ymax
 
-    last = periods[-1]
-    cap_text = ("no contract cap" if last.contract_cap is None
-                else f"a contract cap of {last.contract_cap:,} {currency}")
-    desc = (f"Line chart over {len(periods)} periods, {periods[0].period} to {last.period}. "
-            f"Cumulative payable reaches {last.cumulative_payable:,} {currency} against "
-            f"{cap_text}; cumulative earned at the rate card reaches {earned[-1]:,}.")
-    out = _open(ident, width, height, "Cumulative payable against the contract cap", desc)
-    out.append('<g class="axis" font-size="12" fill="#1a1a1a">')
-    tick = ZERO
-    while tick <= ymax:
-        out.append(f'<line x1="{left}" x2="{width - right}" y1="{_n(y(tick))}" '
-                   f'y2="{_n(y(tick))}" stroke="#d0d0d0"/>')
-        out.append(f'<text x="{left - 8}" y="{_n(y(tick) + 4)}" text-anchor="end">'
-                   f'{tick:,.0f}</text>')
-        tick += step
-    every = max(1, -(-len(periods) // 12))
-    for i, p in enumerate(periods):
-        if i % every == 0 or i == len(periods) - 1:
-            out.append(f'<text x="{_n(x(i))}" y="{height - bottom + 16}" text-anchor="end" '
-                       f'transform="rotate(-40 {_n(x(i))} {height - bottom + 16})">'
-                       f'{escape(p.period)}</text>')
-    out.append("</g>")
+    out = _open(ident, width, height, "Cumulative payable against the contract cap",
+                _payable_desc(periods, earned[-1], currency))
+    out += ['<g class="axis" font-size="12" fill="#1a1a1a">',
+            *_gridlines(ymax, step, y, left, width - right),
+            *_period_labels(periods, x, height - bottom + 16), "</g>"]
 
     def line(values: Sequence[Decimal | None], colour: str, dashed: bool) -> str:
         points = " ".join(f"{_n(x(i))},{_n(y(v))}" for i, v in enumerate(values)
@@ -120,6 +99,48 @@ def payable_vs_cap(ident: str, periods: Sequence[PeriodMoney], currency: str) ->
     out += ['<g font-size="12" fill="#1a1a1a">', *_legend(left, 14, legend[:2]),
             *_legend(left + 260, 14, legend[2:]), "</g>", "</svg>"]
     return "\n".join(out)
+
+
+def _running_totals(amounts: Sequence[Decimal]) -> list[Decimal]:
+    totals: list[Decimal] = []
+    running = ZERO
+    for amount in amounts:
+        running += amount
+        totals.append(running)
+    return totals
+
+
+def _payable_desc(periods: Sequence[PeriodMoney], earned: Decimal, currency: str) -> str:
+    """The chart in words (its ``<desc>``)."""
+    last = periods[-1]
+    cap_text = ("no contract cap" if last.contract_cap is None
+                else f"a contract cap of {last.contract_cap:,} {currency}")
+    return (f"Line chart over {len(periods)} periods, {periods[0].period} to {last.period}. "
+            f"Cumulative payable reaches {last.cumulative_payable:,} {currency} against "
+            f"{cap_text}; cumulative earned at the rate card reaches {earned:,}.")
+
+
+def _gridlines(ymax: Decimal, step: Decimal, y: Callable[[Decimal], Decimal], left: int,
+               right: int) -> list[str]:
+    """A gridline from ``left`` to ``right`` and its amount at every tick up to ``ymax``."""
+    out = []
+    tick = ZERO
+    while tick <= ymax:
+        out.append(f'<line x1="{left}" x2="{right}" y1="{_n(y(tick))}" '
+                   f'y2="{_n(y(tick))}" stroke="#d0d0d0"/>')
+        out.append(f'<text x="{left - 8}" y="{_n(y(tick) + 4)}" text-anchor="end">'
+                   f'{tick:,.0f}</text>')
+        tick += step
+    return out
+
+
+def _period_labels(periods: Sequence[PeriodMoney], x: Callable[[int], Decimal],
+                   baseline: int) -> list[str]:
+    """The periods' names along the bottom, slanted: about twelve at most, and the last."""
+    every = max(1, -(-len(periods) // 12))
+    return [f'<text x="{_n(x(i))}" y="{baseline}" text-anchor="end" '
+            f'transform="rotate(-40 {_n(x(i))} {baseline})">{escape(p.period)}</text>'
+            for i, p in enumerate(periods) if i % every == 0 or i == len(periods) - 1]
 
 
 def actual_vs_target(ident: str, items: Sequence[tuple[str, Decimal, Decimal, Rating]]) -> str:

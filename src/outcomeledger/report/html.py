@@ -141,53 +141,9 @@ def _matrix(r: ContractReport) -> str:
 
 def contract_html(r: ContractReport) -> str:
     s = {x.name: x for x in contract_sections(r)}
-    pay, perf, ret = r.payments, r.performance, r.returns
-    cur = r.currency
-    scale = perf.ratings
-    contract_cap = next((c for c in pay.caps if c.kind == "contract"), None)
-    figures = [("Earned at the rate card", f"{pay.earned:,}"),
-               ("Above caps (earned, not payable)", f"{pay.above_cap:,}"),
-               ("Payable", f"{pay.payable:,}"), ("Certified", f"{pay.certified:,}"),
-               ("Contract cap headroom", "no contract cap" if contract_cap is None
-                else f"{contract_cap.headroom:,} of {contract_cap.limit:,}"),
-               ("Overall rating", _badge(perf.overall))]
-    as_of = f"; as of {escape(r.basis.as_of)}" if r.basis.as_of else ""
-    as_at = f"; terms and periods as at {r.basis.as_at}" if r.basis.as_at else ""
-    chart_targets = actual_vs_target("chart-targets", _targets(r))
-    chart_payable = payable_vs_cap("chart-payable", pay.periods, cur)
+    ret = r.returns
     body = [
-        '<header><p class="kicker">Accountability report</p>',
-        f"<h1>{escape(r.title)}</h1>",
-        f'<p class="lead">{escape(r.reference)}: {escape(r.buyer)} with {escape(r.supplier)}. '
-        f"Status: {r.status}. Periods through {escape(r.basis.through_period or 'none')}; "
-        f"terms {escape(r.basis.terms_in_force)}{as_of}{as_at}. Money in {escape(cur)}.</p>",
-        '<dl class="figures">' + "".join(f"<div><dt>{escape(k)}</dt><dd>{v}</dd></div>"
-                                         for k, v in figures) + "</dl></header>",
-        '<nav aria-label="Sections"><ol>' + "".join(
-            f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in _NAV) + "</ol></nav>",
-        "<main>",
-        '<section id="performance" aria-labelledby="performance-h">',
-        '<h2 id="performance-h">Performance against target</h2>',
-        f"<p>Ratings use the Procurement Act 2023 descriptors with thresholds from "
-        f"{'the contract' if scale.source == 'contract' else 'the ledger defaults'}: "
-        f"good at {scale.good * 100:.0f}% of target or more, approaching target at "
-        f"{scale.approaching * 100:.0f}%, requires improvement at "
-        f"{scale.requires_improvement * 100:.0f}%, inadequate below; "
-        f"&ldquo;other&rdquo; where no target is set. Overall: {_badge(perf.overall)}.</p>",
-        f'<figure class="chart">{chart_targets}<figcaption>Cumulative actual against target '
-        "for every outcome and social value commitment with a target.</figcaption></figure>"
-        if chart_targets else "<p>No outcome has a target to chart.</p>",
-        _table(s["performance_cumulative"]), _matrix(r), "</section>",
-        '<section id="payments" aria-labelledby="payments-h">',
-        '<h2 id="payments-h">Payments against caps</h2>',
-        f'<figure class="chart">{chart_payable}<figcaption>Cumulative payable and earned by '
-        "period, against the contract cap in force.</figcaption></figure>"
-        if chart_payable else "<p>No period has any payment activity yet.</p>",
-        f"<p>Cost per outcome achieved: {_amount(pay.cost_per_outcome)} "
-        f"({pay.outcome_payable:,} outcome payments for {pay.units:,} outcomes).</p>",
-        _table(s["caps"]), _table(s["payments"], _active,
-                                  f"Payments per period ({cur}; periods with activity)"),
-        _table(s["outcome_costs"]), "</section>",
+        *_header(r), "<main>", *_performance(r, s), *_payments(r, s),
         '<section id="returns" aria-labelledby="returns-h"><h2 id="returns-h">Returns</h2>',
         f"<p>{ret.expected} expected by {ret.expected_by}: {ret.received} received, "
         f"{ret.missing} missing, {ret.late} late, {ret.rejected} rejected.</p>",
@@ -209,6 +165,68 @@ def contract_html(r: ContractReport) -> str:
                 f'<code class="hash">{r.stream.hash}</code>)'),
         "</main>"]
     return _page(f"Accountability report: {r.reference}", body)
+
+
+def _header(r: ContractReport) -> list[str]:
+    """The title, the basis, the headline figures and the links to the sections."""
+    pay, perf, cur = r.payments, r.performance, r.currency
+    contract_cap = next((c for c in pay.caps if c.kind == "contract"), None)
+    figures = [("Earned at the rate card", f"{pay.earned:,}"),
+               ("Above caps (earned, not payable)", f"{pay.above_cap:,}"),
+               ("Payable", f"{pay.payable:,}"), ("Certified", f"{pay.certified:,}"),
+               ("Contract cap headroom", "no contract cap" if contract_cap is None
+                else f"{contract_cap.headroom:,} of {contract_cap.limit:,}"),
+               ("Overall rating", _badge(perf.overall))]
+    as_of = f"; as of {escape(r.basis.as_of)}" if r.basis.as_of else ""
+    as_at = f"; terms and periods as at {r.basis.as_at}" if r.basis.as_at else ""
+    return [
+        '<header><p class="kicker">Accountability report</p>',
+        f"<h1>{escape(r.title)}</h1>",
+        f'<p class="lead">{escape(r.reference)}: {escape(r.buyer)} with {escape(r.supplier)}. '
+        f"Status: {r.status}. Periods through {escape(r.basis.through_period or 'none')}; "
+        f"terms {escape(r.basis.terms_in_force)}{as_of}{as_at}. Money in {escape(cur)}.</p>",
+        '<dl class="figures">' + "".join(f"<div><dt>{escape(k)}</dt><dd>{v}</dd></div>"
+                                         for k, v in figures) + "</dl></header>",
+        '<nav aria-label="Sections"><ol>' + "".join(
+            f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in _NAV) + "</ol></nav>"]
+
+
+def _performance(r: ContractReport, s: dict[str, Section]) -> list[str]:
+    """The performance section: the rating scale, the targets chart and the tables."""
+    perf = r.performance
+    scale = perf.ratings
+    chart_targets = actual_vs_target("chart-targets", _targets(r))
+    return [
+        '<section id="performance" aria-labelledby="performance-h">',
+        '<h2 id="performance-h">Performance against target</h2>',
+        f"<p>Ratings use the Procurement Act 2023 descriptors with thresholds from "
+        f"{'the contract' if scale.source == 'contract' else 'the ledger defaults'}: "
+        f"good at {scale.good * 100:.0f}% of target or more, approaching target at "
+        f"{scale.approaching * 100:.0f}%, requires improvement at "
+        f"{scale.requires_improvement * 100:.0f}%, inadequate below; "
+        f"&ldquo;other&rdquo; where no target is set. Overall: {_badge(perf.overall)}.</p>",
+        f'<figure class="chart">{chart_targets}<figcaption>Cumulative actual against target '
+        "for every outcome and social value commitment with a target.</figcaption></figure>"
+        if chart_targets else "<p>No outcome has a target to chart.</p>",
+        _table(s["performance_cumulative"]), _matrix(r), "</section>"]
+
+
+def _payments(r: ContractReport, s: dict[str, Section]) -> list[str]:
+    """The payments section: the payable-against-cap chart, the cost per outcome and the
+    tables."""
+    pay, cur = r.payments, r.currency
+    chart_payable = payable_vs_cap("chart-payable", pay.periods, cur)
+    return [
+        '<section id="payments" aria-labelledby="payments-h">',
+        '<h2 id="payments-h">Payments against caps</h2>',
+        f'<figure class="chart">{chart_payable}<figcaption>Cumulative payable and earned by '
+        "period, against the contract cap in force.</figcaption></figure>"
+        if chart_payable else "<p>No period has any payment activity yet.</p>",
+        f"<p>Cost per outcome achieved: {_amount(pay.cost_per_outcome)} "
+        f"({pay.outcome_payable:,} outcome payments for {pay.units:,} outcomes).</p>",
+        _table(s["caps"]), _table(s["payments"], _active,
+                                  f"Payments per period ({cur}; periods with activity)"),
+        _table(s["outcome_costs"]), "</section>"]
 
 
 def portfolio_html(p: PortfolioReport) -> str:

@@ -3,18 +3,21 @@
 These Structs are the published JSON shape of ``report --format json`` (schema in
 ``projections/report.schema.json``, fields described in ``projections/REPORT.md``).
 Money is a Decimal at the currency's minor unit and encodes as a decimal string;
-a field that cannot be computed (no target, no cap) is ``null``, never zero.
+a field that cannot be computed (no target, no cap) is ``null``, never zero. The
+sections recording what happened to a contract (returns, register, variations) are in
+:mod:`.register_model`.
 """
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Literal
 
 from msgspec import Struct
 
 from ..domain.payments.schedule import PeriodAmounts
+from .register_model import Register, Returns, VariationEntry
 
 FORMAT = "outcomeledger-report"
 FORMAT_VERSION = 1
@@ -23,7 +26,6 @@ FORMAT_VERSION = 1
 Rating = Literal["good", "approaching target", "requires improvement", "inadequate", "other"]
 Trend = Literal["up", "down", "level"]
 CapKind = Literal["contract", "outcome_units", "outcome_value", "participant", "payer"]
-ReturnStatusName = Literal["received", "missing", "rejected"]
 
 
 class LedgerHead(Struct, frozen=True):
@@ -133,71 +135,6 @@ class Payments(Struct, frozen=True):
     caps: tuple[CapUse, ...]
     outcomes: tuple[OutcomeMoney, ...]
     periods: tuple[PeriodMoney, ...]
-
-
-class ReturnRow(Struct, frozen=True):
-    period: str
-    provider: str
-    status: ReturnStatusName
-    late: bool
-    validated: bool
-    restatements: int
-    first_recorded_at: datetime | None
-    first_recorded_by: str | None
-
-
-class Returns(Struct, frozen=True):
-    expected_by: Literal["provider", "contract"]
-    expected: int
-    received: int
-    missing: int
-    late: int
-    rejected: int
-    rows: tuple[ReturnRow, ...]
-
-
-class Restatement(Struct, frozen=True):
-    event: str
-    period: str
-    provider: str
-    outcome: str
-    participant: str
-    original: Decimal
-    restated: Decimal
-    difference: Decimal
-    earned_difference: Decimal
-    payable_through_period_change: Decimal
-    cash_effect: Decimal
-    cash_effect_note: str
-    reason: str
-    recorded_by: str
-    recorded_at: datetime
-    evidence: str
-
-
-class Adjustment(Struct, frozen=True):
-    event: str
-    period: str
-    kind: str
-    amount: Decimal
-    reason: str
-    recorded_by: str
-    recorded_at: datetime
-
-
-class Register(Struct, frozen=True):
-    restatements: tuple[Restatement, ...]
-    adjustments: tuple[Adjustment, ...]
-
-
-class VariationEntry(Struct, frozen=True):
-    event: str
-    effective_from: date
-    in_force: bool
-    recorded_at: datetime
-    recorded_by: str
-    reason: str
-    changes: tuple[str, ...]
 
 
 class ProviderOutcome(Struct, frozen=True):

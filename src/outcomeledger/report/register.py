@@ -18,7 +18,14 @@ from ..domain.contract.state import FigureKey, FigureRecord, Recorded
 from ..domain.money import ZERO
 from ..domain.payments.mechanism import Schedule
 from ..domain.terms import apply_variation
-from .model import Adjustment, Register, Restatement, ReturnRow, Returns, VariationEntry
+from .register_model import (
+    Adjustment,
+    Register,
+    Restatement,
+    ReturnRow,
+    Returns,
+    VariationEntry,
+)
 from .view import View, units
 
 # -- returns ---------------------------------------------------------------------------

@@ -27,17 +27,27 @@ class Section:
 
 
 def contract_sections(r: ContractReport) -> list[Section]:
+    return [_summary(r), *_performance(r), *_payments(r), *_records(r), *_shares(r),
+            _social_value(r)]
+
+
+def _summary(r: ContractReport) -> Section:
+    """The basis and ledger head, one row."""
+    ref = r.reference
+    return Section("summary", f"{ref}: report basis and ledger head", (
+        "contract", "title", "status", "currency", "through_period", "terms_in_force",
+        "as_of", "as_at", "ledger_position", "ledger_hash", "stream_version",
+        "stream_hash", "overall_rating"), [(
+            ref, r.title, r.status, r.currency, r.basis.through_period,
+            r.basis.terms_in_force, r.basis.as_of, r.basis.as_at, r.head.position,
+            r.head.hash, r.stream.version, r.stream.hash, r.performance.overall)])
+
+
+def _performance(r: ContractReport) -> list[Section]:
+    """Performance against target, per period and cumulative."""
     ref = r.reference
     perf = r.performance
-    pay = r.payments
     return [
-        Section("summary", f"{ref}: report basis and ledger head", (
-            "contract", "title", "status", "currency", "through_period", "terms_in_force",
-            "as_of", "as_at", "ledger_position", "ledger_hash", "stream_version",
-            "stream_hash", "overall_rating"), [(
-                ref, r.title, r.status, r.currency, r.basis.through_period,
-                r.basis.terms_in_force, r.basis.as_of, r.basis.as_at, r.head.position,
-                r.head.hash, r.stream.version, r.stream.hash, perf.overall)]),
         Section("performance", "Performance against target, per outcome and period", (
             "contract", "outcome", "period", "target", "actual", "variance", "pct_of_target",
             "change", "trend", "rating"),
@@ -49,6 +59,14 @@ def contract_sections(r: ContractReport) -> list[Section]:
             [(ref, o.code, o.name, o.in_force, o.cumulative.target_basis, o.cumulative.target,
               o.cumulative.actual, o.cumulative.variance, o.cumulative.pct_of_target,
               o.cumulative.rating) for o in perf.outcomes]),
+    ]
+
+
+def _payments(r: ContractReport) -> list[Section]:
+    """Payments per period, against the caps, and per outcome."""
+    ref = r.reference
+    pay = r.payments
+    return [
         Section("payments", f"Payments per period ({r.currency})", (
             "contract", "period", "earned", "above_cap", "adjustments", "fees", "retained",
             "payable", "cumulative_payable", "certified", "true_up", "contract_cap"),
@@ -63,6 +81,13 @@ def contract_sections(r: ContractReport) -> list[Section]:
             "contract", "outcome", "name", "units", "earned", "above_cap", "payable",
             "cost_per_unit"), [(ref, o.code, o.name, o.units, o.earned, o.above_cap,
                                 o.payable, o.cost_per_unit) for o in pay.outcomes]),
+    ]
+
+
+def _records(r: ContractReport) -> list[Section]:
+    """Returns, the restatement and clawback register, the variation log."""
+    ref = r.reference
+    return [
         Section("returns", f"Returns expected by {r.returns.expected_by}: received, missing, "
                 "late", ("contract", "period", "provider", "status", "late", "validated",
                          "restatements", "first_recorded_at", "first_recorded_by"),
@@ -86,6 +111,13 @@ def contract_sections(r: ContractReport) -> list[Section]:
             "recorded_by", "recorded_at"),
             [(ref, v.event, v.effective_from, v.in_force, "; ".join(v.changes), v.reason,
               v.recorded_by, v.recorded_at) for v in r.variations]),
+    ]
+
+
+def _shares(r: ContractReport) -> list[Section]:
+    """Who earned and who pays: the delivery network and the payer split."""
+    ref = r.reference
+    return [
         Section("network", "Delivery network: share of earned and of payments", (
             "contract", "provider", "name", "earned", "share", "payable"),
             [(ref, x.id or "integrator", x.name, x.earned, x.share, x.payable)
@@ -103,13 +135,17 @@ def contract_sections(r: ContractReport) -> list[Section]:
             "contract", "payer", "period", "payable", "amount", "cumulative"),
             [(ref, x.id, p.period, p.payable, p.amount, p.cumulative)
              for x in r.payers for p in x.periods]),
-        Section("social_value", "Social value commitments against delivery, by mission", (
-            "contract", "mission", "code", "name", "unit", "target", "delivered",
-            "pct_of_target", "rating", "proxy_value", "proxy_total"),
-            [(ref, m.mission, c.code, c.name, c.unit, c.target, c.delivered, c.pct_of_target,
-              c.rating, c.proxy_value, c.proxy_total)
-             for m in r.social_value for c in m.commitments]),
     ]
+
+
+def _social_value(r: ContractReport) -> Section:
+    """Social value commitments against delivery."""
+    return Section("social_value", "Social value commitments against delivery, by mission", (
+        "contract", "mission", "code", "name", "unit", "target", "delivered",
+        "pct_of_target", "rating", "proxy_value", "proxy_total"),
+        [(r.reference, m.mission, c.code, c.name, c.unit, c.target, c.delivered,
+          c.pct_of_target, c.rating, c.proxy_value, c.proxy_total)
+         for m in r.social_value for c in m.commitments])
 
 
 def portfolio_sections(p: PortfolioReport) -> list[Section]:
