@@ -21,7 +21,7 @@ from outcomeledger.app.demo import build_enf, build_gm, build_pb
 from outcomeledger.cli import cli
 from outcomeledger.domain import codec
 from outcomeledger.domain.signing import new_private_key_pem
-from outcomeledger.storage.chain import ledger_head
+from outcomeledger.storage.head import ledger_head
 from outcomeledger.storage.store import Ledger
 
 GENUINE = b'"amount":"1202400.00"'

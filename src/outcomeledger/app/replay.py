@@ -29,8 +29,9 @@ from ..projections import compare, source, sql
 from ..projections.base import RawEvent, timestamp
 from ..projections.projector import Progress
 from ..projections.sql import snapshot
-from ..storage.chain import ChainVerifier, verify, verify_sqlite
+from ..storage.chain import ChainVerifier
 from ..storage.store import Ledger, StoreError, stream_id
+from ..storage.verification import verify, verify_sqlite
 
 
 def cutoff(ledger: Ledger, as_of: str) -> projections.Cutoff:

@@ -8,7 +8,7 @@ verify`` still says "verified": nothing inside the database says what it held be
 What does is a head kept *outside* it. ``audit checkpoint --key KEY`` signs, with the
 commissioner's Ed25519 key, one statement of
 
-* ``position``: the ledger's last position, ``head``: the ledger head there (chain.py:
+* ``position``: the ledger's last position, ``head``: the ledger head there (head.py:
   SHA-256 over every stream's head line, the same ``POSITION:HASH`` as ``audit head``),
 * ``events`` and ``streams``: how many events and contract streams it covers,
 * ``time``: when it was signed, ``key``: the public key that signed it,
@@ -66,7 +66,8 @@ from ..domain.errors import InvalidInput, Problem
 from ..domain.signing import SignatureError, load_private_key, load_public_key, public_key_text
 from ..domain.timestamps import rfc3339
 from ..storage import sqldb
-from ..storage.chain import ChainVerifier, Head, StreamHead, ledger_head
+from ..storage.chain import ChainVerifier
+from ..storage.head import Head, StreamHead, ledger_head
 
 KIND = "outcomeledger-checkpoint"
 VERSION = 1

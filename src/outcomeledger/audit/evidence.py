@@ -38,7 +38,8 @@ from ..domain.contract.state import ContractState, evolve
 from ..domain.errors import InvalidInput, Problem
 from ..domain.events import AnyEvent
 from ..domain.timestamps import rfc3339
-from ..storage.chain import ChainVerifier, Head, StreamHead, ledger_head
+from ..storage.chain import ChainVerifier
+from ..storage.head import Head, StreamHead, ledger_head
 from .checkpoints import Snapshot, snapshot_of
 
 FORMAT = "outcomeledger-evidence-pack"

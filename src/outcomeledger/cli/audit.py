@@ -21,7 +21,8 @@ from ..domain.events import EVENT_TYPES
 from ..domain.payments.mechanism import compute
 from ..domain.timestamps import rfc3339
 from ..report import render
-from ..storage.chain import ChainVerifier, Head
+from ..storage.chain import ChainVerifier
+from ..storage.head import Head
 from ..storage.store import Ledger, stream_id
 from .base import (
     Context,
