@@ -12,7 +12,7 @@ from uuid import UUID
 import click
 
 from ..app.replay import check, stored_batches, verify_ledger
-from ..audit import checkpoints
+from ..audit import checkpoint_log, checkpoints
 from ..audit.evidence import ReplayedPack, StoredRow, Unanchored, anchor, read_pack, write_pack
 from ..audit.log import LogEntry, describe, source_fields, source_of
 from ..domain.contract.state import ContractState, evolve
@@ -73,7 +73,7 @@ def _anchors(log: Path | None, key: Path | None
                                "key its checkpoints are signed with")
     if log is None or key is None:
         return None
-    return lambda: checkpoints.load(log, key)
+    return lambda: checkpoint_log.load(log, key)
 
 
 @click.group()
@@ -394,10 +394,10 @@ def audit_checkpoint(c: Context, key: Path, log: Path | None, no_streams: bool) 
     """Sign the ledger head (position, hash, events, time) and append it to a log kept
     outside the database: what `audit verify --checkpoints` checks the ledger against."""
     def body() -> None:
-        private = checkpoints.read_private_key(key)
-        entries = checkpoints.read_log(log, missing_ok=True) if log else []
+        private = checkpoint_log.read_private_key(key)
+        entries = checkpoint_log.read_log(log, missing_ok=True) if log else []
         if entries:
-            checkpoints.check_signatures(entries, private.public_key(), str(key))
+            checkpoint_log.check_signatures(entries, private.public_key(), str(key))
         with c.ledger() as ledger:
             verifier, snapshots = checkpoints.walk(
                 stored_batches(ledger), [e.checkpoint.position for e in entries])
@@ -414,7 +414,7 @@ def audit_checkpoint(c: Context, key: Path, log: Path | None, no_streams: bool) 
         made = checkpoints.make(verifier, private, streams=not no_streams)
         if log:
             try:
-                checkpoints.append(log, made)
+                checkpoint_log.append(log, made)
             except OSError as e:
                 raise InvalidInput([Problem(str(log), None, "--log",
                                             f"cannot append ({e.strerror or e})")]) from None
