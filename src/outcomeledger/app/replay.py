@@ -20,7 +20,8 @@ import msgspec
 from eventsourcing.persistence import StoredEvent
 
 from .. import projections
-from ..audit.evidence import PackEvent, parse_as_of, read_pack
+from ..audit.evidence import PackEvent, parse_as_of
+from ..audit.pack_verification import read_pack
 from ..domain import codec
 from ..domain.contract.state import ContractState
 from ..domain.contract.validity import StreamRules, Violation

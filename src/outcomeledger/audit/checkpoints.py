@@ -14,7 +14,8 @@ commissioner's Ed25519 key, one statement of
 * ``time``: when it was signed, ``key``: the public key that signed it,
 * ``stream_heads`` (unless ``--no-streams``): each contract's ``[contract, version,
   hash, position]``, so a later mismatch names the contract, and a one-contract evidence
-  pack can be checked against the checkpoint (:mod:`outcomeledger.audit.evidence`),
+  pack can be checked against the checkpoint
+  (:mod:`outcomeledger.audit.pack_verification`),
 
 and appends it as one JSON line to a log the commissioner keeps or publishes (as
 Certificate Transparency's signed tree heads and immudb's signed states).

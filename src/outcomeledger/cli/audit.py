@@ -13,8 +13,9 @@ import click
 
 from ..app.replay import check, stored_batches, verify_ledger
 from ..audit import checkpoint_log, checkpoints
-from ..audit.evidence import ReplayedPack, StoredRow, Unanchored, anchor, read_pack, write_pack
+from ..audit.evidence import StoredRow, write_pack
 from ..audit.log import LogEntry, describe, source_fields, source_of
+from ..audit.pack_verification import ReplayedPack, Unanchored, anchor, read_pack
 from ..domain.contract.state import ContractState, evolve
 from ..domain.errors import InvalidInput, LedgerError, Problem
 from ..domain.events import EVENT_TYPES
