@@ -27,7 +27,7 @@ from outcomeledger.app import demo, replay
 from outcomeledger.app import services as service
 from outcomeledger.audit.evidence import write_pack
 from outcomeledger.cli import cli
-from outcomeledger.cli.audit import stored_rows
+from outcomeledger.cli.evidence import stored_rows
 from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_data
 from outcomeledger.storage.store import Ledger
