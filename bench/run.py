@@ -72,7 +72,7 @@ from outcomeledger.imports.importer import import_returns
 from outcomeledger.projections import compare, parallel, source
 from outcomeledger.report import build_report, render
 from outcomeledger.storage.application import stream_id
-from outcomeledger.storage.chain import verify
+from outcomeledger.storage.verification import verify
 
 SCAN_SQL = ("SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
             "ORDER BY rowid")

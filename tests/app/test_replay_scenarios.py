@@ -28,7 +28,7 @@ from outcomeledger.app import services as service
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.audit.evidence import write_pack
 from outcomeledger.cli import cli
-from outcomeledger.cli.audit import stored_rows
+from outcomeledger.cli.evidence import stored_rows
 from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_data
 from outcomeledger.storage.store import Ledger

@@ -22,7 +22,7 @@ from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.domain import codec
 from outcomeledger.domain.signing import new_private_key_pem
-from outcomeledger.storage.chain import ledger_head
+from outcomeledger.storage.head import ledger_head
 
 GENUINE = b'"amount":"1202400.00"'
 FORGED = b'"amount":"1302400.00"'

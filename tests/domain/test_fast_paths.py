@@ -34,7 +34,8 @@ from outcomeledger.domain.payments.mechanism import PeriodPayment, compute, comp
 from outcomeledger.domain.terms import apply_variation
 from outcomeledger.projections import PROJECTIONS, dump, rebuild
 from outcomeledger.projections.parallel import rebuild_tables
-from outcomeledger.storage.chain import ChainVerifier, verify, verify_sqlite
+from outcomeledger.storage.chain import ChainVerifier
+from outcomeledger.storage.verification import verify, verify_sqlite
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from outcomeledger.report import ContractReport, build_portfolio, build_report
 from outcomeledger.report.model import CapUse, OutcomePerformance
 from outcomeledger.report.payments import participant_usage
 from outcomeledger.report.view import View
-from outcomeledger.storage.chain import Head
+from outcomeledger.storage.head import Head
 from outcomeledger.storage.store import Ledger
 
 GM, PB, ENF = "GMHP-2017", "PB-SIB-2010", "MHEP-ENF-2018"

@@ -16,7 +16,7 @@ from outcomeledger.cli import cli
 from outcomeledger.report import ContractReport, build_report
 from outcomeledger.report.csv import cell, to_csv
 from outcomeledger.report.tables import contract_sections
-from outcomeledger.storage.chain import Head
+from outcomeledger.storage.head import Head
 
 FORMULA = '=HYPERLINK("http://x","y")'
 

@@ -14,7 +14,7 @@ from outcomeledger.domain.term_checks import check_terms
 from outcomeledger.domain.terms import DEFAULT_RATINGS, ContractTerms, Ratings, Variation
 from outcomeledger.report import build_report
 from outcomeledger.report.view import rate
-from outcomeledger.storage.chain import Head
+from outcomeledger.storage.head import Head
 
 
 def test_the_default_thresholds_are_100_90_and_75_percent_of_target() -> None:

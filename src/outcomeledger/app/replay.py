@@ -20,7 +20,8 @@ import msgspec
 from eventsourcing.persistence import StoredEvent
 
 from .. import projections
-from ..audit.evidence import PackEvent, parse_as_of, read_pack
+from ..audit.evidence import PackEvent, parse_as_of
+from ..audit.pack_verification import read_pack
 from ..domain import codec
 from ..domain.contract.state import ContractState
 from ..domain.contract.validity import StreamRules, Violation
@@ -30,9 +31,10 @@ from ..projections.base import RawEvent, timestamp
 from ..projections.projector import Progress
 from ..projections.sql import snapshot
 from ..storage.application import stream_id
-from ..storage.chain import ChainVerifier, verify, verify_sqlite
+from ..storage.chain import ChainVerifier
 from ..storage.location import StoreError
 from ..storage.store import Ledger
+from ..storage.verification import verify, verify_sqlite
 
 
 def cutoff(ledger: Ledger, as_of: str) -> projections.Cutoff:

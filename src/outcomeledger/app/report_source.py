@@ -21,7 +21,8 @@ import msgspec
 from ..domain.contract.state import ContractState
 from ..domain.errors import LedgerError
 from ..projections.source import Cutoff
-from ..storage.chain import ChainVerifier, Head, head_of
+from ..storage.chain import ChainVerifier, head_of
+from ..storage.head import Head
 from ..storage.store import Ledger
 from . import replay
 

@@ -74,8 +74,10 @@ def demo(c: Context, output: Path | None, reports: Path | None) -> None:
 def _register() -> None:
     from . import (
         audit,
+        checkpoint,
         contract,
         events,
+        evidence,
         payments,
         replay,
         report,
@@ -87,6 +89,10 @@ def _register() -> None:
     for module in (audit, contract, events, payments, replay, report, returns, schema):
         for command in module.COMMANDS:
             cli.add_command(command)
+    # `audit export`, `audit replay` and `audit checkpoint` live in modules of their own,
+    # under the same group.
+    for command in evidence.COMMANDS + checkpoint.COMMANDS:
+        audit.audit.add_command(command)
     # `returns keygen` and `returns sign` live beside import, under the same group.
     for command in signing.COMMANDS:
         returns.returns.add_command(command)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 
 from ..domain.contract.state import ContractState
-from ..storage.chain import Head
+from ..storage.head import Head
 from .model import (
     Basis,
     ContractReport,

@@ -1,37 +1,32 @@
-"""Hash chains and the ledger head (DESIGN 2): tamper evidence, anchored by a head kept
-outside the store.
+"""Hash chains (DESIGN 2): tamper evidence, anchored by a head kept outside the store.
 
 Each event stores ``prev_hash``, the SHA-256 of the previous event's stored bytes in its
-contract stream (``GENESIS`` for the first). The ledger head is the last position plus a
-SHA-256 over every stream's head ``contract<TAB>version<TAB>hash`` line, in the global
-order of those head events.
+contract stream (``GENESIS`` for the first). The ledger head (head.py) is the last
+position plus a SHA-256 over every stream's latest event.
 
 The chains alone only show the stored events agree with each other: whoever can write
 the store can rewrite a whole chain with every later hash recomputed, delete the newest
 events, or delete everything, and the chains still verify. Only a head published outside
 the store (a board paper, a transparency page, a signed checkpoint: checkpoints.py) pins
 the whole history, including its tail.
+
+:meth:`ChainVerifier.add_rows` stays one function: its loop is the hash pass over every
+stored event, and splitting the loop body would add a call per event to it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
-import sqlite3
-import subprocess
-import sys
 from collections.abc import Callable, Iterable, Sequence
-from contextlib import closing
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import quote
 from uuid import UUID
 
 import msgspec
 
 from ..domain import codec
 from ..domain.events import GENESIS
-from . import workers as processes
+from .head import Head, StreamHead, ledger_head
 
 
 class _Link(msgspec.Struct):
@@ -42,23 +37,6 @@ class _Link(msgspec.Struct):
 
 
 _link_decoder = msgspec.json.Decoder(_Link)
-
-
-@dataclass(frozen=True, slots=True)
-class Head:
-    position: int
-    hash: str
-    streams: int
-
-    def __str__(self) -> str:
-        return f"{self.position}:{self.hash}"
-
-    @classmethod
-    def parse(cls, text: str) -> Head:
-        position, _, digest = text.partition(":")
-        if not position.isdigit() or len(digest) != 64:
-            raise ValueError(f"expected POSITION:SHA256 (got {text!r})")
-        return cls(int(position), digest, -1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,112 +265,6 @@ class ChainVerifier:
                            self.position)
 
 
-def verify(batches: Iterable[Iterable[tuple[int, str, int, str, bytes]]], *,
-           full_decode: bool = False) -> ChainVerifier:
-    """Every chain of the stored events fed as raw rows in global order, then the canonical
-    decode check of each stream's latest event (of every event with ``full_decode``)."""
-    verifier = ChainVerifier(full_decode=full_decode)
-    for rows in batches:
-        verifier.add_rows(rows)
-    verifier.check_heads()
-    return verifier
-
-
-# -- a SQLite ledger, verified by several processes at once ------------------------------
-
-_RANGE_SQL = ("SELECT rowid, originator_id, originator_version, topic, state FROM stored_events "
-              "WHERE rowid > ? AND rowid <= ? ORDER BY rowid")
-#: The same rows without the topic (see ``ChainVerifier.add_rows``).
-_RANGE_CHAIN_SQL = ("SELECT rowid, originator_id, originator_version, state FROM stored_events "
-                    "WHERE rowid > ? AND rowid <= ? ORDER BY rowid")
-#: Rows fetched at a time: small enough that a batch stays in the CPU caches.
-_FETCH = 2000
-
-
-class _Segment(msgspec.Struct, array_like=True):
-    """A verifier's findings as a worker process hands them back."""
-
-    count: int
-    position: int
-    streams: dict[str, tuple[str, int, str, int, str, bytes]]
-    mismatches: list[tuple[str, int | None, int | None, str]]
-    order: list[tuple[int, int]]
-    first: dict[str, tuple[str, int, int, str]]
-    stream_of: dict[str, str]
-
-
-def verify_sqlite(path: str, upto: int, *, full_decode: bool = False,
-                  workers: int = 2) -> ChainVerifier:
-    """:func:`verify` of a SQLite ledger file through position ``upto``, with the positions
-    split into ``workers`` consecutive ranges verified in parallel processes and joined
-    in order (:meth:`ChainVerifier.join`): the same result in a fraction of the time,
-    since hashing and parsing every event is CPU work each process does alone.
-
-    Workers are fresh interpreters (``python -m outcomeledger.storage.chain``; see
-    :mod:`outcomeledger.storage.workers` for why not forks).
-    """
-    bounds = [upto * k // workers for k in range(workers + 1)]
-    ranges = list(itertools.pairwise(bounds))
-    procs = [subprocess.Popen(  # noqa: S603 (our own interpreter and module, no shell)
-        [sys.executable, "-m", "outcomeledger.storage.chain", path, str(after), str(until),
-         "full" if full_decode else "chains"], stdout=subprocess.PIPE,
-        env=processes.environment())
-        for after, until in ranges[1:]]
-    # The first range is this process's own share: one interpreter fewer to start.
-    parts = [_range_verifier(path, *ranges[0], full_decode)]
-    for proc in procs:
-        out, _ = proc.communicate()
-        if proc.returncode != 0:
-            raise RuntimeError(f"a verification worker failed (exit {proc.returncode})")
-        parts.append(_from_segment(_segment_decoder.decode(out), full_decode))
-    whole = parts[0]
-    for part in parts[1:]:
-        whole.join(part)
-    whole.check_heads()
-    return whole
-
-
-_segment_decoder = msgspec.msgpack.Decoder(_Segment)
-
-
-def _from_segment(seg: _Segment, full_decode: bool) -> ChainVerifier:
-    return ChainVerifier(full_decode=full_decode, opened=bool(seg.first), streams=seg.streams,
-                         mismatches=[Mismatch(*m) for m in seg.mismatches],
-                         position=seg.position, count=seg.count, _stream_of=seg.stream_of,
-                         _order=seg.order, _first=seg.first)
-
-
-def _range_verifier(path: str, after: int, upto: int, full_decode: bool) -> ChainVerifier:
-    verifier = ChainVerifier(full_decode=full_decode, opened=after > 0)
-    with closing(sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True,
-                                 isolation_level=None)) as conn:
-        conn.execute("BEGIN")  # one snapshot: the heads' topics are those of the rows read
-        # Only the full decode needs every event's topic (see ``add_rows``).
-        cursor = conn.execute(_RANGE_SQL if full_decode else _RANGE_CHAIN_SQL, (after, upto))
-        while rows := cursor.fetchmany(_FETCH):
-            verifier.add_rows(rows, topics=full_decode)
-
-        def topics(positions: list[int]) -> dict[int, str]:
-            found: dict[int, str] = {}
-            for i in range(0, len(positions), 500):
-                part = positions[i:i + 500]
-                found.update(conn.execute(
-                    "SELECT rowid, topic FROM stored_events WHERE rowid IN "
-                    f"({', '.join('?' * len(part))})", part).fetchall())
-            return found
-
-        verifier.fill_topics(topics)
-    return verifier
-
-
-def _verify_range(path: str, after: int, upto: int, full_decode: bool) -> bytes:
-    verifier = _range_verifier(path, after, upto, full_decode)
-    return msgspec.msgpack.encode(_Segment(
-        verifier.count, verifier.position, verifier.streams,
-        [(m.contract, m.position, m.version, m.what) for m in verifier.mismatches],
-        verifier._order, verifier._first, verifier._stream_of))
-
-
 def head_of(latest: Iterable[tuple[int, int, bytes]], position: int) -> Head | None:
     """The ledger head from each stream's latest event alone, given as (position, version,
     stored bytes), and the ledger's last position: what :meth:`ChainVerifier.head` gives
@@ -414,21 +286,3 @@ def _uuid_text(stream: str) -> str:
         return str(UUID(stream))
     except ValueError:
         return stream
-
-
-#: (contract, version, hash, position) of a stream's latest event.
-StreamHead = tuple[str, int, str, int]
-
-
-def ledger_head(heads: Iterable[StreamHead], position: int) -> Head:
-    """The head over every stream's latest event, taken in global order of those events."""
-    ordered = sorted(heads, key=lambda h: h[3])
-    digest = hashlib.sha256()
-    for contract, version, event_hash, _position in ordered:
-        digest.update(f"{contract}\t{version}\t{event_hash}\n".encode())
-    return Head(position, digest.hexdigest(), len(ordered))
-
-
-if __name__ == "__main__":  # a worker of verify_sqlite: PATH AFTER UPTO full|chains
-    sys.stdout.buffer.write(_verify_range(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]),
-                                          sys.argv[4] == "full"))
