@@ -41,7 +41,8 @@ from ..events import (
     RewardAdjusted,
 )
 from ..money import MAX_AMOUNT, ZERO
-from ..payments.mechanism import compute, cumulative_through
+from ..payments.cumulative import cumulative_through
+from ..payments.mechanism import compute
 from ..periods import Period, PeriodError, day_problem, days_after
 from ..roles import authorise
 from ..signing import SignatureError, verify_digest
