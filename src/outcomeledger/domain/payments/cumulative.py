@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from ..contract.state import ContractState, FigureKey, FigureRecord
+from ..contract.records import FigureKey, FigureRecord
+from ..contract.state import ContractState
 from ..events import (
     AnyEvent,
     ContractAgreed,

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
-from ..contract.state import FigureRecord
+from ..contract.records import FigureRecord
 from ..money import ZERO, fmt
 from ..periods import Period
 from ..terms import ContractTerms, Outcome

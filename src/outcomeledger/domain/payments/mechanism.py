@@ -30,7 +30,8 @@ from decimal import Decimal
 
 import msgspec
 
-from ..contract.state import ContractState, FigureKey, FigureRecord
+from ..contract.records import FigureKey, FigureRecord
+from ..contract.state import ContractState
 from ..money import ZERO, quantize
 from ..periods import Period, period_containing
 from ..terms import ContractTerms, Outcome

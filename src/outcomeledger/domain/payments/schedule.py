@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from msgspec import Struct
 
-from ..contract.state import ContractState, FigureRecord
+from ..contract.records import FigureRecord
+from ..contract.state import ContractState
 from ..money import ZERO, fmt
 
 # Steps, lines and period payments are frozen msgspec Structs rather than dataclasses:

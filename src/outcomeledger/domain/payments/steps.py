@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..contract.state import FigureRecord
+from ..contract.records import FigureRecord
 from ..money import ROUNDING, ZERO, fmt, minor_unit, quantize
 from ..periods import Period
 from ..terms import ContractTerms, Outcome
