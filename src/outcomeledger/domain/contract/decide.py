@@ -49,13 +49,8 @@ from ..signing import SignatureError, verify_digest
 from ..term_checks import check_effective, check_terms, check_variation
 from ..terms import apply_variation
 from ..timestamps import rfc3339
-from .return_checks import (
-    cap_warnings,
-    distinct,
-    figure_problems,
-    ladder_warnings,
-    plausibility_warnings,
-)
+from .return_checks import distinct, figure_problems
+from .return_warnings import cap_warnings, ladder_warnings, plausibility_warnings
 from .state import ContractState
 
 
