@@ -40,7 +40,7 @@ from outcomeledger.domain.events import (
     ReturnValidated,
     RewardAdjusted,
 )
-from outcomeledger.domain.payments.mechanism import Cumulative
+from outcomeledger.domain.payments.cumulative import Cumulative
 from outcomeledger.domain.periods import Period, period_containing
 from outcomeledger.domain.terms import ContractTerms, Outcome, OutcomeChange, Provider, Variation
 from outcomeledger.storage.application import stream_id

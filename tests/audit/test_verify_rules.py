@@ -41,7 +41,8 @@ from outcomeledger.domain.events import (
     ReturnSubmitted,
     Source,
 )
-from outcomeledger.domain.payments.mechanism import Cumulative, compute, cumulative_through
+from outcomeledger.domain.payments.cumulative import Cumulative, cumulative_through
+from outcomeledger.domain.payments.mechanism import compute
 from outcomeledger.domain.signing import load_private_key, new_private_key_pem, sign_digest
 from outcomeledger.domain.terms import Actor, Provider
 from outcomeledger.storage.application import stream_id

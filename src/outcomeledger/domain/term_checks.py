@@ -72,6 +72,18 @@ def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
     _finite(p, source, "max_value", terms.max_value, low=zero)
     _finite(p, source, "retention", terms.retention, low=zero, high=one)
     _finite(p, source, "participant_cap", terms.participant_cap, low=zero)
+    known = _check_outcomes(p, source, terms)
+    _check_money(p, source, terms, known)
+    if terms.ratings is not None:
+        _check_ratings(p, source, terms.ratings)
+    _check_network(p, source, terms)
+    return p
+
+
+def _check_outcomes(p: list[Problem], source: str, terms: ContractTerms) -> set[str]:
+    """The outcomes, each once and each sound, and the social value measures besides them.
+    Returns the outcome codes."""
+    zero = Decimal(0)
     if not terms.outcomes:
         p.append(Problem(source, None, "outcomes", "at least one outcome is required"))
     codes = [o.code for o in terms.outcomes]
@@ -87,6 +99,13 @@ def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
     for i, sv in enumerate(terms.social_value):
         _finite(p, source, f"social_value[{i}].target", sv.target, low=zero)
         _finite(p, source, f"social_value[{i}].proxy_value", sv.proxy_value, low=zero)
+    return known
+
+
+def _check_money(p: list[Problem], source: str, terms: ContractTerms, known: set[str]) -> None:
+    """Who pays what share, the fees (an attachment fee counts one of the ``known``
+    outcomes) and the KPI service credits."""
+    zero, one = Decimal(0), Decimal(1)
     if terms.payers:
         total = sum((pay.share for pay in terms.payers), zero)
         if total != one:
@@ -105,8 +124,11 @@ def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
     for i, kpi in enumerate(terms.kpis):
         _finite(p, source, f"kpis[{i}].rate", kpi.rate, low=zero)
         _finite(p, source, f"kpis[{i}].cap", kpi.cap, low=zero, high=one)
-    if terms.ratings is not None:
-        _check_ratings(p, source, terms.ratings)
+
+
+def _check_network(p: list[Problem], source: str, terms: ContractTerms) -> None:
+    """The delivery network: each provider's public key (required for signed returns),
+    and each provider actor naming a provider of the network."""
     provider_ids = {prov.id for prov in terms.providers}
     for i, prov in enumerate(terms.providers):
         if prov.public_key is not None:
@@ -122,7 +144,6 @@ def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
             p.append(Problem(source, None, f"actors[{i}].provider",
                              f"a provider actor names a provider of the network "
                              f"(got {actor.provider!r}, expected one of {sorted(provider_ids)})"))
-    return p
 
 
 def _check_dates(p: list[Problem], source: str, terms: ContractTerms) -> None:

@@ -15,7 +15,8 @@ from typing import Annotated
 
 from msgspec import Meta
 
-from ..domain.contract.state import ContractState, ReturnKey
+from ..domain.contract.records import ReturnKey
+from ..domain.contract.state import ContractState
 from ..domain.events import ReturnRestated
 from ..domain.money import ZERO
 from ..domain.periods import days_after

@@ -37,7 +37,7 @@ def participant_usage(view: View) -> dict[str, Decimal]:
     Mirrors the mechanism, which keeps this running total to itself: the participant
     cap comes first, so a line's earned amount is shared pro rata to the units each
     participant contributed; once-per-participant and ladder rules decide which
-    figures count, as in ``mechanism._count_units``. A test ties the result to the
+    figures count, as in ``steps._count_units``. A test ties the result to the
     mechanism's own ``participant_cap`` cuts, so the two cannot drift apart silently.
     """
     usage: dict[str, Decimal] = defaultdict(Decimal)

@@ -14,7 +14,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..audit.log import diff_terms
-from ..domain.contract.state import FigureKey, FigureRecord, Recorded
+from ..domain.contract.records import FigureKey, FigureRecord, Recorded
 from ..domain.money import ZERO
 from ..domain.payments.mechanism import Schedule
 from ..domain.terms import apply_variation

@@ -12,7 +12,8 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from functools import cached_property
 
-from ..domain.contract.state import ContractState, FigureKey, FigureRecord
+from ..domain.contract.records import FigureKey, FigureRecord
+from ..domain.contract.state import ContractState
 from ..domain.money import ZERO, quantize
 from ..domain.payments.mechanism import PeriodPayment, Schedule, compute, compute_changed
 from ..domain.periods import Period

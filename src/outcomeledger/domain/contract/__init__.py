@@ -1,3 +1,3 @@
-"""One contract stream: its state (the fold), the decider, the checks on a return, and validity
-(every stored event decided again).
+"""One contract stream: its records and state (the fold), the decider, the checks on a command
+and on a return, the warnings on a return, and validity (every stored event decided again).
 """

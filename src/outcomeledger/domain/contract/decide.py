@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import date
 from decimal import Decimal
 from typing import assert_never
 
@@ -41,20 +40,16 @@ from ..events import (
     RewardAdjusted,
 )
 from ..money import MAX_AMOUNT, ZERO
-from ..payments.mechanism import compute, cumulative_through
-from ..periods import Period, PeriodError, day_problem, days_after
+from ..payments.cumulative import cumulative_through
+from ..payments.mechanism import compute
+from ..periods import Period, day_problem, days_after
 from ..roles import authorise
-from ..signing import SignatureError, verify_digest
 from ..term_checks import check_effective, check_terms, check_variation
 from ..terms import apply_variation
 from ..timestamps import rfc3339
-from .return_checks import (
-    cap_warnings,
-    distinct,
-    figure_problems,
-    ladder_warnings,
-    plausibility_warnings,
-)
+from .command_checks import check_signature, claim_period, received_on, require_reason
+from .return_checks import distinct, figure_problems
+from .return_warnings import cap_warnings, ladder_warnings, plausibility_warnings
 from .state import ContractState
 
 
@@ -101,7 +96,7 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
         case VaryContract():
             return Decision((_vary(state, command, meta),))
         case SubmitReturn():
-            _check_signature(state, command)
+            check_signature(state, command)
             return _submit(state, command, meta, advise)
         case ValidateReturn() | RejectReturn():
             return Decision((_review(state, command, meta),))
@@ -113,12 +108,6 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
             return Decision((_close(state, command, meta),))
         case _:
             assert_never(command)
-
-
-def _require_reason(reason: str, what: str) -> None:
-    if not reason.strip():
-        raise InvalidInput([Problem(COMMAND, None, "reason",
-                                    f"a reason is required for {what}")])
 
 
 def _agree(state: ContractState, cmd: AgreeContract, meta: Meta) -> ContractAgreed:
@@ -134,7 +123,7 @@ def _agree(state: ContractState, cmd: AgreeContract, meta: Meta) -> ContractAgre
 
 
 def _vary(state: ContractState, cmd: VaryContract, meta: Meta) -> ContractVaried:
-    _require_reason(cmd.reason, "a variation")
+    require_reason(cmd.reason, "a variation")
     current = state.current_terms
     problems = check_effective(current, cmd.effective_from, COMMAND)
     in_force = state.terms_on(cmd.effective_from)
@@ -149,28 +138,11 @@ def _vary(state: ContractState, cmd: VaryContract, meta: Meta) -> ContractVaried
                           effective_from=cmd.effective_from, variation=cmd.variation)
 
 
-def _claim_period(state: ContractState, period_id: str, source: str, line: int | None,
-                  field: str = "period") -> Period:
-    """Parse a period and check it lies within the term or the claims window."""
-    try:
-        period = state.period(period_id)
-    except PeriodError as e:
-        raise InvalidInput([Problem(source, line, field, f"{e} (got {period_id!r})")]) from None
-    terms = state.current_terms
-    if period.end < terms.start:
-        raise InvalidInput([Problem(source, line, field, f"before the contract starts (got "
-                                    f"{period_id}, contract starts {terms.start})")])
-    if period.start > terms.last_claim_date:
-        raise InvalidInput([Problem(source, line, field, f"after the claims window closes "
-                                    f"(got {period_id}, claims close {terms.last_claim_date})")])
-    return period
-
-
 def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta,
             advise: bool = True) -> Decision:
     source = cmd.source.file if cmd.source else "return"
     first_line = cmd.figures[0].line if cmd.figures else None
-    period = _claim_period(state, cmd.period, source, first_line)
+    period = claim_period(state, cmd.period, source, first_line)
     terms = state.terms_for(period)
     figures, repeats = distinct(cmd.figures)
     problems = [replace(p, source=source) for p in repeats]
@@ -178,33 +150,16 @@ def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta,
     problems += figure_problems(state, terms, period, cmd.provider, figures, source, unmet)
     if problems:
         raise InvalidInput(problems)
-    new: list[Figure] = []
-    changed: list[Figure] = []
-    originals: list[Figure] = []
-    unchanged = 0
     pid = period.id
     if (pid, cmd.provider) not in state.returns:
         new = list(figures)  # a first return: nothing recorded to compare with
+        changed: list[Figure] = []
+        originals: list[Figure] = []
+        unchanged = 0
     else:
-        for f in figures:
-            existing = state.figures.get((pid, cmd.provider, f.outcome, f.participant))
-            if existing is None:
-                new.append(f)
-            elif existing.value == f.value:
-                unchanged += 1
-            else:
-                changed.append(f)
-                originals.append(existing.figure)
-    if changed and not cmd.restate:
-        raise InvalidInput([Problem(
-            source, f.line, "value",
-            f"{pid} {f.outcome}{' ' + f.participant if f.participant else ''} was "
-            f"recorded as {o.value}; a different value needs --restate --reason "
-            f"(got {f.value})") for f, o in zip(changed, originals, strict=True)])
-    if changed:
-        _require_reason(cmd.reason, "a restatement")
+        new, changed, originals, unchanged = _compared(state, cmd, pid, figures, source)
     events: list[AnyEvent] = []
-    received = _received_on(cmd, meta, period)
+    received = received_on(cmd, meta, period)
     due = days_after(period.end, terms.returns_due_days)
     late = bool(new) and received > due
     late_days = (received - due).days if late else 0
@@ -230,48 +185,38 @@ def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta,
                                                  late_days, warnings))
 
 
-def _received_on(cmd: SubmitReturn, meta: Meta, period: Period) -> date:
-    """The day a return was received: given (a back-filled history), or the day it is
-    recorded; never after that day, nor before its period starts."""
-    if cmd.received_on is None:
-        return meta.recorded_at.date()
-    if cmd.received_on > meta.recorded_at.date():
-        raise InvalidInput([Problem(COMMAND, None, "received_on", f"in the future "
-                                    f"(got {cmd.received_on}, expected at most "
-                                    f"{meta.recorded_at.date()}, the day it is recorded)")])
-    if cmd.received_on < period.start:
-        raise InvalidInput([Problem(COMMAND, None, "received_on", f"before the "
-                                    f"{period.id} period starts (got {cmd.received_on}, "
-                                    f"expected {period.start} or later)")])
-    return cmd.received_on
-
-
-def _check_signature(state: ContractState, cmd: SubmitReturn) -> None:
-    """On a contract with ``signed_returns``, the provider's signature must verify."""
-    terms = state.current_terms
-    if not terms.signed_returns:
-        return
-    source = cmd.source.file if cmd.source else "return"
-    line = cmd.figures[0].line if cmd.figures else None
-    keys = {p.id: p.public_key for p in terms.providers}
-    if not cmd.provider or keys.get(cmd.provider) is None:
-        raise InvalidInput([Problem(source, line, "provider", f"{state.reference} takes signed "
-                                    "returns only: each row names a provider with a "
-                                    f"registered key (got {cmd.provider!r})")])
-    if cmd.source is None or not cmd.source.signature:
-        raise InvalidInput([Problem(source, None, "signature", f"{state.reference} takes "
-                                    "signed returns only: no signature for this file "
-                                    "(expected FILE.sig from `returns sign`)")])
-    try:
-        verify_digest(keys[cmd.provider] or "", cmd.source.sha256, cmd.source.signature)
-    except SignatureError as e:
-        raise InvalidInput([Problem(source, None, "signature",
-                                    f"{e} (provider {cmd.provider})")]) from None
+def _compared(state: ContractState, cmd: SubmitReturn, pid: str, figures: tuple[Figure, ...],
+              source: str) -> tuple[list[Figure], list[Figure], list[Figure], int]:
+    """A return for a period and provider already returned, against what is recorded: the
+    figures new to it, those whose value changed (and the figures they replace), how many
+    are unchanged. A changed value is refused unless restated, with a reason."""
+    new: list[Figure] = []
+    changed: list[Figure] = []
+    originals: list[Figure] = []
+    unchanged = 0
+    for f in figures:
+        existing = state.figures.get((pid, cmd.provider, f.outcome, f.participant))
+        if existing is None:
+            new.append(f)
+        elif existing.value == f.value:
+            unchanged += 1
+        else:
+            changed.append(f)
+            originals.append(existing.figure)
+    if changed and not cmd.restate:
+        raise InvalidInput([Problem(
+            source, f.line, "value",
+            f"{pid} {f.outcome}{' ' + f.participant if f.participant else ''} was "
+            f"recorded as {o.value}; a different value needs --restate --reason "
+            f"(got {f.value})") for f, o in zip(changed, originals, strict=True)])
+    if changed:
+        require_reason(cmd.reason, "a restatement")
+    return new, changed, originals, unchanged
 
 
 def _review(state: ContractState, cmd: ValidateReturn | RejectReturn,
             meta: Meta) -> ReturnValidated | ReturnRejected:
-    period = _claim_period(state, cmd.period, COMMAND, None)
+    period = claim_period(state, cmd.period, COMMAND, None)
     key = (period.id, cmd.provider)
     status = state.returns.get(key)
     if status is None:
@@ -283,7 +228,7 @@ def _review(state: ContractState, cmd: ValidateReturn | RejectReturn,
                                       else ""))
     kind: type[ReturnRejected] | type[ReturnValidated] = ReturnValidated
     if isinstance(cmd, RejectReturn):
-        _require_reason(cmd.reason, "rejecting a return")
+        require_reason(cmd.reason, "rejecting a return")
         if status.rejected is not None:
             raise Refused(f"the {period.id} return is already rejected")
         kind = ReturnRejected
@@ -294,8 +239,8 @@ def _review(state: ContractState, cmd: ValidateReturn | RejectReturn,
 
 def _adjust(state: ContractState, cmd: AdjustReward, meta: Meta) -> RewardAdjusted:
     source = cmd.source.file if cmd.source else COMMAND
-    _require_reason(cmd.reason, "an adjustment")
-    period = _claim_period(state, cmd.period, source, cmd.line)
+    require_reason(cmd.reason, "an adjustment")
+    period = claim_period(state, cmd.period, source, cmd.line)
     if not cmd.amount.is_finite() or cmd.amount == 0 or abs(cmd.amount) > MAX_AMOUNT:
         raise InvalidInput([Problem(source, cmd.line, "amount",
                                     f"expected a non-zero finite amount (got {cmd.amount})")])
@@ -315,7 +260,7 @@ def _scheduled(state: ContractState) -> Payable:
 
 def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
              payable: Payable | None) -> PaymentCertified:
-    period = _claim_period(state, cmd.period, COMMAND, None)
+    period = claim_period(state, cmd.period, COMMAND, None)
     if state.certifications:
         last = state.period(state.certifications[-1].period)
         if period < last:
@@ -335,7 +280,7 @@ def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
 
 
 def _close(state: ContractState, cmd: CloseContract, meta: Meta) -> ContractClosed:
-    _require_reason(cmd.reason, "closing a contract")
+    require_reason(cmd.reason, "closing a contract")
     if (why := day_problem(cmd.closed_on)) is not None:
         raise InvalidInput([Problem(COMMAND, None, "closed_on", why)])
     if cmd.closed_on < state.base_terms.start:

@@ -1,4 +1,5 @@
-"""Contract state: the fold of one contract stream.
+"""Contract state: the fold of one contract stream (the records it keeps of each fact are
+in :mod:`outcomeledger.domain.contract.records`).
 
 ``apply`` says once what each event does; ``evolve`` (a new state, the old one untouched),
 ``evolve_owned`` (the caller's state written in place) and ``fold_events`` (a whole stream)
@@ -11,13 +12,12 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from functools import cached_property
 from typing import Any, TypeVar, assert_never
 
 import msgspec
-from msgspec import Struct
 
 from ..events import (
     GENESIS,
@@ -25,83 +25,27 @@ from ..events import (
     ContractAgreed,
     ContractClosed,
     ContractVaried,
-    Figure,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
     ReturnSubmitted,
     ReturnValidated,
     RewardAdjusted,
-    Source,
 )
 from ..periods import Period, parse_period, period_containing
-from ..terms import ContractTerms, Variation, apply_variation
+from ..terms import ContractTerms, apply_variation
+from .records import (
+    AdjustmentRecord,
+    CertificationRecord,
+    FigureKey,
+    FigureRecord,
+    Recorded,
+    ReturnKey,
+    ReturnStatus,
+    VariationRecord,
+)
 
 T = TypeVar("T")
-
-#: (period id, provider, outcome, participant)
-FigureKey = tuple[str, str, str, str]
-#: (period id, provider)
-ReturnKey = tuple[str, str]
-
-
-# The records below are frozen msgspec Structs rather than dataclasses: a large import
-# or a replay makes one per figure, and a Struct is built several times faster than a
-# frozen dataclass (whose __init__ goes through object.__setattr__ field by field).
-# They hold no reference cycles, so the cyclic garbage collector need not track them.
-
-
-class Recorded(Struct, frozen=True, gc=False):
-    """Provenance of a fact: the event that recorded it."""
-
-    version: int  # position in the contract stream, 1-based
-    recorded_at: datetime
-    recorded_by: str
-    reason: str
-
-    @property
-    def ref(self) -> str:
-        return f"v{self.version}"
-
-
-class FigureRecord(Struct, frozen=True, gc=False):
-    figure: Figure
-    recorded: Recorded
-    source: Source | None
-    history: tuple[tuple[Decimal, Recorded], ...] = ()  # earlier values, oldest first
-
-    @property
-    def value(self) -> Decimal:
-        return self.figure.value
-
-
-class ReturnStatus(Struct, frozen=True, gc=False):
-    submitted: tuple[Recorded, ...] = ()
-    restated: tuple[Recorded, ...] = ()
-    validated: Recorded | None = None
-    rejected: Recorded | None = None
-    late: bool = False
-
-
-class VariationRecord(Struct, frozen=True, gc=False):
-    effective_from: date
-    variation: Variation
-    recorded: Recorded
-
-
-class AdjustmentRecord(Struct, frozen=True, gc=False):
-    period: str
-    kind: str
-    amount: Decimal
-    recorded: Recorded
-
-
-class CertificationRecord(Struct, frozen=True, gc=False):
-    period: str
-    amount: Decimal
-    cumulative_payable: Decimal
-    true_up: Decimal
-    recorded: Recorded
 
 
 @dataclass(frozen=True)
@@ -179,8 +123,9 @@ class ContractState:
 _NO_RETURN = ReturnStatus()
 
 #: What a state caches about its terms (cached properties): still true of the next state
-#: unless the event agreed or varied the contract.
+#: unless the event agreed or varied the contract (one of ``_CHANGES_TERMS``).
 _TERMS_CACHE = ("current_terms", "ordered_variations", "_terms_applied", "_effective_dates")
+_CHANGES_TERMS = (ContractAgreed, ContractVaried)
 
 
 # -- each event's effect, written once ------------------------------------------------------
@@ -313,9 +258,6 @@ def _next_state(state: ContractState, acc: _Fold, event: AnyEvent,
     new = object.__new__(ContractState)
     object.__setattr__(new, "__dict__", fields)
     return new
-
-
-_CHANGES_TERMS = (ContractAgreed, ContractVaried)
 
 
 #: The events that write the figures or returns maps (``evolve`` copies those first).

@@ -52,7 +52,7 @@ from ..events import (
     topic_of,
     type_name,
 )
-from ..payments.mechanism import Cumulative
+from ..payments.cumulative import Cumulative
 from .decide import decide
 from .state import ContractState, evolve_owned
 

@@ -1,16 +1,19 @@
 """What the payment arithmetic produces: a schedule of period payments, their lines and
-the steps of each line's derivation (``payments explain``)."""
+the steps of each line's derivation (``payments explain``), with the words and event
+references every step is written with."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 from msgspec import Struct
 
+from ..contract.records import FigureRecord
 from ..contract.state import ContractState
-from ..money import ZERO
+from ..money import ZERO, fmt
 
 # Steps, lines and period payments are frozen msgspec Structs rather than dataclasses:
 # a schedule makes a few per outcome per period, and a replay computes every schedule,
@@ -24,6 +27,16 @@ class Step(Struct, frozen=True, gc=False):
     detail: str
     amount: Decimal | None = None
     refs: tuple[str, ...] = ()
+
+
+def amount_text(amount: Decimal) -> str:
+    """:func:`outcomeledger.domain.money.fmt`, with the common case (not zero) first."""
+    return format(amount, "f") if amount else fmt(amount)
+
+
+def event_refs(records: Iterable[FigureRecord]) -> tuple[str, ...]:
+    """The events behind ``records``, each once, in stream order (``v3``, ``v12``)."""
+    return tuple([f"v{v}" for v in sorted({r.recorded.version for r in records})])
 
 
 class OutcomeLine(Struct, frozen=True, gc=False):

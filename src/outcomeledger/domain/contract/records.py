@@ -1,0 +1,80 @@
+"""The records a contract state keeps of each fact: figures, returns, variations,
+adjustments and certifications, each with the event that recorded it (``Recorded``).
+
+Apart from :mod:`outcomeledger.domain.contract.state` because readers of the figures and
+their provenance (payments, the report's registers) need these and not the fold.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from msgspec import Struct
+
+from ..events import Figure, Source
+from ..terms import Variation
+
+#: (period id, provider, outcome, participant)
+FigureKey = tuple[str, str, str, str]
+#: (period id, provider)
+ReturnKey = tuple[str, str]
+
+
+# The records below are frozen msgspec Structs rather than dataclasses: a large import
+# or a replay makes one per figure, and a Struct is built several times faster than a
+# frozen dataclass (whose __init__ goes through object.__setattr__ field by field).
+# They hold no reference cycles, so the cyclic garbage collector need not track them.
+
+
+class Recorded(Struct, frozen=True, gc=False):
+    """Provenance of a fact: the event that recorded it."""
+
+    version: int  # position in the contract stream, 1-based
+    recorded_at: datetime
+    recorded_by: str
+    reason: str
+
+    @property
+    def ref(self) -> str:
+        return f"v{self.version}"
+
+
+class FigureRecord(Struct, frozen=True, gc=False):
+    figure: Figure
+    recorded: Recorded
+    source: Source | None
+    history: tuple[tuple[Decimal, Recorded], ...] = ()  # earlier values, oldest first
+
+    @property
+    def value(self) -> Decimal:
+        return self.figure.value
+
+
+class ReturnStatus(Struct, frozen=True, gc=False):
+    submitted: tuple[Recorded, ...] = ()
+    restated: tuple[Recorded, ...] = ()
+    validated: Recorded | None = None
+    rejected: Recorded | None = None
+    late: bool = False
+
+
+class VariationRecord(Struct, frozen=True, gc=False):
+    effective_from: date
+    variation: Variation
+    recorded: Recorded
+
+
+class AdjustmentRecord(Struct, frozen=True, gc=False):
+    period: str
+    kind: str
+    amount: Decimal
+    recorded: Recorded
+
+
+class CertificationRecord(Struct, frozen=True, gc=False):
+    period: str
+    amount: Decimal
+    cumulative_payable: Decimal
+    true_up: Decimal
+    recorded: Recorded
