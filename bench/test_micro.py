@@ -25,7 +25,8 @@ from outcomeledger.domain import codec
 from outcomeledger.domain.contract.state import ContractState, evolve, fold, fold_events
 from outcomeledger.domain.events import AnyEvent, Figure, ReturnSubmitted
 from outcomeledger.domain.money import quantize
-from outcomeledger.domain.payments.mechanism import compute, tiered_value
+from outcomeledger.domain.payments.mechanism import compute
+from outcomeledger.domain.payments.pricing import tiered_value
 from outcomeledger.domain.terms import Tier
 from outcomeledger.imports.returns import OPTIONAL, REQUIRED, read_returns
 from outcomeledger.imports.rows import read_table

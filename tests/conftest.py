@@ -31,7 +31,8 @@ from outcomeledger.domain.contract.decide import Decision, decide
 from outcomeledger.domain.contract.state import ContractState, evolve
 from outcomeledger.domain.errors import InvalidInput
 from outcomeledger.domain.events import AnyEvent, ContractAgreed, Figure
-from outcomeledger.domain.payments.mechanism import PeriodPayment, Schedule, compute
+from outcomeledger.domain.payments.mechanism import compute
+from outcomeledger.domain.payments.schedule import PeriodPayment, Schedule
 from outcomeledger.domain.terms import ContractTerms, Outcome, Provider, Tier, Variation
 
 # Properties run the decider and the whole payment fold: no per-example deadline on slow CI.

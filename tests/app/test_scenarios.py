@@ -14,7 +14,8 @@ from outcomeledger.app import demo
 from outcomeledger.app import services as service
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.domain.commands import Meta
-from outcomeledger.domain.payments.mechanism import Schedule, compute
+from outcomeledger.domain.payments.mechanism import compute
+from outcomeledger.domain.payments.schedule import Schedule
 from outcomeledger.imports.documents import load_terms, load_variation
 from outcomeledger.storage.store import Ledger
 

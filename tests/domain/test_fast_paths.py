@@ -30,7 +30,8 @@ from outcomeledger.app.demo import build_demo
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.replay import stored_batches, verify_ledger
 from outcomeledger.app.report_source import Source
-from outcomeledger.domain.payments.mechanism import PeriodPayment, compute, compute_changed
+from outcomeledger.domain.payments.mechanism import compute, compute_changed
+from outcomeledger.domain.payments.schedule import PeriodPayment
 from outcomeledger.domain.terms import apply_variation
 from outcomeledger.projections import PROJECTIONS, dump, rebuild
 from outcomeledger.projections.parallel import rebuild_tables

@@ -23,7 +23,8 @@ from ..domain.commands import (
 )
 from ..domain.errors import InvalidInput, Problem
 from ..domain.events import ADJUSTMENT_KINDS, PaymentCertified
-from ..domain.payments.mechanism import Schedule, compute
+from ..domain.payments.mechanism import compute
+from ..domain.payments.schedule import Schedule
 from ..domain.text_checks import confusable_with
 from ..imports.document_problems import locate
 from ..imports.documents import load_terms, load_variation

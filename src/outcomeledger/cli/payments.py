@@ -8,8 +8,9 @@ from ..app import replay
 from ..app import services as service
 from ..domain.errors import InvalidInput, LedgerError, Problem
 from ..domain.events import ADJUSTMENT_KINDS
-from ..domain.payments import mechanism
+from ..domain.payments import schedule as payment_schedule
 from ..domain.payments.mechanism import compute
+from ..domain.payments.schedule import PeriodPayment
 from ..domain.periods import PeriodError, parse_period
 from ..imports.adjustments import import_adjustments
 from ..imports.rows import FORMATS
@@ -122,7 +123,7 @@ def payments_show(c: Context, reference: str, period: str | None, as_of: str | N
                 if day < state.base_terms.start:
                     raise LedgerError(f"{reference} starts on {state.base_terms.start}: "
                                       f"nothing was in force on {day}")
-                schedule = mechanism.as_at(schedule, state, day)
+                schedule = payment_schedule.as_at(schedule, state, day)
             periods = list(schedule.periods)
             if period:
                 pid = _period_id(ledger, reference, period)
@@ -135,7 +136,7 @@ def payments_show(c: Context, reference: str, period: str | None, as_of: str | N
     run(body, writes=False)
 
 
-def _terms_not_applied(periods: list[mechanism.PeriodPayment]) -> list[str]:
+def _terms_not_applied(periods: list[PeriodPayment]) -> list[str]:
     """A term the figures cannot carry (a participant cap on aggregate figures), in one
     line: on stderr, so the published JSON keeps its shape; `payments explain` has it on
     each line it concerns."""

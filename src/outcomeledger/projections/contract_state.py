@@ -17,7 +17,7 @@ from msgspec import Meta
 
 from ..domain.contract.records import VariationRecord
 from ..domain.contract.state import ContractState
-from ..domain.payments.mechanism import _terms_label as terms_label
+from ..domain.payments.mechanism import terms_label
 from ..domain.periods import Period
 from ..domain.terms import ContractTerms, apply_variation
 from .base import (

@@ -14,7 +14,8 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
-from ..domain.payments.mechanism import PeriodPayment, Step, compute
+from ..domain.payments.mechanism import compute
+from ..domain.payments.schedule import PeriodPayment, Step
 from .base import (
     Contract,
     ContractView,

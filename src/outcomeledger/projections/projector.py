@@ -11,6 +11,11 @@ insert): a pure function of the events, so catch-up after any prefix equals a re
 A rebuild fills fresh ``<table>__new`` tables contract by contract (memory is one
 contract at a time, whatever the ledger's size), then swaps them in with one
 transaction: drop old, rename new, reset tracking.
+
+One module of some 340 lines, on purpose: catch-up and rebuild call each other (a table
+left in an older layout is rebuilt when catching up; a rebuild ends by catching up) and
+share the transaction and tracking writes, so a split would be a cycle or a module of
+private helpers both import.
 """
 
 from __future__ import annotations

@@ -13,7 +13,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from ..domain.money import ZERO, fmt_thousands
-from ..domain.payments.mechanism import OutcomeLine
+from ..domain.payments.schedule import OutcomeLine
 from .model import CapUse, OutcomeMoney, PayerStatement, Payments, PeriodMoney
 from .view import View, units
 

@@ -16,7 +16,7 @@ from decimal import Decimal
 from ..audit.log import diff_terms
 from ..domain.contract.records import FigureKey, FigureRecord, Recorded
 from ..domain.money import ZERO
-from ..domain.payments.mechanism import Schedule
+from ..domain.payments.schedule import Schedule
 from ..domain.terms import apply_variation
 from .register_model import (
     Adjustment,

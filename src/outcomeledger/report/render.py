@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 from ..domain.money import fmt_money, fmt_thousands
-from ..domain.payments.mechanism import PeriodPayment, Schedule
+from ..domain.payments.schedule import PeriodPayment, Schedule
 
 __all__ = ["Table", "fmt_money", "to_csv", "to_json", "to_text"]
 from ..domain.contract.state import ContractState

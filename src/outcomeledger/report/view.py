@@ -15,7 +15,8 @@ from functools import cached_property
 from ..domain.contract.records import FigureKey, FigureRecord
 from ..domain.contract.state import ContractState
 from ..domain.money import ZERO, quantize
-from ..domain.payments.mechanism import PeriodPayment, Schedule, compute, compute_changed
+from ..domain.payments.mechanism import compute, compute_changed
+from ..domain.payments.schedule import PeriodPayment, Schedule
 from ..domain.periods import Period
 from ..domain.terms import DEFAULT_RATINGS, ContractTerms, Outcome, Ratings
 from .model import Rating

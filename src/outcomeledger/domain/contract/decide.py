@@ -291,4 +291,3 @@ def _close(state: ContractState, cmd: CloseContract, meta: Meta) -> ContractClos
                           closed_on=cmd.closed_on)
 
 
-__all__ = ["Decimal", "Decision", "Payable", "ReturnReceipt", "decide"]

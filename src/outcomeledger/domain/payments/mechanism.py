@@ -36,13 +36,10 @@ from ..money import ZERO, quantize
 from ..periods import Period, period_containing
 from ..terms import ContractTerms, Outcome
 from .improvement import evaluate_pools, improvement_units
-from .pricing import tiered_value
 from .running import Running
-from .schedule import OutcomeLine, PeriodPayment, Schedule, Step, as_at
+from .schedule import OutcomeLine, PeriodPayment, Schedule, Step
 from .steps import apply_contract_cap, fees_and_credits, outcome_line, retention
 
-__all__ = ["OutcomeLine", "PeriodPayment", "Schedule", "Step", "as_at", "compute",
-           "compute_changed", "schedule_periods", "tiered_value"]
 
 def schedule_periods(state: ContractState) -> list[Period]:
     """Periods from the contract's first through its last with any activity.
@@ -185,7 +182,7 @@ class Plan:
             cert, true_up = certified.get(p.id, (ZERO, ZERO))
             label = self.labels.get(id(terms))
             if label is None:
-                label = self.labels[id(terms)] = _terms_label(state, p)
+                label = self.labels[id(terms)] = terms_label(state, p)
             out.append(PeriodPayment(
                 period=p.id,
                 earned=sum((line.earned for line in lines), ZERO),
@@ -231,7 +228,7 @@ def _grouped(rows: list[FigureRecord]) -> tuple[dict[str, list[FigureRecord]],
     return by_outcome, present
 
 
-def _terms_label(state: ContractState, p: Period) -> str:
+def terms_label(state: ContractState, p: Period) -> str:
     label = f"agreed ({state.agreed_by.ref if state.agreed_by else 'v1'})"
     for v in state.ordered_variations:
         if v.effective_from <= p.start:
