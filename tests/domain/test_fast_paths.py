@@ -26,6 +26,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from conftest import D, agreed, apply, fig, submit, tally
+from conftest import outcome as priced
 from outcomeledger.app.demo import build_demo
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.replay import stored_batches, verify_ledger
@@ -221,3 +223,43 @@ def test_any_changed_byte_of_any_event_is_caught_by_the_fast_path(
         assert found.mismatches[0].position in {position, *later[:1]}
     else:
         assert found.head() != verify([demo_rows]).head()
+
+
+QUARTERS = [f"FY{year}-Q{q}" for year in (2025, 2026) for q in (1, 2, 3, 4)]
+
+
+@st.composite
+def mixed_contracts(draw: st.DrawFn) -> Any:
+    """A contract whose outcomes are plain (one price, nothing else) or not (a cap, a
+    threshold, tiers, deadweight), with a random history of returns, some restated."""
+    prices = st.decimals(min_value=0, max_value=5000, places=4, allow_nan=False,
+                         allow_infinity=False)
+    outcomes = []
+    for i in range(draw(st.integers(1, 4))):
+        extra = draw(st.sampled_from([{}, {}, {"cap_units": D(40)},
+                                      {"threshold": D(3)}, {"deadweight": D("0.25")},
+                                      {"cap_value": D(900)}]))
+        outcomes.append(priced(f"O{i}", price=draw(prices), **extra))
+    state = agreed(outcomes=tuple(outcomes), currency=draw(st.sampled_from(["GBP", "JPY"])),
+                   max_value=draw(st.none() | st.integers(0, 50_000).map(D)),
+                   retention=draw(st.none() | st.decimals(0, 1, places=2)),
+                   participant_cap=draw(st.sampled_from([None, None, D(500)])))
+    values = st.integers(0, 60)
+    commands: list[Any] = []
+    for period in draw(st.lists(st.sampled_from(QUARTERS), max_size=5, unique=True)):
+        commands.append(tally(period, **{o.code: draw(values) for o in outcomes}))
+        if draw(st.booleans()):
+            commands.append(submit(period, *(fig(o.code, draw(values)) for o in outcomes),
+                                   restate=True, reason="corrected"))
+    return apply(state, *commands)
+
+
+@settings(max_examples=200, deadline=None)
+@given(mixed_contracts())
+def test_the_plain_line_fast_path_computes_what_the_steps_compute(state: Any) -> None:
+    """Unexplained schedules take steps.plain_line for plain outcomes; explained ones go
+    through every step. Their amounts are the same Decimals, exponent and all."""
+    fast = compute(state, explain=False)
+    steps = compute(state, explain=True)
+    assert repr([amounts(p) for p in fast.periods]) == repr(
+        [amounts(p) for p in steps.periods])

@@ -1,39 +1,40 @@
-"""Commands: what a person or system asks the ledger to do (imperatives)."""
+"""Commands: what a person or system asks the ledger to do (imperatives).
+
+Frozen msgspec Structs, as the events are: ``audit verify`` builds one command per stored
+event to decide it again, and a Struct is built in a tenth of a frozen dataclass's time.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+
+import msgspec
 
 from .events import AdjustmentKind, Figure, Source
 from .terms import ContractTerms, Variation
 
 
-@dataclass(frozen=True, slots=True)
-class Meta:
+class Meta(msgspec.Struct, frozen=True):
     """Who is acting and when: passed in, so the domain never reads the clock."""
 
     recorded_at: datetime
     recorded_by: str
 
 
-@dataclass(frozen=True, slots=True)
-class AgreeContract:
+class AgreeContract(msgspec.Struct, frozen=True):
     terms: ContractTerms
     reason: str = "contract agreed"
 
 
-@dataclass(frozen=True, slots=True)
-class VaryContract:
+class VaryContract(msgspec.Struct, frozen=True):
     variation: Variation
     effective_from: date
     reason: str
     source: str = "variation"
 
 
-@dataclass(frozen=True, slots=True)
-class SubmitReturn:
+class SubmitReturn(msgspec.Struct, frozen=True):
     """All figures of one (period, provider) in one import."""
 
     period: str
@@ -45,22 +46,19 @@ class SubmitReturn:
     received_on: date | None = None  # when the return was received, if not today
 
 
-@dataclass(frozen=True, slots=True)
-class ValidateReturn:
+class ValidateReturn(msgspec.Struct, frozen=True):
     period: str
     provider: str
     reason: str = "validated"
 
 
-@dataclass(frozen=True, slots=True)
-class RejectReturn:
+class RejectReturn(msgspec.Struct, frozen=True):
     period: str
     provider: str
     reason: str
 
 
-@dataclass(frozen=True, slots=True)
-class AdjustReward:
+class AdjustReward(msgspec.Struct, frozen=True):
     period: str
     kind: AdjustmentKind
     amount: Decimal
@@ -69,14 +67,12 @@ class AdjustReward:
     line: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class CertifyPayment:
+class CertifyPayment(msgspec.Struct, frozen=True):
     period: str
     reason: str = "payment run"
 
 
-@dataclass(frozen=True, slots=True)
-class CloseContract:
+class CloseContract(msgspec.Struct, frozen=True):
     closed_on: date
     reason: str
 

@@ -7,9 +7,11 @@ rules are those of returns: every problem of the file is collected and reported 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import cast
+
+import msgspec
 
 from ..domain.adjustment_rules import parse_amount
 from ..domain.commands import AdjustReward, Command, Meta
@@ -69,7 +71,7 @@ def import_adjustments(ledger: Ledger, path: str, meta: Meta, *,
     # Grouped by contract (file order within each): the ledger decides one contract at
     # a time.
     rows.sort(key=lambda r: r[0])
-    batch: list[tuple[str, Command]] = [(reference, replace(cmd, source=origin))
+    batch: list[tuple[str, Command]] = [(reference, msgspec.structs.replace(cmd, source=origin))
                                         for reference, cmd in rows]
     reported: set[tuple[str, str]] = set()
 

@@ -7,9 +7,11 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from typing import overload
+
+import msgspec
 
 from ..domain.commands import Command
 from ..domain.contract.decide import Decision
@@ -125,7 +127,7 @@ class Batch(Sequence[tuple[str, Command]]):
         ret, owner = self.entries[index]
         command = ret.command(self.sources[owner], restate=self.restate, reason=self.reason)
         if self.received_on is not None:
-            command = replace(command, received_on=self.received_on)
+            command = msgspec.structs.replace(command, received_on=self.received_on)
         return ret.contract, command
 
     def owner(self, index: int) -> int:

@@ -8,9 +8,11 @@ already holds. Nothing here reads the clock or does I/O.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 from typing import assert_never
+
+import msgspec
 
 from ..adjustment_rules import amount_problems, plain
 from ..commands import (
@@ -53,8 +55,7 @@ from .return_warnings import cap_warnings, ladder_warnings, plausibility_warning
 from .state import ContractState
 
 
-@dataclass(frozen=True, slots=True)
-class ReturnReceipt:
+class ReturnReceipt(msgspec.Struct, frozen=True):
     added: int = 0
     unchanged: int = 0
     restated: int = 0
@@ -63,8 +64,10 @@ class ReturnReceipt:
     warnings: tuple[Problem, ...] = ()  # data-quality flags that do not block
 
 
-@dataclass(frozen=True, slots=True)
-class Decision:
+class Decision(msgspec.Struct, frozen=True):
+    """What a command means: its events, and for a return what the import reports.
+    (A Struct, as the events are: one is built for every command decided.)"""
+
     events: tuple[AnyEvent, ...]
     receipt: ReturnReceipt = ReturnReceipt()
 

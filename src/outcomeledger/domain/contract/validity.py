@@ -191,11 +191,11 @@ class StreamRules:
         except Exception as e:  # a poisoned history: reported, not raised
             return f"the rules cannot be applied to it ({type(e).__name__}: {e})"
         # The chain link is the chain's to check (and the decider leaves it to the store).
-        expected = tuple(msgspec.structs.replace(e, prev_hash=event.prev_hash)
-                         for e in decided)
-        if len(expected) == 1 and expected[0] == event:
+        if len(decided) == 1 and msgspec.structs.replace(
+                decided[0], prev_hash=event.prev_hash) == event:
             return None
-        return _difference(event, expected)
+        return _difference(event, tuple(msgspec.structs.replace(e, prev_hash=event.prev_hash)
+                                        for e in decided))
 
     def _found(self, position: int, contract: str, version: int, kind: str,
                rule: str) -> None:

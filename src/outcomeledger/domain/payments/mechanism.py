@@ -38,7 +38,14 @@ from ..terms import ContractTerms, Outcome
 from .improvement import evaluate_pools, improvement_units
 from .running import Running
 from .schedule import OutcomeLine, PeriodPayment, Schedule, Step
-from .steps import apply_contract_cap, fees_and_credits, outcome_line, retention
+from .steps import (
+    apply_contract_cap,
+    fees_and_credits,
+    is_plain,
+    outcome_line,
+    plain_line,
+    retention,
+)
 
 
 def schedule_periods(state: ContractState) -> list[Period]:
@@ -147,7 +154,7 @@ class Plan:
         self.periods = schedule_periods(state) if periods is None else periods
         # The terms in force change only with a variation: what each set of terms prices
         # and measures is worked out once, not once per period.
-        self.outcomes_of: dict[int, tuple[list[Outcome], list[Outcome]]] = {}
+        self.outcomes_of: dict[int, tuple[list[Outcome], list[tuple[Outcome, bool]]]] = {}
         self.labels: dict[int, str] = {}
 
     def schedule(self, out: list[PeriodPayment]) -> Schedule:
@@ -200,7 +207,7 @@ class Plan:
         if priced is None:
             priced = self.outcomes_of[id(terms)] = (
                 [o for o in terms.outcomes if o.kind == "improvement"],
-                [o for o in terms.outcomes if o.kind != "measure"])
+                [(o, is_plain(o, terms)) for o in terms.outcomes if o.kind != "measure"])
         improvements, priced_outcomes = priced
         pool_steps: list[Step] = []
         for o in improvements:
@@ -209,8 +216,18 @@ class Plan:
         if improvements:
             evaluate_pools(terms, run, pool_steps)
         lines = []
-        for o in priced_outcomes:
-            line = outcome_line(o, terms, p, by_outcome, present, run, self.explain)
+        explain = self.explain
+        for o, plain in priced_outcomes:
+            line = None
+            if plain and not explain:
+                # The fast path of a plain outcome's single aggregate figure (steps.plain_line).
+                rows = by_outcome.get(o.code)
+                if not rows:
+                    continue
+                if len(rows) == 1 and not rows[0].figure.participant:
+                    line = plain_line(o, terms, rows[0], run)
+            if line is None:
+                line = outcome_line(o, terms, p, by_outcome, present, run, explain)
             if line is not None:
                 lines.append(line)
         return apply_contract_cap(lines, terms, run), pool_steps
