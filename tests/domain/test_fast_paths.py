@@ -26,14 +26,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from conftest import D, agreed, apply, fig, submit, tally
+from conftest import D, agreed, apply, fig, submit, tally, terms
 from conftest import outcome as priced
 from outcomeledger.app.demo import build_demo
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.replay import stored_batches, verify_ledger
 from outcomeledger.app.report_source import Source
 from outcomeledger.domain.payments.mechanism import compute, compute_changed
-from outcomeledger.domain.payments.schedule import PeriodPayment
+from outcomeledger.domain.payments.running import Running
+from outcomeledger.domain.payments.schedule import OutcomeLine, PeriodPayment
+from outcomeledger.domain.payments.steps import apply_contract_cap
 from outcomeledger.domain.terms import apply_variation
 from outcomeledger.projections import PROJECTIONS, dump, rebuild
 from outcomeledger.projections.parallel import rebuild_tables
@@ -263,3 +265,30 @@ def test_the_plain_line_fast_path_computes_what_the_steps_compute(state: Any) ->
     steps = compute(state, explain=True)
     assert repr([amounts(p) for p in fast.periods]) == repr(
         [amounts(p) for p in steps.periods])
+
+
+def clipped_line_by_line(payables: list[Decimal], before: Decimal, cap: Decimal | None
+                         ) -> tuple[list[Decimal], Decimal]:
+    """The contract cap as DESIGN 5 states it: each line, in order, allowed what lies
+    within the cap of the running total's move."""
+    allowed, total = [], before
+    for payable in payables:
+        after = total + payable
+        allowed.append(after - total if cap is None else min(after, cap) - min(total, cap))
+        total = after
+    return allowed, total
+
+
+@settings(max_examples=300, deadline=None)
+@given(payables=st.lists(st.decimals(-500, 2000, places=2), max_size=6),
+       before=st.decimals(0, 3000, places=2),
+       cap=st.none() | st.decimals(0, 5000, places=1))
+def test_the_contract_cap_skips_the_clip_only_where_no_line_reaches_it(
+        payables: list[Decimal], before: Decimal, cap: Decimal | None) -> None:
+    lines = [OutcomeLine(f"O{i}", "o", D(1), D(1), p, D(0), p, ())
+             for i, p in enumerate(payables)]
+    run = Running(contract=before)
+    got = apply_contract_cap(lines, terms(max_value=cap), run)
+    allowed, total = clipped_line_by_line(payables, before, cap)
+    assert [line.payable for line in got] == allowed
+    assert repr(run.contract) == repr(total)

@@ -133,7 +133,7 @@ class Cumulative:
             run = self._after[start - 1].copy() if start else Running()
             for index in range(start, upto + 1):
                 pid = periods[index].id
-                plan.periods_from(index, {pid: self._figures(state, pid)}, run, [],
+                plan.periods_from(index, {pid: self._figures(state, pid)}, run, None,
                                   stop=index + 1)
                 self._after.append(run.copy())
                 self._payable.append(run.payable)

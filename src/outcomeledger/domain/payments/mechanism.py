@@ -27,10 +27,11 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Sequence
 from decimal import Decimal
+from functools import cached_property
 
 import msgspec
 
-from ..contract.records import FigureKey, FigureRecord
+from ..contract.records import AdjustmentRecord, FigureKey, FigureRecord
 from ..contract.state import ContractState
 from ..money import ZERO, quantize
 from ..periods import Period, period_containing
@@ -133,7 +134,7 @@ class Plan:
                  periods: list[Period] | None = None) -> None:
         self.state = state
         self.explain = explain
-        self.currency = currency = state.base_terms.currency
+        self.currency = state.base_terms.currency
         by_period: dict[str, list[FigureRecord]] = defaultdict(list)
         # Given ``periods``, the caller brings its own figures (see ``cumulative.Cumulative``).
         for key in sorted(state.figures) if periods is None else ():
@@ -142,20 +143,36 @@ class Plan:
                 continue
             by_period[key[0]].append(state.figures[key])
         self.by_period = by_period
-        self.adjustments: dict[str, list[Step]] = defaultdict(list)
+        # Each period's adjustments, as steps when a period is computed (a payment run
+        # re-decided by ``audit verify`` computes one period of a long history).
+        self._adjusted: dict[str, list[AdjustmentRecord]] = defaultdict(list)
         for adj in state.adjustments:
-            self.adjustments[adj.period].append(Step(
-                "adjustment", f"{adj.kind}: {adj.recorded.reason}",
-                quantize(adj.amount, currency), (adj.recorded.ref,)))
-        self.certified: dict[str, tuple[Decimal, Decimal]] = {}
-        for c in state.certifications:
-            amount, true_up = self.certified.get(c.period, (ZERO, ZERO))
-            self.certified[c.period] = (amount + c.amount, true_up + c.true_up)
+            self._adjusted[adj.period].append(adj)
+        self._adjustment_steps: dict[str, list[Step]] = {}
         self.periods = schedule_periods(state) if periods is None else periods
         # The terms in force change only with a variation: what each set of terms prices
         # and measures is worked out once, not once per period.
         self.outcomes_of: dict[int, tuple[list[Outcome], list[tuple[Outcome, bool]]]] = {}
         self.labels: dict[int, str] = {}
+
+    @cached_property
+    def certified(self) -> dict[str, tuple[Decimal, Decimal]]:
+        """Each period's certified amount and true-up (for the schedule's rows only)."""
+        certified: dict[str, tuple[Decimal, Decimal]] = {}
+        for c in self.state.certifications:
+            amount, true_up = certified.get(c.period, (ZERO, ZERO))
+            certified[c.period] = (amount + c.amount, true_up + c.true_up)
+        return certified
+
+    def adjustments(self, period_id: str) -> list[Step]:
+        """The period's adjustments as steps, in the order they were recorded."""
+        steps = self._adjustment_steps.get(period_id)
+        if steps is None:
+            steps = self._adjustment_steps[period_id] = [
+                Step("adjustment", f"{adj.kind}: {adj.recorded.reason}",
+                     quantize(adj.amount, self.currency), (adj.recorded.ref,))
+                for adj in self._adjusted.get(period_id, ())]
+        return steps
 
     def schedule(self, out: list[PeriodPayment]) -> Schedule:
         state = self.state
@@ -163,11 +180,12 @@ class Plan:
                         tuple(out), state.certified_total)
 
     def periods_from(self, start: int, by_period: dict[str, list[FigureRecord]],
-                     run: Running, out: list[PeriodPayment], stop: int | None = None) -> None:
+                     run: Running, out: list[PeriodPayment] | None,
+                     stop: int | None = None) -> None:
         """Append the payments of periods ``start`` to ``stop`` (excluded; default: to the
-        end) to ``out``, carrying ``run`` from period to period: DESIGN 5, in its order."""
+        end) to ``out``, carrying ``run`` from period to period: DESIGN 5, in its order.
+        With ``out`` None only ``run`` is carried (what a cumulative payable needs)."""
         state, periods = self.state, self.periods
-        adjustments, certified = self.adjustments, self.certified
         for index in range(start, len(periods) if stop is None else stop):
             p = periods[index]
             terms = state.terms_for(p)
@@ -176,9 +194,9 @@ class Plan:
             lines, pool_steps = self._lines(terms, p, by_outcome, present, run)
             # Step 4: the period's adjustments, service credits and fees.
             fees, credits, other = fees_and_credits(terms, p, by_outcome)
-            other = pool_steps + other + adjustments.get(p.id, [])
-            adjusted = sum((s.amount or ZERO for s in adjustments.get(p.id, [])),
-                           ZERO) + credits
+            adjustments = self.adjustments(p.id)
+            other = pool_steps + other + adjustments
+            adjusted = sum((s.amount or ZERO for s in adjustments), ZERO) + credits
             gross = sum((line.payable for line in lines), ZERO) + adjusted + fees
             # Step 5: retention (released whole in the last period of a closed contract).
             final = state.closed is not None and index == len(periods) - 1
@@ -186,17 +204,25 @@ class Plan:
             # Step 6: payable, and the running total it adds to.
             payable = gross - retained
             run.payable += payable
-            cert, true_up = certified.get(p.id, (ZERO, ZERO))
-            label = self.labels.get(id(terms))
-            if label is None:
-                label = self.labels[id(terms)] = terms_label(state, p)
-            out.append(PeriodPayment(
-                period=p.id,
-                earned=sum((line.earned for line in lines), ZERO),
-                above_cap=sum((line.above_cap for line in lines), ZERO),
-                adjustments=adjusted, fees=fees, retained=retained, payable=payable,
-                cumulative_payable=run.payable, certified=cert, true_up=true_up,
-                terms_in_force=label, lines=tuple(lines), other=tuple(other)))
+            if out is not None:
+                out.append(self._payment(p, terms, lines, other, adjusted, fees, retained,
+                                         payable, run.payable))
+
+    def _payment(self, p: Period, terms: ContractTerms, lines: list[OutcomeLine],
+                 other: list[Step], adjusted: Decimal, fees: Decimal, retained: Decimal,
+                 payable: Decimal, cumulative: Decimal) -> PeriodPayment:
+        """The period's row of the schedule, from the amounts its steps computed."""
+        cert, true_up = self.certified.get(p.id, (ZERO, ZERO))
+        label = self.labels.get(id(terms))
+        if label is None:
+            label = self.labels[id(terms)] = terms_label(self.state, p)
+        return PeriodPayment(
+            period=p.id,
+            earned=sum((line.earned for line in lines), ZERO),
+            above_cap=sum((line.above_cap for line in lines), ZERO),
+            adjustments=adjusted, fees=fees, retained=retained, payable=payable,
+            cumulative_payable=cumulative, certified=cert, true_up=true_up,
+            terms_in_force=label, lines=tuple(lines), other=tuple(other))
 
     def _lines(self, terms: ContractTerms, p: Period,
                by_outcome: dict[str, list[FigureRecord]], present: set[tuple[str, str]],

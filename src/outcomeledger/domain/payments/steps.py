@@ -230,6 +230,16 @@ def _outcome_caps(o: Outcome, currency: str, run: Running, before: Decimal,
 def apply_contract_cap(lines: list[OutcomeLine], terms: ContractTerms,
                        run: Running) -> list[OutcomeLine]:
     """Clip outcome lines, in outcome order, to the cumulative contract cap."""
+    cap = terms.max_value
+    total = run.contract
+    for line in lines:
+        total = total + line.payable
+    if cap is None or (total <= cap and all(line.payable >= 0 for line in lines)):
+        # No line can reach the cap (none when there is no cap; a running total that only
+        # grows and ends within it never crossed it): every line is allowed whole, and the
+        # total carried is the same sum, added in the same order.
+        run.contract = total
+        return lines
     out = []
     for line in lines:
         old = run.contract
