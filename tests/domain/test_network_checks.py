@@ -10,7 +10,7 @@ from pathlib import Path
 import msgspec
 import pytest
 
-from conftest import REF, T0, D, agreed, refusal, terms, vary
+from conftest import REF, T0, D, agreed, refusal, retire_provider, terms, vary
 from outcomeledger.domain import codec
 from outcomeledger.domain.commands import AgreeContract
 from outcomeledger.domain.contract.state import ContractState
@@ -210,8 +210,7 @@ def test_a_variation_naming_an_unknown_provider_without_a_name_is_refused() -> N
 
 def test_a_variation_setting_left_before_joined_is_refused() -> None:
     state = agreed(providers=(VCSE,))
-    command = vary(Variation(providers=(ProviderChange("P3", left=date(2026, 1, 31)),)),
-                   date(2026, 4, 1))
+    command = retire_provider("P3", date(2026, 1, 31), date(2026, 4, 1))
     assert refusal(state, command) == (
         "providers[0].left: leaves before it joined (got 2026-01-31, expected 2026-04-01, "
         "the day it joined, or later)")

@@ -7,7 +7,7 @@ from datetime import date
 
 import pytest
 
-from conftest import agreed, apply, fig, refusal, submit, terms, vary, when
+from conftest import agreed, apply, fig, refusal, retire_provider, submit, terms, vary, when
 from outcomeledger.domain.commands import RejectReturn
 from outcomeledger.domain.events import ContractVaried, ReturnSubmitted
 from outcomeledger.domain.terms import Provider, ProviderChange, Variation
@@ -65,8 +65,7 @@ def test_a_figure_achieved_within_the_membership_is_recorded() -> None:
 
 
 def test_a_provider_retired_by_a_variation_may_not_return_after_it_left() -> None:
-    retire = vary(Variation(providers=(ProviderChange("P1", left=date(2025, 12, 31)),)),
-                  date(2026, 1, 1))
+    retire = retire_provider("P1", date(2025, 12, 31), date(2026, 1, 1))
     state = apply(agreed(), retire)
     assert refusal(state, submit("FY2026-Q1", fig("O1", 1), provider="P1")).startswith(
         "provider: P1 left the network on 2025-12-31, before FY2026-Q1")
@@ -84,8 +83,7 @@ def test_a_provider_added_by_a_variation_returns_from_the_period_it_joined() -> 
 def test_membership_dates_are_the_latest_a_variation_gave() -> None:
     """A date is a fact, not a term of a period: a variation correcting ``left`` applies
     to every period, including those before it takes effect."""
-    retire = vary(Variation(providers=(ProviderChange("P1", left=date(2025, 6, 30)),)),
-                  date(2026, 1, 1))
+    retire = retire_provider("P1", date(2025, 6, 30), date(2026, 1, 1))
     state = apply(agreed(), retire)
     assert refusal(state, submit("FY2025-Q3", fig("O1", 1), provider="P1")).startswith(
         "provider: P1 left the network on 2025-06-30, before FY2025-Q3")
@@ -93,8 +91,7 @@ def test_membership_dates_are_the_latest_a_variation_gave() -> None:
 
 def test_a_variation_leaving_a_recorded_return_outside_the_membership_is_refused() -> None:
     state = apply(agreed(), submit("FY2025-Q4", fig("O1", 1), provider="P1"))
-    retire = vary(Variation(providers=(ProviderChange("P1", left=date(2025, 9, 30)),)),
-                  date(2025, 10, 1))
+    retire = retire_provider("P1", date(2025, 9, 30), date(2025, 10, 1))
     assert refusal(state, retire) == (
         "providers[P1]: P1 has a return recorded for FY2025-Q4 (2026-01-01..2026-03-31), "
         "outside its membership (got left 2025-09-30, expected dates that period overlaps)")
@@ -103,8 +100,7 @@ def test_a_variation_leaving_a_recorded_return_outside_the_membership_is_refused
 def test_a_rejected_return_does_not_hold_a_provider_in_the_network() -> None:
     state = apply(agreed(), submit("FY2025-Q4", fig("O1", 1), provider="P1"),
                   RejectReturn("FY2025-Q4", "P1", "no evidence"))
-    retire = vary(Variation(providers=(ProviderChange("P1", left=date(2025, 9, 30)),)),
-                  date(2025, 10, 1))
+    retire = retire_provider("P1", date(2025, 9, 30), date(2025, 10, 1))
     [event] = when(state, retire).events
     assert isinstance(event, ContractVaried)
 
