@@ -230,6 +230,14 @@ def test_a_toml_variation_retires_a_provider_in_two_lines(tmp_path: Path) -> Non
         providers=(ProviderChange("P2", left=date(2025, 12, 31)),))
 
 
+def test_a_json_variation_clears_a_left_date_with_null(tmp_path: Path) -> None:
+    path = tmp_path / "v.json"
+    path.write_text('{"providers": [{"id": "P2", "left": null}]}', encoding="utf-8")
+    gone = terms(providers=(Provider("P2", "Provider two", left=date(2025, 12, 31)),))
+    assert apply_variation(gone, load_variation(path)).providers == (
+        Provider("P2", "Provider two"),)
+
+
 def _contract(network: str) -> str:
     """A contract document with ``network`` (TOML tables) from line 9."""
     return f"""\
