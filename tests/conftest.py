@@ -33,7 +33,14 @@ from outcomeledger.domain.errors import InvalidInput
 from outcomeledger.domain.events import AnyEvent, ContractAgreed, Figure
 from outcomeledger.domain.payments.mechanism import compute
 from outcomeledger.domain.payments.schedule import PeriodPayment, Schedule
-from outcomeledger.domain.terms import ContractTerms, Outcome, Provider, Tier, Variation
+from outcomeledger.domain.terms import (
+    ContractTerms,
+    Outcome,
+    Provider,
+    ProviderChange,
+    Tier,
+    Variation,
+)
 
 # Properties run the decider and the whole payment fold: no per-example deadline on slow CI.
 settings.register_profile("outcomeledger", deadline=None)
@@ -139,6 +146,12 @@ def tally(period: str, **values: int) -> SubmitReturn:
 
 def vary(variation: Variation, effective: date, reason: str = "varied") -> VaryContract:
     return VaryContract(variation, effective, reason)
+
+
+def retire_provider(provider: str, left: date, effective: date) -> VaryContract:
+    """Vary the contract so that ``provider``'s last day in the network is ``left``."""
+    return vary(Variation(providers=(ProviderChange(provider, left=left),)), effective,
+                f"{provider} leaves")
 
 
 def adjust(period: str, amount: str, kind: str = "bonus",

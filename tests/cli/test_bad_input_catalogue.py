@@ -145,6 +145,12 @@ KEY_PEM = new_private_key_pem()[0]
 ADJUST = ("adjust", "C-IMP", "--period", "FY2020-Q1", "--kind", "indexation")
 
 
+def networked(tables: str) -> str:
+    """C-NEW whose network is P1 (lines 9-11) with ``tables`` from line 12."""
+    return contract().replace(CONTRACT.splitlines()[8] + "\n",
+                              '[[providers]]\nid = "P1"\nname = "Provider one"\n' + tables)
+
+
 def vary(name: str) -> tuple[str, ...]:
     return ("contract", "vary", "C-IMP", f"{{{name}}}", "--effective", "2020-07-01",
             "--reason", "r")
@@ -325,6 +331,54 @@ CASES: dict[str, Bad] = {
                                                {"c.toml": contract("C- IMP")}, "too like"),
     "reference confusable, json": Bad(("contract", "agree", "{c.json}"), {
         "c.json": CONTRACT_JSON.replace('"J-1"', '"c-Imp"')}, "too like"),
+    # the provider network (DESIGN 10): C-IMP's P2 left on 2020-11-30 (the fixture)
+    "provider share above 1": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": networked("[providers.terms]\nshare = 1.5\n")},
+        "c.toml:13: providers[0].terms.share: must be at most 1 (got 1.5)"),
+    "provider prices an outcome the contract lacks": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": networked('[providers.terms]\nprices = { WB = 9, NOPE = "5" }\n')},
+        "c.toml:13: providers[0].terms.prices.NOPE: not an outcome of the contract"),
+    "provider terms empty": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": networked("[providers.terms]\n")}, "c.toml:12: providers[0].terms: empty"),
+    "provider leaves before it joined": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": networked("joined = 2020-10-01\nleft = 2020-09-30\n")},
+        "c.toml:13: providers[0].left: leaves before it joined (got 2020-09-30"),
+    "provider joins after the claims window": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": networked("joined = 2021-06-01\n")},
+        "c.toml:12: providers[0].joined: outside the contract's term"),
+    "provider leaves before the contract starts": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": networked("left = 2020-03-31\n")},
+        "c.toml:12: providers[0].left: before the contract starts"),
+    "provider of an unknown kind": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": networked('kind = "charity"\n')},
+        "c.toml:12: providers[0].kind: not one of the allowed values (got 'charity'"),
+    "provider local not a boolean": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": networked('local = "yes"\n')}, "c.toml:12: providers[0].local:"),
+    "provider share above 1, json": Bad(("contract", "agree", "{c.json}"), {
+        "c.json": CONTRACT_JSON.replace('"outcomes"', '"providers":[{"id":"P","name":"n",'
+                                        '"terms":{"share":1.01}}],"outcomes"')},
+        "providers[0].terms.share: must be at most 1 (got 1.01)"),
+    "return for a provider after it left": Bad(("returns", "import", "{r.csv}"), {
+        "r.csv": "contract,period,outcome,value,provider\nC-IMP,FY2020-Q4,WB,1,P2\n"},
+        "r.csv:2: provider: P2 left the network on 2020-11-30, before FY2020-Q4"),
+    "return achieved after its provider left": Bad(("returns", "import", "{r.csv}"), {
+        "r.csv": "contract,period,outcome,value,provider,participant,achieved_on\n"
+                 "C-IMP,FY2020-Q3,WB,1,P2,px,2020-11-30\n"
+                 "C-IMP,FY2020-Q3,ENTRY,1,P2,px,2020-12-01\n"},
+        "r.csv:3: achieved_on: outside P2's membership of the network (got 2020-12-01, "
+        "expected left 2020-11-30)"),
+    "variation retiring a provider before its recorded return": Bad(vary("v.toml"), {
+        "v.toml": '[[providers]]\nid = "P2"\nleft = 2020-06-30\n'},
+        "v.toml:1: providers[P2]: P2 has a return recorded for FY2020-Q3"),
+    "variation naming an unknown provider without a name": Bad(vary("v.toml"), {
+        "v.toml": '[[providers]]\nid = "P9"\nleft = 2020-12-31\n'},
+        "v.toml:1: providers[P9]: no provider 'P9' in the network"),
+    "variation moving a provider's left before the start": Bad(vary("v.toml"), {
+        "v.toml": '\n[[providers]]\nid = "P1"\nleft = 2020-03-31\n'},
+        "v.toml:2: providers[0].left: before the contract starts"),
+    "variation adding a provider with a share above 1, json": Bad(vary("v.json"), {
+        "v.json": '{"providers": [{"id": "P5", "name": "Five", "terms": {"share": 2}}]}'},
+        "must be at most 1 (got 2)"),
 }
 
 
@@ -339,6 +393,14 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledgered:
     # (In FY2020-Q3: the cases' rows, in FY2020-Q1, are refused for their fault alone.)
     result = ledgered("returns", "import", ledgered.write("base.csv",
                                                           HEADER + "C-IMP,FY2020-Q3,WB,2\n"))
+    assert result.exit_code == 0, result.stderr
+    # P2 leaves the network in FY2020-Q3 (October-December), after a return for it.
+    result = ledgered("contract", "vary", "C-IMP", ledgered.write(
+        "leaves.toml", '[[providers]]\nid = "P2"\nleft = 2020-11-30\n'),
+        "--effective", "2020-07-01", "--reason", "P2 leaves")
+    assert result.exit_code == 0, result.stderr
+    result = ledgered("returns", "import", ledgered.write(
+        "p2.csv", "contract,period,outcome,value,provider\nC-IMP,FY2020-Q3,WB,1,P2\n"))
     assert result.exit_code == 0, result.stderr
     return ledgered
 

@@ -11,8 +11,9 @@ from decimal import Decimal
 
 from msgspec import UNSET
 
+from .bounds import finite
 from .errors import Problem
-from .money import MAX_AMOUNT
+from .network_checks import check_network
 from .periods import (
     MAX_CLAIMS_YEARS_AFTER_END,
     MAX_DUE_DAYS,
@@ -21,7 +22,6 @@ from .periods import (
     is_boundary,
     years_after,
 )
-from .signing import SignatureError, load_public_key
 from .terms import ContractTerms, Outcome, Ratings, Tier, Variation
 
 
@@ -41,22 +41,14 @@ def check_variation(terms: ContractTerms, variation: Variation, source: str) -> 
             problems.append(Problem(source, None, f"outcomes[{change.code}]",
                                     "a new outcome needs a name and a pricing rule "
                                     "(price or tiers)"))
+    providers = {p.id for p in terms.providers}
+    for given in variation.providers:
+        if given.id not in providers and given.name is UNSET:
+            problems.append(Problem(source, None, f"providers[{given.id}]",
+                                    f"no provider {given.id!r} in the network (got "
+                                    f"{given.id!r}, expected one of {sorted(providers)}, "
+                                    "or a name for a provider added)"))
     return problems
-
-
-def _finite(problems: list[Problem], source: str, field: str, value: Decimal | None,
-            *, low: Decimal | None = None, high: Decimal | None = None) -> None:
-    if value is None:
-        return
-    if not value.is_finite():
-        problems.append(Problem(source, None, field, f"not a finite number (got {value})"))
-        return
-    if abs(value) > MAX_AMOUNT:
-        problems.append(Problem(source, None, field, f"absurdly large (got {value})"))
-    if low is not None and value < low:
-        problems.append(Problem(source, None, field, f"must be at least {low} (got {value})"))
-    if high is not None and value > high:
-        problems.append(Problem(source, None, field, f"must be at most {high} (got {value})"))
 
 
 def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
@@ -69,14 +61,14 @@ def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
     if len(terms.currency) != 3 or not terms.currency.isupper():
         p.append(Problem(source, None, "currency",
                          f"expected an ISO 4217 code like GBP (got {terms.currency!r})"))
-    _finite(p, source, "max_value", terms.max_value, low=zero)
-    _finite(p, source, "retention", terms.retention, low=zero, high=one)
-    _finite(p, source, "participant_cap", terms.participant_cap, low=zero)
+    finite(p, source, "max_value", terms.max_value, low=zero)
+    finite(p, source, "retention", terms.retention, low=zero, high=one)
+    finite(p, source, "participant_cap", terms.participant_cap, low=zero)
     known = _check_outcomes(p, source, terms)
     _check_money(p, source, terms, known)
     if terms.ratings is not None:
         _check_ratings(p, source, terms.ratings)
-    _check_network(p, source, terms)
+    check_network(p, source, terms, known)
     return p
 
 
@@ -97,8 +89,8 @@ def _check_outcomes(p: list[Problem], source: str, terms: ContractTerms) -> set[
         p.append(Problem(source, None, "social_value",
                          f"codes also used by outcomes: {sorted(clash)}"))
     for i, sv in enumerate(terms.social_value):
-        _finite(p, source, f"social_value[{i}].target", sv.target, low=zero)
-        _finite(p, source, f"social_value[{i}].proxy_value", sv.proxy_value, low=zero)
+        finite(p, source, f"social_value[{i}].target", sv.target, low=zero)
+        finite(p, source, f"social_value[{i}].proxy_value", sv.proxy_value, low=zero)
     return known
 
 
@@ -113,37 +105,17 @@ def _check_money(p: list[Problem], source: str, terms: ContractTerms, known: set
         if sum(1 for pay in terms.payers if pay.residue) > 1:
             p.append(Problem(source, None, "payers", "at most one payer takes the residue"))
         for i, pay in enumerate(terms.payers):
-            _finite(p, source, f"payers[{i}].share", pay.share, low=zero, high=one)
-            _finite(p, source, f"payers[{i}].commitment", pay.commitment, low=zero)
+            finite(p, source, f"payers[{i}].share", pay.share, low=zero, high=one)
+            finite(p, source, f"payers[{i}].commitment", pay.commitment, low=zero)
     for i, fee in enumerate(terms.fees):
-        _finite(p, source, f"fees[{i}].amount", fee.amount)
+        finite(p, source, f"fees[{i}].amount", fee.amount)
         if fee.basis == "attachment" and (fee.outcome is None or fee.outcome not in known):
             p.append(Problem(source, None, f"fees[{i}].outcome",
                              "an attachment fee names the outcome that counts attachments "
                              f"(got {fee.outcome!r}, expected one of {sorted(known)})"))
     for i, kpi in enumerate(terms.kpis):
-        _finite(p, source, f"kpis[{i}].rate", kpi.rate, low=zero)
-        _finite(p, source, f"kpis[{i}].cap", kpi.cap, low=zero, high=one)
-
-
-def _check_network(p: list[Problem], source: str, terms: ContractTerms) -> None:
-    """The delivery network: each provider's public key (required for signed returns),
-    and each provider actor naming a provider of the network."""
-    provider_ids = {prov.id for prov in terms.providers}
-    for i, prov in enumerate(terms.providers):
-        if prov.public_key is not None:
-            try:
-                load_public_key(prov.public_key)
-            except SignatureError as e:
-                p.append(Problem(source, None, f"providers[{i}].public_key", str(e)))
-        elif terms.signed_returns:
-            p.append(Problem(source, None, f"providers[{i}].public_key",
-                             "signed_returns needs every provider's Ed25519 public key"))
-    for i, actor in enumerate(terms.actors):
-        if actor.role == "provider" and actor.provider not in provider_ids:
-            p.append(Problem(source, None, f"actors[{i}].provider",
-                             f"a provider actor names a provider of the network "
-                             f"(got {actor.provider!r}, expected one of {sorted(provider_ids)})"))
+        finite(p, source, f"kpis[{i}].rate", kpi.rate, low=zero)
+        finite(p, source, f"kpis[{i}].cap", kpi.cap, low=zero, high=one)
 
 
 def _check_dates(p: list[Problem], source: str, terms: ContractTerms) -> None:
@@ -181,9 +153,9 @@ def _check_dates(p: list[Problem], source: str, terms: ContractTerms) -> None:
 
 def _check_ratings(p: list[Problem], source: str, r: Ratings) -> None:
     for name in ("good", "approaching", "requires_improvement"):
-        _finite(p, source, f"ratings.{name}", getattr(r, name), low=Decimal(0))
+        finite(p, source, f"ratings.{name}", getattr(r, name), low=Decimal(0))
     values = (r.good, r.approaching, r.requires_improvement)
-    # Decimal ordering raises on NaN; _finite above has already reported those.
+    # Decimal ordering raises on NaN; finite above has already reported those.
     if all(v.is_finite() for v in values) and not values[0] >= values[1] >= values[2]:
         p.append(Problem(source, None, "ratings",
                          "thresholds must not increase from good to approaching to "
@@ -196,11 +168,11 @@ def _check_outcome(p: list[Problem], source: str, where: str, o: Outcome,
     zero, one = Decimal(0), Decimal(1)
     if not o.code.strip():
         p.append(Problem(source, None, f"{where}.code", "must not be empty"))
-    _finite(p, source, f"{where}.price", o.price, low=zero)
-    _finite(p, source, f"{where}.threshold", o.threshold, low=zero)
-    _finite(p, source, f"{where}.cap_units", o.cap_units, low=zero)
-    _finite(p, source, f"{where}.cap_value", o.cap_value, low=zero)
-    _finite(p, source, f"{where}.deadweight", o.deadweight, low=zero, high=one)
+    finite(p, source, f"{where}.price", o.price, low=zero)
+    finite(p, source, f"{where}.threshold", o.threshold, low=zero)
+    finite(p, source, f"{where}.cap_units", o.cap_units, low=zero)
+    finite(p, source, f"{where}.cap_value", o.cap_value, low=zero)
+    finite(p, source, f"{where}.deadweight", o.deadweight, low=zero, high=one)
     for code in o.requires:
         if code not in known or code == o.code:
             p.append(Problem(source, None, f"{where}.requires",
@@ -226,9 +198,9 @@ def _check_outcome(p: list[Problem], source: str, where: str, o: Outcome,
         if o.exposure is not None and o.exposure not in known:
             p.append(Problem(source, None, f"{where}.exposure",
                              f"exposure {o.exposure!r} is not an outcome of this contract"))
-        _finite(p, source, f"{where}.threshold", o.threshold, low=zero, high=one)
-        _finite(p, source, f"{where}.pool_threshold", o.pool_threshold, low=zero, high=one)
-        _finite(p, source, f"{where}.per", o.per, low=Decimal("1e-9"))
+        finite(p, source, f"{where}.threshold", o.threshold, low=zero, high=one)
+        finite(p, source, f"{where}.pool_threshold", o.pool_threshold, low=zero, high=one)
+        finite(p, source, f"{where}.per", o.per, low=Decimal("1e-9"))
         if (o.pool is None) != (o.pool_threshold is None):
             p.append(Problem(source, None, f"{where}.pool",
                              "pool and pool_threshold go together"))
@@ -240,7 +212,7 @@ def _check_tiers(p: list[Problem], source: str, where: str, tiers: tuple[Tier, .
         return
     previous = Decimal(0)
     for i, tier in enumerate(tiers):
-        _finite(p, source, f"{where}[{i}].price", tier.price, low=Decimal(0))
+        finite(p, source, f"{where}[{i}].price", tier.price, low=Decimal(0))
         last = i == len(tiers) - 1
         if tier.upto is None and not last:
             p.append(Problem(source, None, f"{where}[{i}].upto",

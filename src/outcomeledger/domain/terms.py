@@ -21,6 +21,7 @@ NegativePolicy = Literal["net", "floor"]
 OutcomeKind = Literal["count", "improvement", "measure"]
 FeeBasis = Literal["period", "attachment"]
 Role = Literal["commissioner", "provider", "auditor", "validator"]
+ProviderKind = Literal["sme", "vcse", "public", "large"]
 
 
 class Tier(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -63,10 +64,29 @@ class Payer(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True)
     residue: bool = False  # takes the rounding residue of splits
 
 
+class ProviderTerms(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """What the integrator pays a provider (DESIGN 10), each part optional: a share of the
+    outcome payments its figures earn, its own prices per outcome, a fee per period."""
+
+    share: Decimal | None = None
+    prices: dict[str, Decimal] | None = None
+    fee: Decimal | None = None
+
+
 class Provider(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """One provider of the delivery network under the supplier (the integrator): who it
+    is, when it was a member, and what the integrator pays it."""
+
     id: str
     name: str
     public_key: str | None = None  # Ed25519, base64 raw bytes or PEM (signed returns)
+    # The keys below (DESIGN 10) are None unless given and then omitted when encoded:
+    # contracts agreed before them keep their stored bytes.
+    kind: ProviderKind | None = None
+    local: bool | None = None
+    joined: date | None = None  # membership dates; None: from the start, to the end
+    left: date | None = None
+    terms: ProviderTerms | None = None
 
 
 class Fee(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -189,6 +209,21 @@ class OutcomeChange(Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     pool_threshold: Decimal | UnsetType | None = UNSET
 
 
+class ProviderChange(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Keys of one provider that a variation replaces (``id`` with ``left`` retires it);
+    an unknown id adds a provider."""
+
+    # Provider's fields in its order: variations stored with whole providers keep bytes.
+    id: str
+    name: str | UnsetType = UNSET
+    public_key: str | UnsetType | None = UNSET
+    kind: ProviderKind | UnsetType | None = UNSET
+    local: bool | UnsetType | None = UNSET
+    joined: date | UnsetType | None = UNSET
+    left: date | UnsetType | None = UNSET
+    terms: ProviderTerms | UnsetType | None = UNSET
+
+
 class Variation(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """A partial contract document: only the fields that change."""
 
@@ -204,7 +239,7 @@ class Variation(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=T
     outcomes: tuple[OutcomeChange, ...] = ()
     retire: tuple[str, ...] = ()
     payers: tuple[Payer, ...] | UnsetType = UNSET  # replaces the payer list
-    providers: tuple[Provider, ...] = ()  # added to the network
+    providers: tuple[ProviderChange, ...] = ()  # matched by id: changed, or added
     fees: tuple[Fee, ...] = ()  # matched by code: replaces, or adds
     social_value: tuple[SocialValue, ...] = ()  # matched by code
     kpis: tuple[Kpi, ...] = ()  # matched by code
@@ -219,6 +254,12 @@ def _replace_by(items: tuple[Struct, ...], new: tuple[Struct, ...], key: str) ->
     return tuple(by_key.values())
 
 
+def _given(change: Struct) -> dict[str, object]:
+    """The fields a change gives (those not left UNSET)."""
+    return {f: getattr(change, f) for f in change.__struct_fields__
+            if getattr(change, f) is not UNSET}
+
+
 def apply_variation(terms: ContractTerms, variation: Variation) -> ContractTerms:
     """The terms after ``variation``; the result still needs
     :func:`outcomeledger.domain.term_checks.check_terms`."""
@@ -231,8 +272,7 @@ def apply_variation(terms: ContractTerms, variation: Variation) -> ContractTerms
             changes[name] = value
     outcomes = {o.code: o for o in terms.outcomes}
     for change in variation.outcomes:
-        fields = {f: getattr(change, f) for f in change.__struct_fields__
-                  if getattr(change, f) is not UNSET}
+        fields = _given(change)
         current = outcomes.get(change.code)
         if current is None:
             outcomes[change.code] = msgspec.convert(fields, Outcome, from_attributes=False)
@@ -247,9 +287,22 @@ def apply_variation(terms: ContractTerms, variation: Variation) -> ContractTerms
     for code in variation.retire:
         outcomes.pop(code, None)
     changes["outcomes"] = tuple(outcomes.values())
-    changes["providers"] = _replace_by(terms.providers, variation.providers, "id")
+    changes["providers"] = _changed_providers(terms.providers, variation.providers)
     changes["fees"] = _replace_by(terms.fees, variation.fees, "code")
     changes["social_value"] = _replace_by(terms.social_value, variation.social_value, "code")
     changes["kpis"] = _replace_by(terms.kpis, variation.kpis, "code")
     changes["actors"] = _replace_by(terms.actors, variation.actors, "name")
     return msgspec.structs.replace(terms, **changes)
+
+
+def _changed_providers(providers: tuple[Provider, ...],
+                       changes: tuple[ProviderChange, ...]) -> tuple[Provider, ...]:
+    """Each change's keys replace its provider's (so a variation retires a provider by
+    giving its ``id`` and ``left`` alone); an unknown id is a provider added."""
+    by_id = {p.id: p for p in providers}
+    for change in changes:
+        fields = _given(change)
+        current = by_id.get(change.id)
+        by_id[change.id] = (msgspec.convert(fields, Provider, from_attributes=False)
+                            if current is None else msgspec.structs.replace(current, **fields))
+    return tuple(by_id.values())

@@ -32,9 +32,13 @@ returns_due_days = 30                     # a return received later than this is
 # signed_returns = true                   # then every provider needs a public_key
 
 providers = [                             # the delivery network; returns name them
-  { id = "P1", name = "First provider" },
+  { id = "P1", name = "First provider", kind = "vcse", local = true },
   { id = "P2", name = "Second provider" },
 ]
+# A provider may also give its kind ("sme", "vcse", "public" or "large"), whether it is
+# local, the days it joined and left the network, and what the integrator pays it
+# (terms: a share of what its outcomes earn, its own prices per outcome, a fee), e.g.
+#   { id = "P3", name = "Joins later", joined = 2026-04-01, terms = { share = "0.8" } },
 # payers = [                              # who funds it; shares sum to 1
 #   { id = "LA", name = "Example Council", share = "0.6", commitment = "150000" },
 #   { id = "FUND", name = "Outcomes fund", share = "0.4", residue = true },

@@ -22,6 +22,7 @@ import msgspec
 from msgspec import Struct, UnsetType
 
 from ..domain.errors import Problem
+from .key_meanings import TABLE_KEYS
 
 Path = tuple[str | int, ...]
 Lines = dict[Path, int]
@@ -92,24 +93,25 @@ def _value(value: Any, annotation: Any, path: Path, found: list[tuple[Path, str]
     try:
         msgspec.convert(value, annotation, strict=False)
     except msgspec.ValidationError as e:
-        found.append((path, _message(value, members, e)))
+        found.append((path, _message(value, members, e, path[-1] if path else "")))
 
 
-def _message(value: Any, members: list[Any], error: msgspec.ValidationError) -> str:
+def _message(value: Any, members: list[Any], error: msgspec.ValidationError,
+             key: str | int) -> str:
     choices = [c for m in members if get_origin(m) is Literal for c in get_args(m)]
     if choices:
         return (f"not one of the allowed values (got {_shown(value)}, expected one of "
                 f"{', '.join(repr(c) for c in choices)})")
     text = re.sub(r" - at `\$[^`]*`$", "", str(error))
     text = text[:1].lower() + text[1:]
-    return f"{text} (got {_shown(value)}, expected {_expected(members)})"
+    return f"{text} (got {_shown(value)}, expected {_expected(members, key)})"
 
 
 _NAMES = {str: "text", int: "a whole number", bool: "true or false", Decimal: "a number",
           dict: "a table"}
 
 
-def _expected(members: list[Any]) -> str:
+def _expected(members: list[Any], key: str | int) -> str:
     names = []
     for m in members:
         origin = get_origin(m)
@@ -118,7 +120,7 @@ def _expected(members: list[Any]) -> str:
         elif origin is tuple:
             names.append("a list")
         elif origin is dict:
-            names.append("a table of period: number")
+            names.append(f"a table of {TABLE_KEYS.get(str(key), 'period')}: number")
         else:
             names.append(getattr(m, "__name__", str(m)).replace("date", "an ISO date "
                                                                  "YYYY-MM-DD"))

@@ -24,7 +24,7 @@ from ..domain.events import ADJUSTMENT_KINDS
 from ..domain.terms import ContractTerms, Variation
 from ..projections.schema import SCHEMA_DIALECT, Published, normalised
 from .adjustments import REQUIRED as ADJUSTMENT_COLUMNS
-from .key_meanings import ADJUSTMENT_ROW, MEANINGS, RETURN_ROW
+from .key_meanings import ADJUSTMENT_ROW, MEANINGS, RETURN_ROW, TABLE_KEYS
 from .returns import REQUIRED as RETURN_REQUIRED
 
 DOC = "formats.md"
@@ -97,7 +97,7 @@ def _members(annotation: Any) -> list[Any]:
     return [annotation]
 
 
-def type_text(annotation: Any) -> str:
+def type_text(annotation: Any, key: str = "") -> str:
     names: list[str] = []
     for member in _members(annotation):
         origin = get_origin(member)
@@ -106,7 +106,7 @@ def type_text(annotation: Any) -> str:
         elif origin is tuple:
             names.append(f"list of {type_text(get_args(member)[0])}")
         elif origin is dict:
-            names.append("table of period: number")
+            names.append(f"table of {TABLE_KEYS.get(key, 'period')}: number")
         elif isinstance(member, type) and issubclass(member, Struct):
             names.append(f"[{member.__name__}](#{member.__name__.lower()})")
         else:
@@ -141,7 +141,8 @@ def key_tables() -> str:
             "| key | type | default | meaning |", "|---|---|---|---|"]
         for field in msgspec.structs.fields(kind):
             meaning = meanings.get(field.encode_name, "").replace("|", "\\|")
-            parts.append(f"| `{field.encode_name}` | {type_text(field.type)} | "
+            parts.append(f"| `{field.encode_name}` | "
+                         f"{type_text(field.type, field.encode_name)} | "
                          f"{_default_text(field)} | {meaning} |")
         parts.append("")
     for title, columns, required in (("Returns row", RETURN_ROW, RETURN_REQUIRED),

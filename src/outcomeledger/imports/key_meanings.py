@@ -20,6 +20,8 @@ from ..domain.terms import (
     OutcomeChange,
     Payer,
     Provider,
+    ProviderChange,
+    ProviderTerms,
     Ratings,
     SocialValue,
     Tier,
@@ -59,6 +61,24 @@ _OUTCOME = {
     "pool": "Improvement outcomes tested together: outcomes sharing a pool name.",
     "pool_threshold": "The pooled reduction (a share) that pays every member of the pool.",
 }
+
+_PROVIDER = {
+    "id": "The provider's id, as returns name it in `provider`.",
+    "name": "The provider's name.",
+    "public_key": "Ed25519 public key (base64 of the raw 32 bytes, or PEM) for signed "
+                  "returns.",
+    "kind": "`sme`, `vcse` (voluntary, community or social enterprise), `public` or "
+            "`large`: for the report's market-shaping figures.",
+    "local": "Whether the provider is a local organisation.",
+    "joined": "The day the provider joined the network (default: the contract's start); "
+              "within the term.",
+    "left": "The provider's last day in the network (default: none); returns for a "
+            "period after it are refused.",
+    "terms": "What the integrator pays the provider.",
+}
+
+#: The keys of each key whose value is a table of numbers, by key (default: periods).
+TABLE_KEYS = {"prices": "outcome code"}
 
 #: Each key's meaning, by Struct and key.
 MEANINGS: dict[type[Struct], dict[str, str]] = {
@@ -108,10 +128,14 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
             "share": "Share of every payment this payer funds.",
             "commitment": "Most this payer has committed, for reports.",
             "residue": "This payer takes the rounding residue of splits (one payer)."},
-    Provider: {"id": "The provider's id, as returns name it in `provider`.",
-               "name": "The provider's name.",
-               "public_key": "Ed25519 public key (base64 of the raw 32 bytes, or PEM) for "
-                             "signed returns."},
+    Provider: _PROVIDER,
+    ProviderTerms: {
+        "share": "Share (0 to 1) of the outcome payments the provider's figures earn that "
+                 "the integrator passes on to it.",
+        "prices": "The integrator's own rate card for the provider: a table `{ CODE = "
+                  "price }` of outcomes of the contract.",
+        "fee": "A fixed amount the integrator pays the provider in each period of its "
+               "membership."},
     Fee: {"code": "The fee's code.", "name": "What the fee is for.",
           "amount": "Amount per period (`period`) or per unit of `outcome` (`attachment`).",
           "basis": "`period`: paid in every period of the term; `attachment`: `amount` x "
@@ -146,7 +170,9 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
                     "required).",
         "retire": "Codes of outcomes that no longer apply.",
         "payers": "The whole payer list, replaced.",
-        "providers": "Providers added to the network.",
+        "providers": "Providers matched by `id`: the keys given replace that provider's "
+                     "(`id` with `left` retires it); an unknown id adds a provider (then "
+                     "`name` is required).",
         "fees": "Fees matched by `code`: replaced, or added.",
         "social_value": "Commitments matched by `code`: replaced, or added.",
         "kpis": "KPIs matched by `code`: replaced, or added.",
@@ -154,6 +180,7 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
         "ratings": "The whole ratings table, replaced.",
     },
     OutcomeChange: _OUTCOME,
+    ProviderChange: _PROVIDER,
 }
 
 #: Returns rows (CSV columns, or NDJSON/JSON keys): name -> (type, meaning).

@@ -50,7 +50,7 @@ from ..term_checks import check_effective, check_terms, check_variation
 from ..terms import apply_variation
 from ..timestamps import rfc3339
 from .command_checks import check_signature, claim_period, received_on, require_reason
-from .return_checks import distinct, figure_problems
+from .return_checks import distinct, figure_problems, returns_outside_membership
 from .return_warnings import cap_warnings, ladder_warnings, plausibility_warnings
 from .state import ContractState
 
@@ -133,7 +133,9 @@ def _vary(state: ContractState, cmd: VaryContract, meta: Meta) -> ContractVaried
     problems += check_variation(in_force, cmd.variation, cmd.source)
     if not problems:
         problems += check_terms(apply_variation(in_force, cmd.variation), cmd.source)
-        problems += check_terms(apply_variation(current, cmd.variation), cmd.source)
+        varied = apply_variation(current, cmd.variation)
+        problems += check_terms(varied, cmd.source)
+        problems += returns_outside_membership(state, varied, cmd.source)
     if problems:
         raise InvalidInput(list(dict.fromkeys(problems)))
     return ContractVaried(contract=state.reference, recorded_at=meta.recorded_at,

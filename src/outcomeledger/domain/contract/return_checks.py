@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 from ..errors import Problem
 from ..events import Figure
 from ..money import MAX_AMOUNT, ZERO
 from ..periods import Period
-from ..terms import ContractTerms, Outcome
+from ..terms import ContractTerms, Outcome, Provider
 from .state import ContractState
 
 
@@ -28,6 +29,7 @@ class TermsIndex:
     outcomes: dict[str, Outcome]
     measured: frozenset[str]  # social value and KPI codes: returned, never priced
     providers: frozenset[str]
+    members: dict[str, Provider]  # providers with a joined or left date (DESIGN 10)
     counted: frozenset[str]  # outcomes of kind "count": whole units
     rungs: dict[str, tuple[str, ...]]  # ladder outcome -> the outcomes it requires
     targeted: frozenset[str]  # outcomes with a target (plausibility warnings)
@@ -49,6 +51,7 @@ def terms_index(terms: ContractTerms) -> TermsIndex:
         outcomes=outcomes,
         measured=frozenset(s.code for s in terms.social_value) | {k.code for k in terms.kpis},
         providers=frozenset(p.id for p in terms.providers),
+        members={p.id: p for p in terms.providers if p.joined or p.left},
         counted=frozenset(code for code, o in outcomes.items() if o.kind == "count"),
         rungs={o.code: o.requires for o in terms.outcomes if o.requires},
         targeted=frozenset(o.code for o in terms.outcomes if o.target is not None))
@@ -80,6 +83,11 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
         problems.append(Problem(source, figures[0].line if figures else None, "provider",
                                 f"not in the contract's delivery network (got {provider!r}, "
                                 f"expected one of {sorted(providers) or 'no providers'})"))
+    # Membership dates are the provider's latest (they are dates, not terms of a period).
+    member = terms_index(state.current_terms).members.get(provider) if provider else None
+    if member is not None and (why := outside_membership(member, period)) is not None:
+        problems.append(Problem(source, figures[0].line if figures else None, "provider",
+                                why))
     # The participant rules need the stream's history: built at the first participant's
     # row, so aggregate returns (the bulk of a large import) never scan it.
     first_seen: dict[tuple[str, str], tuple[str, str]] | None = None
@@ -130,6 +138,10 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
                 problems.append(Problem(source, f.line, "achieved_on",
                                         f"after the claims window closed (got {f.achieved_on},"
                                         f" claims close {terms.last_claim_date})"))
+            elif member is not None and not _member_on(member, f.achieved_on):
+                problems.append(Problem(source, f.line, "achieved_on",
+                                        f"outside {provider}'s membership of the network (got"
+                                        f" {f.achieved_on}, expected {_dates(member)})"))
         if outcome is None or not f.participant or value <= 0:
             continue
         if first_seen is None:
@@ -157,6 +169,52 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
                                          "" if warnings is None else
                                          f" (expected {req} in {period.id} or earlier; "
                                          "recorded, not paid: see payments explain)")))
+    return problems
+
+
+def outside_membership(member: Provider, period: Period) -> str | None:
+    """Why ``member`` may not return for ``period``, or None: the period must overlap its
+    membership (a provider joining or leaving mid-period returns for that period)."""
+    if member.joined is not None and period.end < member.joined:
+        return (f"{member.id} joined the network on {member.joined}, after {period.id} "
+                f"(got {period.id}, {period.start}..{period.end}; expected a period "
+                f"overlapping {_dates(member)})")
+    if member.left is not None and period.start > member.left:
+        return (f"{member.id} left the network on {member.left}, before {period.id} "
+                f"(got {period.id}, {period.start}..{period.end}; expected a period "
+                f"overlapping {_dates(member)})")
+    return None
+
+
+def _member_on(member: Provider, day: date) -> bool:
+    return ((member.joined is None or member.joined <= day)
+            and (member.left is None or day <= member.left))
+
+
+def _dates(member: Provider) -> str:
+    """A provider's membership, as its dates: ``joined 2025-07-01, left 2026-03-31``."""
+    return ", ".join(f"{name} {day}" for name, day in (("joined", member.joined),
+                                                       ("left", member.left)) if day)
+
+
+def returns_outside_membership(state: ContractState, terms: ContractTerms,
+                               source: str) -> list[Problem]:
+    """The recorded returns (not rejected) that the membership dates of ``terms`` would
+    leave outside a provider's membership: a variation moving ``joined`` or ``left``
+    past a return already recorded is refused, naming it."""
+    members = terms_index(terms).members
+    problems = []
+    for (period_id, provider), status in state.returns.items():
+        member = members.get(provider)
+        if member is None or status.rejected is not None:
+            continue
+        period = state.period(period_id)
+        if outside_membership(member, period) is not None:
+            problems.append(Problem(source, None, f"providers[{provider}]",
+                                    f"{provider} has a return recorded for {period_id} "
+                                    f"({period.start}..{period.end}), outside its membership "
+                                    f"(got {_dates(member)}, expected dates that period "
+                                    "overlaps)"))
     return problems
 
 
