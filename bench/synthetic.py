@@ -42,7 +42,8 @@ from outcomeledger.domain.events import (
 )
 from outcomeledger.domain.payments.cumulative import Cumulative
 from outcomeledger.domain.periods import Period, period_containing
-from outcomeledger.domain.terms import ContractTerms, Outcome, OutcomeChange, Provider, Variation
+from outcomeledger.domain.terms import ContractTerms, Outcome, Provider
+from outcomeledger.domain.variations import OutcomeChange, Variation
 from outcomeledger.storage.application import stream_id
 from outcomeledger.storage.store import Ledger
 

@@ -33,14 +33,8 @@ from outcomeledger.domain.errors import InvalidInput
 from outcomeledger.domain.events import AnyEvent, ContractAgreed, Figure
 from outcomeledger.domain.payments.mechanism import compute
 from outcomeledger.domain.payments.schedule import PeriodPayment, Schedule
-from outcomeledger.domain.terms import (
-    ContractTerms,
-    Outcome,
-    Provider,
-    ProviderChange,
-    Tier,
-    Variation,
-)
+from outcomeledger.domain.terms import ContractTerms, Outcome, Provider, Tier
+from outcomeledger.domain.variations import ProviderChange, Variation
 
 # Properties run the decider and the whole payment fold: no per-example deadline on slow CI.
 settings.register_profile("outcomeledger", deadline=None)

@@ -25,7 +25,7 @@ from outcomeledger.domain.commands import (
     VaryContract,
 )
 from outcomeledger.domain.errors import LedgerError
-from outcomeledger.domain.terms import OutcomeChange, Variation
+from outcomeledger.domain.variations import OutcomeChange, Variation
 from outcomeledger.storage.store import Ledger
 
 REFS = ("C-A", "C-B")

@@ -35,7 +35,7 @@ from outcomeledger.domain.events import (
     ReturnRestated,
     ReturnSubmitted,
 )
-from outcomeledger.domain.terms import Variation
+from outcomeledger.domain.variations import Variation
 
 
 def test_agreeing_a_contract_records_its_terms() -> None:

@@ -36,7 +36,7 @@ from outcomeledger.domain.payments.mechanism import compute, compute_changed
 from outcomeledger.domain.payments.running import Running
 from outcomeledger.domain.payments.schedule import OutcomeLine, PeriodPayment
 from outcomeledger.domain.payments.steps import apply_contract_cap
-from outcomeledger.domain.terms import apply_variation
+from outcomeledger.domain.variations import apply_variation
 from outcomeledger.projections import PROJECTIONS, dump, rebuild
 from outcomeledger.projections.parallel import rebuild_tables
 from outcomeledger.storage.chain import ChainVerifier
@@ -259,7 +259,7 @@ def mixed_contracts(draw: st.DrawFn) -> Any:
 @settings(max_examples=200, deadline=None)
 @given(mixed_contracts())
 def test_the_plain_line_fast_path_computes_what_the_steps_compute(state: Any) -> None:
-    """Unexplained schedules take steps.plain_line for plain outcomes; explained ones go
+    """Unexplained schedules take plain.plain_line for plain outcomes; explained ones go
     through every step. Their amounts are the same Decimals, exponent and all."""
     fast = compute(state, explain=False)
     steps = compute(state, explain=True)

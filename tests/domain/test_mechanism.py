@@ -24,7 +24,8 @@ from conftest import (
 )
 from outcomeledger.domain.commands import RejectReturn
 from outcomeledger.domain.contract.state import ContractState
-from outcomeledger.domain.terms import ContractTerms, Fee, OutcomeChange, Variation
+from outcomeledger.domain.terms import ContractTerms, Fee
+from outcomeledger.domain.variations import OutcomeChange, Variation
 from outcomeledger.imports.documents import load_terms
 
 ISTANBUL = tiers((370, 1100), (410, 1000), (None, 1350))  # domain.md b6

@@ -17,13 +17,8 @@ from outcomeledger.domain.contract.state import ContractState
 from outcomeledger.domain.errors import InvalidInput
 from outcomeledger.domain.events import ContractVaried
 from outcomeledger.domain.term_checks import check_terms, check_variation
-from outcomeledger.domain.terms import (
-    Provider,
-    ProviderChange,
-    ProviderTerms,
-    Variation,
-    apply_variation,
-)
+from outcomeledger.domain.terms import Provider, ProviderTerms
+from outcomeledger.domain.variations import ProviderChange, Variation, apply_variation
 from outcomeledger.imports.documents import load_terms, load_variation
 
 VCSE = Provider("P3", "Community Works", kind="vcse", local=True, joined=date(2026, 4, 1),

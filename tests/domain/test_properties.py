@@ -41,7 +41,8 @@ from outcomeledger.domain.events import (
     Source,
 )
 from outcomeledger.domain.payments.mechanism import compute
-from outcomeledger.domain.terms import Fee, OutcomeChange, Tier, Variation
+from outcomeledger.domain.terms import Fee, Tier
+from outcomeledger.domain.variations import OutcomeChange, Variation
 
 QUARTERS = [f"FY{year}-Q{q}" for year in (2025, 2026) for q in (1, 2, 3, 4)]
 

@@ -10,7 +10,8 @@ import pytest
 from conftest import agreed, apply, fig, refusal, retire_provider, submit, terms, vary, when
 from outcomeledger.domain.commands import RejectReturn
 from outcomeledger.domain.events import ContractVaried, ReturnSubmitted
-from outcomeledger.domain.terms import Provider, ProviderChange, Variation
+from outcomeledger.domain.terms import Provider
+from outcomeledger.domain.variations import ProviderChange, Variation
 
 # P1 is there throughout; P2's last day is 30 September 2025, the last of FY2025-Q2;
 # P3 joins on 15 May 2026, in FY2026-Q1.

@@ -21,7 +21,8 @@ from outcomeledger.domain.contract.decide import decide
 from outcomeledger.domain.contract.state import ContractState, evolve
 from outcomeledger.domain.errors import Refused
 from outcomeledger.domain.events import Figure
-from outcomeledger.domain.terms import ContractTerms, Variation
+from outcomeledger.domain.terms import ContractTerms
+from outcomeledger.domain.variations import Variation
 
 WHEN = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
 TERMS = msgspec.convert({

@@ -12,7 +12,8 @@ import pytest
 from conftest import outcome, terms, tiers
 from outcomeledger.domain.errors import InvalidInput
 from outcomeledger.domain.term_checks import check_effective, check_terms
-from outcomeledger.domain.terms import OutcomeChange, Payer, Variation, apply_variation
+from outcomeledger.domain.terms import Payer
+from outcomeledger.domain.variations import OutcomeChange, Variation, apply_variation
 from outcomeledger.imports.documents import load_terms, load_variation
 
 D = Decimal

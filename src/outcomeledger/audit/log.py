@@ -26,7 +26,8 @@ from ..domain.events import (
     RewardAdjusted,
 )
 from ..domain.money import fmt
-from ..domain.terms import ContractTerms, apply_variation
+from ..domain.terms import ContractTerms
+from ..domain.variations import apply_variation
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,8 @@ from decimal import Decimal
 import msgspec
 
 from .events import AdjustmentKind, Figure, Source
-from .terms import ContractTerms, Variation
+from .terms import ContractTerms
+from .variations import Variation
 
 
 class Meta(msgspec.Struct, frozen=True):

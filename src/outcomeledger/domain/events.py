@@ -18,7 +18,8 @@ from typing import ClassVar, Literal
 
 from msgspec import Struct
 
-from .terms import ContractTerms, Variation
+from .terms import ContractTerms
+from .variations import Variation
 
 #: prev_hash of the first event of every contract stream.
 GENESIS = "0" * 64

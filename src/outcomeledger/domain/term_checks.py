@@ -22,7 +22,8 @@ from .periods import (
     is_boundary,
     years_after,
 )
-from .terms import ContractTerms, Outcome, Ratings, Tier, Variation
+from .terms import ContractTerms, Outcome, Ratings, Tier
+from .variations import Variation
 
 
 def check_variation(terms: ContractTerms, variation: Variation, source: str) -> list[Problem]:

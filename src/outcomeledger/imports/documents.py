@@ -16,7 +16,8 @@ import msgspec
 
 from ..domain import text_checks
 from ..domain.errors import InvalidInput, Problem
-from ..domain.terms import ContractTerms, Variation
+from ..domain.terms import ContractTerms
+from ..domain.variations import Variation
 from .document_problems import check, json_lines, toml_lines
 from .json_rows import repeated_key
 

@@ -21,7 +21,8 @@ import msgspec
 from msgspec import NODEFAULT, Struct, UnsetType
 
 from ..domain.events import ADJUSTMENT_KINDS
-from ..domain.terms import ContractTerms, Variation
+from ..domain.terms import ContractTerms
+from ..domain.variations import Variation
 from ..projections.schema import SCHEMA_DIALECT, Published, normalised
 from .adjustments import REQUIRED as ADJUSTMENT_COLUMNS
 from .key_meanings import ADJUSTMENT_ROW, MEANINGS, RETURN_ROW, TABLE_KEYS

@@ -17,16 +17,14 @@ from ..domain.terms import (
     Fee,
     Kpi,
     Outcome,
-    OutcomeChange,
     Payer,
     Provider,
-    ProviderChange,
     ProviderTerms,
     Ratings,
     SocialValue,
     Tier,
-    Variation,
 )
+from ..domain.variations import OutcomeChange, ProviderChange, Variation
 
 _OUTCOME = {
     "code": "The outcome's code, as returns name it in `outcome`.",

@@ -19,7 +19,8 @@ from ..domain.contract.records import VariationRecord
 from ..domain.contract.state import ContractState
 from ..domain.payments.mechanism import terms_label
 from ..domain.periods import Period
-from ..domain.terms import ContractTerms, apply_variation
+from ..domain.terms import ContractTerms
+from ..domain.variations import apply_variation
 from .base import (
     Contract,
     ContractView,

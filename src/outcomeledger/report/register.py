@@ -17,7 +17,7 @@ from ..audit.log import diff_terms
 from ..domain.contract.records import FigureKey, FigureRecord, Recorded
 from ..domain.money import ZERO
 from ..domain.payments.schedule import Schedule
-from ..domain.terms import apply_variation
+from ..domain.variations import apply_variation
 from .register_model import (
     Adjustment,
     Register,

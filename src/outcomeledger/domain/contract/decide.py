@@ -47,8 +47,8 @@ from ..payments.mechanism import compute
 from ..periods import Period, day_problem, days_after
 from ..roles import authorise
 from ..term_checks import check_effective, check_terms, check_variation
-from ..terms import apply_variation
 from ..timestamps import rfc3339
+from ..variations import apply_variation
 from .command_checks import check_signature, claim_period, received_on, require_reason
 from .return_checks import distinct, figure_problems, returns_outside_membership
 from .return_warnings import cap_warnings, ladder_warnings, plausibility_warnings

@@ -13,7 +13,7 @@ from decimal import Decimal
 from msgspec import Struct
 
 from ..events import Figure, Source
-from ..terms import Variation
+from ..variations import Variation
 
 #: (period id, provider, outcome, participant)
 FigureKey = tuple[str, str, str, str]

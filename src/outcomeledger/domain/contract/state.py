@@ -33,7 +33,8 @@ from ..events import (
     RewardAdjusted,
 )
 from ..periods import Period, parse_period, period_containing
-from ..terms import ContractTerms, apply_variation
+from ..terms import ContractTerms
+from ..variations import apply_variation
 from .records import (
     AdjustmentRecord,
     CertificationRecord,

@@ -37,14 +37,13 @@ from ..money import ZERO, quantize
 from ..periods import Period, period_containing
 from ..terms import ContractTerms, Outcome
 from .improvement import evaluate_pools, improvement_units
+from .plain import is_plain, plain_line
 from .running import Running
 from .schedule import OutcomeLine, PeriodPayment, Schedule, Step
 from .steps import (
     apply_contract_cap,
     fees_and_credits,
-    is_plain,
     outcome_line,
-    plain_line,
     retention,
 )
 
@@ -246,7 +245,7 @@ class Plan:
         for o, plain in priced_outcomes:
             line = None
             if plain and not explain:
-                # The fast path of a plain outcome's single aggregate figure (steps.plain_line).
+                # The fast path of a plain outcome's single aggregate figure (plain.plain_line).
                 rows = by_outcome.get(o.code)
                 if not rows:
                     continue

@@ -84,36 +84,6 @@ def outcome_line(o: Outcome, terms: ContractTerms, p: Period,
                        tuple(steps))
 
 
-def is_plain(o: Outcome, terms: ContractTerms) -> bool:
-    """Whether ``o``'s line is steps 1-3 at their simplest under ``terms``: units at one
-    price, with no deadweight, threshold, tiers, caps, participant cap or improvement test
-    (what :func:`plain_line` computes)."""
-    return (o.kind != "improvement" and o.tiers is None and not o.deadweight
-            and o.threshold is None and o.cap_units is None and o.cap_value is None
-            and terms.participant_cap is None)
-
-
-def plain_line(o: Outcome, terms: ContractTerms, row: FigureRecord, run: Running
-               ) -> OutcomeLine | None:
-    """:func:`outcome_line` for a plain outcome (:func:`is_plain`) with one aggregate
-    figure, unexplained: the commonest line of all, and the arithmetic of every payment run
-    ``audit verify`` decides again. The same expressions in the same order, so the same
-    Decimals (tests/domain/test_payment_steps.py holds it to :func:`outcome_line`); None
-    when the line is not that simple after all (a negative period floored), for
-    :func:`outcome_line` to compute, nothing carried yet."""
-    code = o.code
-    units = ZERO + row.figure.value
-    before = run.paid_units[code]
-    after = before + units
-    earned = ((after - before) * (o.price or ZERO)).quantize(minor_unit(terms.currency),
-                                                             ROUNDING)
-    if earned < 0 and terms.negative_periods == "floor":
-        return None
-    run.paid_units[code] = after
-    run.value[code] += earned
-    return OutcomeLine(code, o.name, units, units, earned, earned - earned, earned, ())
-
-
 def _units(o: Outcome, terms: ContractTerms, p: Period,
            by_outcome: dict[str, list[FigureRecord]], present: set[tuple[str, str]],
            run: Running, explain: bool
