@@ -332,6 +332,8 @@ CASES: dict[str, Bad] = {
     "reference confusable, json": Bad(("contract", "agree", "{c.json}"), {
         "c.json": CONTRACT_JSON.replace('"J-1"', '"c-Imp"')}, "too like"),
     # the provider network (DESIGN 10): C-IMP's P2 left on 2020-11-30 (the fixture)
+    "payments --provider not in the network": Bad(
+        ("payments", "C-IMP", "--provider", "NOPE"), {}, "has no provider 'NOPE'"),
     "provider share above 1": Bad(("contract", "agree", "{c.toml}"), {
         "c.toml": networked("[providers.terms]\nshare = 1.5\n")},
         "c.toml:13: providers[0].terms.share: must be at most 1 (got 1.5)"),

@@ -9,12 +9,14 @@ from ..app import services as service
 from ..domain.errors import InvalidInput, LedgerError, Problem
 from ..domain.events import ADJUSTMENT_KINDS
 from ..domain.payments import schedule as payment_schedule
+from ..domain.payments.chain import provider_chain
 from ..domain.payments.mechanism import compute
 from ..domain.payments.schedule import PeriodPayment
 from ..domain.periods import PeriodError, parse_period
 from ..imports.adjustments import import_adjustments
 from ..imports.rows import FORMATS
 from ..report import render
+from ..report.provider_chain import chain_json, chain_table
 from ..storage.store import Ledger
 from .base import (
     Context,
@@ -107,11 +109,15 @@ def _period_id(ledger: Ledger, reference: str, period: str) -> str:
               "to this global POSITION or recorded at or before this TIMESTAMP.")
 @click.option("--as-at", "as_at", default=None, help="As the contract stood on this DATE: "
               "the periods begun by then, totals through them, the cap in force then.")
+@click.option("--provider", default=None, help="The chain for one provider of the network: "
+              "what the buyer pays for its outcomes, what the integrator owes it, the "
+              "integrator's margin.")
 @format_option()
 @pass_context
 def payments_show(c: Context, reference: str, period: str | None, as_of: str | None,
-                  as_at: str | None, fmt: str | None) -> None:
-    """Earned, above cap, adjustments, fees, retained, payable and certified per period."""
+                  as_at: str | None, provider: str | None, fmt: str | None) -> None:
+    """Earned, above cap, adjustments, fees, retained, payable and certified per period
+    (with --provider: the chain down to one provider)."""
     day = parse_date(as_at, "--as-at") if as_at else None
 
     def body() -> None:
@@ -129,6 +135,13 @@ def payments_show(c: Context, reference: str, period: str | None, as_of: str | N
                 pid = _period_id(ledger, reference, period)
                 periods = [p for p in periods if p.period == pid]
         out = resolve_format(fmt)
+        if provider is not None:
+            chain = provider_chain(state, schedule, provider)
+            shown = {p.period for p in periods}
+            rows = [r for r in chain.periods if r.period in shown]
+            emit(out, chain_table(chain, rows, machine=out != "table"),
+                 chain_json(chain, rows))
+            return
         emit(out, render.payments_table(schedule, periods, machine=out != "table"),
              render.payments_json(schedule, periods))
         for note in _terms_not_applied(periods):

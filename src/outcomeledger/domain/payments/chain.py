@@ -1,0 +1,132 @@
+"""Down the chain (DESIGN 10): for one provider of an integrator's network, per period, what
+the buyer pays for that provider's outcomes, what the integrator owes the provider on the
+provider's own terms, and the integrator's margin between the two.
+
+* **Buyer pays** for the provider's outcomes: each outcome line's payable (after every cap,
+  before retention, fees and adjustments, which are the contract's, not a provider's)
+  shared between the providers pro rata to the positive units their figures returned for
+  that outcome and period, as the report's delivery network shares earned amounts.
+  Figures returned without a provider stay with the integrator.
+* **Owed** to the provider, by the terms in force for the period (``[providers.terms]``):
+  ``share`` of what the buyer pays for its outcomes, plus its own ``prices`` times the
+  units it returned for each priced outcome, plus ``fee`` for each period its membership
+  overlaps. A provider without terms is owed nothing the ledger can compute (None).
+* **Margin**: buyer pays minus owed.
+
+Each part is rounded once, per period, by the ledger's one rounding rule
+(:func:`..money.quantize`); totals are sums of the rounded periods. Pure: state and
+schedule in, rows out.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from decimal import Decimal
+
+from msgspec import Struct
+
+from ..contract.state import ContractState
+from ..errors import Refused
+from ..money import ZERO, quantize
+from ..periods import Period
+from ..terms import Provider
+from .schedule import Schedule
+
+
+class ChainPeriod(Struct, frozen=True, gc=False):
+    """One period of the chain for one provider."""
+
+    period: str
+    units: Decimal  # the units the provider returned for the period, every outcome
+    buyer_pays: Decimal  # for the provider's outcomes
+    share_part: Decimal | None  # owed as a share of buyer_pays
+    prices_part: Decimal | None  # owed at the provider's own prices
+    fee: Decimal | None  # owed per period of membership
+    owed: Decimal | None  # the three parts together; None: no terms
+    margin: Decimal | None  # buyer_pays - owed
+
+
+class ProviderChain(Struct, frozen=True, gc=False):
+    contract: str
+    currency: str
+    integrator: str
+    provider: Provider
+    periods: tuple[ChainPeriod, ...]
+    buyer_pays: Decimal
+    owed: Decimal | None
+    margin: Decimal | None
+
+
+def member_in(provider: Provider, period: Period) -> bool:
+    """Whether the provider's membership overlaps ``period`` (no dates: always)."""
+    return ((provider.joined is None or provider.joined <= period.end)
+            and (provider.left is None or provider.left >= period.start))
+
+
+def provider_chain(state: ContractState, schedule: Schedule, provider_id: str
+                   ) -> ProviderChain:
+    """The chain for ``provider_id`` over every period of ``schedule``."""
+    latest = {p.id: p for p in state.current_terms.providers}
+    if provider_id not in latest:
+        known = ", ".join(latest) or "none"
+        raise Refused(f"contract {state.reference} has no provider {provider_id!r} "
+                      f"(its providers: {known})", "provider")
+    units = _units_by_period(state)
+    currency = schedule.currency
+    rows = []
+    for p in schedule.periods:
+        period = state.period(p.period)
+        returned = units.get(p.period, {})
+        buyer = ZERO
+        for line in p.lines:
+            by_provider = returned.get(line.outcome)
+            if not by_provider or not by_provider.get(provider_id):
+                continue
+            total = sum((v for v in by_provider.values() if v > 0), ZERO)
+            mine = by_provider[provider_id]
+            if mine > 0 and total:
+                buyer += line.payable * mine / total
+        # The provider's terms as the period's terms give them; its membership dates are
+        # facts about it, so the latest terms' dates apply to every period.
+        in_force = next((x for x in state.terms_for(period).providers
+                         if x.id == provider_id), latest[provider_id])
+        rows.append(_row(p.period, period, in_force, latest[provider_id], returned,
+                         provider_id, quantize(buyer, currency), currency))
+    owed = [r.owed for r in rows]
+    unknown = any(o is None for o in owed) or (not rows and latest[provider_id].terms is None)
+    owed_total = None if unknown else sum((o for o in owed if o is not None), ZERO)
+    buyer_total = sum((r.buyer_pays for r in rows), ZERO)
+    return ProviderChain(
+        contract=state.reference, currency=currency, integrator=state.current_terms.supplier,
+        provider=latest[provider_id], periods=tuple(rows), buyer_pays=buyer_total,
+        owed=owed_total, margin=None if owed_total is None else buyer_total - owed_total)
+
+
+def _row(pid: str, period: Period, terms_of: Provider, latest: Provider,
+         returned: dict[str, dict[str, Decimal]], provider_id: str, buyer: Decimal,
+         currency: str) -> ChainPeriod:
+    mine = {code: by.get(provider_id, ZERO) for code, by in returned.items()}
+    units = sum(mine.values(), ZERO)
+    t = terms_of.terms
+    if t is None:
+        return ChainPeriod(pid, units, buyer, None, None, None, None, None)
+    share_part = None if t.share is None else quantize(buyer * t.share, currency)
+    prices_part = None if t.prices is None else quantize(
+        sum((price * mine.get(code, ZERO) for code, price in t.prices.items()), ZERO),
+        currency)
+    fee = None if t.fee is None else (
+        quantize(t.fee, currency) if member_in(latest, period) else ZERO)
+    owed = sum((x for x in (share_part, prices_part, fee) if x is not None), ZERO)
+    return ChainPeriod(pid, units, buyer, share_part, prices_part, fee, owed, buyer - owed)
+
+
+def _units_by_period(state: ContractState) -> dict[str, dict[str, dict[str, Decimal]]]:
+    """period -> outcome -> provider -> units returned, rejected returns left out."""
+    out: dict[str, dict[str, dict[str, Decimal]]] = defaultdict(
+        lambda: defaultdict(lambda: defaultdict(Decimal)))
+    for (period, provider, outcome, _participant), record in state.figures.items():
+        status = state.returns.get((period, provider))
+        if status is not None and status.rejected is not None:
+            continue
+        out[period][outcome][provider] += record.value
+    return out
