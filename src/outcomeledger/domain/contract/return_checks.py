@@ -79,15 +79,8 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
     index = terms_index(terms)
     outcomes, measured, providers, counted = (index.outcomes, index.measured,
                                               index.providers, index.counted)
-    if provider and provider not in providers:
-        problems.append(Problem(source, figures[0].line if figures else None, "provider",
-                                f"not in the contract's delivery network (got {provider!r}, "
-                                f"expected one of {sorted(providers) or 'no providers'})"))
-    # Membership dates are the provider's latest (they are dates, not terms of a period).
-    member = terms_index(state.current_terms).members.get(provider) if provider else None
-    if member is not None and (why := outside_membership(member, period)) is not None:
-        problems.append(Problem(source, figures[0].line if figures else None, "provider",
-                                why))
+    member = _provider_problems(state, providers, provider, period, figures, source,
+                                problems)
     # The participant rules need the stream's history: built at the first participant's
     # row, so aggregate returns (the bulk of a large import) never scan it.
     first_seen: dict[tuple[str, str], tuple[str, str]] | None = None
@@ -129,19 +122,9 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
             problems.append(Problem(source, f.line, "value",
                                     f"fractional count (got {value}, expected a whole "
                                     f"number of {outcome.unit or 'outcomes'})"))
-        if f.achieved_on is not None:
-            if not period.contains(f.achieved_on):
-                problems.append(Problem(source, f.line, "achieved_on",
-                                        f"outside its period (got {f.achieved_on}, expected "
-                                        f"{period.start}..{period.end})"))
-            elif f.achieved_on > terms.last_claim_date:
-                problems.append(Problem(source, f.line, "achieved_on",
-                                        f"after the claims window closed (got {f.achieved_on},"
-                                        f" claims close {terms.last_claim_date})"))
-            elif member is not None and not _member_on(member, f.achieved_on):
-                problems.append(Problem(source, f.line, "achieved_on",
-                                        f"outside {provider}'s membership of the network (got"
-                                        f" {f.achieved_on}, expected {_dates(member)})"))
+        if f.achieved_on is not None and (why := _achieved_problem(
+                f.achieved_on, period, terms, provider, member)) is not None:
+            problems.append(Problem(source, f.line, "achieved_on", why))
         if outcome is None or not f.participant or value <= 0:
             continue
         if first_seen is None:
@@ -170,6 +153,38 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
                                          f" (expected {req} in {period.id} or earlier; "
                                          "recorded, not paid: see payments explain)")))
     return problems
+
+
+def _provider_problems(state: ContractState, providers: frozenset[str], provider: str,
+                       period: Period, figures: tuple[Figure, ...], source: str,
+                       problems: list[Problem]) -> Provider | None:
+    """The return's provider checked against the network (once per return, not per row):
+    its problems added to ``problems``; the provider's membership, if it has dates."""
+    line = figures[0].line if figures else None
+    if provider and provider not in providers:
+        problems.append(Problem(source, line, "provider",
+                                f"not in the contract's delivery network (got {provider!r}, "
+                                f"expected one of {sorted(providers) or 'no providers'})"))
+    # Membership dates are the provider's latest (they are dates, not terms of a period).
+    member = terms_index(state.current_terms).members.get(provider) if provider else None
+    if member is not None and (why := outside_membership(member, period)) is not None:
+        problems.append(Problem(source, line, "provider", why))
+    return member
+
+
+def _achieved_problem(day: date, period: Period, terms: ContractTerms, provider: str,
+                      member: Provider | None) -> str | None:
+    """What is wrong with a figure's ``achieved_on``, if anything (only rows that give
+    one come here)."""
+    if not period.contains(day):
+        return f"outside its period (got {day}, expected {period.start}..{period.end})"
+    if day > terms.last_claim_date:
+        return (f"after the claims window closed (got {day}, claims close "
+                f"{terms.last_claim_date})")
+    if member is not None and not _member_on(member, day):
+        return (f"outside {provider}'s membership of the network (got {day}, expected "
+                f"{_dates(member)})")
+    return None
 
 
 def outside_membership(member: Provider, period: Period) -> str | None:
