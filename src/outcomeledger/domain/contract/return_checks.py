@@ -77,9 +77,8 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
     # recorded for the same or an earlier period.
     unmet = problems if warnings is None else warnings
     index = terms_index(terms)
-    outcomes, measured, providers, counted = (index.outcomes, index.measured,
-                                              index.providers, index.counted)
-    member = _provider_problems(state, providers, provider, period, figures, source,
+    outcomes, measured, counted = index.outcomes, index.measured, index.counted
+    member = _provider_problems(state, terms, index, provider, period, figures, source,
                                 problems)
     # The participant rules need the stream's history: built at the first participant's
     # row, so aggregate returns (the bulk of a large import) never scan it.
@@ -155,18 +154,20 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
     return problems
 
 
-def _provider_problems(state: ContractState, providers: frozenset[str], provider: str,
-                       period: Period, figures: tuple[Figure, ...], source: str,
-                       problems: list[Problem]) -> Provider | None:
+def _provider_problems(state: ContractState, terms: ContractTerms, index: TermsIndex,
+                       provider: str, period: Period, figures: tuple[Figure, ...],
+                       source: str, problems: list[Problem]) -> Provider | None:
     """The return's provider checked against the network (once per return, not per row):
     its problems added to ``problems``; the provider's membership, if it has dates."""
     line = figures[0].line if figures else None
+    providers = index.providers
     if provider and provider not in providers:
         problems.append(Problem(source, line, "provider",
                                 f"not in the contract's delivery network (got {provider!r}, "
                                 f"expected one of {sorted(providers) or 'no providers'})"))
     # Membership dates are the provider's latest (they are dates, not terms of a period).
-    member = terms_index(state.current_terms).members.get(provider) if provider else None
+    latest = index if terms is state.current_terms else terms_index(state.current_terms)
+    member = latest.members.get(provider) if provider else None
     if member is not None and (why := outside_membership(member, period)) is not None:
         problems.append(Problem(source, line, "provider", why))
     return member
