@@ -14,8 +14,10 @@ from typing import Annotated
 import msgspec
 from msgspec import Meta
 
+from ..domain.contract.state import ContractState
+from ..domain.payments.chain import provider_chains
 from ..domain.payments.mechanism import compute
-from ..domain.payments.schedule import PeriodPayment, Step
+from ..domain.payments.schedule import PeriodPayment, Schedule, Step
 from .base import (
     Contract,
     ContractView,
@@ -117,9 +119,42 @@ class LineRow(Row, frozen=True, kw_only=True):
         "(`v3`; see `proj_audit_trail`).")]
 
 
+class ProviderRow(Row, frozen=True, kw_only=True):
+    """Down the chain (`payments REF --provider ID`): for one provider of the network, one
+    period in which it returned figures, was paid for outcomes or was owed a fee."""
+
+    contract: Contract
+    period: PeriodId
+    provider: Annotated[str, Meta(description="Provider id (`[[providers]]` of the contract).")]
+    currency: Currency
+    units: Annotated[Quantity, Meta(
+        description="Units the provider returned for the period, every outcome (rejected "
+        "returns left out).")]
+    buyer_pays: Annotated[Money, Meta(
+        description="What the buyer pays for the provider's outcomes: each outcome line's "
+        "payable after caps, shared pro rata to the positive units the providers returned "
+        "(figures without a provider stay with the integrator).")]
+    share_part: Annotated[Money | None, Meta(
+        description="Owed by the integrator as `terms.share` of `buyer_pays`; null: no "
+        "share in its terms.")]
+    prices_part: Annotated[Money | None, Meta(
+        description="Owed at the provider's own `terms.prices` for its units; null: no "
+        "prices in its terms.")]
+    fee: Annotated[Money | None, Meta(
+        description="Owed as `terms.fee` for a period its membership overlaps (0 outside "
+        "it); null: no fee in its terms.")]
+    owed: Annotated[Money | None, Meta(
+        description="What the integrator owes the provider: the three parts together; "
+        "null: the provider has no `[providers.terms]`.")]
+    margin: Annotated[Money | None, Meta(
+        description="buyer_pays - owed: the integrator's margin on this provider; null "
+        "when `owed` is.")]
+
+
 PERIODS = Table("proj_payments", PaymentRow, ("contract", "period"))
 TOTALS = Table("proj_payments_totals", TotalsRow, ("contract",))
 LINES = Table("proj_payments_lines", LineRow, ("contract", "period", "line"))
+PROVIDERS = Table("proj_payments_providers", ProviderRow, ("contract", "period", "provider"))
 
 _json = msgspec.json.Encoder()
 
@@ -148,10 +183,10 @@ def _steps(steps: tuple[Step, ...], cur: str, earned: Decimal | None = None,
         if s.amount is earned else money(s.amount, cur), s.refs) for s in steps]).decode()
 
 
-def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row]]:
+def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
     state = view.state
     if not state.exists:
-        return [], [], []
+        return [], [], [], []
     schedule = compute(state)
     ref, cur = state.reference, schedule.currency
     periods: list[Row] = []
@@ -194,8 +229,28 @@ def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row]]:
         certified=money(schedule.total("certified"), cur),
         max_value=money_or_none(schedule.max_value, cur),
         headroom=money_or_none(headroom, cur))
-    return periods, [totals], lines
+    return periods, [totals], lines, _provider_rows(state, schedule)
 
 
-PROJECTION = Projection("payments", (PERIODS, TOTALS, LINES), "contract",
+def _provider_rows(state: ContractState, schedule: Schedule) -> list[Row]:
+    """The chain of every provider, one row per period in which anything reached it or
+    was owed to it (a network of many providers over a long term stays a table of its
+    activity, not of every provider times every period)."""
+    out: list[Row] = []
+    for chain in provider_chains(state, schedule):
+        cur, pid = chain.currency, chain.provider.id
+        for r in chain.periods:
+            if not (r.units or r.buyer_pays or r.owed):
+                continue
+            out.append(ProviderRow(
+                contract=chain.contract, period=r.period, provider=pid, currency=cur,
+                units=quantity(r.units), buyer_pays=money(r.buyer_pays, cur),
+                share_part=money_or_none(r.share_part, cur),
+                prices_part=money_or_none(r.prices_part, cur),
+                fee=money_or_none(r.fee, cur), owed=money_or_none(r.owed, cur),
+                margin=money_or_none(r.margin, cur)))
+    return out
+
+
+PROJECTION = Projection("payments", (PERIODS, TOTALS, LINES, PROVIDERS), "contract",
                         contract_rows=rows)

@@ -72,16 +72,23 @@ class _Transaction:
 
 def ensure(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
            suffix: str = "") -> None:
-    """Create missing projection tables (position 0) and the tracking table."""
+    """Create missing projection tables (position 0) and the tracking table.
+
+    A projection with some tables and not others (a newer version added a table to it)
+    is left as it is: its live tables hold rows up to its tracked position, which the new
+    table would not, so :func:`outdated` reports the missing one and it is rebuilt."""
     names = [t.name + suffix for p in projections for t in p.tables]
-    if sql.existing(conn, [*names, "tracking"]) == {*names, "tracking"}:
+    found = sql.existing(conn, [*names, "tracking"])
+    if found == {*names, "tracking"}:
         return
     with _Transaction(conn):
         conn.execute(sql.tracking_ddl(conn))
         conn.execute(sql.TRACKING_MARKER)
         for p in projections:
-            for t in p.tables:
-                conn.execute(sql.create(t, t.name + suffix, dialect(conn)))
+            tables = [t.name + suffix for t in p.tables]
+            if suffix or not found.intersection(tables):
+                for t in p.tables:
+                    conn.execute(sql.create(t, t.name + suffix, dialect(conn)))
         if not suffix:
             for index, (table, cols) in sql.INDEXES.items():
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({cols})")

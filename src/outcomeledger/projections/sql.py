@@ -214,7 +214,9 @@ def live_layouts(conn: Conn, names: Sequence[str]) -> dict[str, list[tuple[str, 
 def swap(name: str, new: str, dialect: Dialect) -> list[str]:
     """Statements replacing table ``name`` with the freshly built ``new`` (inside the
     caller's transaction: DDL is transactional on both backends)."""
-    statements = [f"DROP TABLE {name}", f"ALTER TABLE {new} RENAME TO {name}"]
+    # IF EXISTS: a table that a newer version added to a projection is missing until the
+    # rebuild that fills it (see ``projector.ensure``).
+    statements = [f"DROP TABLE IF EXISTS {name}", f"ALTER TABLE {new} RENAME TO {name}"]
     if dialect == "postgresql":
         # A rename keeps the primary key's index name; give it back the live name, or
         # the next rebuild could not create ``<new>_pkey`` again.

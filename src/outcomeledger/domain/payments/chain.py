@@ -72,33 +72,66 @@ def provider_chain(state: ContractState, schedule: Schedule, provider_id: str
         raise Refused(f"contract {state.reference} has no provider {provider_id!r} "
                       f"(its providers: {known})", "provider")
     units = _units_by_period(state)
+    return _chain(state, schedule, latest[provider_id], units, _buyer_pays(schedule, units))
+
+
+def provider_chains(state: ContractState, schedule: Schedule) -> tuple[ProviderChain, ...]:
+    """The chain of every provider of the network (latest terms), in the order declared;
+    the figures are read and the outcome payments shared out once for all of them."""
+    providers = state.current_terms.providers
+    if not providers:
+        return ()
+    units = _units_by_period(state)
+    buyer = _buyer_pays(schedule, units)
+    return tuple(_chain(state, schedule, p, units, buyer) for p in providers)
+
+
+def _buyer_pays(schedule: Schedule, units: dict[str, dict[str, dict[str, Decimal]]]
+                ) -> dict[str, dict[str, Decimal]]:
+    """period -> provider -> what the buyer pays for its outcomes, unrounded: each line's
+    payable shared pro rata to the positive units returned for its outcome."""
+    out: dict[str, dict[str, Decimal]] = {}
+    for p in schedule.periods:
+        returned = units.get(p.period)
+        if not returned:
+            continue
+        shares: dict[str, Decimal] = defaultdict(Decimal)
+        for line in p.lines:
+            by_provider = returned.get(line.outcome)
+            if not by_provider:
+                continue
+            total = sum((v for v in by_provider.values() if v > 0), ZERO)
+            if not total:
+                continue
+            for who, mine in by_provider.items():
+                if mine > 0:
+                    shares[who] += line.payable * mine / total
+        out[p.period] = shares
+    return out
+
+
+def _chain(state: ContractState, schedule: Schedule, provider: Provider,
+           units: dict[str, dict[str, dict[str, Decimal]]],
+           buyer: dict[str, dict[str, Decimal]]) -> ProviderChain:
+    provider_id = provider.id
     currency = schedule.currency
     rows = []
     for p in schedule.periods:
         period = state.period(p.period)
-        returned = units.get(p.period, {})
-        buyer = ZERO
-        for line in p.lines:
-            by_provider = returned.get(line.outcome)
-            if not by_provider or not by_provider.get(provider_id):
-                continue
-            total = sum((v for v in by_provider.values() if v > 0), ZERO)
-            mine = by_provider[provider_id]
-            if mine > 0 and total:
-                buyer += line.payable * mine / total
         # The provider's terms as the period's terms give them; its membership dates are
         # facts about it, so the latest terms' dates apply to every period.
         in_force = next((x for x in state.terms_for(period).providers
-                         if x.id == provider_id), latest[provider_id])
-        rows.append(_row(p.period, period, in_force, latest[provider_id], returned,
-                         provider_id, quantize(buyer, currency), currency))
+                         if x.id == provider_id), provider)
+        pays = buyer.get(p.period, {}).get(provider_id, ZERO)
+        rows.append(_row(p.period, period, in_force, provider, units.get(p.period, {}),
+                         provider_id, quantize(pays, currency), currency))
     owed = [r.owed for r in rows]
-    unknown = any(o is None for o in owed) or (not rows and latest[provider_id].terms is None)
+    unknown = any(o is None for o in owed) or (not rows and provider.terms is None)
     owed_total = None if unknown else sum((o for o in owed if o is not None), ZERO)
     buyer_total = sum((r.buyer_pays for r in rows), ZERO)
     return ProviderChain(
         contract=state.reference, currency=currency, integrator=state.current_terms.supplier,
-        provider=latest[provider_id], periods=tuple(rows), buyer_pays=buyer_total,
+        provider=provider, periods=tuple(rows), buyer_pays=buyer_total,
         owed=owed_total, margin=None if owed_total is None else buyer_total - owed_total)
 
 
