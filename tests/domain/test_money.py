@@ -15,6 +15,7 @@ from outcomeledger.domain.money import (
     minor_unit,
     parse_decimal,
     quantize,
+    round_places,
 )
 
 D = Decimal
@@ -100,3 +101,11 @@ def test_quantize_is_within_half_a_penny_and_idempotent(amount: Decimal) -> None
                    allow_infinity=False, places=2))
 def test_parse_decimal_reads_back_what_fmt_writes(amount: Decimal) -> None:
     assert parse_decimal(fmt(amount)) == amount
+
+
+@pytest.mark.parametrize(("value", "places", "expected"), [
+    ("0.26265", 4, "0.2627"), ("3063.4629", 2, "3063.46"), ("0.00005", 4, "0.0001"),
+    ("-0.00005", 4, "-0.0001"), ("0", 4, "0.0000")])
+def test_shares_and_indices_round_half_up_like_money(value: str, places: int,
+                                                      expected: str) -> None:
+    assert str(round_places(D(value), places)) == expected

@@ -248,7 +248,11 @@ def test_enf_network_shares_earned_pro_rata_to_returned_units(ledger: Ledger) ->
     twin, beh, integrator = network.providers
     assert (twin.id, beh.id, integrator.id) == ("TWIN", "BEH", "")
     assert twin.earned + beh.earned + integrator.earned == D("170100.00")
-    assert twin.payable + beh.payable + integrator.payable == network.outcome_payable
+    # The integrator's row adds the contract's fees, paid to it (the supplier), to the
+    # outcome payments left to it.
+    assert integrator.fees == network.fees == D("36000.00")
+    assert twin.payable + beh.payable + integrator.payable == (
+        network.outcome_payable + network.fees)
     assert (twin.earned, twin.share) == (D("110700.00"), D("0.6508"))
     assert {o.code: o.units for o in twin.outcomes}["ENG"] == D(97)
 

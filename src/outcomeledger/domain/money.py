@@ -40,6 +40,12 @@ def quantize(amount: Decimal, currency: str) -> Decimal:
     return amount.quantize(minor_unit(currency), rounding=ROUNDING)
 
 
+def round_places(value: Decimal, places: int) -> Decimal:
+    """Round ``value`` to ``places`` decimal places by the same rule: for the figures that
+    are not money (shares, percentages, a concentration index)."""
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUNDING)
+
+
 def is_finite(value: Decimal) -> bool:
     return value.is_finite()
 

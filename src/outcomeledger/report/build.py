@@ -19,10 +19,11 @@ from .model import (
     PortfolioRow,
     StreamHead,
 )
+from .network import network
 from .payments import payments
 from .performance import performance, social_value
 from .register import register, returns, variations
-from .shares import network, payer_split
+from .shares import payer_split
 from .view import View
 
 
@@ -57,7 +58,7 @@ def build_report(state: ContractState, head: Head, *, as_of: str | None = None,
         basis=Basis(as_of=as_of, as_at=as_at, through_period=last, terms_in_force=in_force),
         performance=performance(view), payments=money, returns=returns(view),
         register=register(view), variations=variations(view),
-        network=network(view, money.outcome_payable), payers=payers,
+        network=network(view, money), payers=payers,
         social_value=social_value(view))
 
 

@@ -153,9 +153,7 @@ def contract_html(r: ContractReport) -> str:
         _table(s["restatements"]), _table(s["adjustments"]), "</section>",
         '<section id="variations" aria-labelledby="variations-h">',
         '<h2 id="variations-h">Variation log</h2>', _table(s["variations"]), "</section>",
-        '<section id="network" aria-labelledby="network-h">',
-        '<h2 id="network-h">Delivery network</h2>',
-        _table(s["network"]), _table(s["network_outcomes"]), "</section>",
+        *_network(r, s),
         '<section id="payers" aria-labelledby="payers-h"><h2 id="payers-h">Payer split</h2>',
         _table(s["payers"]), _table(s["payer_split"]), "</section>",
         '<section id="social-value" aria-labelledby="sv-h"><h2 id="sv-h">Social value</h2>',
@@ -227,6 +225,27 @@ def _payments(r: ContractReport, s: dict[str, Section]) -> list[str]:
         _table(s["caps"]), _table(s["payments"], _active,
                                   f"Payments per period ({cur}; periods with activity)"),
         _table(s["outcome_costs"]), "</section>"]
+
+
+def _network(r: ContractReport, s: dict[str, Section]) -> list[str]:
+    """The delivery network: what reached whom, then whether the market is diversifying."""
+    m = r.network.market
+    lead = "<p>No delivery network is recorded.</p>" if m is None else (
+        f"<p>Provider payments {m.provider_payments:,} {escape(r.currency)} (what the "
+        "integrator owes a provider on its terms, else its share of the outcome payments): "
+        f"SME {_pct(m.sme_share)}, VCSE {_pct(m.vcse_share)} (kind not recorded "
+        f"{_pct(m.kind_unrecorded_share)}), local {_pct(m.local_share)} (not recorded "
+        f"{_pct(m.local_unrecorded_share)}); "
+        f"concentration (Herfindahl–Hirschman, 0–10,000) {_amount(m.hhi)}. The "
+        f"integrator's row includes the contract's fees ({r.network.fees:,}).</p>")
+    return ['<section id="network" aria-labelledby="network-h">',
+            '<h2 id="network-h">Delivery network</h2>', lead, _table(s["network"]),
+            _table(s["network_outcomes"]), _table(s["network_market"]),
+            _table(s["network_entrants"]), "</section>"]
+
+
+def _pct(share: Decimal | None) -> str:
+    return "—" if share is None else f"{share * 100:.2f}%"
 
 
 def portfolio_html(p: PortfolioReport) -> str:

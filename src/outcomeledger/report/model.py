@@ -5,7 +5,8 @@ These Structs are the published JSON shape of ``report --format json`` (schema i
 Money is a Decimal at the currency's minor unit and encodes as a decimal string;
 a field that cannot be computed (no target, no cap) is ``null``, never zero. The
 sections recording what happened to a contract (returns, register, variations) are in
-:mod:`.register_model`.
+:mod:`.register_model`, the delivery network and its market figures in
+:mod:`.network_model`.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Literal
 from msgspec import Struct
 
 from ..domain.payments.schedule import PeriodAmounts
+from .network_model import Network
 from .register_model import Register, Returns, VariationEntry
 
 FORMAT = "outcomeledger-report"
@@ -135,27 +137,6 @@ class Payments(Struct, frozen=True):
     caps: tuple[CapUse, ...]
     outcomes: tuple[OutcomeMoney, ...]
     periods: tuple[PeriodMoney, ...]
-
-
-class ProviderOutcome(Struct, frozen=True):
-    code: str
-    units: Decimal
-    earned: Decimal
-
-
-class ProviderShare(Struct, frozen=True):
-    id: str
-    name: str
-    earned: Decimal
-    share: Decimal
-    payable: Decimal
-    outcomes: tuple[ProviderOutcome, ...]
-
-
-class Network(Struct, frozen=True):
-    integrator: str
-    outcome_payable: Decimal
-    providers: tuple[ProviderShare, ...]
 
 
 class PayerPeriod(Struct, frozen=True):

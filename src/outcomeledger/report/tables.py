@@ -115,17 +115,23 @@ def _records(r: ContractReport) -> list[Section]:
 
 
 def _shares(r: ContractReport) -> list[Section]:
-    """Who earned and who pays: the delivery network and the payer split."""
+    """Who earned, what reached whom, and who pays: the delivery network, its market
+    figures and the payer split."""
     ref = r.reference
     return [
-        Section("network", "Delivery network: share of earned and of payments", (
-            "contract", "provider", "name", "earned", "share", "payable"),
-            [(ref, x.id or "integrator", x.name, x.earned, x.share, x.payable)
-             for x in r.network.providers]),
+        Section("network", "Delivery network: share of earned, of payments, and what "
+                "reached each provider", (
+                    "contract", "provider", "name", "kind", "local", "joined", "left",
+                    "earned", "share", "fees", "payable", "buyer_pays", "owed", "margin",
+                    "provider_payments", "payments_basis"),
+                [(ref, x.id or "integrator", x.name, x.kind, x.local, x.joined, x.left,
+                  x.earned, x.share, x.fees, x.payable, x.buyer_pays, x.owed, x.margin,
+                  x.provider_payments, x.payments_basis) for x in r.network.providers]),
         Section("network_outcomes", "Delivery network: outcomes by provider", (
             "contract", "provider", "outcome", "units", "earned"),
             [(ref, x.id or "integrator", o.code, o.units, o.earned)
              for x in r.network.providers for o in x.outcomes]),
+        *_market(r),
         Section("payers", "Payer split against commitments", (
             "contract", "payer", "name", "share", "residue", "commitment", "amount",
             "headroom", "over_commitment"),
@@ -135,6 +141,25 @@ def _shares(r: ContractReport) -> list[Section]:
             "contract", "payer", "period", "payable", "amount", "cumulative"),
             [(ref, x.id, p.period, p.payable, p.amount, p.cumulative)
              for x in r.payers for p in x.periods]),
+    ]
+
+
+def _market(r: ContractReport) -> list[Section]:
+    """Whether the network is diversifying: shares of provider payments, concentration,
+    new entrants per financial year."""
+    ref, m = r.reference, r.network.market
+    return [
+        Section("network_market", "Delivery network: market shaping (shares of provider "
+                "payments)", (
+                    "contract", "provider_payments", "sme_share", "vcse_share", "local_share",
+                    "kind_unrecorded_share", "local_unrecorded_share", "hhi", "founding"),
+                [] if m is None else [(
+                    ref, m.provider_payments, m.sme_share, m.vcse_share, m.local_share,
+                    m.kind_unrecorded_share, m.local_unrecorded_share, m.hhi, m.founding)]),
+        Section("network_entrants", "Delivery network: providers joined each financial year",
+                ("contract", "year", "joined", "providers"),
+                [] if m is None else [(ref, y.year, y.joined, "; ".join(y.providers))
+                                      for y in m.entrants]),
     ]
 
 

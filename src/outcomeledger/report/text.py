@@ -9,6 +9,9 @@ from decimal import Decimal
 from .render import Table, to_text
 from .tables import Cell, Section
 
+#: Sections that are always one record: printed as lines of ``column  value``.
+_RECORDS = frozenset({"summary", "network_market"})
+
 
 def _cell(value: Cell) -> str:
     if value is None:
@@ -38,11 +41,12 @@ def to_table_text(sections: Sequence[Section]) -> str:
         if not s.rows:
             parts.append(f"{s.title}: none")
             continue
-        if len(s.rows) == 1 and s.name == "summary":  # one record reads better as lines
-            width = max(len(c) for c in s.columns)
+        if len(s.rows) == 1 and s.name in _RECORDS:  # one record reads better as lines
+            pairs = [(c, v) for c, v in zip(s.columns, s.rows[0], strict=True)
+                     if c != "contract" or s.name == "summary"]
+            width = max(len(c) for c, _v in pairs)
             parts.append(s.title + "\n" + "\n".join(
-                f"{c.ljust(width)}  {_cell(v)}" for c, v in zip(s.columns, s.rows[0],
-                                                                strict=True)))
+                f"{c.ljust(width)}  {_cell(v)}" for c, v in pairs))
             continue
         keep = [i for i, c in enumerate(s.columns) if c != "contract" or s.name == "portfolio"]
         columns = tuple(s.columns[i] for i in keep)

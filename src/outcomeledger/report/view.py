@@ -9,20 +9,17 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from functools import cached_property
 
 from ..domain.contract.records import FigureKey, FigureRecord
 from ..domain.contract.state import ContractState
-from ..domain.money import ZERO, quantize
+from ..domain.money import ZERO, quantize, round_places
 from ..domain.payments.mechanism import compute, compute_changed
 from ..domain.payments.schedule import PeriodPayment, Schedule
 from ..domain.periods import Period
 from ..domain.terms import DEFAULT_RATINGS, ContractTerms, Outcome, Ratings
 from .model import Rating
-
-_PERCENT = Decimal("0.01")
-_SHARE = Decimal("0.0001")
 
 #: Worst last, so ``max`` over this order picks the overall (most conservative) rating.
 RATING_ORDER: tuple[Rating, ...] = (
@@ -159,14 +156,12 @@ def worst(ratings: list[Rating]) -> Rating:
 def percent(actual: Decimal, target: Decimal | None) -> Decimal | None:
     if target is None or target == 0:
         return None
-    return (actual * 100 / target).quantize(_PERCENT, rounding=ROUND_HALF_UP)
+    return round_places(actual * 100 / target, 2)
 
 
 def share(part: Decimal, whole: Decimal) -> Decimal:
     """``part`` / ``whole`` to four places (zero when there is no whole)."""
-    if whole == 0:
-        return ZERO.quantize(_SHARE)
-    return (part / whole).quantize(_SHARE, rounding=ROUND_HALF_UP)
+    return round_places(part / whole if whole else ZERO, 4)
 
 
 def units(amount: Decimal) -> Decimal:
