@@ -184,3 +184,9 @@ def test_uk11_gives_the_closing_date_and_reason() -> None:
                                        "administration")
     with pytest.raises(LedgerError, match="closes on 2026-06-30, after 2026-01-01"):
         build(state, "uk11", prefix=PREFIX, as_at=date(2026, 1, 1))
+
+
+def test_an_unregistered_prefix_is_refused_by_the_builder_too(
+        scenarios: dict[str, ContractState]) -> None:
+    with pytest.raises(LedgerError, match="registered OCDS prefix"):
+        build(scenarios["S2-greater-manchester"], "uk11", prefix="ocds-h6vhtk-x")

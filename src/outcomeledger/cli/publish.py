@@ -39,7 +39,7 @@ def publish() -> None:
 @click.option("--as-at", "as_at", default=None,
               help="Terms in force on this date, and periods and variations up to it.")
 @click.option("--ocid-prefix", "prefix", envvar="OUTCOMELEDGER_OCID_PREFIX",
-              callback=_check_prefix, is_eager=False,
+              callback=_check_prefix,
               help="The buyer's registered OCDS prefix, ocds-xxxxxx "
                    "(default: $OUTCOMELEDGER_OCID_PREFIX).")
 @click.option("--light-touch", is_flag=True,

@@ -90,6 +90,8 @@ def build(state: ContractState, kind: NoticeKind, *, prefix: str,
           as_at: date | None = None, light_touch: bool = False) -> dict[str, Any]:
     """The release package of notice ``kind`` for ``state``; refused (:class:`LedgerError`)
     when the contract has nothing to publish as that notice."""
+    if not PREFIX.fullmatch(prefix):
+        raise LedgerError(f"expected a registered OCDS prefix, ocds-xxxxxx (got {prefix!r})")
     notice = _BUILDERS[kind](state, as_at)
     release = _release(state, notice, f"{prefix}-{state.reference}", light_touch)
     release["id"] = f"{state.reference}-{kind}-{_digest(release)}"
