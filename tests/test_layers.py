@@ -24,8 +24,10 @@ LAYERS: dict[str, set[str]] = {
     "imports": {"domain", "storage", "projections"},
     "audit": {"domain", "storage", "projections"},
     "report": {"domain", "storage", "projections", "audit"},
-    "app": {"domain", "storage", "projections", "imports", "audit", "report"},
-    "cli": {"domain", "storage", "projections", "imports", "audit", "report", "app"},
+    "publish": {"domain", "storage", "projections", "audit", "report"},
+    "app": {"domain", "storage", "projections", "imports", "audit", "report", "publish"},
+    "cli": {"domain", "storage", "projections", "imports", "audit", "report", "app",
+            "publish"},
 }
 # Known edges against the rule, each to be removed, never added to. None are left: the
 # store runs the read models inside its write transaction through the Projector that the

@@ -381,6 +381,24 @@ CASES: dict[str, Bad] = {
     "variation adding a provider with a share above 1, json": Bad(vary("v.json"), {
         "v.json": '{"providers": [{"id": "P5", "name": "Five", "terms": {"share": 2}}]}'},
         "must be at most 1 (got 2)"),
+    # publish ocds (issue 19): read-only, but every refusal is one clean line
+    "publish ocds an unknown contract": Bad(
+        ("publish", "ocds", "NOPE", "--notice", "uk9", "--ocid-prefix", "ocds-abc123"), {},
+        "no contract with reference 'NOPE'"),
+    "publish ocds an unknown notice": Bad(
+        ("publish", "ocds", "C-IMP", "--notice", "uk12", "--ocid-prefix", "ocds-abc123"), {},
+        "'uk12' is not one of 'uk9', 'uk10', 'uk11'"),
+    "publish ocds an unreadable --as-at": Bad(
+        ("publish", "ocds", "C-IMP", "--notice", "uk9", "--as-at", "2020-13-01",
+         "--ocid-prefix", "ocds-abc123"), {}, "expected an ISO date YYYY-MM-DD"),
+    "publish ocds nothing to publish": Bad(
+        ("publish", "ocds", "C-IMP", "--notice", "uk11", "--ocid-prefix", "ocds-abc123"),
+        {}, "C-IMP: nothing to publish as UK11: the contract is not closed"),
+    "publish ocds an unregistered ocid prefix": Bad(
+        ("publish", "ocds", "C-IMP", "--notice", "uk9", "--ocid-prefix", "OCDS-abc"), {},
+        "expected a registered OCDS prefix"),
+    "publish ocds without an ocid prefix": Bad(
+        ("publish", "ocds", "C-IMP", "--notice", "uk9"), {}, "no ocid prefix"),
 }
 
 

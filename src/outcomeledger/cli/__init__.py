@@ -79,6 +79,7 @@ def _register() -> None:
         events,
         evidence,
         payments,
+        publish,
         replay,
         report,
         returns,
@@ -86,7 +87,8 @@ def _register() -> None:
         signing,
     )
 
-    for module in (audit, contract, events, payments, replay, report, returns, schema):
+    for module in (audit, contract, events, payments, publish, replay, report, returns,
+                   schema):
         for command in module.COMMANDS:
             cli.add_command(command)
     # `audit export`, `audit replay` and `audit checkpoint` live in modules of their own,

@@ -14,9 +14,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..audit.log import diff_terms
-from ..domain.contract.records import FigureKey, FigureRecord, Recorded
+from ..domain.contract.records import FigureKey, FigureRecord, Recorded, VariationRecord
+from ..domain.contract.state import ContractState
 from ..domain.money import ZERO
 from ..domain.payments.schedule import Schedule
+from ..domain.terms import ContractTerms
 from ..domain.variations import apply_variation
 from .register_model import (
     Adjustment,
@@ -152,15 +154,21 @@ def variations(view: View) -> tuple[VariationEntry, ...]:
     state = view.state
     out = []
     for v in sorted(state.variations, key=lambda x: x.recorded.version):
-        before = state.base_terms
-        for earlier in state.ordered_variations:
-            if (earlier.recorded.version < v.recorded.version
-                    and earlier.effective_from <= v.effective_from):
-                before = apply_variation(before, earlier.variation)
-        after = apply_variation(before, v.variation)
+        before, after = terms_varied(state, v)
         out.append(VariationEntry(
             event=v.recorded.ref, effective_from=v.effective_from,
             in_force=view.as_at is None or v.effective_from <= view.as_at,
             recorded_at=v.recorded.recorded_at, recorded_by=v.recorded.recorded_by,
             reason=v.recorded.reason, changes=tuple(diff_terms(before, after))))
     return tuple(out)
+
+
+def terms_varied(state: ContractState, v: VariationRecord) -> tuple[ContractTerms, ContractTerms]:
+    """The terms ``v`` varied (those in force from its effective date among the
+    variations recorded before it) and the terms it left."""
+    before = state.base_terms
+    for earlier in state.ordered_variations:
+        if (earlier.recorded.version < v.recorded.version
+                and earlier.effective_from <= v.effective_from):
+            before = apply_variation(before, earlier.variation)
+    return before, apply_variation(before, v.variation)

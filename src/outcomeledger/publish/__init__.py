@@ -1,0 +1,1 @@
+"""Publishing where accountability is read (DESIGN 12): Procurement Act notices as OCDS."""
