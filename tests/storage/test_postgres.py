@@ -31,6 +31,7 @@ ROLES_SQL = Path(__file__).resolve().parents[2] / "sql" / "roles.sql"
 PROJECTION_TABLES = {"proj_contract_state", "proj_contract_state_periods",
                      "proj_contract_state_terms", "proj_contract_state_variations",
                      "proj_payments", "proj_payments_lines", "proj_payments_totals",
+                     "proj_payments_providers",
                      "proj_accountability", "proj_accountability_returns",
                      "proj_accountability_restatements", "proj_audit_trail"}
 CONTRACT = """\
