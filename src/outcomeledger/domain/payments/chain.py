@@ -29,7 +29,7 @@ from ..contract.state import ContractState
 from ..errors import Refused
 from ..money import ZERO, quantize
 from ..periods import Period
-from ..terms import Provider
+from ..terms import ContractTerms, Provider
 from .schedule import Schedule
 
 
@@ -71,8 +71,9 @@ def provider_chain(state: ContractState, schedule: Schedule, provider_id: str
         known = ", ".join(latest) or "none"
         raise Refused(f"contract {state.reference} has no provider {provider_id!r} "
                       f"(its providers: {known})", "provider")
-    units = _units_by_period(state)
-    return _chain(state, schedule, latest[provider_id], units, _buyer_pays(schedule, units))
+    by_outcome, by_provider = _units(state)
+    return _chain(state, schedule, latest[provider_id], by_provider,
+                  _buyer_pays(schedule, by_outcome))
 
 
 def provider_chains(state: ContractState, schedule: Schedule) -> tuple[ProviderChain, ...]:
@@ -81,9 +82,9 @@ def provider_chains(state: ContractState, schedule: Schedule) -> tuple[ProviderC
     providers = state.current_terms.providers
     if not providers:
         return ()
-    units = _units_by_period(state)
-    buyer = _buyer_pays(schedule, units)
-    return tuple(_chain(state, schedule, p, units, buyer) for p in providers)
+    by_outcome, by_provider = _units(state)
+    buyer = _buyer_pays(schedule, by_outcome)
+    return tuple(_chain(state, schedule, p, by_provider, buyer) for p in providers)
 
 
 def _buyer_pays(schedule: Schedule, units: dict[str, dict[str, dict[str, Decimal]]]
@@ -111,7 +112,7 @@ def _buyer_pays(schedule: Schedule, units: dict[str, dict[str, dict[str, Decimal
 
 
 def _chain(state: ContractState, schedule: Schedule, provider: Provider,
-           units: dict[str, dict[str, dict[str, Decimal]]],
+           by_provider: dict[str, dict[str, dict[str, Decimal]]],
            buyer: dict[str, dict[str, Decimal]]) -> ProviderChain:
     provider_id = provider.id
     currency = schedule.currency
@@ -120,11 +121,11 @@ def _chain(state: ContractState, schedule: Schedule, provider: Provider,
         period = state.period(p.period)
         # The provider's terms as the period's terms give them; its membership dates are
         # facts about it, so the latest terms' dates apply to every period.
-        in_force = next((x for x in state.terms_for(period).providers
-                         if x.id == provider_id), provider)
+        in_force = _provider_in(state.terms_for(period), provider)
         pays = buyer.get(p.period, {}).get(provider_id, ZERO)
-        rows.append(_row(p.period, period, in_force, provider, units.get(p.period, {}),
-                         provider_id, quantize(pays, currency), currency))
+        rows.append(_row(p.period, period, in_force, provider,
+                         by_provider.get(p.period, {}).get(provider_id, {}),
+                         quantize(pays, currency), currency))
     owed = [r.owed for r in rows]
     unknown = any(o is None for o in owed) or (not rows and provider.terms is None)
     owed_total = None if unknown else sum((o for o in owed if o is not None), ZERO)
@@ -135,10 +136,17 @@ def _chain(state: ContractState, schedule: Schedule, provider: Provider,
         owed=owed_total, margin=None if owed_total is None else buyer_total - owed_total)
 
 
+def _provider_in(terms: ContractTerms, provider: Provider) -> Provider:
+    """``provider`` as ``terms`` declare it (itself when they do not)."""
+    for declared in terms.providers:
+        if declared.id == provider.id:
+            return declared
+    return provider
+
+
 def _row(pid: str, period: Period, terms_of: Provider, latest: Provider,
-         returned: dict[str, dict[str, Decimal]], provider_id: str, buyer: Decimal,
-         currency: str) -> ChainPeriod:
-    mine = {code: by.get(provider_id, ZERO) for code, by in returned.items()}
+         mine: dict[str, Decimal], buyer: Decimal, currency: str) -> ChainPeriod:
+    """One period of the chain; ``mine``: the provider's units per outcome."""
     units = sum(mine.values(), ZERO)
     t = terms_of.terms
     if t is None:
@@ -153,13 +161,21 @@ def _row(pid: str, period: Period, terms_of: Provider, latest: Provider,
     return ChainPeriod(pid, units, buyer, share_part, prices_part, fee, owed, buyer - owed)
 
 
-def _units_by_period(state: ContractState) -> dict[str, dict[str, dict[str, Decimal]]]:
-    """period -> outcome -> provider -> units returned, rejected returns left out."""
-    out: dict[str, dict[str, dict[str, Decimal]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(Decimal)))
+def _units(state: ContractState) -> tuple[dict[str, dict[str, dict[str, Decimal]]],
+                                          dict[str, dict[str, dict[str, Decimal]]]]:
+    """The units returned, rejected returns left out, two ways: period -> outcome ->
+    provider (to share each outcome line out) and period -> provider -> outcome (each
+    provider's own row), in one pass over the figures."""
+    by_outcome: dict[str, dict[str, dict[str, Decimal]]] = {}
+    by_provider: dict[str, dict[str, dict[str, Decimal]]] = {}
+    returns = state.returns
     for (period, provider, outcome, _participant), record in state.figures.items():
-        status = state.returns.get((period, provider))
+        status = returns.get((period, provider))
         if status is not None and status.rejected is not None:
             continue
-        out[period][outcome][provider] += record.value
-    return out
+        value = record.value
+        cell = by_outcome.setdefault(period, {}).setdefault(outcome, {})
+        cell[provider] = cell.get(provider, ZERO) + value
+        own = by_provider.setdefault(period, {}).setdefault(provider, {})
+        own[outcome] = own.get(outcome, ZERO) + value
+    return by_outcome, by_provider
