@@ -43,7 +43,7 @@ lock:
 	$(PYTHON) -m venv $(LOCK_TOOLS)
 	$(LOCK_TOOLS)/bin/python -m pip install --quiet uv==$(UV_VERSION)
 	$(LOCK_TOOLS)/bin/uv pip compile --quiet --upgrade --universal --python-version 3.11 \
-		--generate-hashes --extra dev --custom-compile-command "make lock" \
+		--generate-hashes --extra dev --extra serve --custom-compile-command "make lock" \
 		pyproject.toml requirements/build.in -o $(LOCK)
 	$(MAKE) test
 

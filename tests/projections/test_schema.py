@@ -15,6 +15,7 @@ from outcomeledger.app.demo import build_demo
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
 from outcomeledger.projections import TABLES
+from outcomeledger.projections.datasette import METADATA, metadata_file
 from outcomeledger.projections.schema import BEGIN, normalised, schema_files
 
 PUBLISHED = Path(__file__).resolve().parents[2] / "projections"
@@ -29,6 +30,7 @@ def test_published_schemas_match_the_code() -> None:
     assert result.exit_code == 0, result.stderr
     for name, data in schema_files().items():
         assert (PUBLISHED / name).read_bytes() == data
+    assert (PUBLISHED / METADATA).read_bytes() == metadata_file()
 
 
 @pytest.fixture
@@ -56,8 +58,20 @@ def test_check_fails_when_a_schema_is_missing_or_the_readme_drifts(copy: Path) -
     assert "README.md: field tables differ from the code" in result.stderr
 
 
+def test_check_fails_when_the_datasette_metadata_drifts(copy: Path) -> None:
+    # Given the published Datasette metadata, edited by hand
+    path = copy / "datasette-metadata.json"
+    path.write_text(path.read_text().replace('"payable_minor"', '"payable"'))
+    # When the published folder is checked
+    result = schema("--check", "--dir", str(copy))
+    # Then the drift is reported
+    assert result.exit_code == 1
+    assert "datasette-metadata.json: differs from the code" in result.stderr
+
+
 def test_write_regenerates_exactly_what_check_expects(copy: Path) -> None:
     (copy / "proj_payments.schema.json").write_text("{}")
+    (copy / "datasette-metadata.json").unlink()
     readme = copy / "README.md"
     readme.write_text(readme.read_text().split(BEGIN)[0] + BEGIN + "\n<!-- generated: "
                       "fields end -->\n")

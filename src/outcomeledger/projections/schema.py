@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import msgspec
-from msgspec import inspect
 
 from .base import Table
+from .datasette import METADATA, metadata_file
+from .fields import doc, fields
 from .registry import PROJECTIONS, TABLES
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -70,53 +71,19 @@ def all_schemas() -> bytes:
                                indent=2) + b"\n"
 
 
-_JSON_TYPES: dict[type, str] = {inspect.StrType: "string", inspect.IntType: "integer",
-                                inspect.BoolType: "boolean"}
-
-
-def _type_text(t: Any) -> tuple[str, str, bool]:
-    """(JSON type, kind of value, nullable) of a field's msgspec type."""
-    kind = ""
-    nullable = False
-    while True:
-        if isinstance(t, inspect.Metadata):
-            kind = (t.extra or {}).get("kind", kind)
-            t = t.type
-        elif isinstance(t, inspect.UnionType):
-            nullable = True
-            t = next(x for x in t.types if not isinstance(x, inspect.NoneType))
-        else:
-            break
-    return _JSON_TYPES[type(t)], kind, nullable
-
-
-def _description(t: Any) -> str:
-    text = ""
-    while isinstance(t, inspect.Metadata | inspect.UnionType):
-        if isinstance(t, inspect.Metadata):
-            text = (t.extra_json_schema or {}).get("description", text)
-            t = t.type
-        else:
-            t = next(x for x in t.types if not isinstance(x, inspect.NoneType))
-    return text
-
-
 def field_tables() -> str:
     """The README's per-table field reference, as Markdown."""
     parts: list[str] = []
     for p in PROJECTIONS:
         for t in p.tables:
-            info = inspect.type_info(t.row)
-            assert isinstance(info, inspect.StructType)
-            doc = " ".join((t.row.__doc__ or "").split())
-            parts += [f"### `{t.name}`", "", f"{doc} Key: `{', '.join(t.key)}`; projection "
-                      f"`{p.name}`; schema [`{t.name}.schema.json`]({t.name}.schema.json).",
+            parts += [f"### `{t.name}`", "", f"{doc(t.row)} Key: `{', '.join(t.key)}`; "
+                      f"projection `{p.name}`; schema [`{t.name}.schema.json`]"
+                      f"({t.name}.schema.json).",
                       "", "| field | type | value | description |", "|---|---|---|---|"]
-            for f in info.fields:
-                json_type, kind, nullable = _type_text(f.type)
-                shown = json_type + (" or null" if nullable else "")
-                description = _description(f.type).replace("|", "\\|")
-                parts.append(f"| `{f.name}` | {shown} | {kind or '-'} | {description} |")
+            for f in fields(t.row):
+                shown = f.json_type + (" or null" if f.nullable else "")
+                description = f.description.replace("|", "\\|")
+                parts.append(f"| `{f.name}` | {shown} | {f.kind or '-'} | {description} |")
             parts.append("")
     return "\n".join(parts).rstrip() + "\n"
 
@@ -182,7 +149,10 @@ class Published:
 
 
 def published() -> Published:
-    return Published(schema_files(), README, BEGIN, END, field_tables(),
+    # The Datasette metadata is generated from the same row types: published, checked and
+    # rewritten with the schemas, so the two never disagree.
+    files = schema_files() | {METADATA: metadata_file()}
+    return Published(files, README, BEGIN, END, field_tables(),
                      "# Projection schemas\n\n", "field tables")
 
 
@@ -197,6 +167,6 @@ def check(folder: Path) -> list[str]:
 
 
 def changes(folder: Path) -> dict[Path, bytes | str]:
-    """The files ``schema --write`` regenerates (every schema and the README's field
-    tables) that differ from the code, with their new contents."""
+    """The files ``schema --write`` regenerates (every schema, the Datasette metadata and
+    the README's field tables) that differ from the code, with their new contents."""
     return published().changes(folder)
