@@ -28,6 +28,9 @@ _SQL: dict[Dialect, dict[str, str]] = {
                  "FROM stored_events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
         "stream": "SELECT rowid, originator_version, topic, state FROM stored_events "
                   "WHERE originator_id = ? AND rowid <= ? ORDER BY originator_version",
+        "stream_after": "SELECT rowid, originator_id, originator_version, topic, state "
+                        "FROM stored_events WHERE originator_id = ? AND rowid > ? "
+                        "ORDER BY rowid LIMIT ?",
         "streams": "SELECT originator_id, MIN(rowid) AS first, COUNT(*) FROM stored_events "
                    "WHERE rowid <= ? GROUP BY originator_id ORDER BY first",
     },
@@ -39,6 +42,10 @@ _SQL: dict[Dialect, dict[str, str]] = {
         "stream": "SELECT notification_id, originator_version, topic, state "
                   "FROM outcomeledger_events WHERE originator_id = ?::uuid "
                   "AND notification_id <= ? ORDER BY originator_version",
+        "stream_after": "SELECT notification_id, replace(originator_id::text, '-', ''), "
+                        "originator_version, topic, state FROM outcomeledger_events "
+                        "WHERE originator_id = ?::uuid AND notification_id > ? "
+                        "ORDER BY notification_id LIMIT ?",
         "streams": "SELECT replace(originator_id::text, '-', ''), MIN(notification_id) AS "
                    "first_position, COUNT(*) FROM outcomeledger_events "
                    "WHERE notification_id <= ? GROUP BY originator_id "
@@ -78,6 +85,12 @@ def head(conn: Conn) -> int:
 def batch(conn: Conn, after: int, upto: int, limit: int) -> list[RawEvent]:
     """Stored events with ``after < position <= upto``, at most ``limit``, in global order."""
     return _rows(conn, "batch", (after, upto, limit))
+
+
+def stream_batch(conn: Conn, stream: str, after: int, limit: int) -> list[RawEvent]:
+    """``stream``'s stored events after global position ``after``, at most ``limit``, in
+    global order (the events feed of one contract)."""
+    return _rows(conn, "stream_after", (stream, after, limit))
 
 
 def scan(conn: Conn, after: int, upto: int,
