@@ -90,11 +90,10 @@ def pages(conn: Conn, after: int, reference: str | None = None,
     position, left = after, limit
     while left is None or left > 0:
         size = PAGE if left is None else min(PAGE, left)
-        rows = (source.batch(conn, position, MAX_POSITION, size) if stream is None
-                else source.stream_batch(conn, stream, position, size))
+        rows = source.feed_batch(conn, position, size, stream)
         if not rows:
             return
-        yield [record(r[0], r[3], r[4]) for r in rows]
+        yield [record(*row) for row in rows]
         position = rows[-1][0]
         if left is not None:
             left -= len(rows)
