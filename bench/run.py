@@ -20,6 +20,9 @@ own, and nothing is cached in Python from an earlier phase):
   projection comparison ``audit verify`` also makes is a replay in memory, not timed.
 * ``verify_rules``: the rules alone (``audit verify``'s re-decision of every stored
   event, ``rules.py``), contracts shared out to two worker processes from 100,000 events.
+* ``follow``: ``events --follow`` catching up from position 0 (``feed.follow``: every
+  event read in pages, decoded and written as its NDJSON line, to /dev/null);
+  ``follow_events_per_s`` in the detail (issue 19: at least 50,000 events/s).
 * ``verify_all``: after the replay, the whole ``audit verify``: chains, rules, and every
   projection compared with a replay of the events; ``verify_all_s`` is its wall time.
 * ``stock``: eventsourcing's own way to rebuild state, for comparison: per aggregate,
@@ -61,7 +64,7 @@ from typing import Any
 import msgspec
 
 import synthetic
-from outcomeledger.app import replay
+from outcomeledger.app import feed, replay
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.report_source import Source
 from outcomeledger.domain.commands import Meta
@@ -293,11 +296,30 @@ def timed_import(location: str, csv: Path, rows: int) -> dict[str, Any]:
             "import_rss_mb": processes_rss_mb(workers)}
 
 
+def phase_follow(path: Path) -> dict[str, Any]:
+    """``events --follow`` catching up from position 0: every event read, decoded and
+    written as its NDJSON line (to /dev/null), a page at a time, as the command does;
+    start-up excluded (a follower catches up once, then keeps up)."""
+    with open_ledger(str(path)) as ledger, Path(os.devnull).open("wb") as out:
+        head = ledger.max_position()
+
+        def deliver(page: list[feed.FeedLine]) -> None:
+            out.write(feed.ndjson(page))
+            out.flush()
+
+        started, cpu = time.perf_counter(), time.process_time()
+        last = feed.follow(ledger, 0, deliver, lambda: False, limit=head)
+        seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
+    assert last == head, (last, head)
+    return {"follow_events_per_s": head / seconds, "follow_s": seconds, "follow_cpu_s": cpu,
+            "follow_rss_mb": peak_rss_mb()}
+
+
 PHASES: dict[str, Callable[..., dict[str, Any]]] = {
     "verify": phase_verify, "replay": phase_replay, "replay1": phase_replay1,
     "verify_rules": phase_verify_rules, "verify_all": phase_verify_all,
     "stock": phase_stock,
-    "query": phase_query, "one_return": phase_one_return,
+    "query": phase_query, "one_return": phase_one_return, "follow": phase_follow,
 }
 
 
@@ -324,6 +346,7 @@ def measure_ledger(path: Path, events: int, *, stock: bool = True) -> dict[str, 
     out: dict[str, Any] = {}
     out.update(child("verify", path, env=env))
     out.update(child("verify_rules", path, env=env))
+    out.update(child("follow", path, env=env))
     out.update(child("replay", path, env=env))
     # The whole `audit verify` compares the tables the replay has just built.
     out.update(child("verify_all", path, env=env))

@@ -399,6 +399,24 @@ CASES: dict[str, Bad] = {
         "expected a registered OCDS prefix"),
     "publish ocds without an ocid prefix": Bad(
         ("publish", "ocds", "C-IMP", "--notice", "uk9"), {}, "no ocid prefix"),
+    # the events feed and its follower (issue 19): refused before anything is read
+    "events --after negative": Bad(("events", "--after", "-1"), {}, "--after"),
+    "events --after not a number": Bad(("events", "--follow", "--after", "12a"), {},
+                                       "'12a' is not a valid integer"),
+    "events --follow --after beyond the ledger": Bad(
+        ("events", "--follow", "--after", "99"), {},
+        "--after: no such position (got 99, expected 0 to 4"),
+    "events --follow --interval 0": Bad(("events", "--follow", "--interval", "0"), {},
+                                        "--interval"),
+    "events --follow --interval negative": Bad(("events", "--follow", "--interval", "-1"),
+                                               {}, "--interval"),
+    "events --interval without --follow": Bad(("events", "--interval", "5"), {},
+                                              "--interval goes with --follow"),
+    "events --follow --format json": Bad(("events", "--follow", "--format", "json"), {},
+                                         "never closes"),
+    "events --format unknown": Bad(("events", "--format", "xml"), {}, "--format"),
+    "events --follow an unknown contract": Bad(("events", "--follow", "--contract", "NOPE"),
+                                               {}, "no contract with reference 'NOPE'"),
 }
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
+import io
 
 import msgspec
 import pytest
@@ -85,3 +87,40 @@ def test_unknown_contract_is_refused(db: Db) -> None:
     result = events(db, "--contract", "NOPE")
     assert result.exit_code == 1
     assert "no contract with reference 'NOPE'" in result.stderr
+
+
+# -- --format (issue 19): ndjson is the feed; json, csv and table show the same events ------
+
+def test_format_ndjson_is_the_default(db: Db) -> None:
+    assert events(db, "--format", "ndjson").stdout_bytes == events(db).stdout_bytes
+
+
+def test_format_json_is_one_array_of_the_feed_objects(db: Db) -> None:
+    # given the feed as NDJSON, when asked for JSON, then one array of the same objects
+    array = msgspec.json.decode(events(db, "--format", "json", "--after", "30").stdout_bytes)
+    assert array == lines(events(db, "--after", "30"))
+    assert msgspec.json.decode(events(db, "--format", "json", "--after", "38").stdout_bytes
+                               ) == []
+
+
+def test_format_csv_has_the_feed_fields_with_data_as_json_text(db: Db) -> None:
+    result = events(db, "--format", "csv", "--contract", "PB-SIB-2010")
+    assert result.exit_code == 0, result.output
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert list(rows[0]) == FIELDS
+    feed = lines(events(db, "--contract", "PB-SIB-2010"))
+    assert [int(r["position"]) for r in rows] == [e["position"] for e in feed]
+    assert [msgspec.json.decode(r["data"]) for r in rows] == [e["data"] for e in feed]
+    assert [r["hash"] for r in rows] == [e["hash"] for e in feed]
+
+
+def test_format_table_prints_a_line_per_event_for_people(db: Db) -> None:
+    result = events(db, "--format", "table", "--after", "36")
+    assert result.exit_code == 0, result.output
+    header, rule, *rows = result.stdout.splitlines()
+    assert header.split() == ["position", "recorded_at", "contract", "type", "recorded_by"]
+    assert set(rule.replace(" ", "")) == {"-"}
+    feed = lines(events(db, "--after", "36"))
+    assert [r.split() for r in rows] == [
+        [str(e["position"]), e["recorded_at"], e["contract"], e["type"], e["recorded_by"]]
+        for e in feed]

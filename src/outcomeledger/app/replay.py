@@ -1,4 +1,4 @@
-"""Replay: rebuild the projections, read the ledger as of a point, the events feed.
+"""Replay: rebuild the projections, read the ledger as of a point, load recorded histories.
 
 ``--as-of`` is a global position (what the ledger held once that event was recorded) or
 a timestamp (events recorded at or before it). Either way every contract is read as a
@@ -22,12 +22,11 @@ from eventsourcing.persistence import StoredEvent
 from .. import projections
 from ..audit.evidence import PackEvent, parse_as_of
 from ..audit.pack_verification import read_pack
-from ..domain import codec
 from ..domain.contract.state import ContractState
 from ..domain.contract.validity import StreamRules, Violation
 from ..domain.errors import InvalidInput, LedgerError, Problem, UnknownContract
 from ..projections import compare, source, sql
-from ..projections.base import RawEvent, timestamp
+from ..projections.base import RawEvent
 from ..projections.projector import Progress
 from ..projections.sql import snapshot
 from ..storage.application import stream_id
@@ -197,57 +196,6 @@ def verify_ledger(ledger: Ledger, *, full_decode: bool = False,
         if wanted > 1 and sys.executable:  # workers are fresh interpreters
             return verify_sqlite(str(path), upto, full_decode=full_decode, workers=wanted)
     return verify(stored_batches(ledger), full_decode=full_decode)
-
-
-# -- the events feed (DESIGN 7) ------------------------------------------------------
-
-class FeedLine(msgspec.Struct, frozen=True):
-    """One line of ``events``: fields in the published order. ``prev_hash`` is always
-    given (64 zeros for a stream's first event, whose stored bytes omit it as the
-    default); ``data`` is the event exactly as stored."""
-
-    position: int
-    contract: str
-    type: str
-    recorded_at: str
-    recorded_by: str
-    hash: str
-    prev_hash: str
-    data: dict[str, object]
-
-
-_feed = msgspec.json.Encoder(decimal_format="string")
-
-
-def feed_line(position: int, topic: str, state: bytes) -> bytes:
-    event = codec.decode(topic, state)
-    return _feed.encode(FeedLine(
-        position, event.contract, type(event).__name__, timestamp(event.recorded_at),
-        event.recorded_by, codec.event_hash(state), event.prev_hash,
-        codec.to_builtins(event))) + b"\n"
-
-
-def feed(ledger: Ledger, after: int = 0, reference: str | None = None,
-         limit: int | None = None, batch: int = 1000) -> Iterator[bytes]:
-    """NDJSON lines of the events after ``after``, in global order."""
-    stream = None if reference is None else stream_id(reference)
-    left = limit
-    position = after
-    while left is None or left > 0:
-        rows = ledger.notifications(position, batch)
-        if not rows:
-            return
-        for n in rows:
-            oid = n.originator_id if isinstance(n.originator_id, UUID) else UUID(
-                str(n.originator_id))
-            if stream is not None and oid != stream:
-                continue
-            yield feed_line(n.id, n.topic, n.state)
-            if left is not None:
-                left -= 1
-                if left == 0:
-                    return
-        position = rows[-1].id
 
 
 # -- recorded histories (replay/): evidence packs loaded into a fresh ledger -------------

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import getpass
+import signal
 import sqlite3
 import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from itertools import pairwise
+from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
 import click
@@ -223,6 +225,26 @@ def parse_date(value: str, flag: str) -> date:
                                  param_hint=flag) from None
 
 
+class Stop:
+    """While in use, SIGTERM and SIGINT ask a follower (``project --follow``, ``events
+    --follow``) to finish its batch and exit 0, instead of dying mid-write."""
+
+    _SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self) -> None:
+        self.requested = False
+        self._previous: list[Any] = []
+
+    def __enter__(self) -> Stop:
+        self._previous = [signal.signal(sig, self._request) for sig in self._SIGNALS]
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        for sig, handler in zip(self._SIGNALS, self._previous, strict=True):
+            signal.signal(sig, handler)
+
+    def _request(self, _signum: int, _frame: FrameType | None) -> None:
+        self.requested = True
 
 
 pass_context = click.make_pass_decorator(Context)

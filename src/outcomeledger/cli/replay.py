@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from contextlib import AbstractContextManager, nullcontext
-from types import FrameType
 from typing import Any
 
 import click
@@ -14,7 +12,16 @@ from ..app import replay as replaying
 from ..projections import follow as following
 from ..report import render
 from ..storage.store import Ledger
-from .base import Context, check_moment, emit, format_option, pass_context, resolve_format, run
+from .base import (
+    Context,
+    Stop,
+    check_moment,
+    emit,
+    format_option,
+    pass_context,
+    resolve_format,
+    run,
+)
 
 
 def _progress(c: Context, total: int, label: str) -> AbstractContextManager[Any]:
@@ -47,27 +54,6 @@ def replay(c: Context, as_of: str | None) -> None:
     run(body, writes=as_of is None)  # --as-of only reads
 
 
-class _Stop:
-    """While in use, SIGTERM and SIGINT ask the follower to finish its batch and exit."""
-
-    _SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-    def __init__(self) -> None:
-        self.requested = False
-        self._previous: list[Any] = []
-
-    def __enter__(self) -> _Stop:
-        self._previous = [signal.signal(sig, self._request) for sig in self._SIGNALS]
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        for sig, handler in zip(self._SIGNALS, self._previous, strict=True):
-            signal.signal(sig, handler)
-
-    def _request(self, _signum: int, _frame: FrameType | None) -> None:
-        self.requested = True
-
-
 @click.command("project")
 @click.option("--follow", is_flag=True, help="Keep the projections current until stopped "
               "(SIGTERM or Ctrl-C): woken by PostgreSQL LISTEN/NOTIFY, polling on SQLite. "
@@ -91,7 +77,7 @@ def project(c: Context, follow: bool, interval: float, status: bool,
                 c.say(f"projected {total} events; projections at position "
                       f"{ledger.max_position()}")
                 return
-            with _Stop() as stop:
+            with Stop() as stop:
                 following.follow(ledger, lambda: stop.requested,
                                  lambda lag: c.say(str(lag)), interval)
     run(body)

@@ -22,12 +22,22 @@ from ..storage import sqldb
 from ..storage.sqldb import Conn, Dialect, PgConnection
 from .base import ContractView, RawEvent
 
+_PG_FEED = ("SELECT array_agg(notification_id ORDER BY notification_id), "
+            "array_agg(topic ORDER BY notification_id), "
+            "array_agg(state ORDER BY notification_id) FROM ("
+            "SELECT notification_id, topic, state FROM outcomeledger_events "
+            "WHERE {} AND notification_id > ? ORDER BY notification_id LIMIT ?) page")
+
 _SQL: dict[Dialect, dict[str, str]] = {
     "sqlite": {
         "batch": "SELECT rowid, originator_id, originator_version, topic, state "
                  "FROM stored_events WHERE rowid > ? AND rowid <= ? ORDER BY rowid LIMIT ?",
         "stream": "SELECT rowid, originator_version, topic, state FROM stored_events "
                   "WHERE originator_id = ? AND rowid <= ? ORDER BY originator_version",
+        "feed": "SELECT rowid, topic, state FROM stored_events WHERE rowid > ? "
+                "ORDER BY rowid LIMIT ?",
+        "feed_stream": "SELECT rowid, topic, state FROM stored_events "
+                       "WHERE originator_id = ? AND rowid > ? ORDER BY rowid LIMIT ?",
         "streams": "SELECT originator_id, MIN(rowid) AS first, COUNT(*) FROM stored_events "
                    "WHERE rowid <= ? GROUP BY originator_id ORDER BY first",
     },
@@ -39,6 +49,10 @@ _SQL: dict[Dialect, dict[str, str]] = {
         "stream": "SELECT notification_id, originator_version, topic, state "
                   "FROM outcomeledger_events WHERE originator_id = ?::uuid "
                   "AND notification_id <= ? ORDER BY originator_version",
+        # One row of three arrays: psycopg (pure Python here) pays per value fetched,
+        # and reads an array's elements faster than as many cells.
+        "feed": _PG_FEED.format("TRUE"),
+        "feed_stream": _PG_FEED.format("originator_id = ?::uuid"),
         "streams": "SELECT replace(originator_id::text, '-', ''), MIN(notification_id) AS "
                    "first_position, COUNT(*) FROM outcomeledger_events "
                    "WHERE notification_id <= ? GROUP BY originator_id "
@@ -78,6 +92,20 @@ def head(conn: Conn) -> int:
 def batch(conn: Conn, after: int, upto: int, limit: int) -> list[RawEvent]:
     """Stored events with ``after < position <= upto``, at most ``limit``, in global order."""
     return _rows(conn, "batch", (after, upto, limit))
+
+
+def feed_batch(conn: Conn, after: int, limit: int,
+               stream: str | None = None) -> list[tuple[int, str, bytes]]:
+    """(position, topic, stored bytes) of the events after ``after`` (only ``stream``'s),
+    at most ``limit``, in global order: the events feed, which needs no more columns
+    (each costs a catch-up on PostgreSQL a tenth of its time)."""
+    query, parameters = ("feed", (after, limit)) if stream is None else (
+        "feed_stream", (stream, after, limit))
+    rows = _rows(conn, query, parameters)
+    if isinstance(conn, PgConnection):
+        positions, topics, states = rows[0]
+        return [] if positions is None else list(zip(positions, topics, states, strict=True))
+    return rows
 
 
 def scan(conn: Conn, after: int, upto: int,
