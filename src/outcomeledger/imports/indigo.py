@@ -69,10 +69,13 @@ def read_indigo(path: Path, reference: str | None = None) -> IndigoProject:
                       '{"project": {"id": …}} or --reference REF)')
     document = contract_document(reader, data, reference or "")
     rows = result_rows(reader, data, reference or "", document) if document else []
+    def in_file_order(problem: Problem) -> int:
+        return problem.line or 0
+
     if reader.problems:
-        raise InvalidInput(reader.problems)
+        raise InvalidInput(sorted(reader.problems, key=in_file_order))
     assert document is not None
-    return IndigoProject(document, rows, reader.skipped)
+    return IndigoProject(document, rows, sorted(reader.skipped, key=in_file_order))
 
 
 def _unwrap(source: str, raw: Any) -> tuple[dict[str, Any], str | None, Key]:
