@@ -157,6 +157,26 @@ def vary(name: str) -> tuple[str, ...]:
 
 
 
+def _indigo(price: object = 100, currency: str | None = "GBP", start: str = "2020-04") -> str:
+    """A small INDIGO project (the API's form) with one priced metric and one result."""
+    pricing: dict[str, object] = {"outcome_metric_id": {"value": "m1"},
+                                  "price_per_unit": {"amount": {"value": price}}}
+    if currency is not None:
+        pricing["currency"] = {"value": currency}
+    data = {"name": {"value": "A project"},
+            "dates": {"start_date_of_service_provision": {"value": "2020-04"},
+                      "anticipated_end_date_of_service_provision": {"value": "2021-03"}},
+            "outcome_payment_commitments": [{"organisation_id": {"value": "ORG-1"}}],
+            "service_provisions": [{"organisation_id": {"value": "ORG-2"}}],
+            "outcome_metrics": [{"id": "m1", "definition": {"value": "Metric one"}}],
+            "outcome_pricings": [pricing],
+            "results": [{"outcome_metric_id": {"value": "m1"},
+                         "period": {"start_date": {"value": start},
+                                    "end_date": {"value": "2020-06"}},
+                         "outcomes_achieved": {"value": "3"}}]}
+    return json.dumps({"project": {"id": "INDIGO-T-1", "data": data}})
+
+
 CASES: dict[str, Bad] = {
     # readers fixed before this catalogue (tests/imports/test_reader_bytes.py)
     "returns json in UTF-16": Bad(("returns", "import", "{r.json}"),
@@ -417,6 +437,23 @@ CASES: dict[str, Bad] = {
     "events --format unknown": Bad(("events", "--format", "xml"), {}, "--format"),
     "events --follow an unknown contract": Bad(("events", "--follow", "--contract", "NOPE"),
                                                {}, "no contract with reference 'NOPE'"),
+    "import indigo not JSON": Bad(("import", "indigo", "{p.json}"),
+                                  {"p.json": "{not json"}, "invalid JSON"),
+    "import indigo not an INDIGO project": Bad(("import", "indigo", "{p.json}"),
+                                               {"p.json": '{"hello": 1}'},
+                                               "not an INDIGO project"),
+    "import indigo an amount as prose": Bad(("import", "indigo", "{p.json}"),
+                                            {"p.json": _indigo(price="$8,000,000")},
+                                            'price as prose (got "$8,000,000"'),
+    "import indigo an invalid period": Bad(("import", "indigo", "{p.json}", "--dry-run"),
+                                           {"p.json": _indigo(start="2018-13")},
+                                           "results[0].period.start_date.value: not a date"),
+    "import indigo no currency": Bad(("import", "indigo", "{p.json}"),
+                                     {"p.json": _indigo(currency=None)},
+                                     "outcome_pricings[0].currency.value: missing"),
+    "import indigo a reference with a trailing space": Bad(
+        ("import", "indigo", "{p.json}", "--reference", "C-NEW "), {"p.json": _indigo()},
+        "reference"),
 }
 
 

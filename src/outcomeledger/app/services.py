@@ -25,10 +25,12 @@ from ..domain.errors import InvalidInput, Problem
 from ..domain.events import ADJUSTMENT_KINDS, PaymentCertified
 from ..domain.payments.mechanism import compute
 from ..domain.payments.schedule import Schedule
+from ..domain.terms import ContractTerms
 from ..domain.text_checks import confusable_with
 from ..imports.document_problems import locate
-from ..imports.documents import load_terms, load_variation
+from ..imports.documents import load_terms, load_variation, terms_from_data
 from ..imports.importer import import_returns
+from ..imports.indigo import IndigoProject, indigo_returns, read_indigo
 from ..storage.store import Ledger, Written
 
 
@@ -43,20 +45,38 @@ def agree(ledger: Ledger, path: Path, meta: Meta, reason: str = "contract agreed
     return agreed(ledger, path, meta, reason).decision.events[0].contract
 
 
-def agreed(ledger: Ledger, path: Path, meta: Meta, reason: str = "contract agreed", *,
-           dry_run: bool = False) -> Written:
-    terms = load_terms(path)
+def _distinct(ledger: Ledger, terms: ContractTerms, source: str) -> None:
     # A reference a person cannot tell from an existing one (case, full-width forms,
     # spaces) would send returns to the wrong contract, or to neither.
     if (other := confusable_with(terms.reference, ledger.references())) is not None:
-        raise InvalidInput([Problem(str(path), None, "reference", (
+        raise InvalidInput([Problem(source, None, "reference", (
             f"too like the existing contract {other!r} (got {terms.reference!r}; "
             "references that differ only in case, spacing or character forms are "
             "refused: choose a distinct reference)"))])
+
+
+def agreed(ledger: Ledger, path: Path, meta: Meta, reason: str = "contract agreed", *,
+           dry_run: bool = False) -> Written:
+    terms = load_terms(path)
+    _distinct(ledger, terms, str(path))
     try:
         return _execute(ledger, terms.reference, AgreeContract(terms, reason), meta, dry_run)
     except InvalidInput as e:  # the terms' own checks: each on its line of the file
         raise InvalidInput(locate(path, e.problems, sources=("contract", str(path)))) from None
+
+
+def import_indigo(ledger: Ledger, path: Path, meta: Meta, *, reference: str | None = None,
+                  dry_run: bool = False) -> tuple[IndigoProject, list[Written]]:
+    """Agree the contract an INDIGO project gives and record its numeric results, in one
+    transaction: the terms pass every check ``contract agree`` makes, the returns every
+    check ``returns import`` makes, or nothing is written."""
+    project = read_indigo(path, reference)
+    terms = terms_from_data(str(path), project.document)
+    _distinct(ledger, terms, str(path))
+    agree_command = AgreeContract(terms, f"imported from INDIGO {path.name}")
+    batch: list[tuple[str, Command]] = [(terms.reference, agree_command)]
+    batch += indigo_returns(path, project.returns)
+    return project, ledger.execute_batch(batch, meta, dry_run=dry_run)
 
 
 def vary(ledger: Ledger, reference: str, path: Path, effective: date, reason: str,
@@ -114,5 +134,5 @@ def payments(ledger: Ledger, reference: str) -> Schedule:
 
 
 # The returns import is an application service too (the pipeline lives in imports/).
-__all__ = ["adjust", "agree", "agreed", "certify", "close", "import_returns", "payments",
-           "review", "vary"]
+__all__ = ["adjust", "agree", "agreed", "certify", "close", "import_indigo", "import_returns",
+           "payments", "review", "vary"]

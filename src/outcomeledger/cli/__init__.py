@@ -78,6 +78,7 @@ def _register() -> None:
         contract,
         events,
         evidence,
+        indigo,
         payments,
         publish,
         replay,
@@ -87,7 +88,7 @@ def _register() -> None:
         signing,
     )
 
-    for module in (audit, contract, events, payments, publish, replay, report, returns,
+    for module in (audit, contract, events, indigo, payments, publish, replay, report, returns,
                    schema):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -94,6 +94,19 @@ def load_document(path: Path, kind: type[T]) -> T:
                                     "a contract document)")]) from None
 
 
+def terms_from_data(source: str, data: dict[str, Any]) -> ContractTerms:
+    """A contract definition built by a reader (``import indigo``), checked exactly as a
+    file's: every problem of the document, then the same conversion and settling."""
+    problems = [Problem(source, None, where, problem)
+                for where, problem in text_checks.document_problems(data)]
+    if problems := problems or check(source, data, ContractTerms, {}):
+        raise InvalidInput(problems)
+    try:
+        return _settled(source, msgspec.convert(data, ContractTerms, strict=False))
+    except msgspec.ValidationError as e:
+        raise InvalidInput([_problem_from_validation(source, e)]) from None
+
+
 def _refused_text(source: str, text: str, data: Any, is_json: bool) -> list[Problem]:
     """Text no contract may hold (issue 15, item 7): a JSON key given twice (msgspec keeps
     the last, silently; TOML refuses it itself) and control characters anywhere."""
