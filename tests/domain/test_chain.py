@@ -10,6 +10,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import D, agreed, apply, fig, outcome, submit
 from outcomeledger.domain.commands import RejectReturn
@@ -98,3 +100,33 @@ def test_rounding_is_once_per_part_and_period() -> None:
     assert a.buyer_pays == D("100.00")
     assert a.share_part == D("33.30")
     assert isinstance(a.share_part, Decimal)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from([Q1, Q2, Q3]), st.sampled_from(["A", "B", ""]),
+                          st.sampled_from(["O1", "O2"]), st.integers(0, 9)),
+                min_size=1, max_size=12),
+       st.sets(st.sampled_from([(Q1, "A"), (Q2, "B"), (Q3, "")])))
+def test_units_are_the_sum_of_every_unrejected_figure_in_any_order(
+        returns: list[tuple[str, str, str, int]], rejected: set[tuple[str, str]]) -> None:
+    """Returns for the same period and provider arrive apart (a later one adds outcomes),
+    some returns are rejected: each provider's units are still the plain sum."""
+    state = network(A=None, B=None)
+    for period, provider, code, value in returns:
+        figure = fig(code, value)
+        if (period, provider, code, "") in state.figures:
+            continue  # a different value would be a restatement: not what this is about
+        state = apply(state, submit(period, figure, provider=provider))
+    for period, provider in rejected:
+        if (period, provider) in state.returns:
+            state = apply(state, RejectReturn(period, provider, "rejected"))
+    expected: dict[tuple[str, str], Decimal] = {}
+    for (period, provider, _code, _p), record in state.figures.items():
+        status = state.returns[(period, provider)]
+        if status.rejected is None:
+            expected[(period, provider)] = expected.get((period, provider), D(0)) + record.value
+    schedule = compute(state)
+    for provider in ("A", "B"):
+        chain = provider_chain(state, schedule, provider)
+        for r in chain.periods:
+            assert r.units == expected.get((r.period, provider), D(0))

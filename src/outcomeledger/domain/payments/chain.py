@@ -169,13 +169,27 @@ def _units(state: ContractState) -> tuple[dict[str, dict[str, dict[str, Decimal]
     by_outcome: dict[str, dict[str, dict[str, Decimal]]] = {}
     by_provider: dict[str, dict[str, dict[str, Decimal]]] = {}
     returns = state.returns
+    # A return's figures mostly follow one another in the map (a return is recorded
+    # whole), so its status and its two target maps are looked up again only when the
+    # (period, provider) changes, which is correct in any order.
+    current: tuple[str, str] | None = None
+    rejected = False
+    outcomes: dict[str, dict[str, Decimal]] = {}
+    own: dict[str, Decimal] = {}
     for (period, provider, outcome, _participant), record in state.figures.items():
-        status = returns.get((period, provider))
-        if status is not None and status.rejected is not None:
+        if current is None or current[0] != period or current[1] != provider:
+            current = (period, provider)
+            status = returns.get(current)
+            rejected = status is not None and status.rejected is not None
+            if not rejected:
+                outcomes = by_outcome.setdefault(period, {})
+                own = by_provider.setdefault(period, {}).setdefault(provider, {})
+        if rejected:
             continue
         value = record.value
-        cell = by_outcome.setdefault(period, {}).setdefault(outcome, {})
+        cell = outcomes.get(outcome)
+        if cell is None:
+            cell = outcomes[outcome] = {}
         cell[provider] = cell.get(provider, ZERO) + value
-        own = by_provider.setdefault(period, {}).setdefault(provider, {})
         own[outcome] = own.get(outcome, ZERO) + value
     return by_outcome, by_provider
