@@ -199,3 +199,28 @@ def test_a_follower_in_table_format_prints_a_line_per_event(
                                                     b"tester")
         code, _ = follower.stop()
     assert code == 0
+
+
+def test_a_consumer_that_closes_the_pipe_ends_the_follower_quietly(
+        ledger: Ledgered, ledger_db: Db) -> None:
+    # given a follower whose consumer read one event (as `events --follow | head -1`)
+    process = subprocess.Popen(
+        [*CLI, "--db", ledger_db.url, "events", "--follow", "--interval", "0.05"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert process.stdout is not None
+    assert process.stderr is not None
+    try:
+        assert json.loads(process.stdout.readline())["position"] == 1
+        listening(ledger_db)
+        # when the consumer goes away and the ledger moves on
+        process.stdout.close()
+        for reference in ("C-GONE-1", "C-GONE-2"):
+            agree(ledger, reference)
+        code = process.wait(timeout=30)
+        stderr = process.stderr.read().decode()
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.stderr.close()
+    # then it ends with exit 0 and says nothing
+    assert (code, stderr) == (0, "")

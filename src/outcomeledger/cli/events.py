@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import sys
 from typing import BinaryIO
 
@@ -116,18 +117,30 @@ def events(c: Context, after: int, reference: str | None, limit: int | None,
 
     def body() -> None:
         output = _Output(fmt, sys.stdout.buffer)
-        with c.ledger() as ledger:
-            if reference is not None:
-                ledger.get(reference)
-            if follow:
-                with Stop() as stop:
-                    feed.follow(ledger, after, output.page, lambda: stop.requested,
-                                reference=reference, limit=limit, interval=interval)
-            else:
-                for page in feed.read(ledger, after, reference, limit):
-                    output.page(page)
-        output.close()
+        try:
+            with c.ledger() as ledger:
+                if reference is not None:
+                    ledger.get(reference)
+                if follow:
+                    with Stop() as stop:
+                        feed.follow(ledger, after, output.page, lambda: stop.requested,
+                                    reference=reference, limit=limit, interval=interval)
+                else:
+                    for page in feed.read(ledger, after, reference, limit):
+                        output.page(page)
+            output.close()
+        except BrokenPipeError:
+            _consumer_gone()
     run(body, writes=False)
+
+
+def _consumer_gone() -> None:
+    """The reader closed the pipe (``events --follow | head``): a consumer may stop
+    reading whenever it has what it wants, so the feed ends quietly, exit 0. Standard
+    output now points at nothing, so the flush at exit cannot fail a second time."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 COMMANDS = [events]
