@@ -87,6 +87,17 @@ class Provider(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=Tr
     left: date | None = None
     terms: ProviderTerms | None = None
 
+    def member_on(self, day: date) -> bool:
+        """Whether ``day`` falls within its membership (no dates: always)."""
+        return ((self.joined is None or self.joined <= day)
+                and (self.left is None or day <= self.left))
+
+    def member_during(self, start: date, end: date) -> bool:
+        """Whether its membership overlaps ``start``..``end``: a provider joining or
+        leaving mid-period is a member for that period (returns, fees)."""
+        return ((self.joined is None or self.joined <= end)
+                and (self.left is None or start <= self.left))
+
 
 class Fee(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """A non-outcome payment: per period, or per attachment (units of ``outcome``)."""

@@ -182,7 +182,7 @@ def _achieved_problem(day: date, period: Period, terms: ContractTerms, provider:
     if day > terms.last_claim_date:
         return (f"after the claims window closed (got {day}, claims close "
                 f"{terms.last_claim_date})")
-    if member is not None and not _member_on(member, day):
+    if member is not None and not member.member_on(day):
         return (f"outside {provider}'s membership of the network (got {day}, expected "
                 f"{_dates(member)})")
     return None
@@ -191,20 +191,15 @@ def _achieved_problem(day: date, period: Period, terms: ContractTerms, provider:
 def outside_membership(member: Provider, period: Period) -> str | None:
     """Why ``member`` may not return for ``period``, or None: the period must overlap its
     membership (a provider joining or leaving mid-period returns for that period)."""
+    if member.member_during(period.start, period.end):
+        return None
     if member.joined is not None and period.end < member.joined:
         return (f"{member.id} joined the network on {member.joined}, after {period.id} "
                 f"(got {period.id}, {period.start}..{period.end}; expected a period "
                 f"overlapping {_dates(member)})")
-    if member.left is not None and period.start > member.left:
-        return (f"{member.id} left the network on {member.left}, before {period.id} "
-                f"(got {period.id}, {period.start}..{period.end}; expected a period "
-                f"overlapping {_dates(member)})")
-    return None
-
-
-def _member_on(member: Provider, day: date) -> bool:
-    return ((member.joined is None or member.joined <= day)
-            and (member.left is None or day <= member.left))
+    return (f"{member.id} left the network on {member.left}, before {period.id} "
+            f"(got {period.id}, {period.start}..{period.end}; expected a period "
+            f"overlapping {_dates(member)})")
 
 
 def _dates(member: Provider) -> str:

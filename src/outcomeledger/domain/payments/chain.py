@@ -57,12 +57,6 @@ class ProviderChain(Struct, frozen=True, gc=False):
     margin: Decimal | None
 
 
-def member_in(provider: Provider, period: Period) -> bool:
-    """Whether the provider's membership overlaps ``period`` (no dates: always)."""
-    return ((provider.joined is None or provider.joined <= period.end)
-            and (provider.left is None or provider.left >= period.start))
-
-
 def provider_chain(state: ContractState, schedule: Schedule, provider_id: str
                    ) -> ProviderChain:
     """The chain for ``provider_id`` over every period of ``schedule``."""
@@ -156,7 +150,7 @@ def _row(pid: str, period: Period, terms_of: Provider, latest: Provider,
         sum((price * mine.get(code, ZERO) for code, price in t.prices.items()), ZERO),
         currency)
     fee = None if t.fee is None else (
-        quantize(t.fee, currency) if member_in(latest, period) else ZERO)
+        quantize(t.fee, currency) if latest.member_during(period.start, period.end) else ZERO)
     owed = sum((x for x in (share_part, prices_part, fee) if x is not None), ZERO)
     return ChainPeriod(pid, units, buyer, share_part, prices_part, fee, owed, buyer - owed)
 
