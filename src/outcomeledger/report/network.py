@@ -9,7 +9,7 @@ supplier and to no provider.
 
 Where a provider has ``[providers.terms]``, what the integrator owes it, what the buyer
 pays for its outcomes and the margin between come from the chain
-(:func:`..domain.payments.chain.provider_chain`, the figures of ``payments REF
+(:func:`..domain.payments.chain.provider_chains`, the figures of ``payments REF
 --provider ID``), never recomputed here. The market-shaping figures are
 :mod:`.market`'s.
 """
@@ -20,7 +20,7 @@ from collections import defaultdict
 from decimal import Decimal
 
 from ..domain.money import ZERO
-from ..domain.payments.chain import ProviderChain, provider_chain
+from ..domain.payments.chain import ProviderChain, provider_chains
 from ..domain.payments.schedule import as_at
 from ..domain.terms import Provider
 from .market import market
@@ -63,8 +63,8 @@ def _chains(view: View) -> dict[str, ProviderChain]:
     (they differ only where a cap binds on some outcomes and not others)."""
     schedule = view.schedule if view.as_at is None else as_at(view.schedule, view.state,
                                                               view.as_at)
-    return {p.id: provider_chain(view.state, schedule, p.id)
-            for p in view.terms.providers if p.terms is not None}
+    wanted = {p.id for p in view.terms.providers if p.terms is not None}
+    return {c.provider.id: c for c in provider_chains(view.state, schedule, wanted)}
 
 
 def _outcomes(view: View, by_outcome: Cells, who: str) -> tuple[ProviderOutcome, ...]:

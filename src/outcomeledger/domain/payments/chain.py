@@ -21,6 +21,7 @@ schedule in, rows out.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Collection
 from decimal import Decimal
 
 from msgspec import Struct
@@ -29,7 +30,7 @@ from ..contract.state import ContractState
 from ..errors import Refused
 from ..money import ZERO, quantize
 from ..periods import Period
-from ..terms import ContractTerms, Provider
+from ..terms import Provider
 from .schedule import Schedule
 
 
@@ -60,25 +61,43 @@ class ProviderChain(Struct, frozen=True, gc=False):
 def provider_chain(state: ContractState, schedule: Schedule, provider_id: str
                    ) -> ProviderChain:
     """The chain for ``provider_id`` over every period of ``schedule``."""
-    latest = {p.id: p for p in state.current_terms.providers}
+    latest = [p.id for p in state.current_terms.providers]
     if provider_id not in latest:
         known = ", ".join(latest) or "none"
         raise Refused(f"contract {state.reference} has no provider {provider_id!r} "
                       f"(its providers: {known})", "provider")
-    by_outcome, by_provider = _units(state)
-    return _chain(state, schedule, latest[provider_id], by_provider,
-                  _buyer_pays(schedule, by_outcome))
+    return provider_chains(state, schedule, {provider_id})[0]
 
 
-def provider_chains(state: ContractState, schedule: Schedule) -> tuple[ProviderChain, ...]:
-    """The chain of every provider of the network (latest terms), in the order declared;
-    the figures are read and the outcome payments shared out once for all of them."""
-    providers = state.current_terms.providers
+def provider_chains(state: ContractState, schedule: Schedule,
+                    ids: Collection[str] | None = None) -> tuple[ProviderChain, ...]:
+    """The chain of every provider of the network (latest terms), or of those in ``ids``,
+    in the order declared; what they all read (the figures, the outcome payments shared
+    out, each period's terms) is worked out once for all of them."""
+    providers = [p for p in state.current_terms.providers if ids is None or p.id in ids]
     if not providers:
         return ()
-    by_outcome, by_provider = _units(state)
-    buyer = _buyer_pays(schedule, by_outcome)
-    return tuple(_chain(state, schedule, p, by_provider, buyer) for p in providers)
+    basis = _Basis(state, schedule)
+    return tuple(_chain(state, schedule, basis, p) for p in providers)
+
+
+class _Basis:
+    """What every provider's chain reads, once per contract and schedule: each
+    provider's units per period and outcome, what the buyer pays for them, and each
+    period with its terms' providers by id."""
+
+    def __init__(self, state: ContractState, schedule: Schedule) -> None:
+        by_outcome, self.by_provider = _units(state)
+        self.buyer = _buyer_pays(schedule, by_outcome)
+        declared: dict[int, dict[str, Provider]] = {}  # terms (by identity) -> providers
+        self.periods: list[tuple[str, Period, dict[str, Provider]]] = []
+        for p in schedule.periods:
+            period = state.period(p.period)
+            terms = state.terms_for(period)
+            providers = declared.get(id(terms))
+            if providers is None:
+                providers = declared[id(terms)] = {x.id: x for x in terms.providers}
+            self.periods.append((p.period, period, providers))
 
 
 def _buyer_pays(schedule: Schedule, units: dict[str, dict[str, dict[str, Decimal]]]
@@ -105,20 +124,17 @@ def _buyer_pays(schedule: Schedule, units: dict[str, dict[str, dict[str, Decimal
     return out
 
 
-def _chain(state: ContractState, schedule: Schedule, provider: Provider,
-           by_provider: dict[str, dict[str, dict[str, Decimal]]],
-           buyer: dict[str, dict[str, Decimal]]) -> ProviderChain:
+def _chain(state: ContractState, schedule: Schedule, basis: _Basis, provider: Provider
+           ) -> ProviderChain:
     provider_id = provider.id
     currency = schedule.currency
     rows = []
-    for p in schedule.periods:
-        period = state.period(p.period)
+    for pid, period, declared in basis.periods:
         # The provider's terms as the period's terms give them; its membership dates are
         # facts about it, so the latest terms' dates apply to every period.
-        in_force = _provider_in(state.terms_for(period), provider)
-        pays = buyer.get(p.period, {}).get(provider_id, ZERO)
-        rows.append(_row(p.period, period, in_force, provider,
-                         by_provider.get(p.period, {}).get(provider_id, {}),
+        pays = basis.buyer.get(pid, {}).get(provider_id, ZERO)
+        rows.append(_row(pid, period, declared.get(provider_id, provider), provider,
+                         basis.by_provider.get(pid, {}).get(provider_id, {}),
                          quantize(pays, currency), currency))
     owed = [r.owed for r in rows]
     unknown = any(o is None for o in owed) or (not rows and provider.terms is None)
@@ -128,14 +144,6 @@ def _chain(state: ContractState, schedule: Schedule, provider: Provider,
         contract=state.reference, currency=currency, integrator=state.current_terms.supplier,
         provider=provider, periods=tuple(rows), buyer_pays=buyer_total,
         owed=owed_total, margin=None if owed_total is None else buyer_total - owed_total)
-
-
-def _provider_in(terms: ContractTerms, provider: Provider) -> Provider:
-    """``provider`` as ``terms`` declare it (itself when they do not)."""
-    for declared in terms.providers:
-        if declared.id == provider.id:
-            return declared
-    return provider
 
 
 def _row(pid: str, period: Period, terms_of: Provider, latest: Provider,
