@@ -6,6 +6,8 @@ import csv
 import io
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import BinaryIO
 
 import click
@@ -32,20 +34,40 @@ COLUMNS = ("position", "contract", "type", "recorded_at", "recorded_by", "hash",
 _json = msgspec.json.Encoder(decimal_format="string")
 
 
+class _ConsumerGone(Exception):
+    """The reader of standard output closed it (``events --follow | head``)."""
+
+
+@contextmanager
+def _to_consumer() -> Iterator[None]:
+    """Writes to the consumer: a closed pipe is its way of saying it has read enough,
+    told apart here from a broken pipe anywhere else (which stays a refusal)."""
+    try:
+        yield
+    except BrokenPipeError:
+        raise _ConsumerGone from None
+
+
 class _Output:
     """Writes pages of the feed in one format to a binary stream, flushed after every
     page so that a follower's consumer sees each event as soon as it is read."""
 
     def __init__(self, fmt: str, out: BinaryIO) -> None:
         self.fmt, self.out, self.count = fmt, out, 0
-        if fmt == "csv":
-            self._text([list(COLUMNS)])
-        elif fmt == "table":
-            self.out.write(self._row(("position", "recorded_at", "contract", "type",
-                                      "recorded_by")) + self._row(
-                ("-" * 8, "-" * 20, "-" * 16, "-" * 16, "-" * 11)))
+        with _to_consumer():
+            if fmt == "csv":
+                self._text([list(COLUMNS)])
+            elif fmt == "table":
+                self.out.write(self._row(("position", "recorded_at", "contract", "type",
+                                          "recorded_by")) + self._row(
+                    ("-" * 8, "-" * 20, "-" * 16, "-" * 16, "-" * 11)))
 
     def page(self, lines: list[FeedLine]) -> None:
+        with _to_consumer():
+            self._page(lines)
+            self.out.flush()
+
+    def _page(self, lines: list[FeedLine]) -> None:
         if self.fmt == "ndjson":
             self.out.write(feed.ndjson(lines))
         elif self.fmt == "json":
@@ -60,12 +82,12 @@ class _Output:
         else:
             self.out.write(b"".join(self._row((str(e.position), e.recorded_at, e.contract,
                                                e.type, e.recorded_by)) for e in lines))
-        self.out.flush()
 
     def close(self) -> None:
-        if self.fmt == "json":
-            self.out.write(b"\n]\n" if self.count else b"[]\n")
-        self.out.flush()
+        with _to_consumer():
+            if self.fmt == "json":
+                self.out.write(b"\n]\n" if self.count else b"[]\n")
+            self.out.flush()
 
     def _text(self, rows: list[list[str]]) -> None:
         text = io.StringIO()
@@ -116,8 +138,8 @@ def events(c: Context, after: int, reference: str | None, limit: int | None,
                                "closes: follow with --format ndjson (or csv, table)")
 
     def body() -> None:
-        output = _Output(fmt, sys.stdout.buffer)
         try:
+            output = _Output(fmt, sys.stdout.buffer)
             with c.ledger() as ledger:
                 if reference is not None:
                     ledger.get(reference)
@@ -129,7 +151,7 @@ def events(c: Context, after: int, reference: str | None, limit: int | None,
                     for page in feed.read(ledger, after, reference, limit):
                         output.page(page)
             output.close()
-        except BrokenPipeError:
+        except _ConsumerGone:
             _consumer_gone()
     run(body, writes=False)
 
