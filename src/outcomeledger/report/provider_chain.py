@@ -11,9 +11,9 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
-from ..domain.money import fmt_money, fmt_thousands
+from ..domain.money import fmt_money
 from ..domain.payments.chain import ChainPeriod, ProviderChain
-from .render import Table
+from .render import Table, money_cell
 
 #: The amounts of each period, in the order the chain computes them.
 AMOUNTS = ("buyer_pays", "share_part", "prices_part", "fee", "owed", "margin")
@@ -45,9 +45,7 @@ def chain_table(chain: ProviderChain, periods: Sequence[ChainPeriod], *,
     cur = chain.currency
 
     def show(amount: Decimal | None) -> str:
-        if amount is None:
-            return ""
-        return fmt_money(amount, cur) if machine else fmt_thousands(amount, cur)
+        return "" if amount is None else money_cell(amount, cur, machine=machine)
 
     rows = [[r.period, str(r.units), *(show(getattr(r, f)) for f in AMOUNTS)]
             for r in periods]

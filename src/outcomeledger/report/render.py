@@ -133,11 +133,17 @@ def _active(p: PeriodPayment) -> bool:
         p.lines)
 
 
+def money_cell(amount: Decimal, currency: str, *, machine: bool) -> str:
+    """An amount in a table: a plain decimal for machines (CSV), with thousands
+    separators for people."""
+    return fmt_money(amount, currency) if machine else fmt_thousands(amount, currency)
+
+
 def payments_table(schedule: Schedule, periods: Sequence[PeriodPayment], *,
                    machine: bool) -> Table:
     cur = schedule.currency
     def show(amount: Decimal) -> str:
-        return fmt_money(amount, cur) if machine else fmt_thousands(amount, cur)
+        return money_cell(amount, cur, machine=machine)
 
     shown = periods if machine else [p for p in periods if _active(p)]
     rows = [[p.period, *(show(getattr(p, f)) for f in PAYMENT_FIELDS)] for p in shown]
