@@ -87,10 +87,11 @@ def plan_batch(load: Load, batch: Sequence[tuple[str, Command]], meta: Meta,
             state = evolve_owned(state, event, digest)
         unfolded.clear()
         decision = _decide(state, command, meta, index, refused, problems)
-        if decision is not None:
-            _chain(decision, state, stream, index, emit, unfolded)
-        plan.decisions.append(Decision(()) if decision is None else decision if (
-            keep_events) else Decision((), decision.receipt))
+        if decision is None:
+            plan.decisions.append(Decision(()))
+            continue
+        _chain(decision, state, stream, index, emit, unfolded)
+        plan.decisions.append(decision if keep_events else Decision((), decision.receipt))
     if problems:
         raise InvalidInput(problems)
     return plan
