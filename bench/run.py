@@ -63,6 +63,7 @@ from typing import Any
 
 import msgspec
 
+import programmes
 import synthetic
 from outcomeledger.app import feed, replay
 from outcomeledger.app.ledger import open_ledger
@@ -296,6 +297,14 @@ def timed_import(location: str, csv: Path, rows: int) -> dict[str, Any]:
             "import_rss_mb": processes_rss_mb(workers)}
 
 
+def phase_programme(path: Path) -> dict[str, Any]:
+    """Programmes over the ledger's contracts (bench/programmes.py). Writes (the
+    programmes, a variation per contract, a few payment runs): measured last."""
+    contracts, _quarters = synthetic.shape(int(os.environ["BENCH_LEDGER_EVENTS"]))
+    with open_ledger(str(path)) as ledger:
+        return programmes.measure(ledger, contracts)
+
+
 def phase_follow(path: Path) -> dict[str, Any]:
     """``events --follow`` catching up from position 0: every event read, decoded and
     written as its NDJSON line (to /dev/null), a page at a time, as the command does;
@@ -320,6 +329,7 @@ PHASES: dict[str, Callable[..., dict[str, Any]]] = {
     "verify_rules": phase_verify_rules, "verify_all": phase_verify_all,
     "stock": phase_stock,
     "query": phase_query, "one_return": phase_one_return, "follow": phase_follow,
+    "programme": phase_programme,
 }
 
 
@@ -354,6 +364,7 @@ def measure_ledger(path: Path, events: int, *, stock: bool = True) -> dict[str, 
         out.update(child("stock", path, env=env))
     out.update(child("query", path, env=env))
     out.update(child("one_return", path, env=env))
+    out.update(child("programme", path, env=env))
     return out
 
 

@@ -31,6 +31,7 @@ from outcomeledger.cli import cli
 from outcomeledger.cli.evidence import stored_rows
 from outcomeledger.domain.commands import Meta
 from outcomeledger.imports.importer import import_data
+from outcomeledger.storage.chain import PROGRAMME_PREFIX
 from outcomeledger.storage.store import Ledger
 
 ROOT = Path(__file__).resolve().parents[2] / "replay"
@@ -110,7 +111,11 @@ SCENARIOS: dict[str, tuple[str, Callable[[Ledger], None]]] = {
     "S2-greater-manchester": ("GMHP-2017", demo.build_gm),
     "S5-work-programme": ("WP-G2-2011", build_work_programme),
     "S6-essex-mst": ("ESSEX-MST-2012", build_essex),
+    "S7-council-programme": ("NHF-HW-2022", demo.build_nhf),
 }
+
+#: Scenarios with a programme (DESIGN 10): its report is recorded too.
+PROGRAMMES = {"S7-council-programme": "NHF-2022"}
 
 
 def _cli(db: Db, *args: str) -> bytes:
@@ -119,21 +124,27 @@ def _cli(db: Db, *args: str) -> bytes:
     return result.stdout_bytes
 
 
-def _pack(ledger: Ledger, reference: str, path: Path) -> bytes:
+def _pack(ledger: Ledger, path: Path) -> bytes:
     rows = list(stored_rows(ledger))
+    # Every stream the pack holds: the contracts, and the programmes as evidence names them.
+    streams = [*ledger.references(), *(PROGRAMME_PREFIX + p for p in ledger.programme_references())]
     with path.open("wb") as out:
-        write_pack(out, rows, [reference], None, None)
+        write_pack(out, rows, streams, None, None)
     return path.read_bytes()
 
 
-def _outputs(db: Db, reference: str) -> dict[str, bytes]:
+def _outputs(db: Db, reference: str, programme: str | None = None) -> dict[str, bytes]:
     with open_ledger(db.url) as ledger, closing(ledger.connect()) as conn:
         tables = b"".join(projections.dump(conn))
-    return {
+    outputs = {
         "expected/projections.ndjson": tables,
         "expected/payments.json": _cli(db, "payments", reference, "--format", "json"),
         "expected/contract.json": _cli(db, "contract", "show", reference, "--format", "json"),
     }
+    if programme is not None:
+        outputs["expected/programme.json"] = _cli(db, "report", "--programme", programme,
+                                                  "--format", "json")
+    return outputs
 
 
 @pytest.mark.slow
@@ -142,12 +153,13 @@ def test_scenario_replays_byte_for_byte(name: str, ledger_db: Db, tmp_path: Path
                                         request: pytest.FixtureRequest) -> None:
     """On both backends: the recorded outputs are the same bytes on SQLite and PostgreSQL."""
     reference, build = SCENARIOS[name]
+    programme = PROGRAMMES.get(name)
     folder = ROOT / name
     built = ledger_db
     with open_ledger(built.url, create=True) as ledger:
         build(ledger)
-        recorded = {PACK: _pack(ledger, reference, tmp_path / "built.pack"),
-                    **_outputs(built, reference)}
+        recorded = {PACK: _pack(ledger, tmp_path / "built.pack"),
+                    **_outputs(built, reference, programme)}
     if RERECORD:
         for file, data in recorded.items():
             (folder / file).parent.mkdir(parents=True, exist_ok=True)
@@ -161,9 +173,11 @@ def test_scenario_replays_byte_for_byte(name: str, ledger_db: Db, tmp_path: Path
         lines = (folder / PACK).read_bytes().splitlines(keepends=True)
         replay.load_pack(ledger, lines, PACK)
     assert _cli(loaded, "events") == _cli(built, "events")
-    assert _outputs(loaded, reference) == {k: v for k, v in recorded.items() if k != PACK}
+    assert _outputs(loaded, reference, programme) == {
+        k: v for k, v in recorded.items() if k != PACK}
     _cli(loaded, "replay")
-    assert _outputs(loaded, reference) == {k: v for k, v in recorded.items() if k != PACK}
+    assert _outputs(loaded, reference, programme) == {
+        k: v for k, v in recorded.items() if k != PACK}
 
 
 def test_every_scenario_folder_is_replayed() -> None:

@@ -177,6 +177,13 @@ def _indigo(price: object = 100, currency: str | None = "GBP", start: str = "202
     return json.dumps({"project": {"id": "INDIGO-T-1", "data": data}})
 
 
+def _programme(budget: str = "15000", end: str = "2024-03-31") -> str:
+    return (f'reference = "FCF"\ntitle = "Fair Chance Fund"\ncurrency = "GBP"\n'
+            f'start = 2020-04-01\nend = {end}\nbudget = "{budget}"\nfunders = [\n'
+            '  { id = "DCLG", name = "DCLG", commitment = "10000" },\n'
+            '  { id = "CO", name = "Cabinet Office", commitment = "5000" },\n]\n')
+
+
 CASES: dict[str, Bad] = {
     # readers fixed before this catalogue (tests/imports/test_reader_bytes.py)
     "returns json in UTF-16": Bad(("returns", "import", "{r.json}"),
@@ -454,6 +461,42 @@ CASES: dict[str, Bad] = {
     "import indigo a reference with a trailing space": Bad(
         ("import", "indigo", "{p.json}", "--reference", "C-NEW "), {"p.json": _indigo()},
         "reference"),
+    # programmes (DESIGN 10): each problem at its line of the file
+    "programme whose funders do not sum to the budget": Bad(
+        ("programme", "agree", "{p.toml}"), {"p.toml": _programme(budget="16000")},
+        "p.toml:7: funders: commitments must sum to the budget (got 15000, expected 16000"),
+    "programme with a budget of 0": Bad(("programme", "agree", "{p.toml}"),
+                                        {"p.toml": _programme(budget="0")},
+                                        "p.toml:6: budget: must be more than 0"),
+    "programme ending before it starts": Bad(("programme", "agree", "{p.toml}"),
+                                             {"p.toml": _programme(end="2019-12-31")},
+                                             "p.toml:5: end: before the start"),
+    "programme with a funder twice": Bad(
+        ("programme", "agree", "{p.toml}"),
+        {"p.toml": _programme().replace('"CO"', '"DCLG"')},
+        "funders[1].id: given twice (got 'DCLG'"),
+    "programme with an unknown key": Bad(("programme", "agree", "{p.toml}"),
+                                         {"p.toml": _programme() + 'budgte = "1"\n'},
+                                         "p.toml:11: budgte"),
+    "programme file missing": Bad(("programme", "agree", "{tmp}/none.toml"), {},
+                                  "none.toml: file: no such file"),
+    "programme vary an unknown programme": Bad(
+        ("programme", "vary", "NOPE", "{v.toml}", "--effective", "2021-04-01", "--reason",
+         "r"), {"v.toml": 'budget = "1"\n'}, "no programme 'NOPE' in this ledger"),
+    "programme show an unknown programme": Bad(("programme", "show", "NOPE"), {},
+                                               "no programme 'NOPE' in this ledger"),
+    "report of an unknown programme": Bad(("report", "--programme", "NOPE"), {},
+                                          "no programme 'NOPE' in this ledger"),
+    "report --programme with --as-at": Bad(("report", "--programme", "NOPE", "--as-at",
+                                            "2021-01-01"), {}, "--as-at"),
+    "contract naming an unknown programme": Bad(
+        ("contract", "agree", "{c.toml}"),
+        {"c.toml": 'programme = "NOPE"\n' + CONTRACT.replace('reference = "C-IMP"',
+                                                              'reference = "C-NEW"')},
+        "c.toml:1: programme: no programme 'NOPE'"),
+    "variation joining an unknown programme": Bad(
+        ("contract", "vary", "C-IMP", "{v.toml}", "--effective", "2020-07-01", "--reason",
+         "joins"), {"v.toml": 'programme = "NOPE"\n'}, "v.toml:1: programme: no programme"),
 }
 
 

@@ -122,14 +122,14 @@ def test_the_reports_ledger_head_is_the_walked_head(ledger_path: Path) -> None:
         for rows in stored_batches(ledger):
             walked.add_rows(rows)
     assert fast == walked.head()
-    assert fast.streams == 3
+    assert fast.streams == 6  # five contracts and a programme
 
 
 def test_terms_in_force_are_the_agreed_terms_varied_in_order(ledger_path: Path) -> None:
     with open_ledger(str(ledger_path)) as ledger:
-        for ref in ledger.references():
-            state = ledger.get(ref)
-            assert state.variations, ref
+        varied = [s for s in map(ledger.get, ledger.references()) if s.variations]
+        assert len(varied) >= 4  # the demo's contracts with variations (NHF-SCH-2022 has none)
+        for state in varied:
             for day in (date(2010, 1, 1), date(2014, 4, 1), date(2019, 1, 1),
                         date(2020, 4, 1), date(2030, 1, 1)):
                 terms = state.base_terms
@@ -150,7 +150,7 @@ def test_a_rebuild_split_over_processes_writes_the_same_tables(
         monkeypatch.setenv("OUTCOMELEDGER_REPLAY_WORKERS", str(workers))
         done = rebuild(conn)
         assert list(dump(conn)) == one_process
-    assert done.events == 38
+    assert done.events == 83
 
 
 def test_a_failed_worker_fails_the_rebuild_before_any_swap(ledger_path: Path) -> None:

@@ -84,7 +84,8 @@ def _agree(db: Db, folder: Path, *references: str) -> None:
 def _events(db: Db) -> list[tuple[str, str]]:
     """(contract, type) of every stored event, in global order."""
     with open_ledger(db.url) as ledger:
-        return [(s.event.contract, type(s.event).__name__) for s in ledger.feed()]
+        return [(getattr(s.event, "contract", ""), type(s.event).__name__)
+                for s in ledger.feed()]
 
 
 def _earned(db: Db, reference: str) -> Decimal:

@@ -1,4 +1,5 @@
-"""The demo ledger: three real-shaped contracts, built through the same services as the CLI.
+"""The demo ledger: real-shaped contracts and a programme, built through the same services
+as the CLI.
 
 * GMHP-2017 (domain.md S2): a rate card with an accommodation ladder whose contract
   cap binds; a restatement after certification that the cap absorbs; a term extension.
@@ -6,6 +7,9 @@
   comparison group, per-cohort and pooled thresholds, a variation dropping cohort 3.
 * MHEP-ENF-2018: two payers, a provider network, a management fee, retention, a price
   variation, an extrapolated recovery and a closure that releases retention.
+* NHF-2022 (DESIGN 10): a council outcomes programme, one budget and two funders above
+  NHF-HW-2022 (an integrator whose network gains a VCSE and loses an SME) and
+  NHF-SCH-2022; the budget binds in the last year (replay/S7-council-programme).
 
 Events carry the historical dates on which each fact was learned, so the demo ledger
 is the same, byte for byte, on every machine.
@@ -23,6 +27,7 @@ from ..imports.importer import import_data
 from ..report import render
 from ..storage.store import Ledger
 from . import services as service
+from .programmes import agree_programme
 
 COMMISSIONER = "commissioner:jane.doe@gmca.gov.uk"
 
@@ -111,7 +116,40 @@ def build_enf(ledger: Ledger) -> None:
                     "final reconciliation")
 
 
-BUILDERS: tuple[Callable[[Ledger], None], ...] = (build_gm, build_pb, build_enf)
+def build_nhf(ledger: Ledger) -> None:
+    """A council outcomes programme (DESIGN 10): one budget, two funders, two contracts.
+    The integrator's network grows (a VCSE joins in year 2) and shrinks (an SME leaves);
+    the budget binds in the last year."""
+    council = "commissioner:outcomes@northshire.gov.uk"
+    integrator = "provider:returns@northshire-active.org.uk"
+    hw, schools = "NHF-HW-2022", "NHF-SCH-2022"
+    agree_programme(ledger, _path("nhf_programme.toml"), _meta("2022-03-01T10:00:00", council),
+                    "programme agreed by the council's cabinet with the Better Futures Fund")
+    service.agree(ledger, _path("nhf_weight.toml"), _meta("2022-03-15T10:00:00", council),
+                  "outcomes contract signed with the integrator")
+    service.agree(ledger, _path("nhf_schools.toml"), _meta("2022-03-15T11:00:00", council),
+                  "outcomes contract signed")
+    _import(ledger, "nhf_hw_FY2022-Q2.csv", "2022-10-20T09:00:00", integrator)
+    service.certify(ledger, hw, "FY2022-Q2", _meta("2022-11-03T12:00:00", council))
+    service.vary(ledger, hw, _path("nhf_eastgate_joins.toml"), date(2023, 4, 1),
+                 "Eastgate Community Kitchen joins the network (market development)",
+                 _meta("2023-03-20T10:00:00", council))
+    runs = (("FY2022-Q4", "2023-04-20", "2023-05-04"), ("FY2023-Q2", "2023-10-19", "2023-11-02"),
+            ("FY2023-Q4", "2024-04-18", "2024-05-02"), ("FY2024-Q2", "2024-10-17", "2024-10-31"),
+            ("FY2024-Q4", "2025-04-17", "2025-05-01"))
+    for period, returned, certified in runs:
+        if period == "FY2023-Q4":
+            service.vary(ledger, hw, _path("nhf_moor_leaves.toml"), date(2023, 7, 1),
+                         "Moor Sports Ltd leaves the network at the end of September 2023",
+                         _meta("2023-11-20T10:00:00", council))
+        _import(ledger, f"nhf_{period}.csv", f"{returned}T09:00:00", integrator)
+        for reference, at in ((hw, "12:00"), (schools, "12:30")):
+            service.certify(ledger, reference, period, _meta(f"{certified}T{at}:00", council),
+                            "payment run" if period != "FY2024-Q4" else
+                            "final payment run: the programme's budget binds")
+
+
+BUILDERS: tuple[Callable[[Ledger], None], ...] = (build_gm, build_pb, build_enf, build_nhf)
 
 
 def build_demo(ledger: Ledger, say: Callable[[str], None] = lambda _m: None,
@@ -122,7 +160,8 @@ def build_demo(ledger: Ledger, say: Callable[[str], None] = lambda _m: None,
         builder(ledger)
         say(f"recorded {builder.__name__.removeprefix('build_').upper()} "
             f"({ledger.max_position()} events so far)")
-    text = summary(ledger) + "\n\n" + accountability(ledger, reports)
+    text = (summary(ledger) + "\n\n" + accountability(ledger, reports) + "\n\n"
+            + programmes(ledger, reports))
     if reports is not None:
         say(f"wrote HTML accountability reports to {reports}/")
     return text
@@ -147,6 +186,22 @@ def accountability(ledger: Ledger, reports: Path | None) -> str:
                                                                   encoding="utf-8")
     portfolio = build_portfolio(contracts, head, as_of=None, as_at=None)
     return to_table_text(portfolio_sections(portfolio))
+
+
+def programmes(ledger: Ledger, reports: Path | None) -> str:
+    """Each programme's report (DESIGN 10), and its HTML page if asked."""
+    from ..report.programme import programme_sections
+    from ..report.programme_html import programme_html
+    from ..report.text import to_table_text
+    from .programmes import programme_report_of
+
+    parts = []
+    for ref in ledger.programme_references():
+        report = programme_report_of(ledger, ref)
+        if reports is not None:
+            (reports / f"{ref}.html").write_text(programme_html(report), encoding="utf-8")
+        parts.append(to_table_text(programme_sections(report)))
+    return "\n\n".join(parts)
 
 
 def summary(ledger: Ledger) -> str:

@@ -22,9 +22,11 @@ from eventsourcing.persistence import StoredEvent
 from .. import projections
 from ..audit.evidence import PackEvent, parse_as_of
 from ..audit.pack_verification import read_pack
+from ..domain import codec
 from ..domain.contract.state import ContractState
 from ..domain.contract.validity import StreamRules, Violation
 from ..domain.errors import InvalidInput, LedgerError, Problem, UnknownContract
+from ..domain.programme.validity import ProgrammeRules
 from ..projections import compare, source, sql
 from ..projections.base import RawEvent
 from ..projections.projector import Progress
@@ -135,24 +137,46 @@ def check(ledger: Ledger, *, rules: bool = True, limit: int = 50,
                 tracked = None  # nothing projected yet: no rows to compare
         found = compare.verify(conn, tracked, head, rules=rules, limit=limit,
                                workers=workers)
+        programmes = ProgrammeRules()
+        if rules:
+            for row in source.programme_rows(conn, head):
+                programmes.add(*row)
+            programmes.finish()
     out.findings += found.differences
-    out.violations, out.violation_count, out.checked = (
-        found.violations, found.violation_count, found.checked)
+    out.violations, out.violation_count, out.checked = _with_programmes(
+        found.violations, found.violation_count, found.checked, programmes, limit)
     return out
+
+
+def _with_programmes(violations: list[Violation], count: int, checked: int,
+                     programmes: ProgrammeRules, limit: int
+                     ) -> tuple[list[Violation], int, int]:
+    """The contracts' findings with the programmes' (DESIGN 10), in position order."""
+    joined = sorted([*violations, *programmes.violations], key=lambda v: v.position)
+    return (joined[:limit], count + len(programmes.violations),
+            checked + programmes.checked)
 
 
 def _check_in_memory(ledger: Ledger, rules: bool, limit: int) -> Checked:
     """:func:`check` of a ledger with no read models (an in-memory SQLite store)."""
     streams: dict[str, StreamRules] = {}
+    programmes = ProgrammeRules()
     for rows in stored_batches(ledger):
         for position, stream, version, topic, data in rows:
+            if rules:
+                programmes.add(position, version, topic, data)
+            if codec.is_programme_topic(topic):
+                continue
             checker = streams.get(stream)
             if checker is None:
                 checker = streams[stream] = StreamRules(rules=rules)
             checker.add(position, version, topic, data)
+    programmes.finish()
     found = sorted((v for c in streams.values() for v in c.violations),
                    key=lambda v: v.position)
-    return Checked([], found[:limit], len(found), sum(c.checked for c in streams.values()))
+    violations, count, checked = _with_programmes(
+        found, len(found), sum(c.checked for c in streams.values()), programmes, limit)
+    return Checked([], violations, count, checked)
 
 
 def stored_batches(ledger: Ledger, upto: int | None = None,

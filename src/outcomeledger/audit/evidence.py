@@ -115,7 +115,7 @@ def write_pack(out: IO[bytes], rows: Iterable[StoredRow], contracts: list[str],
                               pinned, listed)
     out.write(_encoder.encode(header) + b"\n")
     for row in rows:
-        out.write(_event_line(row, codec.decode(row.topic, row.state).contract))
+        out.write(_event_line(row, codec.stream_name(codec.decode_any(row.topic, row.state))))
     return head
 
 

@@ -26,6 +26,12 @@ from ..domain.events import (
     RewardAdjusted,
 )
 from ..domain.money import fmt
+from ..domain.programme.events import (
+    AnyProgrammeEvent,
+    ProgrammeAgreed,
+    ProgrammeDrawn,
+    ProgrammeVaried,
+)
 from ..domain.terms import ContractTerms
 from ..domain.variations import apply_variation
 
@@ -109,21 +115,43 @@ def describe(event: AnyEvent, before: ContractState) -> str:
             return f"{event.kind} {fmt(event.amount)} in {event.period}"
         case PaymentCertified():
             true_up = f" (true-up {fmt(event.true_up)})" if event.true_up else ""
-            return f"certified {fmt(event.amount)} through {event.period}{true_up}"
+            above = (f" ({fmt(event.above_budget)} above programme {event.programme}'s "
+                     "budget)" if event.above_budget else "")
+            return f"certified {fmt(event.amount)} through {event.period}{true_up}{above}"
         case ContractClosed():
             return f"closed on {event.closed_on}"
         case _:
             assert_never(event)
 
 
-def source_of(event: AnyEvent) -> str:
+def describe_programme(event: AnyProgrammeEvent) -> str:
+    """What a programme event did, in one line."""
+    match event:
+        case ProgrammeAgreed():
+            t = event.terms
+            return (f"programme agreed: budget {fmt(t.budget)} {t.currency}, "
+                    f"{len(t.funders)} funder(s), {t.start}..{t.end}")
+        case ProgrammeVaried():
+            changed = ", ".join(f for f in event.variation.__struct_fields__
+                                if getattr(event.variation, f) is not msgspec.UNSET)
+            return f"programme varied from {event.effective_from}: {changed}"
+        case ProgrammeDrawn():
+            above = (f", {fmt(event.above_budget)} above budget" if event.above_budget
+                     else "")
+            return (f"drew {fmt(event.amount)} for {event.contract} {event.period} "
+                    f"(certified total {fmt(event.drawn_total)}{above})")
+        case _:
+            assert_never(event)
+
+
+def source_of(event: AnyEvent | AnyProgrammeEvent) -> str:
     source = getattr(event, "source", None)
     if source is None:
         return ""
     return f"{source.file} sha256:{source.sha256[:12]}"
 
 
-def source_fields(event: AnyEvent) -> tuple[str, str]:
+def source_fields(event: AnyEvent | AnyProgrammeEvent) -> tuple[str, str]:
     """(file name, full SHA-256) of the file an event came from; empty strings: none."""
     source = getattr(event, "source", None)
     return ("", "") if source is None else (source.file, source.sha256)

@@ -19,8 +19,9 @@ from ..domain import codec
 from ..domain.contract.state import ContractState, evolve
 from ..domain.errors import InvalidInput, Problem
 from ..domain.events import AnyEvent
+from ..domain.programme.events import ProgrammeEvent
 from ..domain.timestamps import rfc3339
-from ..storage.chain import ChainVerifier
+from ..storage.chain import PROGRAMME_PREFIX, ChainVerifier
 from ..storage.head import Head, StreamHead, ledger_head
 from .checkpoints import Snapshot, snapshot_of
 from .evidence import FORMAT, FORMAT_VERSION, PackEvent, PackHeader, PackHeaderV2, parse_as_of
@@ -116,16 +117,19 @@ def _fold_events(lines: Iterator[bytes], source: str, header: PackHeaderV2,
         verifier.add(item.position, stream, item.version, item.topic, state_bytes)
         if len(verifier.mismatches) > before:
             raise _refuse(source, number, "chain", str(verifier.mismatches[before]))
-        event: AnyEvent = codec.decode(item.topic, state_bytes)
-        if event.contract != item.contract:
+        any_event = codec.decode_any(item.topic, state_bytes)
+        if codec.stream_name(any_event) != item.contract:
             raise _refuse(source, number, "contract", f"line says {item.contract!r}, the "
-                          f"event says {event.contract!r}")
+                          f"event says {codec.stream_name(any_event)!r}")
         if isinstance(limit, int) and item.position > limit:
             raise _refuse(source, number, "position", f"{item.position} is after the "
                           f"header's as_of {header.as_of}")
-        if isinstance(limit, datetime) and event.recorded_at > limit:
-            raise _refuse(source, number, "recorded_at", f"{rfc3339(event.recorded_at)} "
+        if isinstance(limit, datetime) and any_event.recorded_at > limit:
+            raise _refuse(source, number, "recorded_at", f"{rfc3339(any_event.recorded_at)} "
                           f"is after the header's as_of {header.as_of}")
+        if isinstance(any_event, ProgrammeEvent):
+            continue  # a programme's stream: no contract state to fold (chain checked above)
+        event: AnyEvent = any_event
         state = states.get(event.contract) or ContractState(event.contract)
         states[event.contract] = evolve(state, event, digest)
     for pin in pending:
@@ -143,12 +147,15 @@ def _check_totals(header: PackHeaderV2, verifier: ChainVerifier, head: Head,
         raise _refuse(source, 1, "pack_head", f"recomputed head {head} differs from the "
                       f"header's {header.pack_head}")
     listed = set(header.contracts)
-    if header.format_version >= 2 and listed != set(states):
+    # The streams the events belong to: contracts, and programmes named as the chain does.
+    owners = set(states) | {h[0] for h in verifier.streams.values()
+                            if h[0].startswith(PROGRAMME_PREFIX)}
+    if header.format_version >= 2 and listed != owners:
         raise _refuse(source, 1, "contracts", f"the header lists {sorted(listed)}, the events "
-                      f"belong to {sorted(states)}")
-    if not set(states) <= listed:
+                      f"belong to {sorted(owners)}")
+    if not owners <= listed:
         raise _refuse(source, 1, "contracts", f"the header lists {sorted(listed)}, but the "
-                      f"pack holds events of {sorted(set(states) - listed)}")
+                      f"pack holds events of {sorted(owners - listed)}")
 
 
 def _check_header(header: PackHeaderV2, source: str) -> None:

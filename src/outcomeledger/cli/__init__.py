@@ -80,6 +80,7 @@ def _register() -> None:
         evidence,
         indigo,
         payments,
+        programme,
         publish,
         replay,
         report,
@@ -88,8 +89,8 @@ def _register() -> None:
         signing,
     )
 
-    for module in (audit, contract, events, indigo, payments, publish, replay, report, returns,
-                   schema):
+    for module in (audit, contract, events, indigo, payments, programme, publish, replay, report,
+                   returns, schema):
         for command in module.COMMANDS:
             cli.add_command(command)
     # `audit export`, `audit replay` and `audit checkpoint` live in modules of their own,

@@ -9,10 +9,11 @@ from pathlib import Path
 import click
 
 from ..app.replay import check, stored_batches, verify_ledger
-from ..audit.log import LogEntry, describe, source_fields, source_of
+from ..audit.log import LogEntry, describe, describe_programme, source_fields, source_of
 from ..domain.contract.state import ContractState, evolve
 from ..domain.errors import InvalidInput, Problem
 from ..domain.events import EVENT_TYPES
+from ..domain.programme.events import PROGRAMME_EVENT_TYPES, ProgrammeEvent
 from ..domain.timestamps import rfc3339
 from ..report import render
 from ..storage.application import stream_id
@@ -72,7 +73,7 @@ def audit_verify(c: Context, published: str | None, full: bool, no_rules: bool,
         else:
             for p in problems:
                 click.echo(f"MISMATCH {p}")
-            click.echo(f"{verifier.count} events in {len(verifier.streams)} contract streams; "
+            click.echo(f"{verifier.count} events in {len(verifier.streams)} streams; "
                        f"ledger head {head}")
         if problems:
             click.echo(f"verification failed: {len(problems)} mismatch(es)", err=True)
@@ -152,7 +153,7 @@ def audit_log(c: Context, reference: str | None, since: str | None, actor: str |
     if isinstance(moment, int):
         raise click.BadParameter(f"expected an ISO timestamp (got {since!r})",
                                  param_hint="--since")
-    known = [t.__name__ for t in EVENT_TYPES]
+    known = [t.__name__ for t in (*EVENT_TYPES, *PROGRAMME_EVENT_TYPES)]
     if kind and kind not in known:
         raise click.BadParameter(f"no such event type (got {kind!r}, expected one of "
                                  f"{', '.join(known)})", param_hint="--type")
@@ -177,17 +178,22 @@ def _log_entries(ledger: Ledger, reference: str | None, since: datetime | None,
         if wanted is not None and s.stream != wanted:
             continue
         event = s.event
-        before = states.get(event.contract) or ContractState(event.contract)
-        states[event.contract] = evolve(before, event, s.hash)
+        if isinstance(event, ProgrammeEvent):
+            # A programme's own events (DESIGN 10), under the programme's reference.
+            where, what = event.programme, describe_programme(event)
+        else:
+            before = states.get(event.contract) or ContractState(event.contract)
+            states[event.contract] = evolve(before, event, s.hash)
+            where, what = event.contract, describe(event, before)
         if since is not None and event.recorded_at < since:
             continue
         if actor and event.recorded_by != actor:
             continue
         if kind and type(event).__name__ != kind:
             continue
-        entries.append(LogEntry(s.position, event.contract, s.version,
+        entries.append(LogEntry(s.position, where, s.version,
                                 event.recorded_at, event.recorded_by,
-                                type(event).__name__, describe(event, before),
+                                type(event).__name__, what,
                                 event.reason, source_of(event), s.hash,
                                 *source_fields(event), event.prev_hash))
     return entries

@@ -119,16 +119,19 @@ def audit_replay(c: Context, pack: Path, reference: str | None, published: str |
             if state is None or not state.exists:
                 raise LedgerError(f"the pack holds no contract {ref!r}")
             schedule = compute(state)
-            results.append((schedule, render.payments_json(schedule, schedule.periods)))
+            data = render.payments_json(schedule, schedule.periods)
+            results.append((schedule, data, render.with_programme(data, state)))
         if out == "json" and reference:
             click.echo(render.to_json(results[0][1]))
         elif out == "json":
             click.echo(render.to_json({"pack_head": str(replayed.head),
                                        "contracts": [r[1] for r in results]}))
         else:
-            for schedule, data in results:
+            for schedule, data, programme in results:
                 emit(out, render.payments_table(schedule, schedule.periods,
                                                 machine=out != "table"), data)
+                if programme and out == "table":
+                    click.echo(f"\n{programme}")
         c.say(f"pack verified: {replayed.header.events} events, head {replayed.head}; "
               + (anchored or "checked against itself only (give --head or --checkpoints to "
                  "check it against a head published outside it)"))

@@ -142,8 +142,11 @@ def payments_show(c: Context, reference: str, period: str | None, as_of: str | N
             emit(out, chain_table(chain, rows, machine=out != "table"),
                  chain_json(chain, rows))
             return
-        emit(out, render.payments_table(schedule, periods, machine=out != "table"),
-             render.payments_json(schedule, periods))
+        data = render.payments_json(schedule, periods)
+        programme = render.with_programme(data, state)
+        emit(out, render.payments_table(schedule, periods, machine=out != "table"), data)
+        if programme and out == "table":
+            click.echo(f"\n{programme}")
         for note in _terms_not_applied(periods):
             click.echo(f"note: {note}", err=True)
     run(body, writes=False)
@@ -209,6 +212,10 @@ def payments_certify(c: Context, reference: str, period: str, reason: str, dry_r
                 "amount": render.fmt_money(event.amount, currency),
                 "true_up": render.fmt_money(event.true_up, currency),
                 "cumulative_payable": render.fmt_money(event.cumulative_payable, currency)}
+        if event.programme:  # DESIGN 10: drawn on a programme, never past its budget
+            data["programme"] = event.programme
+            if event.above_budget:
+                data["above_budget"] = render.fmt_money(event.above_budget, currency)
         title = (f"Would certify {reference} {event.period} (dry run: nothing written)"
                  if dry_run else f"Certified {reference} {event.period}")
         table = render.Table(title, tuple(data), [[str(v) for v in data.values()]])

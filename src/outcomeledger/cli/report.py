@@ -8,13 +8,17 @@ from pathlib import Path
 import click
 import msgspec
 
+from ..app.programmes import programme_report_of
 from ..app.report_source import Source
 from ..report import build_portfolio, build_report
 from ..report.csv import csv_files, to_csv
 from ..report.html import contract_html, portfolio_html
 from ..report.model import ContractReport, PortfolioReport
-from ..report.tables import contract_sections, portfolio_sections
+from ..report.programme import ProgrammeReport, programme_sections
+from ..report.programme_html import programme_html
+from ..report.tables import Section, contract_sections, portfolio_sections
 from ..report.text import to_table_text
+from ..storage.location import Location
 from .base import Context, check_moment, parse_date, pass_context, resolve_format, run
 from .output import make_directory, write_output, write_outputs
 
@@ -37,14 +41,27 @@ def _format(fmt: str | None, output: Path | None) -> str:
     return resolve_format(None)
 
 
-def _render(report: ContractReport | PortfolioReport, out: str) -> str:
+Report = ContractReport | PortfolioReport | ProgrammeReport
+
+
+def _sections(report: Report) -> list[Section]:
+    if isinstance(report, ContractReport):
+        return contract_sections(report)
+    if isinstance(report, ProgrammeReport):
+        return programme_sections(report)
+    return portfolio_sections(report)
+
+
+def render_report(report: Report, out: str) -> str:
+    """The report in format ``out`` (table, json, csv or html)."""
     if out == "json":
         return _json.encode(report).decode() + "\n"
     if out == "html":
+        if isinstance(report, ProgrammeReport):
+            return programme_html(report)
         return (contract_html(report) if isinstance(report, ContractReport)
                 else portfolio_html(report))
-    sections = (contract_sections(report) if isinstance(report, ContractReport)
-                else portfolio_sections(report))
+    sections = _sections(report)
     return to_csv(sections) if out == "csv" else to_table_text(sections) + "\n"
 
 
@@ -52,6 +69,9 @@ def _render(report: ContractReport | PortfolioReport, out: str) -> str:
 @click.argument("reference", required=False)
 @click.option("--all", "everything", is_flag=True,
               help="A portfolio summary of every contract instead of one report.")
+@click.option("--programme", "programme", default=None, metavar="REF",
+              help="The report of a programme (DESIGN 10): its budget, contracts and "
+                   "funders, instead of a contract's.")
 @click.option("--as-at", "as_at", default=None,
               help="Terms in force on this date, and periods up to it.")
 @click.option("--as-of", "as_of", callback=check_moment, default=None,
@@ -63,20 +83,30 @@ def _render(report: ContractReport | PortfolioReport, out: str) -> str:
               help="Write here instead of stdout; with csv, a directory gets one file "
                    "per section.")
 @pass_context
-def report(c: Context, reference: str | None, everything: bool, as_at: str | None,
-           as_of: str | None, fmt: str | None, output: Path | None) -> None:
+def report(c: Context, reference: str | None, everything: bool, programme: str | None,
+           as_at: str | None, as_of: str | None, fmt: str | None,
+           output: Path | None) -> None:
     """Performance against target, payments against caps, returns, restatements,
     variations, network, payer split and social value, with the ledger head."""
-    if bool(reference) == everything:
-        raise click.UsageError("give a contract REFERENCE or --all (not both)")
+    if sum((bool(reference), everything, programme is not None)) != 1:
+        raise click.UsageError("give a contract REFERENCE, --all or --programme REF "
+                               "(one of them)")
+    if programme is not None and as_at:
+        raise click.UsageError("--as-at is for a contract's report; a programme's is as "
+                               "its ledger stands (use --as-of)")
     day = parse_date(as_at, "--as-at") if as_at else None
 
     def body() -> None:
         with c.ledger() as ledger:
             location = ledger.location
+            result: Report
+            if programme is not None:
+                result = programme_report_of(ledger, programme,
+                                             as_of.strip() if as_of else None)
+                _emit(c, result, _format(fmt, output), output, location)
+                return
             source = Source.open(ledger, as_of.strip() if as_of else None)
             head = source.head()
-            result: ContractReport | PortfolioReport
             if reference:
                 result = build_report(source.state(reference), head, as_of=source.as_of,
                                       as_at=day)
@@ -84,23 +114,25 @@ def report(c: Context, reference: str | None, everything: bool, as_at: str | Non
                 result = build_portfolio(
                     [build_report(s, head, as_of=source.as_of, as_at=day)
                      for s in source.states()], head, as_of=source.as_of, as_at=day)
-        out = _format(fmt, output)
-        if out == "csv" and output is not None and (
-                output.is_dir() or str(output).endswith(("/", os.sep))):
-            sections = (contract_sections(result) if isinstance(result, ContractReport)
-                        else portfolio_sections(result))
-            files = csv_files(sections, output)
-            make_directory(output)
-            write_outputs(files, location)
-            c.say(f"wrote {len(files)} CSV files to {output}")
-            return
-        text = _render(result, out)
-        if output is None:
-            click.echo(text, nl=False)
-        else:
-            write_output(output, text, location)
-            c.say(f"wrote the {out} report to {output}")
+        _emit(c, result, _format(fmt, output), output, location)
     run(body, writes=False)
+
+
+def _emit(c: Context, result: Report, out: str, output: Path | None,
+          location: Location) -> None:
+    if out == "csv" and output is not None and (
+            output.is_dir() or str(output).endswith(("/", os.sep))):
+        files = csv_files(_sections(result), output)
+        make_directory(output)
+        write_outputs(files, location)
+        c.say(f"wrote {len(files)} CSV files to {output}")
+        return
+    text = render_report(result, out)
+    if output is None:
+        click.echo(text, nl=False)
+    else:
+        write_output(output, text, location)
+        c.say(f"wrote the {out} report to {output}")
 
 
 COMMANDS = [report]

@@ -15,11 +15,24 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 import msgspec
 
 from .events import EVENT_TYPES, AnyEvent, Event, topic_of
+from .programme.events import (
+    PROGRAMME_EVENT_TYPES,
+    AnyProgrammeEvent,
+    ProgrammeDrawn,
+    ProgrammeEvent,
+    programme_topic_of,
+)
 
 _encoder = msgspec.json.Encoder(order="sorted", decimal_format="string")
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
 
 CURRENT_TOPICS = frozenset(topic_of(cls) for cls in EVENT_TYPES)
+#: The topics of programme streams (DESIGN 10): a union of their own, never a contract's.
+PROGRAMME_TOPICS = frozenset(programme_topic_of(cls) for cls in PROGRAMME_EVENT_TYPES)
+#: The topic of a draw (the programme read models pick these out of a batch).
+programme_topic_of_drawn = programme_topic_of(ProgrammeDrawn)
+_programme_decoder: msgspec.json.Decoder[AnyProgrammeEvent] = msgspec.json.Decoder(
+    AnyProgrammeEvent)
 
 #: Upcasters from an old stored topic to the next version's dict form.
 #: Key: old topic (``Name/version``); value: (function on the decoded dict, next topic).
@@ -30,7 +43,7 @@ class DecodeError(ValueError):
     """Stored bytes that do not decode to a known event."""
 
 
-def encode(event: Event) -> bytes:
+def encode(event: Event | ProgrammeEvent) -> bytes:
     """Canonical bytes of ``event``: the stored form and the input to its hash."""
     return _encoder.encode(event)
 
@@ -40,12 +53,41 @@ def stream_id_of(reference: str) -> UUID:
     return uuid5(NAMESPACE_URL, "outcomeledger:/contracts/" + reference)
 
 
+def programme_stream_id(reference: str) -> UUID:
+    """The stream of a programme: ``uuid5(NAMESPACE_URL, "outcomeledger:/programmes/" + ref)``."""
+    return uuid5(NAMESPACE_URL, "outcomeledger:/programmes/" + reference)
+
+
+def is_programme_topic(topic_name: str) -> bool:
+    """Whether a stored topic is a programme event's (its stream is a programme's)."""
+    return topic_name in PROGRAMME_TOPICS
+
+
 def event_hash(state: bytes) -> str:
     return hashlib.sha256(state).hexdigest()
 
 
-def topic(event: Event) -> str:
+def topic(event: Event | ProgrammeEvent) -> str:
+    if isinstance(event, ProgrammeEvent):
+        return programme_topic_of(type(event))
     return topic_of(type(event))
+
+
+def decode_programme(topic_name: str, state: bytes) -> AnyProgrammeEvent:
+    """Decode a programme event's stored bytes (no older versions exist yet)."""
+    if topic_name not in PROGRAMME_TOPICS:
+        raise DecodeError(f"unknown programme event topic {topic_name!r}")
+    try:
+        return _programme_decoder.decode(state)
+    except (msgspec.DecodeError, UnicodeDecodeError) as e:
+        raise DecodeError(f"{topic_name}: {e}") from None
+
+
+def decode_any(topic_name: str, state: bytes) -> AnyEvent | AnyProgrammeEvent:
+    """Decode any stored event: a reader of the whole ledger meets both kinds."""
+    if topic_name in PROGRAMME_TOPICS:
+        return decode_programme(topic_name, state)
+    return decode(topic_name, state)
 
 
 def decode(topic_name: str, state: bytes) -> AnyEvent:
@@ -73,7 +115,23 @@ def decode(topic_name: str, state: bytes) -> AnyEvent:
         raise DecodeError(f"{topic_name}: {e}") from None
 
 
-def to_builtins(event: Event) -> dict[str, Any]:
+def owner(event: AnyEvent | AnyProgrammeEvent) -> str:
+    """The reference of the event's stream: its contract's, or its programme's (a draw
+    names a contract too, but is stored in its programme's stream)."""
+    if isinstance(event, ProgrammeEvent):
+        return event.programme
+    return event.contract
+
+
+def stream_name(event: AnyEvent | AnyProgrammeEvent) -> str:
+    """How evidence names the event's stream: its contract's reference, or
+    ``programme:REF`` (never a contract's: a programme may share a contract's reference)."""
+    if isinstance(event, ProgrammeEvent):
+        return "programme:" + event.programme
+    return event.contract
+
+
+def to_builtins(event: Event | ProgrammeEvent) -> dict[str, Any]:
     """The event as plain JSON-ready data (decimals as strings), for feeds and packs."""
     data: dict[str, Any] = msgspec.to_builtins(event, order="sorted")
     return data

@@ -71,6 +71,9 @@ class AdjustReward(msgspec.Struct, frozen=True):
 class CertifyPayment(msgspec.Struct, frozen=True):
     period: str
     reason: str = "payment run"
+    #: For a contract in a programme: what the programme's budget can still pay (the
+    #: store reads it from the programme's stream). None: not in a programme.
+    headroom: Decimal | None = None
 
 
 class CloseContract(msgspec.Struct, frozen=True):

@@ -123,6 +123,11 @@ class PaymentCertified(Event, frozen=True, kw_only=True):
     amount: Decimal
     cumulative_payable: Decimal
     true_up: Decimal
+    # A contract in a programme (DESIGN 10): the programme drawn on, and what the run owed
+    # that the programme's budget could not pay (``amount`` is what it could). Omitted
+    # when unset, so the runs of contracts outside programmes keep their bytes.
+    programme: str | None = None
+    above_budget: Decimal | None = None
 
 
 class ContractClosed(Event, frozen=True, kw_only=True):

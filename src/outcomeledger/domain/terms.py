@@ -183,6 +183,8 @@ class ContractTerms(Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     # None (omitted when encoded) keeps the stored bytes of contracts agreed before
     # ratings existed canonical; readers fall back to DEFAULT_RATINGS.
     ratings: Ratings | None = None
+    # The programme (DESIGN 10) whose budget pays this contract's payment runs, if any.
+    programme: str | None = None
 
     @property
     def last_claim_date(self) -> date:

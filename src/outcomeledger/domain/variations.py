@@ -92,6 +92,7 @@ class Variation(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=T
     kpis: tuple[Kpi, ...] = ()  # matched by code
     actors: tuple[Actor, ...] = ()  # added
     ratings: Ratings | UnsetType | None = UNSET  # replaces the whole table
+    programme: str | UnsetType | None = UNSET  # joins (or, with "", leaves) a programme
 
 
 def _replace_by(items: tuple[Struct, ...], new: tuple[Struct, ...], key: str) -> tuple[Struct, ...]:
@@ -113,7 +114,7 @@ def apply_variation(terms: ContractTerms, variation: Variation) -> ContractTerms
     changes: dict[str, object] = {}
     for name in ("title", "end", "claims_until", "max_value", "retention",
                  "negative_periods", "participant_cap", "returns_due_days", "signed_returns",
-                 "payers", "ratings"):
+                 "payers", "ratings", "programme"):
         value = getattr(variation, name)
         if value is not UNSET:
             changes[name] = value

@@ -16,12 +16,13 @@ import msgspec
 
 from ..domain import text_checks
 from ..domain.errors import InvalidInput, Problem
+from ..domain.programme.terms import ProgrammeTerms, ProgrammeVariation
 from ..domain.terms import ContractTerms
 from ..domain.variations import Variation
 from .document_problems import check, json_lines, toml_lines
 from .json_rows import repeated_key
 
-T = TypeVar("T", ContractTerms, Variation)
+T = TypeVar("T", ContractTerms, Variation, ProgrammeTerms, ProgrammeVariation)
 
 _JSON = msgspec.json.Decoder(float_hook=Decimal)
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
@@ -126,13 +127,13 @@ def _settled(source: str, document: T) -> T:
         raise InvalidInput([Problem(source, None, where, "a negative zero (got -0, expected "
                                     "0 or a number with a sign on its digits)")
                             for where in zeros])
-    if isinstance(document, ContractTerms):
+    if isinstance(document, ContractTerms | ProgrammeTerms):
         reference = text_checks.normal_reference(document.reference)
         if (problem := text_checks.reference_problem(reference)) is not None:
             raise InvalidInput([Problem(source, None, "reference", problem)])
         if reference != document.reference:
             document = msgspec.structs.replace(document, reference=reference)
-    elif document == Variation():
+    elif document == Variation() or document == ProgrammeVariation():
         raise InvalidInput([Problem(source, None, "document", "an empty variation (expected "
                                     "at least one field that changes)")])
     return document
@@ -153,3 +154,11 @@ def load_terms(path: Path) -> ContractTerms:
 
 def load_variation(path: Path) -> Variation:
     return load_document(path, Variation)
+
+
+def load_programme(path: Path) -> ProgrammeTerms:
+    return load_document(path, ProgrammeTerms)
+
+
+def load_programme_variation(path: Path) -> ProgrammeVariation:
+    return load_document(path, ProgrammeVariation)

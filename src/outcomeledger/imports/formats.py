@@ -21,6 +21,7 @@ import msgspec
 from msgspec import NODEFAULT, Struct, UnsetType
 
 from ..domain.events import ADJUSTMENT_KINDS
+from ..domain.programme.terms import ProgrammeTerms, ProgrammeVariation
 from ..domain.terms import ContractTerms
 from ..domain.variations import Variation
 from ..projections.schema import SCHEMA_DIALECT, Published, normalised
@@ -74,6 +75,11 @@ def schemas() -> dict[str, dict[str, Any]]:
                                     "(contract agree FILE)"),
         "variation": document_schema(Variation, "variation", "Variation (contract vary "
                                      "REF FILE)"),
+        "programme": document_schema(ProgrammeTerms, "programme", "Programme definition "
+                                     "(programme agree FILE)"),
+        "programme-variation": document_schema(ProgrammeVariation, "programme-variation",
+                                               "Programme variation (programme vary REF "
+                                               "FILE)"),
         "returns-row": row_schema("returns-row", "One row of a returns file (returns "
                                   "import)", RETURN_ROW, RETURN_REQUIRED),
         "adjustment-row": row_schema("adjustment-row", "One row of an adjustments file "

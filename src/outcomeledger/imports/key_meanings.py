@@ -1,5 +1,5 @@
-"""What every key of the input formats means, in words: the contract and variation keys
-by Struct, and the columns of returns and adjustments rows.
+"""What every key of the input formats means, in words: the contract, variation and
+programme keys by Struct, and the columns of returns and adjustments rows.
 
 Prose, kept apart from the code that publishes it (:mod:`.formats`: the JSON Schemas'
 descriptions and the key tables of ``docs/formats.md``), so that a meaning is edited
@@ -11,6 +11,7 @@ from __future__ import annotations
 from msgspec import Struct
 
 from ..domain.events import ADJUSTMENT_KINDS
+from ..domain.programme.terms import Funder, ProgrammeTerms, ProgrammeVariation
 from ..domain.terms import (
     Actor,
     ContractTerms,
@@ -118,6 +119,8 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
                 "returned as a returns row whose `outcome` is the KPI's `code`.",
         "actors": "Who may act on the contract, with which role; none: anyone may.",
         "ratings": "Procurement Act rating thresholds as shares of target.",
+        "programme": "The programme (`programme agree`) whose budget pays this contract: "
+                     "each payment run draws on it, never past its budget.",
     },
     Outcome: _OUTCOME,
     Tier: {"price": "Price per unit within the band.",
@@ -176,9 +179,31 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
         "kpis": "KPIs matched by `code`: replaced, or added.",
         "actors": "Actors matched by `name`: replaced, or added.",
         "ratings": "The whole ratings table, replaced.",
+        "programme": "Join a programme (its reference), or leave one (`\"\"`): later "
+                     "payment runs draw on the programme named.",
     },
     OutcomeChange: _OUTCOME,
     ProviderChange: _PROVIDER,
+    ProgrammeTerms: {
+        "reference": "The programme's reference: contracts join it with `programme`.",
+        "title": "The programme's title.",
+        "currency": "ISO 4217 currency of the budget (its contracts' currency).",
+        "start": "First day of the programme (an ISO date).",
+        "end": "Last day of the programme (an ISO date).",
+        "budget": "The most the programme pays across all its contracts; a payment run "
+                  "past it certifies the headroom and reports the rest as `above_budget`.",
+        "funders": "Who funds the budget: `{ id, name, commitment }`; commitments sum to "
+                   "the budget. Each draw is split between them by commitment, or by the "
+                   "contract's `payers` when every payer is a funder.",
+    },
+    Funder: {"id": "The funder's id (a contract's `payers` may name it).",
+             "name": "The funder's name.",
+             "commitment": "What the funder has committed to the programme."},
+    ProgrammeVariation: {
+        "title": "A new title.", "end": "A new end of the programme.",
+        "budget": "A new budget (never below what the programme has certified).",
+        "funders": "The whole funder list, replaced (commitments sum to the budget).",
+    },
 }
 
 #: Returns rows (CSV columns, or NDJSON/JSON keys): name -> (type, meaning).

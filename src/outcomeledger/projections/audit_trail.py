@@ -24,7 +24,9 @@ class AuditRow(Row, frozen=True, kw_only=True):
     position: Annotated[int, Meta(
         description="Global position (notification id): the order events were recorded "
         "in; the `events --after` cursor.", ge=1)]
-    contract: Annotated[str, Meta(description="Contract reference (the event's stream).")]
+    contract: Annotated[str, Meta(description=(
+        "Reference of the event's stream: its contract's, or for a programme's events "
+        "(ProgrammeAgreed, ProgrammeVaried, ProgrammeDrawn) its programme's."))]
     version: Annotated[int, Meta(description="Version of the event in its contract stream.",
                                  ge=1)]
     type: Annotated[str, Meta(description="Event type, e.g. `ReturnRestated`.")]
@@ -39,10 +41,12 @@ class AuditRow(Row, frozen=True, kw_only=True):
         description="Hash of the previous event in the stream (64 zeros for the first).")]
 
 
-class _Header(msgspec.Struct):
-    """The header fields of a current-version event; decoding skips everything else."""
+class _Header(msgspec.Struct, kw_only=True):
+    """The header fields of a current-version event; decoding skips everything else.
+    (A programme's events name the programme, and a draw its contract too.)"""
 
-    contract: str
+    contract: str = ""
+    programme: str = ""
     type: str
     recorded_at: str
     recorded_by: str
@@ -57,12 +61,13 @@ TRAIL = Table("proj_audit_trail", AuditRow, ("position",))
 
 def rows(events: Sequence[RawEvent]) -> list[Row]:
     out: list[Row] = []
-    current = codec.CURRENT_TOPICS
+    current, programme_topics = codec.CURRENT_TOPICS, codec.PROGRAMME_TOPICS
     for position, _stream, version, topic, state in events:
         digest = codec.event_hash(state)
-        if topic in current:
+        if topic in current or topic in programme_topics:
             h = _header.decode(state)
-            out.append(AuditRow(position=position, contract=h.contract, version=version,
+            out.append(AuditRow(position=position, contract=h.programme or h.contract,
+                                version=version,
                                 type=h.type, topic=topic, recorded_at=h.recorded_at,
                                 recorded_by=h.recorded_by, reason=h.reason, hash=digest,
                                 prev_hash=h.prev_hash))

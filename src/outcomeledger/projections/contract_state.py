@@ -62,6 +62,9 @@ class ContractRow(Row, frozen=True, kw_only=True):
         description="Last date an outcome may be achieved and still claimed, as varied.")]
     max_value: Annotated[Money | None, Meta(
         description="Contract cap on all outcome payments (latest terms); null: no cap.")]
+    programme: Annotated[str | None, Meta(
+        description="The programme whose budget pays its payment runs (latest terms); "
+        "null: none.")]
     status: Annotated[str, Meta(description="`open` or `closed`.")]
     closed_on: Annotated[Day | None, Meta(description="Closing date, once closed.")]
     agreed_at: Annotated[Timestamp, Meta(description="When the agreement was recorded.")]
@@ -192,6 +195,7 @@ def _contract_row(view: ContractView, current_key: str) -> ContractRow:
         term_start=day(current.start), term_end=day(current.end),
         claims_until=day(current.last_claim_date),
         max_value=money_or_none(current.max_value, cur),
+        programme=current.programme or None,
         status="closed" if state.closed else "open",
         closed_on=None if state.closed_on is None else day(state.closed_on),
         agreed_at=timestamp(state.agreed_by.recorded_at), agreed_by=state.agreed_by.recorded_by,
@@ -228,3 +232,4 @@ def _in_term(p: Period, terms: ContractTerms) -> bool:
 
 PROJECTION = Projection("contract_state", (CONTRACTS, PERIODS, TERMS, VARIATIONS),
                         "contract", contract_rows=rows)
+

@@ -161,7 +161,7 @@ def _build_events(conn: sqlite3.Connection, cutoff: Cutoff, suffix: str,
         if pending.count >= WRITE_ROWS:
             pending.flush()
         if progress is not None:
-            progress(len(events))
+            progress(source.rebuilt(events))
     pending.flush()
 
 

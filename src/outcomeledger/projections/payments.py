@@ -8,6 +8,7 @@ events behind each step).
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from decimal import Decimal
 from typing import Annotated
 
@@ -16,8 +17,9 @@ from msgspec import Meta
 
 from ..domain.contract.state import ContractState
 from ..domain.payments.chain import provider_chains
-from ..domain.payments.mechanism import compute
+from ..domain.payments.forecast import with_forecast
 from ..domain.payments.schedule import PeriodPayment, Schedule, Step
+from ..storage.sqldb import Conn, PgConnection
 from .base import (
     Contract,
     ContractView,
@@ -85,6 +87,10 @@ class TotalsRow(Row, frozen=True, kw_only=True):
     headroom: Annotated[Money | None, Meta(
         description="max_value - (earned - above_cap): what the cap still allows for "
         "outcome payments; null: no cap.")]
+    forecast_at_targets: Annotated[Money, Meta(
+        description="Total payable over the whole term if every outcome delivers exactly "
+        "its target: the contract's own arithmetic over the figures returned plus those "
+        "its targets promise (docs: projections/REPORT.md, `ProgrammeContractLine`).")]
 
 
 class LineRow(Row, frozen=True, kw_only=True):
@@ -187,7 +193,7 @@ def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]
     state = view.state
     if not state.exists:
         return [], [], [], []
-    schedule = compute(state)
+    schedule, forecast = with_forecast(state)
     ref, cur = state.reference, schedule.currency
     periods: list[Row] = []
     lines: list[Row] = []
@@ -228,7 +234,7 @@ def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]
         payable=money(schedule.total("payable"), cur),
         certified=money(schedule.total("certified"), cur),
         max_value=money_or_none(schedule.max_value, cur),
-        headroom=money_or_none(headroom, cur))
+        headroom=money_or_none(headroom, cur), forecast_at_targets=money(forecast, cur))
     return periods, [totals], lines, _provider_rows(state, schedule)
 
 
@@ -254,3 +260,21 @@ def _provider_rows(state: ContractState, schedule: Schedule) -> list[Row]:
 
 PROJECTION = Projection("payments", (PERIODS, TOTALS, LINES, PROVIDERS), "contract",
                         contract_rows=rows)
+
+
+def programme_members(conn: Conn, programme: str, drawn: Collection[str]
+                      ) -> list[tuple[str, str, str | None, str, str, str]]:
+    """(contract, title, programme, earned, payable, forecast_at_targets) of every
+    contract whose latest terms name ``programme`` or that is in ``drawn`` (it drew on
+    the programme, then left), in the order they were agreed: what the programme report
+    needs, read from the rows the projector keeps (no stream is folded)."""
+    marks = ", ".join("?" * len(drawn))
+    sql = ("SELECT c.contract, c.title, c.programme, t.earned, t.payable, "
+           "t.forecast_at_targets FROM proj_contract_state c JOIN proj_payments_totals t "
+           "ON t.contract = c.contract WHERE c.programme = ?"
+           + (f" OR c.contract IN ({marks})" if drawn else "")
+           + " ORDER BY c.agreed_at, c.contract")
+    parameters = (programme, *sorted(drawn))
+    rows = (conn.fetch(sql, parameters) if isinstance(conn, PgConnection)
+            else conn.execute(sql, parameters).fetchall())
+    return [(r[0], r[1], r[2], str(r[3]), str(r[4]), str(r[5])) for r in rows]

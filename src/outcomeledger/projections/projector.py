@@ -26,6 +26,7 @@ from dataclasses import dataclass
 
 import msgspec
 
+from ..domain import codec
 from ..storage import sqldb
 from ..storage.sqldb import Conn, dialect
 from . import parallel, source, sql
@@ -164,7 +165,9 @@ def _step(conn: Conn, projections: Sequence[Projection], size: int) -> CatchUp:
                 where = f"the {p.name} read model of the events up to position {upto}"
                 _write_events(conn, p, mine)
             else:
-                for stream in dict.fromkeys(e[1] for e in mine):
+                # (A programme's stream holds no contract: its events have no rows here.)
+                for stream in dict.fromkeys(e[1] for e in mine
+                                            if not codec.is_programme_topic(e[3])):
                     where = f"the {p.name} read model of stream {stream} at position {upto}"
                     if stream not in views:
                         views[stream] = source.contract_view(conn, stream, Cutoff(upto))
@@ -277,14 +280,27 @@ def build(src: Conn, dst: Conn, cutoff: Cutoff, suffix: str = "",
                                      if view is not None else
                                      f"the read models of stream {stream}"))
         raise
+    cut: set[str] = set()  # programme streams cut by a moment (nothing after counts)
+
+    def admits(e: RawEvent) -> bool:
+        position, stream, version, topic, state = e
+        if not codec.is_programme_topic(topic):
+            return version <= admitted.get(stream, 0)
+        # A programme's stream is cut as a contract's is (no contract view admits it).
+        if stream not in cut and cutoff.admits(position, codec.decode_programme(topic, state)):
+            return True
+        cut.add(stream)
+        return False
+
     for scanned in source.scan(src, 0, cutoff.position):
-        events = scanned if cutoff.moment is None else [
-            e for e in scanned if e[2] <= admitted.get(e[1], 0)]
+        events = scanned if cutoff.moment is None else [e for e in scanned if admits(e)]
+        if events:
+            last = max(last, events[-1][0])
         with _Transaction(dst):
             for p in event_ps:
                 _write_events(dst, p, events, suffix)
         if progress is not None:
-            progress(len(events))
+            progress(source.rebuilt(events))
     return last
 
 

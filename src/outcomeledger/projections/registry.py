@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from . import accountability, audit_trail, contract_state, payments
+from . import accountability, audit_trail, contract_state, payments, programmes
 from .base import Projection, Table
 
 PROJECTIONS: tuple[Projection, ...] = (
@@ -10,6 +10,8 @@ PROJECTIONS: tuple[Projection, ...] = (
     payments.PROJECTION,
     accountability.PROJECTION,
     audit_trail.PROJECTION,
+    programmes.DRAWS_PROJECTION,
+    programmes.FUNDER_DRAWS_PROJECTION,
 )
 
 TABLES: tuple[Table, ...] = tuple(t for p in PROJECTIONS for t in p.tables)

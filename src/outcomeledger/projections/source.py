@@ -10,14 +10,15 @@ keep the hot loop free of per-row wrapper objects.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from ..domain import codec
 from ..domain.contract.state import fold_events
-from ..domain.events import AnyEvent
+from ..domain.events import AnyEvent, PaymentCertified, topic_of
+from ..domain.programme.events import AnyProgrammeEvent
 from ..storage import sqldb
 from ..storage.sqldb import Conn, Dialect, PgConnection
 from .base import ContractView, RawEvent
@@ -27,6 +28,11 @@ _PG_FEED = ("SELECT array_agg(notification_id ORDER BY notification_id), "
             "array_agg(state ORDER BY notification_id) FROM ("
             "SELECT notification_id, topic, state FROM outcomeledger_events "
             "WHERE {} AND notification_id > ? ORDER BY notification_id LIMIT ?) page")
+
+#: The topics of programme streams, as SQL literals: ``streams`` lists contract streams
+#: only (a programme's stream holds events of the programme union, never a contract's).
+_NOT_CONTRACT = ", ".join(f"'{t}'" for t in sorted(codec.PROGRAMME_TOPICS))
+_CERTIFIED = topic_of(PaymentCertified)
 
 _SQL: dict[Dialect, dict[str, str]] = {
     "sqlite": {
@@ -38,8 +44,13 @@ _SQL: dict[Dialect, dict[str, str]] = {
                 "ORDER BY rowid LIMIT ?",
         "feed_stream": "SELECT rowid, topic, state FROM stored_events "
                        "WHERE originator_id = ? AND rowid > ? ORDER BY rowid LIMIT ?",
+        "programmes": "SELECT rowid, originator_version, topic, state FROM stored_events "
+                      f"WHERE rowid <= ? AND (topic IN ({_NOT_CONTRACT}) OR (topic = "
+                      f"'{_CERTIFIED}' AND instr(state, '\"programme\":') > 0)) "
+                      "ORDER BY rowid",
         "streams": "SELECT originator_id, MIN(rowid) AS first, COUNT(*) FROM stored_events "
-                   "WHERE rowid <= ? GROUP BY originator_id ORDER BY first",
+                   f"WHERE rowid <= ? AND topic NOT IN ({_NOT_CONTRACT}) "
+                   "GROUP BY originator_id ORDER BY first",
     },
     "postgresql": {
         "batch": "SELECT notification_id, replace(originator_id::text, '-', ''), "
@@ -53,10 +64,15 @@ _SQL: dict[Dialect, dict[str, str]] = {
         # and reads an array's elements faster than as many cells.
         "feed": _PG_FEED.format("TRUE"),
         "feed_stream": _PG_FEED.format("originator_id = ?::uuid"),
+        "programmes": "SELECT notification_id, originator_version, topic, state "
+                      "FROM outcomeledger_events WHERE notification_id <= ? AND (topic IN "
+                      f"({_NOT_CONTRACT}) OR (topic = '{_CERTIFIED}' AND "
+                      "position(convert_to('\"programme\":', 'UTF8') in state) > 0)) "
+                      "ORDER BY notification_id",
         "streams": "SELECT replace(originator_id::text, '-', ''), MIN(notification_id) AS "
                    "first_position, COUNT(*) FROM outcomeledger_events "
-                   "WHERE notification_id <= ? GROUP BY originator_id "
-                   "ORDER BY first_position",
+                   f"WHERE notification_id <= ? AND topic NOT IN ({_NOT_CONTRACT}) "
+                   "GROUP BY originator_id ORDER BY first_position",
     },
 }
 
@@ -78,7 +94,7 @@ class Cutoff:
     position: int
     moment: datetime | None = None
 
-    def admits(self, position: int, event: AnyEvent) -> bool:
+    def admits(self, position: int, event: AnyEvent | AnyProgrammeEvent) -> bool:
         if position > self.position:
             return False
         return self.moment is None or event.recorded_at <= self.moment
@@ -126,6 +142,13 @@ def streams(conn: Conn, upto: int) -> list[tuple[str, int, int]]:
     return _rows(conn, "streams", (upto,))
 
 
+def programme_rows(conn: Conn, upto: int) -> list[tuple[int, int, str, bytes]]:
+    """(position, version, topic, stored bytes) of every programme event and every payment
+    run that names a programme, up to ``upto``, in global order: what the programme rules
+    (:mod:`outcomeledger.domain.programme.validity`) read."""
+    return _rows(conn, "programmes", (upto,))
+
+
 def stream_rows(conn: Conn, stream: str, upto: int) -> list[tuple[int, int, str, bytes]]:
     """(position, version, topic, stored bytes) of ``stream``'s events up to ``upto``, in
     stream order."""
@@ -157,3 +180,23 @@ def fold(rows: list[tuple[int, int, str, bytes]],
         return None
     state = fold_events(events[0].contract, events, codec.event_hash(last))
     return ContractView(state, tuple(events), tuple(positions))
+
+
+def programme_rows_of(conn: Conn, stream: str, cutoff: Cutoff
+                      ) -> list[tuple[AnyProgrammeEvent, str]]:
+    """(event, hash) of a programme stream's events the cutoff admits, in order (a
+    prefix, as a contract's stream is cut)."""
+    out: list[tuple[AnyProgrammeEvent, str]] = []
+    for _position, _version, topic, data in _rows(conn, "stream", (stream, cutoff.position)):
+        event = codec.decode_programme(topic, data)
+        if cutoff.moment is not None and event.recorded_at > cutoff.moment:
+            break
+        out.append((event, codec.event_hash(data)))
+    return out
+
+
+def rebuilt(events: Sequence[RawEvent]) -> int:
+    """Progress units of a batch of the event read models' pass: a rebuild counts each
+    event twice (its contract's read models, then the event read models), and a
+    programme's event, which no contract read model reads, counts both times here."""
+    return len(events) + sum(1 for e in events if codec.is_programme_topic(e[3]))

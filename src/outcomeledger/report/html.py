@@ -52,7 +52,7 @@ def _cell(value: Cell, column: str) -> tuple[str, str]:
     return escape(value), ""
 
 
-def _table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r: True,
+def table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r: True,
            caption: str | None = None, *, by_contract: bool = False) -> str:
     """A captioned table; the ``contract`` column is dropped unless rows are contracts."""
     rows = [r for r in section.rows if keep(r)]
@@ -81,7 +81,7 @@ def _table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
-def _page(title: str, body: Sequence[str]) -> str:
+def page(title: str, body: Sequence[str]) -> str:
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -89,7 +89,7 @@ def _page(title: str, body: Sequence[str]) -> str:
         f"<style>{CSS}</style>", "</head>", "<body>", *body, "</body>", "</html>", ""])
 
 
-def _verify(position: int, digest: str, extra: str = "") -> str:
+def verify_section(position: int, digest: str, extra: str = "") -> str:
     return (f'<section id="verify" aria-labelledby="verify-h"><h2 id="verify-h">How to check '
             f"this report</h2><p>Computed from the ledger up to position {position}, whose "
             f"head hash is <code class=\"hash\">{digest}</code>{extra}. Anyone holding the "
@@ -147,22 +147,22 @@ def contract_html(r: ContractReport) -> str:
         '<section id="returns" aria-labelledby="returns-h"><h2 id="returns-h">Returns</h2>',
         f"<p>{ret.expected} expected by {ret.expected_by}: {ret.received} received, "
         f"{ret.missing} missing, {ret.late} late, {ret.rejected} rejected.</p>",
-        _table(s["returns"]), "</section>",
+        table(s["returns"]), "</section>",
         '<section id="register" aria-labelledby="register-h">',
         '<h2 id="register-h">Restatements and clawbacks</h2>',
-        _table(s["restatements"]), _table(s["adjustments"]), "</section>",
+        table(s["restatements"]), table(s["adjustments"]), "</section>",
         '<section id="variations" aria-labelledby="variations-h">',
-        '<h2 id="variations-h">Variation log</h2>', _table(s["variations"]), "</section>",
+        '<h2 id="variations-h">Variation log</h2>', table(s["variations"]), "</section>",
         *_network(r, s),
         '<section id="payers" aria-labelledby="payers-h"><h2 id="payers-h">Payer split</h2>',
-        _table(s["payers"]), _table(s["payer_split"]), "</section>",
+        table(s["payers"]), table(s["payer_split"]), "</section>",
         '<section id="social-value" aria-labelledby="sv-h"><h2 id="sv-h">Social value</h2>',
-        _table(s["social_value"]), "</section>",
-        _verify(r.head.position, r.head.hash,
+        table(s["social_value"]), "</section>",
+        verify_section(r.head.position, r.head.hash,
                 f" (this contract's stream at version {r.stream.version}, hash "
                 f'<code class="hash">{r.stream.hash}</code>)'),
         "</main>"]
-    return _page(f"Accountability report: {r.reference}", body)
+    return page(f"Accountability report: {r.reference}", body)
 
 
 def _header(r: ContractReport) -> list[str]:
@@ -206,7 +206,7 @@ def _performance(r: ContractReport, s: dict[str, Section]) -> list[str]:
         f'<figure class="chart">{chart_targets}<figcaption>Cumulative actual against target '
         "for every outcome and social value commitment with a target.</figcaption></figure>"
         if chart_targets else "<p>No outcome has a target to chart.</p>",
-        _table(s["performance_cumulative"]), _matrix(r), "</section>"]
+        table(s["performance_cumulative"]), _matrix(r), "</section>"]
 
 
 def _payments(r: ContractReport, s: dict[str, Section]) -> list[str]:
@@ -222,9 +222,9 @@ def _payments(r: ContractReport, s: dict[str, Section]) -> list[str]:
         if chart_payable else "<p>No period has any payment activity yet.</p>",
         f"<p>Cost per outcome achieved: {_amount(pay.cost_per_outcome)} "
         f"({pay.outcome_payable:,} outcome payments for {pay.units:,} outcomes).</p>",
-        _table(s["caps"]), _table(s["payments"], _active,
+        table(s["caps"]), table(s["payments"], _active,
                                   f"Payments per period ({cur}; periods with activity)"),
-        _table(s["outcome_costs"]), "</section>"]
+        table(s["outcome_costs"]), "</section>"]
 
 
 def _network(r: ContractReport, s: dict[str, Section]) -> list[str]:
@@ -239,9 +239,9 @@ def _network(r: ContractReport, s: dict[str, Section]) -> list[str]:
         f"concentration (Herfindahl–Hirschman, 0–10,000) {_amount(m.hhi)}. The "
         f"integrator's row includes the contract's fees ({r.network.fees:,}).</p>")
     return ['<section id="network" aria-labelledby="network-h">',
-            '<h2 id="network-h">Delivery network</h2>', lead, _table(s["network"]),
-            _table(s["network_outcomes"]), _table(s["network_market"]),
-            _table(s["network_entrants"]), "</section>"]
+            '<h2 id="network-h">Delivery network</h2>', lead, table(s["network"]),
+            table(s["network_outcomes"]), table(s["network_market"]),
+            table(s["network_entrants"]), "</section>"]
 
 
 def _pct(share: Decimal | None) -> str:
@@ -253,7 +253,7 @@ def portfolio_html(p: PortfolioReport) -> str:
     body = ['<header><p class="kicker">Accountability report</p><h1>Portfolio summary</h1>',
             f'<p class="lead">{len(p.contracts)} contract(s).</p></header>', "<main>",
             '<section aria-labelledby="portfolio-h"><h2 id="portfolio-h">Contracts</h2>',
-            _table(section, caption="Every contract: payments, caps, rating, returns",
+            table(section, caption="Every contract: payments, caps, rating, returns",
                    by_contract=True),
-            "</section>", _verify(p.head.position, p.head.hash), "</main>"]
-    return _page("Accountability report: portfolio", body)
+            "</section>", verify_section(p.head.position, p.head.hash), "</main>"]
+    return page("Accountability report: portfolio", body)

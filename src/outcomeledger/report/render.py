@@ -128,6 +128,26 @@ def payments_json(schedule: Schedule, periods: Sequence[PeriodPayment]) -> dict[
     }
 
 
+def with_programme(data: dict[str, Any], state: ContractState) -> str:
+    """A contract in a programme (DESIGN 10): ``payments_json``'s ``data`` gains the
+    programme and what its last payment run owed above the programme's budget
+    (``totals.above_budget``); returns the line a table shows under itself, or "" outside
+    programmes (whose JSON keeps its shape)."""
+    name = state.current_terms.programme
+    if not name:
+        return ""
+    last = state.certifications[-1] if state.certifications else None
+    above = last.above_budget if last is not None else Decimal(0)
+    cur = state.base_terms.currency
+    data["programme"] = name
+    data["totals"]["above_budget"] = fmt_money(above, cur)
+    if last is None or not above:
+        return f"Paid from programme {name}: every payment run certified in full."
+    return (f"Paid from programme {name}: {fmt_thousands(above, cur)} owed at the last "
+            f"payment run ({last.period}) is above the programme's budget, not certified "
+            "(owed again at the next run).")
+
+
 def _active(p: PeriodPayment) -> bool:
     return any(getattr(p, f) for f in PAYMENT_FIELDS if f != "cumulative_payable") or bool(
         p.lines)

@@ -16,21 +16,23 @@ import msgspec
 
 from ..projections.schema import normalised
 from .model import FORMAT, FORMAT_VERSION, ContractReport, PortfolioReport
+from .programme import ProgrammeReport
 
 SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 
 def report_schema() -> dict[str, Any]:
-    (contract, portfolio), defs = normalised(msgspec.json.schema_components(
-        (ContractReport, PortfolioReport), ref_template="#/$defs/{name}"))
+    (contract, portfolio, programme), defs = normalised(msgspec.json.schema_components(
+        (ContractReport, PortfolioReport, ProgrammeReport), ref_template="#/$defs/{name}"))
     return {
         "$schema": SCHEMA_DIALECT,
         "$id": "report.schema.json",
         "title": "outcomeledger report",
-        "description": f"`report REF --format json` (a ContractReport) or `report --all "
-                       f"--format json` (a PortfolioReport); format {FORMAT!r} version "
+        "description": f"`report REF --format json` (a ContractReport), `report --all "
+                       f"--format json` (a PortfolioReport) or `report --programme REF "
+                       f"--format json` (a ProgrammeReport); format {FORMAT!r} version "
                        f"{FORMAT_VERSION}. Money and quantities are decimal strings.",
-        "oneOf": [contract, portfolio],
+        "oneOf": [contract, portfolio, programme],
         "$defs": defs,
     }
 

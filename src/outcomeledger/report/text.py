@@ -10,7 +10,7 @@ from .render import Table, to_text
 from .tables import Cell, Section
 
 #: Sections that are always one record: printed as lines of ``column  value``.
-_RECORDS = frozenset({"summary", "network_market"})
+_RECORDS = frozenset({"summary", "network_market", "programme"})
 
 
 def _cell(value: Cell) -> str:
@@ -33,6 +33,10 @@ def _numeric(section: Section) -> frozenset[str]:
                             for row in section.rows))
 
 
+#: Sections whose rows are contracts: their ``contract`` column is the row's name.
+_BY_CONTRACT = frozenset({"portfolio", "programme_contracts"})
+
+
 def to_table_text(sections: Sequence[Section]) -> str:
     """Each non-empty section as a titled table; the ``contract`` column is dropped
     (the first title names the contract)."""
@@ -48,7 +52,8 @@ def to_table_text(sections: Sequence[Section]) -> str:
             parts.append(s.title + "\n" + "\n".join(
                 f"{c.ljust(width)}  {_cell(v)}" for c, v in pairs))
             continue
-        keep = [i for i, c in enumerate(s.columns) if c != "contract" or s.name == "portfolio"]
+        keep = [i for i, c in enumerate(s.columns)
+                if c != "contract" or s.name in _BY_CONTRACT]
         columns = tuple(s.columns[i] for i in keep)
         rows = [[_cell(row[i]) for i in keep] for row in s.rows]
         parts.append(to_text(Table(s.title, columns, rows, _numeric(s))))

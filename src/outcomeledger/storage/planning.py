@@ -16,11 +16,16 @@ import msgspec
 from eventsourcing.persistence import StoredEvent
 
 from ..domain import codec
-from ..domain.commands import Command, Meta
+from ..domain.commands import AgreeContract, CertifyPayment, Command, Meta, VaryContract
 from ..domain.contract.decide import Decision, decide
 from ..domain.contract.state import ContractState, evolve_owned
-from ..domain.errors import InvalidInput, LedgerError, Problem
-from ..domain.events import AnyEvent
+from ..domain.errors import InvalidInput, LedgerError, Problem, Refused
+from ..domain.events import AnyEvent, PaymentCertified
+from ..domain.programme.checks import joining_problems
+from ..domain.programme.decide import ProgrammeCommand, decide_programme, draw
+from ..domain.programme.events import AnyProgrammeEvent
+from ..domain.programme.state import ProgrammeState, evolve_programme
+from ..domain.variations import apply_variation
 from .application import stream_id
 
 #: Turns a refusal of the batch's command ``index`` (decided against ``state``) into
@@ -32,6 +37,13 @@ Sink = Callable[[StoredEvent, int], None]
 
 #: A contract's state as the store holds it (no events of this batch).
 Load = Callable[[str], ContractState]
+
+#: A programme's state as the store holds it (DESIGN 10).
+LoadProgramme = Callable[[str], ProgrammeState]
+
+#: What a batch holds: commands on contracts, and on programmes (the reference is the
+#: programme's).
+Entry = tuple[str, Command | ProgrammeCommand]
 
 
 @dataclass(slots=True)
@@ -47,16 +59,36 @@ class Plan:
         self.owners.append(owner)
 
 
-def plan_batch(load: Load, batch: Sequence[tuple[str, Command]], meta: Meta,
-               keep_events: bool, refused: Refusals | None, sink: Sink | None = None
-               ) -> Plan:
+class _Programmes:
+    """The programmes a batch touches, each loaded once and kept current with the events
+    the batch decides on it (a programme's state is small: its terms and its draws)."""
+
+    def __init__(self, load: LoadProgramme | None) -> None:
+        self._load = load
+        self._states: dict[str, ProgrammeState] = {}
+
+    def __call__(self, reference: str) -> ProgrammeState:
+        state = self._states.get(reference)
+        if state is None:
+            if self._load is None:
+                raise ValueError("this batch was planned without access to programmes")
+            state = self._states[reference] = self._load(reference)
+        return state
+
+
+def plan_batch(load: Load, batch: Sequence[Entry], meta: Meta,
+               keep_events: bool, refused: Refusals | None, sink: Sink | None = None,
+               load_programme: LoadProgramme | None = None) -> Plan:
     """Decide the batch against the latest states and encode its events, chained.
 
     With a ``sink``, each encoded event goes to it (with its command's index) instead
     of into the plan: an import decided by a worker process streams them to a file.
+    A payment run of a contract in a programme is decided against the programme's
+    headroom, and its draw is chained onto the programme's stream right after it.
     """
     plan = Plan()
     emit = sink or plan.emit
+    programmes = _Programmes(load_programme)
     problems: list[Problem] = []
     current: str | None = None
     state = ContractState("")
@@ -69,7 +101,12 @@ def plan_batch(load: Load, batch: Sequence[tuple[str, Command]], meta: Meta,
     # command of the same contract follows (a one-return-per-contract import never
     # pays for it). Chaining needs only the previous event's hash.
     unfolded: list[tuple[AnyEvent, str]] = []
-    for index, (reference, command) in enumerate(batch):
+    for index, (reference, entry) in enumerate(batch):
+        if isinstance(entry, ProgrammeCommand):
+            plan.decisions.append(_programme(programmes(reference), entry, meta, index,
+                                             emit, problems))
+            continue
+        command: Command = entry
         if reference != current:
             if current is not None:
                 left.add(current)
@@ -86,22 +123,32 @@ def plan_batch(load: Load, batch: Sequence[tuple[str, Command]], meta: Meta,
             # the result of the last fold): folded in place, not copied per return.
             state = evolve_owned(state, event, digest)
         unfolded.clear()
-        decision = _decide(state, command, meta, index, refused, problems)
+        decision = _decide(state, command, meta, index, refused, problems, programmes)
         if decision is None:
             plan.decisions.append(Decision(()))
             continue
         _chain(decision, state, stream, index, emit, unfolded)
-        plan.decisions.append(decision if keep_events else Decision((), decision.receipt))
+        for drawn in decision.programme_events:
+            _chain_programme(programmes(drawn.programme), drawn, index, emit)
+        plan.decisions.append(decision if keep_events else Decision(
+            (), decision.receipt, decision.programme_events))
     if problems:
         raise InvalidInput(problems)
     return plan
 
 
 def _decide(state: ContractState, command: Command, meta: Meta, index: int,
-            refused: Refusals | None, problems: list[Problem]) -> Decision | None:
+            refused: Refusals | None, problems: list[Problem],
+            programmes: _Programmes) -> Decision | None:
     """The decision, or None with the refusal's problems added to ``problems``."""
     try:
-        return decide(state, command, meta)
+        programme = state.current_terms.programme if state.exists else None
+        if isinstance(command, CertifyPayment) and programme:
+            return _certify_in(programmes(programme), state, command, meta)
+        decision = decide(state, command, meta)
+        # After the contract's own checks: the terms are sound before they are joined.
+        _check_joining(state, command, programmes)
+        return decision
     except InvalidInput as e:
         problems.extend(e.problems)
     except LedgerError as e:
@@ -109,6 +156,59 @@ def _decide(state: ContractState, command: Command, meta: Meta, index: int,
             raise
         problems.extend(refused(index, state, e))
     return None
+
+
+def _check_joining(state: ContractState, command: Command, programmes: _Programmes) -> None:
+    """A contract agreed or varied into a programme: the programme must exist, in the
+    contract's currency (the one rule that needs another stream's state)."""
+    if isinstance(command, AgreeContract):
+        terms, source = command.terms, "contract"
+    elif isinstance(command, VaryContract) and state.exists:
+        terms, source = apply_variation(state.current_terms, command.variation), command.source
+    else:
+        return
+    if terms.programme and (problems := joining_problems(terms, programmes(terms.programme),
+                                                         source)):
+        raise InvalidInput(problems)
+
+
+def _certify_in(programme: ProgrammeState, state: ContractState, command: CertifyPayment,
+                meta: Meta) -> Decision:
+    """A payment run of a contract in ``programme``: capped at the programme's headroom,
+    with the programme's draw as the decision's programme event."""
+    if not programme.exists:
+        raise Refused(f"contract {state.reference!r} names programme "
+                      f"{programme.reference!r}, which has not been agreed")
+    headroom = programme.headroom
+    decision = decide(state, msgspec.structs.replace(command, headroom=headroom), meta)
+    certified = decision.events[0]
+    assert isinstance(certified, PaymentCertified)
+    return msgspec.structs.replace(decision, programme_events=(
+        draw(programme, state.current_terms, certified),))
+
+
+def _programme(state: ProgrammeState, command: ProgrammeCommand, meta: Meta, index: int,
+               emit: Sink, problems: list[Problem]) -> Decision:
+    """A programme agreed or varied, chained onto its stream (no contract involved)."""
+    try:
+        event = decide_programme(state, command, meta)
+    except InvalidInput as e:
+        problems.extend(e.problems)
+        return Decision(())
+    _chain_programme(state, event, index, emit)
+    return Decision((), programme_events=(event,))
+
+
+def _chain_programme(state: ProgrammeState, event: AnyProgrammeEvent, index: int,
+                     emit: Sink) -> None:
+    """Chain ``event`` to its programme stream's head, fold it into ``state`` (the batch's
+    own copy) and emit it."""
+    chained = msgspec.structs.replace(event, prev_hash=state.head_hash)
+    data = codec.encode(chained)
+    emit(StoredEvent(originator_id=codec.programme_stream_id(state.reference),
+                     originator_version=state.version + 1, topic=codec.topic(chained),
+                     state=data), index)
+    evolve_programme(state, chained, codec.event_hash(data))
 
 
 def _chain(decision: Decision, state: ContractState, stream: UUID, index: int, emit: Sink,

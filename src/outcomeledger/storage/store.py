@@ -24,9 +24,11 @@ from ..domain.contract.decide import Decision
 from ..domain.contract.state import ContractState, fold_events
 from ..domain.errors import ConcurrencyExhausted, UnknownContract
 from ..domain.events import AnyEvent, ContractAgreed, topic_of
+from ..domain.programme.events import AnyProgrammeEvent, ProgrammeAgreed, programme_topic_of
+from ..domain.programme.state import ProgrammeState, fold_programme
 from .application import LedgerApplication, stream_id
 from .location import Location, StoreError, check_postgres, locate
-from .planning import Plan, Refusals, Sink, plan_batch
+from .planning import Entry, Plan, Refusals, Sink, plan_batch
 from .writing import Projector, Writing
 
 MAX_ATTEMPTS = 20
@@ -49,7 +51,7 @@ class Stored:
     version: int
     topic: str
     state: bytes
-    event: AnyEvent
+    event: AnyEvent | AnyProgrammeEvent
 
     @property
     def hash(self) -> str:
@@ -145,6 +147,25 @@ class Ledger(Writing):
             "ORDER BY originator_version", (stream.hex,)).fetchall()
         return rows
 
+    def load_programme(self, reference: str) -> ProgrammeState:
+        """A programme's state (DESIGN 10): its stream folded (empty: not agreed)."""
+        rows = self._stream_rows(codec.programme_stream_id(reference))
+        return fold_programme(reference, [(codec.decode_programme(topic, state),
+                                           codec.event_hash(state)) for topic, state in rows])
+
+    def programme_references(self) -> list[str]:
+        """References of every agreed programme, in the order they were agreed."""
+        rows = self._all_notifications([programme_topic_of(ProgrammeAgreed)])
+        return [msgspec.json.decode(n.state)["programme"] for n in rows]
+
+    def _all_notifications(self, topics: Sequence[str]) -> list[Notification]:
+        found: list[Notification] = []
+        position = 0
+        while rows := self.notifications(position, 1000, topics=topics):
+            found += rows
+            position = rows[-1].id
+        return found
+
     def get(self, reference: str) -> ContractState:
         state = self.load(reference)
         if not state.exists:
@@ -167,7 +188,7 @@ class Ledger(Writing):
                 oid = n.originator_id if isinstance(n.originator_id, UUID) else UUID(
                     str(n.originator_id))
                 yield Stored(n.id, oid, n.originator_version, n.topic, n.state,
-                             codec.decode(n.topic, n.state))
+                             codec.decode_any(n.topic, n.state))
             position = rows[-1].id
 
     def references(self) -> list[str]:
@@ -187,7 +208,7 @@ class Ledger(Writing):
         """Decide ``command`` against the contract's latest state and append the events."""
         return self.execute_batch([(reference, command)], meta)[0]
 
-    def execute_batch(self, batch: Sequence[tuple[str, Command]], meta: Meta,
+    def execute_batch(self, batch: Sequence[Entry], meta: Meta,
                       on_attempt: Callable[[int], None] | None = None, *,
                       dry_run: bool = False, keep_events: bool = True,
                       refused: Refusals | None = None) -> list[Written]:
@@ -225,8 +246,9 @@ class Ledger(Writing):
         raise ConcurrencyExhausted(f"gave up after {MAX_ATTEMPTS} concurrent-write conflicts; "
                                    "nothing was written")
 
-    def plan(self, batch: Sequence[tuple[str, Command]], meta: Meta, keep_events: bool,
+    def plan(self, batch: Sequence[Entry], meta: Meta, keep_events: bool,
              refused: Refusals | None, sink: Sink | None = None) -> Plan:
         """Decide the batch against the latest states and encode its events, chained
         (see :func:`.planning.plan_batch`)."""
-        return plan_batch(self.load, batch, meta, keep_events, refused, sink)
+        return plan_batch(self.load, batch, meta, keep_events, refused, sink,
+                          self.load_programme)

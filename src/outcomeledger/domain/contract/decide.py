@@ -45,6 +45,7 @@ from ..money import MAX_AMOUNT, ZERO
 from ..payments.cumulative import cumulative_through
 from ..payments.mechanism import compute
 from ..periods import Period, day_problem, days_after
+from ..programme.events import AnyProgrammeEvent
 from ..roles import authorise
 from ..term_checks import check_effective, check_terms, check_variation
 from ..timestamps import rfc3339
@@ -66,10 +67,14 @@ class ReturnReceipt(msgspec.Struct, frozen=True):
 
 class Decision(msgspec.Struct, frozen=True):
     """What a command means: its events, and for a return what the import reports.
-    (A Struct, as the events are: one is built for every command decided.)"""
+    (A Struct, as the events are: one is built for every command decided.)
+
+    ``programme_events`` are those of a programme's stream: a programme agreed or varied,
+    or the draw a payment run makes on its programme (appended with the run's event)."""
 
     events: tuple[AnyEvent, ...]
     receipt: ReturnReceipt = ReturnReceipt()
+    programme_events: tuple[AnyProgrammeEvent, ...] = ()
 
 
 #: Cumulative payable through a period, as the contract state stands: what a payment run
@@ -272,16 +277,34 @@ def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
             raise Refused(f"{last.id} is already certified; certify {last.id} or later")
     through = payable or _scheduled(state)
     cumulative = through(state, period)
-    amount = cumulative - state.certified_total
+    owed = cumulative - state.certified_total
+    programme = state.current_terms.programme or None
+    amount, above = _within_budget(owed, cmd.headroom if programme else None)
     true_up = ZERO
     if state.certifications:
-        last = state.period(state.certifications[-1].period)
-        true_up = through(state, last) - state.certified_total
-        if period == last and amount == 0:
-            raise Refused(f"{period.id} is already certified and nothing has changed since")
+        previous = state.certifications[-1]
+        last = state.period(previous.period)
+        # What the last run owed but its programme could not pay is carried, not a
+        # correction of the periods certified.
+        true_up = through(state, last) - state.certified_total - previous.above_budget
+        if period == last and amount == 0 and (above or ZERO) == previous.above_budget:
+            raise Refused(f"{period.id} is already certified and nothing has changed since"
+                          + (f" (programme {programme!r} has no budget left for the "
+                             f"{above} above it)" if above else ""))
     return PaymentCertified(contract=state.reference, recorded_at=meta.recorded_at,
                             recorded_by=meta.recorded_by, reason=cmd.reason, period=period.id,
-                            amount=amount, cumulative_payable=cumulative, true_up=true_up)
+                            amount=amount, cumulative_payable=cumulative, true_up=true_up,
+                            programme=programme, above_budget=above)
+
+
+def _within_budget(owed: Decimal, headroom: Decimal | None) -> tuple[Decimal, Decimal | None]:
+    """(certified, above budget) of a run that owes ``owed``: all of it outside a
+    programme (``headroom`` None); inside, no more than the programme can still pay. A
+    run that gives money back (negative) is always certified whole: it returns budget."""
+    if headroom is None or owed <= headroom:
+        return owed, None
+    paid = max(headroom, ZERO)
+    return paid, owed - paid
 
 
 def _close(state: ContractState, cmd: CloseContract, meta: Meta) -> ContractClosed:

@@ -78,3 +78,4 @@ class CertificationRecord(Struct, frozen=True, gc=False):
     cumulative_payable: Decimal
     true_up: Decimal
     recorded: Recorded
+    above_budget: Decimal = Decimal(0)  # owed but past its programme's budget

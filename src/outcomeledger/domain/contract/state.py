@@ -215,7 +215,8 @@ def apply(acc: _Fold, event: AnyEvent) -> None:
                 _return(acc, event.period, event.provider), validated=rec)
         case PaymentCertified():
             acc.certifications = _appended(acc.certifications, CertificationRecord(
-                event.period, event.amount, event.cumulative_payable, event.true_up, rec))
+                event.period, event.amount, event.cumulative_payable, event.true_up, rec,
+                event.above_budget or Decimal(0)))
         case ReturnRestated():
             figures = acc.figures
             for f in event.figures:

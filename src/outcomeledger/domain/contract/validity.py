@@ -92,7 +92,10 @@ def command_of(event: AnyEvent) -> Command:
         case ReturnRejected():
             return RejectReturn(event.period, event.provider, event.reason)
         case PaymentCertified():
-            return CertifyPayment(event.period, event.reason)
+            # The programme's headroom is the programme stream's to prove (the draw
+            # checked there); here, the run's own split of what it owed.
+            return CertifyPayment(event.period, event.reason,
+                                  headroom=event.amount if event.above_budget else None)
         case RewardAdjusted():
             return AdjustReward(event.period, event.kind, event.amount, event.reason,
                                 event.source)
