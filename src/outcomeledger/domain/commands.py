@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import msgspec
 
-from .events import AdjustmentKind, Figure, Source
+from .events import CLOSURE_RULE, AdjustmentKind, Figure, Source
 from .terms import ContractTerms
 from .variations import Variation
 
@@ -71,6 +71,9 @@ class AdjustReward(msgspec.Struct, frozen=True):
 class CertifyPayment(msgspec.Struct, frozen=True):
     period: str
     reason: str = "payment run"
+    #: The closure rule a closed contract's run is decided by: today's, except when
+    #: ``audit verify`` decides again a run recorded under an earlier one.
+    closure_rule: int = CLOSURE_RULE
 
 
 class CloseContract(msgspec.Struct, frozen=True):

@@ -39,6 +39,7 @@ from ..commands import (
 from ..errors import InvalidInput, LedgerError
 from ..events import (
     EVENT_TYPES,
+    RAN_TO_END,
     AnyEvent,
     ContractAgreed,
     ContractClosed,
@@ -92,7 +93,10 @@ def command_of(event: AnyEvent) -> Command:
         case ReturnRejected():
             return RejectReturn(event.period, event.provider, event.reason)
         case PaymentCertified():
-            return CertifyPayment(event.period, event.reason)
+            # A run certified after a closure without a closure rule was recorded before
+            # rules were recorded: decided by the rule of then (domain/payments/closure.py).
+            return CertifyPayment(event.period, event.reason,
+                                  event.closure_rule or RAN_TO_END)
         case RewardAdjusted():
             return AdjustReward(event.period, event.kind, event.amount, event.reason,
                                 event.source)
