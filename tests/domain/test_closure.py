@@ -19,9 +19,11 @@ from conftest import (
     certify,
     chain,
     close,
+    fig,
     meta,
     period_of,
     schedule,
+    submit,
     tally,
     terms,
 )
@@ -31,7 +33,8 @@ from outcomeledger.domain.contract.decide import decide
 from outcomeledger.domain.contract.state import ContractState
 from outcomeledger.domain.contract.validity import StreamRules
 from outcomeledger.domain.events import CLOSURE_RULE, RAN_TO_END, AnyEvent, PaymentCertified
-from outcomeledger.domain.terms import Fee
+from outcomeledger.domain.payments.chain import provider_chain
+from outcomeledger.domain.terms import Fee, Provider, ProviderTerms
 
 MGMT = (Fee("MGMT", "Management fee", D("1000")),)
 
@@ -160,3 +163,14 @@ def test_an_old_run_after_a_closure_verifies_and_the_next_run_trues_it_up() -> N
     assert isinstance(next_run, PaymentCertified)
     assert (str(next_run.amount), str(next_run.true_up)) == ("-7000.00", "-7000.00")
     assert verified([*history, next_run]) == []
+
+
+def test_nothing_accrues_down_the_chain_after_the_closure_either() -> None:
+    a = Provider("A", "Provider A", terms=ProviderTerms(prices={"O1": D(60)}, fee=D(25)))
+    state = apply(agreed(providers=(a,)), submit("FY2025-Q1", fig("O1", 2), provider="A"),
+                  submit("FY2025-Q3", fig("O1", 5), provider="A"), close(date(2025, 9, 30)))
+    chain = provider_chain(state, schedule(state), "A")
+    assert [(r.period, r.units, r.buyer_pays, r.fee, r.owed) for r in chain.periods] == [
+        ("FY2025-Q1", D(2), D(200), D(25), D(145)),
+        ("FY2025-Q2", D(0), D(0), D(25), D(25)),  # the quarter it closed in: fee whole
+        ("FY2025-Q3", D(0), D(0), D(0), D(0))]
