@@ -31,7 +31,10 @@ own, and nothing is cached in Python from an earlier phase):
 * ``query``: after start-up (imports done, ledger open), one contract's payments
   (``payments REF --format json``: load, fold, ``mechanism.compute``, JSON) and report
   (``report REF --format json``: the same, the ledger head and every report section),
-  each the median over 7 contracts; ``query_ms`` is the slower of the two.
+  each the median over 7 contracts; ``query_ms`` is the slower of the two. Beside them,
+  ``without_ms`` (issue 18: < 200 ms): ``payments REF --without POSITION --format
+  json`` (the contract's own stream read and folded without its middle event,
+  ``mechanism.compute``, JSON), the median over the same contracts.
 * ``one_return``: one 20-row return imported into the ledger as ``returns import`` does
   it (decided, appended, projections caught up before it returns), median of 3.
 * ``import``: a returns CSV of ``min(BENCH_EVENTS, 1,000,000)`` rows (20 rows a return)
@@ -69,6 +72,7 @@ from outcomeledger.app import feed, replay
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.report_source import Source
 from outcomeledger.domain.commands import Meta
+from outcomeledger.domain.contract import counterfactual
 from outcomeledger.domain.contract.state import ContractState, evolve
 from outcomeledger.domain.payments.mechanism import compute
 from outcomeledger.imports import parallel as import_parallel
@@ -231,12 +235,19 @@ def phase_query(path: Path) -> dict[str, Any]:
 
         # The first query of a process also pays one-off costs (msgspec compiling the
         # report types' encoders, SQLite warming its cache): start-up, recorded apart.
+        def without_json(ref: str) -> None:
+            events = ledger.events(ref)
+            schedule = compute(counterfactual.without(ref, events, {len(events) // 2}))
+            render.to_json(render.payments_json(schedule, schedule.periods))
+
         first = _timed_ms(lambda: payments_json(refs[-1])) + _timed_ms(
             lambda: report_json(refs[-1]))
         payments = [_timed_ms(lambda ref=ref: payments_json(ref)) for ref in refs]
         reports = [_timed_ms(lambda ref=ref: report_json(ref)) for ref in refs]
+        withouts = [_timed_ms(lambda ref=ref: without_json(ref)) for ref in refs]
     return {"payments_ms": statistics.median(payments), "report_ms": statistics.median(reports),
             "payments_ms_max": max(payments), "report_ms_max": max(reports),
+            "without_ms": statistics.median(withouts), "without_ms_max": max(withouts),
             "first_query_ms": first, "query_contracts": len(refs)}
 
 

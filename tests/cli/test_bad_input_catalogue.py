@@ -361,6 +361,16 @@ CASES: dict[str, Bad] = {
     # the provider network (DESIGN 10): C-IMP's P2 left on 2020-11-30 (the fixture)
     "payments --provider not in the network": Bad(
         ("payments", "C-IMP", "--provider", "NOPE"), {}, "has no provider 'NOPE'"),
+    # counterfactuals (DESIGN 11): positions in C-IMP's own stream
+    "payments --without not a position": Bad(
+        ("payments", "C-IMP", "--without", "v2,x"), {},
+        "--without: not a position (got 'x', expected whole numbers"),
+    "payments --without the agreement": Bad(
+        ("payments", "C-IMP", "--without", "1"), {},
+        "--without: position 1 is the agreement itself: without it nothing would remain"),
+    "payments --without a position not this contract's": Bad(
+        ("payments", "C-IMP", "--without", "2,9999", "--format", "json"), {},
+        "C-IMP has no event at position 9999 (its stream holds positions 1 to"),
     "provider share above 1": Bad(("contract", "agree", "{c.toml}"), {
         "c.toml": networked("[providers.terms]\nshare = 1.5\n")},
         "c.toml:13: providers[0].terms.share: must be at most 1 (got 1.5)"),

@@ -143,8 +143,9 @@ def test_retention_is_withheld_and_released_when_the_contract_closes() -> None:
     assert money(state, "FY2025-Q2", "retained", "payable") == ("100.00", "1900.00")
     done = apply(state, close(date(2026, 3, 31)))
     last = schedule(done).periods[-1]
+    # Released in the period the contract closed in, not at the end of its term (issue 18).
     assert (last.period, str(last.retained), str(last.payable)) == (
-        "FY2026-Q4", "-600.00", "600.00")
+        "FY2025-Q4", "-600.00", "600.00")
     assert schedule(done).total("payable") == D(12000)
 
 

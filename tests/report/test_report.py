@@ -173,6 +173,21 @@ def test_enf_variation_log_shows_prices_before_and_after(ledger: Ledger) -> None
     assert not report_of(ledger, ENF, as_at=date(2019, 12, 31)).variations[0].in_force
 
 
+def test_the_variation_log_shows_what_each_variation_changed_in_payable(
+        ledger: Ledger) -> None:
+    # ENF's re-pricing: total payable 205,400 as recorded, 201,000 without it (what
+    # `payments MHEP-ENF-2018 --without v15` prints).
+    (entry,) = report_of(ledger, ENF).variations
+    assert (entry.event, entry.payable_effect) == ("v15", D("4400.00"))
+    assert report_of(ledger, ENF).payments.payable == D("205400.00")
+    # Not in force by the as-at date: nothing of it is payable through those periods.
+    assert report_of(ledger, ENF, as_at=date(2019, 12, 31)).variations[0].payable_effect == 0
+    # PB's retirement of cohort 3 is what let the pooled test run (every member of the
+    # pool in force has a result): without it nothing would be payable at all.
+    pb = report_of(ledger, PB)
+    assert pb.variations[0].payable_effect == pb.payments.payable == D("2790000.00")
+
+
 # -- performance against target ----------------------------------------------------------
 
 def test_gm_lifetime_target_is_rated_on_the_cumulative_actual_only(ledger: Ledger) -> None:

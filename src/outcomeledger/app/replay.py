@@ -28,7 +28,7 @@ from ..domain.contract.validity import StreamRules, Violation
 from ..domain.errors import InvalidInput, LedgerError, Problem, UnknownContract
 from ..domain.programme.validity import ProgrammeRules
 from ..projections import compare, source, sql
-from ..projections.base import RawEvent
+from ..projections.base import ContractView, RawEvent
 from ..projections.projector import Progress
 from ..projections.sql import snapshot
 from ..storage.application import stream_id
@@ -52,6 +52,11 @@ def cutoff(ledger: Ledger, as_of: str) -> projections.Cutoff:
 
 def contract_as_of(ledger: Ledger, reference: str, as_of: str) -> ContractState:
     """The contract as the ledger held it at ``as_of``, from its events alone."""
+    return view_as_of(ledger, reference, as_of).state
+
+
+def view_as_of(ledger: Ledger, reference: str, as_of: str) -> ContractView:
+    """The contract as the ledger held it at ``as_of``, and its events up to then."""
     limit = cutoff(ledger, as_of)
     with closing(ledger.connect()) as conn:
         view = source.contract_view(conn, stream_id(reference).hex, limit)
@@ -59,7 +64,7 @@ def contract_as_of(ledger: Ledger, reference: str, as_of: str) -> ContractState:
         if ledger.load(reference).exists:
             raise LedgerError(f"{reference} was not yet agreed as of {as_of}")
         raise UnknownContract(reference)
-    return view.state
+    return view
 
 
 def projections_as_of(ledger: Ledger, as_of: str) -> Iterator[bytes]:

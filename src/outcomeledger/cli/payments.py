@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import click
 
 from ..app import replay
 from ..app import services as service
-from ..domain.errors import InvalidInput, LedgerError, Problem
-from ..domain.events import ADJUSTMENT_KINDS
+from ..domain.contract import counterfactual
+from ..domain.errors import InvalidInput, LedgerError, Problem, UnknownContract
+from ..domain.events import ADJUSTMENT_KINDS, AnyEvent
 from ..domain.payments import schedule as payment_schedule
 from ..domain.payments.chain import provider_chain
 from ..domain.payments.mechanism import compute
@@ -112,18 +115,29 @@ def _period_id(ledger: Ledger, reference: str, period: str) -> str:
 @click.option("--provider", default=None, help="The chain for one provider of the network: "
               "what the buyer pays for its outcomes, what the integrator owes it, the "
               "integrator's margin.")
+@click.option("--without", "without", default=None, metavar="POSITION[,POSITION...]",
+              help="As if these events of the contract had never been recorded: their "
+              "positions in its stream (v9 in contract show and payments explain; 9 or "
+              "v9). Writes nothing.")
 @format_option()
 @pass_context
 def payments_show(c: Context, reference: str, period: str | None, as_of: str | None,
-                  as_at: str | None, provider: str | None, fmt: str | None) -> None:
+                  as_at: str | None, provider: str | None, without: str | None,
+                  fmt: str | None) -> None:
     """Earned, above cap, adjustments, fees, retained, payable and certified per period
-    (with --provider: the chain down to one provider)."""
+    (with --provider: the chain down to one provider; with --without: as if some events
+    had never been recorded)."""
     day = parse_date(as_at, "--as-at") if as_at else None
 
     def body() -> None:
+        left_out = None if without is None else _positions(without)
         with c.ledger() as ledger:
-            state = (replay.contract_as_of(ledger, reference, as_of) if as_of
-                     else ledger.get(reference))
+            if left_out is None:
+                state = (replay.contract_as_of(ledger, reference, as_of) if as_of
+                         else ledger.get(reference))
+            else:
+                state = counterfactual.without(reference, _events(ledger, reference, as_of),
+                                               left_out)
             schedule = compute(state)
             if day is not None:
                 if day < state.base_terms.start:
@@ -149,7 +163,34 @@ def payments_show(c: Context, reference: str, period: str | None, as_of: str | N
             click.echo(f"\n{programme}")
         for note in _terms_not_applied(periods):
             click.echo(f"note: {note}", err=True)
+        if left_out is not None:
+            c.say(f"as if {', '.join(f'v{v}' for v in sorted(left_out))} had never been "
+                  "recorded (nothing was written)")
     run(body, writes=False)
+
+
+def _positions(text: str) -> set[int]:
+    """``--without 5,v9``: stream positions (versions), each a whole number, optionally
+    written as ``payments explain`` and ``contract show`` print them (``v9``)."""
+    positions: set[int] = set()
+    for item in text.split(","):
+        digits = item.strip().removeprefix("v")
+        if not digits.isascii() or not digits.isdigit():
+            raise InvalidInput([Problem("--without", None, "without", (
+                f"not a position (got {item.strip()!r}, expected whole numbers separated "
+                "by commas: the events' positions in the contract's stream, as 9 or v9)"))])
+        positions.add(int(digits))
+    return positions
+
+
+def _events(ledger: Ledger, reference: str, as_of: str | None) -> Sequence[AnyEvent]:
+    """The contract's events (up to ``as_of``): its own stream, never the ledger."""
+    if as_of:
+        return replay.view_as_of(ledger, reference, as_of).events
+    events = ledger.events(reference)
+    if not events:
+        raise UnknownContract(reference)
+    return events
 
 
 def _terms_not_applied(periods: list[PeriodPayment]) -> list[str]:

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import msgspec
 
-from .events import AdjustmentKind, Figure, Source
+from .events import CLOSURE_RULE, AdjustmentKind, Figure, Source
 from .terms import ContractTerms
 from .variations import Variation
 
@@ -74,6 +74,9 @@ class CertifyPayment(msgspec.Struct, frozen=True):
     #: For a contract in a programme: what the programme's budget can still pay (the
     #: store reads it from the programme's stream). None: not in a programme.
     headroom: Decimal | None = None
+    #: The closure rule a closed contract's run is decided by: today's, except when
+    #: ``audit verify`` decides again a run recorded under an earlier one.
+    closure_rule: int = CLOSURE_RULE
 
 
 class CloseContract(msgspec.Struct, frozen=True):

@@ -24,6 +24,13 @@ from .variations import Variation
 #: prev_hash of the first event of every contract stream.
 GENESIS = "0" * 64
 
+#: ``PaymentCertified.closure_rule`` values (:mod:`outcomeledger.domain.payments.closure`):
+#: the rule of today, recorded on every run certified after a closure (the money stops at
+#: closure), and the rule before it (the schedule ran through the contract's end), which a
+#: run certified after a closure without the field was decided by.
+CLOSURE_RULE = 2
+RAN_TO_END = 1
+
 AdjustmentKind = Literal[
     "bonus", "penalty", "service_credit", "clawback", "recovery",
     "gain_share", "pain_share", "indexation", "other",
@@ -128,6 +135,11 @@ class PaymentCertified(Event, frozen=True, kw_only=True):
     # when unset, so the runs of contracts outside programmes keep their bytes.
     programme: str | None = None
     above_budget: Decimal | None = None
+    # The rule of a closed contract's schedule the run was decided by (recorded on a run
+    # certified after a closure; :data:`CLOSURE_RULE`). Absent after a closure: recorded
+    # before that rule (:data:`RAN_TO_END`). Omitted when unset, so every stored event
+    # keeps its exact bytes and the topic version is unchanged.
+    closure_rule: int | None = None
 
 
 class ContractClosed(Event, frozen=True, kw_only=True):

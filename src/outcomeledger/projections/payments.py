@@ -120,7 +120,8 @@ class LineRow(Row, frozen=True, kw_only=True):
         description="The derivation, in order: a JSON array of `{step, detail, amount, "
         "events}` where `step` is units, excluded, deadweight, threshold, earned, floor, "
         "cap_units, participant_cap, cap_value, max_value, result, pool, fee, "
-        "service_credit, adjustment or retention; `amount` is its money effect (decimal "
+        "service_credit, adjustment, retention or closed (figures of a period begun after "
+        "the contract's closure, not paid); `amount` is its money effect (decimal "
         "string) or null; `events` lists the stream versions of the events behind it "
         "(`v3`; see `proj_audit_trail`).")]
 

@@ -14,9 +14,11 @@ from datetime import datetime
 from decimal import Decimal
 
 from ..audit.log import diff_terms
+from ..domain.contract import counterfactual
 from ..domain.contract.records import FigureKey, FigureRecord, Recorded, VariationRecord
 from ..domain.contract.state import ContractState
 from ..domain.money import ZERO
+from ..domain.payments.mechanism import compute
 from ..domain.payments.schedule import Schedule
 from ..domain.terms import ContractTerms
 from ..domain.variations import apply_variation
@@ -150,17 +152,30 @@ def register(view: View) -> Register:
 
 def variations(view: View) -> tuple[VariationEntry, ...]:
     """Each variation in recording order, diffed against the terms it varied: those in
-    force from its effective date among the variations recorded before it."""
+    force from its effective date among the variations recorded before it; and what it
+    changed in total payable (through the report's periods): the payable as recorded less
+    the payable as if it had never been recorded (``payments REF --without EVENT``)."""
     state = view.state
+    payable = _payable(view, view.schedule)
     out = []
     for v in sorted(state.variations, key=lambda x: x.recorded.version):
         before, after = terms_varied(state, v)
+        without = compute(counterfactual.without_variation(state, v.recorded.version),
+                          explain=False)
         out.append(VariationEntry(
             event=v.recorded.ref, effective_from=v.effective_from,
             in_force=view.as_at is None or v.effective_from <= view.as_at,
             recorded_at=v.recorded.recorded_at, recorded_by=v.recorded.recorded_by,
-            reason=v.recorded.reason, changes=tuple(diff_terms(before, after))))
+            reason=v.recorded.reason, changes=tuple(diff_terms(before, after)),
+            payable_effect=payable - _payable(view, without)))
     return tuple(out)
+
+
+def _payable(view: View, schedule: Schedule) -> Decimal:
+    """Total payable of ``schedule`` through the report's periods (those begun by its
+    as-at date)."""
+    return view.money(sum((p.payable for p in schedule.periods if view.included(p.period)),
+                          ZERO))
 
 
 def terms_varied(state: ContractState, v: VariationRecord) -> tuple[ContractTerms, ContractTerms]:

@@ -81,3 +81,4 @@ class VariationEntry(Struct, frozen=True):
     recorded_by: str
     reason: str
     changes: tuple[str, ...]
+    payable_effect: Decimal

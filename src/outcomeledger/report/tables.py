@@ -107,10 +107,11 @@ def _records(r: ContractReport) -> list[Section]:
             "recorded_at"), [(ref, a.event, a.period, a.kind, a.amount, a.reason,
                               a.recorded_by, a.recorded_at) for a in r.register.adjustments]),
         Section("variations", "Variation log", (
-            "contract", "event", "effective_from", "in_force", "changes", "reason",
-            "recorded_by", "recorded_at"),
-            [(ref, v.event, v.effective_from, v.in_force, "; ".join(v.changes), v.reason,
-              v.recorded_by, v.recorded_at) for v in r.variations]),
+            "contract", "event", "effective_from", "in_force", "changes", "payable_effect",
+            "reason", "recorded_by", "recorded_at"),
+            [(ref, v.event, v.effective_from, v.in_force, "; ".join(v.changes),
+              v.payable_effect, v.reason, v.recorded_by, v.recorded_at)
+             for v in r.variations]),
     ]
 
 

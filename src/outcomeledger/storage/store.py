@@ -128,6 +128,12 @@ class Ledger(Writing):
         return fold_events(reference, [codec.decode(topic, state) for topic, state in rows],
                            codec.event_hash(rows[-1][1]))
 
+    def events(self, reference: str) -> list[AnyEvent]:
+        """Every event of one contract stream, in stream order (a counterfactual folds
+        them again without some; the hashes are not needed)."""
+        return [codec.decode(topic, state) for topic, state in
+                self._stream_rows(stream_id(reference))]
+
     def _stream_rows(self, stream: UUID) -> list[tuple[str, bytes]]:
         """(topic, stored bytes) of a stream's events in order. A SQLite file is read with
         a plain cursor, without the recorder's object per event: loading a contract is

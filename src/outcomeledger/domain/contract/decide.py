@@ -29,6 +29,8 @@ from ..commands import (
 )
 from ..errors import COMMAND, InvalidInput, Problem, Refused
 from ..events import (
+    CLOSURE_RULE,
+    RAN_TO_END,
     AnyEvent,
     ContractAgreed,
     ContractClosed,
@@ -263,8 +265,8 @@ def _adjust(state: ContractState, cmd: AdjustReward, meta: Meta) -> RewardAdjust
                           kind=cmd.kind, amount=plain(cmd.amount), source=cmd.source)
 
 
-def _scheduled(state: ContractState) -> Payable:
-    schedule = compute(state)
+def _scheduled(state: ContractState, closure_rule: int) -> Payable:
+    schedule = compute(state, closure_rule=closure_rule)
     return lambda st, period: cumulative_through(schedule, period, st)
 
 
@@ -275,7 +277,12 @@ def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
         last = state.period(state.certifications[-1].period)
         if period < last:
             raise Refused(f"{last.id} is already certified; certify {last.id} or later")
-    through = payable or _scheduled(state)
+    # After a closure, the run records the closure rule it is decided by; a run recorded
+    # under an earlier rule (``audit verify`` deciding it again) is decided by that rule,
+    # and records none, as runs did before rules were recorded.
+    rule = cmd.closure_rule if state.closed is not None else None
+    through = (_scheduled(state, cmd.closure_rule)
+               if payable is None or rule not in (None, CLOSURE_RULE) else payable)
     cumulative = through(state, period)
     owed = cumulative - state.certified_total
     programme = state.current_terms.programme or None
@@ -294,7 +301,8 @@ def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
     return PaymentCertified(contract=state.reference, recorded_at=meta.recorded_at,
                             recorded_by=meta.recorded_by, reason=cmd.reason, period=period.id,
                             amount=amount, cumulative_payable=cumulative, true_up=true_up,
-                            programme=programme, above_budget=above)
+                            programme=programme, above_budget=above,
+                            closure_rule=None if rule == RAN_TO_END else rule)
 
 
 def _within_budget(owed: Decimal, headroom: Decimal | None) -> tuple[Decimal, Decimal | None]:

@@ -10,7 +10,7 @@ except by ``evolve_owned`` on a state its caller holds alone.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -300,3 +300,17 @@ def fold_events(reference: str, events: Iterable[AnyEvent], head: str = GENESIS
     for event in events:
         apply(acc, event)
     return ContractState(reference, **acc.fields(head))
+
+
+def fold_without(reference: str, events: Iterable[AnyEvent], versions: Collection[int]
+                 ) -> ContractState:
+    """``fold_events`` leaving out the events at stream ``versions`` (from 1), each event
+    folded keeping its own version, so ``v12`` names the same event with or without the
+    others (:mod:`.counterfactual`). The state keeps no head hash: it was never stored."""
+    acc = _Fold()
+    for version, event in enumerate(events, 1):
+        if version in versions:
+            acc.version += 1
+            continue
+        apply(acc, event)
+    return ContractState(reference, **acc.fields(GENESIS))

@@ -39,6 +39,7 @@ from ..commands import (
 from ..errors import InvalidInput, LedgerError
 from ..events import (
     EVENT_TYPES,
+    RAN_TO_END,
     AnyEvent,
     ContractAgreed,
     ContractClosed,
@@ -93,9 +94,12 @@ def command_of(event: AnyEvent) -> Command:
             return RejectReturn(event.period, event.provider, event.reason)
         case PaymentCertified():
             # The programme's headroom is the programme stream's to prove (the draw
-            # checked there); here, the run's own split of what it owed.
+            # checked there); here, the run's own split of what it owed. A run certified
+            # after a closure without a closure rule was recorded before rules were
+            # recorded: decided by the rule of then (domain/payments/closure.py).
             return CertifyPayment(event.period, event.reason,
-                                  headroom=event.amount if event.above_budget else None)
+                                  headroom=event.amount if event.above_budget else None,
+                                  closure_rule=event.closure_rule or RAN_TO_END)
         case RewardAdjusted():
             return AdjustReward(event.period, event.kind, event.amount, event.reason,
                                 event.source)

@@ -31,6 +31,7 @@ from ..errors import Refused
 from ..money import ZERO, quantize
 from ..periods import Period
 from ..terms import Provider
+from .closure import closure_of
 from .schedule import Schedule
 
 
@@ -91,6 +92,11 @@ class _Basis:
         self.buyer = _buyer_pays(schedule, by_outcome)
         declared: dict[int, dict[str, Provider]] = {}  # terms (by identity) -> providers
         self.periods: list[tuple[str, Period, dict[str, Provider]]] = []
+        closure = closure_of(state)
+        #: Periods begun after the contract's closure: nothing accrues down the chain
+        #: either (no provider fee, no units priced), as nothing does for the buyer.
+        self.closed = frozenset(p.period for p in schedule.periods if closure is not None
+                                and closure.after(state.period(p.period)))
         for p in schedule.periods:
             period = state.period(p.period)
             terms = state.terms_for(period)
@@ -133,9 +139,10 @@ def _chain(state: ContractState, schedule: Schedule, basis: _Basis, provider: Pr
         # The provider's terms as the period's terms give them; its membership dates are
         # facts about it, so the latest terms' dates apply to every period.
         pays = basis.buyer.get(pid, {}).get(provider_id, ZERO)
+        closed = pid in basis.closed
         rows.append(_row(pid, period, declared.get(provider_id, provider), provider,
-                         basis.by_provider.get(pid, {}).get(provider_id, {}),
-                         quantize(pays, currency), currency))
+                         {} if closed else basis.by_provider.get(pid, {}).get(provider_id, {}),
+                         quantize(pays, currency), currency, closed=closed))
     owed = [r.owed for r in rows]
     unknown = any(o is None for o in owed) or (not rows and provider.terms is None)
     owed_total = None if unknown else sum((o for o in owed if o is not None), ZERO)
@@ -147,8 +154,10 @@ def _chain(state: ContractState, schedule: Schedule, basis: _Basis, provider: Pr
 
 
 def _row(pid: str, period: Period, terms_of: Provider, latest: Provider,
-         mine: dict[str, Decimal], buyer: Decimal, currency: str) -> ChainPeriod:
-    """One period of the chain; ``mine``: the provider's units per outcome."""
+         mine: dict[str, Decimal], buyer: Decimal, currency: str, *,
+         closed: bool = False) -> ChainPeriod:
+    """One period of the chain; ``mine``: the provider's units per outcome; ``closed``:
+    a period begun after the contract's closure (no fee)."""
     units = sum(mine.values(), ZERO)
     t = terms_of.terms
     if t is None:
@@ -158,7 +167,8 @@ def _row(pid: str, period: Period, terms_of: Provider, latest: Provider,
         sum((price * mine.get(code, ZERO) for code, price in t.prices.items()), ZERO),
         currency)
     fee = None if t.fee is None else (
-        quantize(t.fee, currency) if latest.member_during(period.start, period.end) else ZERO)
+        quantize(t.fee, currency) if latest.member_during(period.start, period.end)
+        and not closed else ZERO)
     owed = sum((x for x in (share_part, prices_part, fee) if x is not None), ZERO)
     return ChainPeriod(pid, units, buyer, share_part, prices_part, fee, owed, buyer - owed)
 

@@ -9,7 +9,8 @@ Pure functions. For each period, in order, with the terms in force for that peri
 3. caps, each cumulative over the contract's life: per participant -> per outcome
    ``cap_units`` -> per outcome ``cap_value`` -> contract ``max_value``;
 4. adjustments, fees and KPI service credits of the period;
-5. retention (released when the contract closes);
+5. retention (released in the period a contract closes; nothing accrues after it:
+   :mod:`outcomeledger.domain.payments.closure`);
 6. payable, and the running cumulative payable.
 
 Every amount is quantized once per payment line (:func:`outcomeledger.domain.money.quantize`).
@@ -33,13 +34,15 @@ import msgspec
 
 from ..contract.records import AdjustmentRecord, FigureKey, FigureRecord
 from ..contract.state import ContractState
+from ..events import CLOSURE_RULE
 from ..money import ZERO, quantize
-from ..periods import Period, period_containing
+from ..periods import Period
 from ..terms import ContractTerms, Outcome
+from .closure import Closure, closure_of
 from .improvement import evaluate_pools, improvement_units
 from .plain import is_plain, plain_line
 from .running import Running
-from .schedule import OutcomeLine, PeriodPayment, Schedule, Step
+from .schedule import OutcomeLine, PeriodPayment, Schedule, Step, event_refs
 from .steps import (
     apply_contract_cap,
     fees_and_credits,
@@ -48,13 +51,12 @@ from .steps import (
 )
 
 
-def schedule_periods(state: ContractState) -> list[Period]:
+def schedule_periods(state: ContractState, closure: Closure | None = None) -> list[Period]:
     """Periods from the contract's first through its last with any activity.
 
-    A closed contract runs through its (varied) end, so fees accrue and retention
-    is released in the final period.
+    A closed contract's schedule runs at least through the period it closed in (or the
+    last of its term, closed after it), where retention is released (:mod:`.closure`).
     """
-    terms = state.base_terms
     ids = {k[0] for k in state.figures} | {a.period for a in state.adjustments} | {
         c.period for c in state.certifications}
     last: Period | None = None
@@ -62,9 +64,8 @@ def schedule_periods(state: ContractState) -> list[Period]:
         p = state.period(pid)
         if last is None or p > last:
             last = p
-    if state.closed is not None:
-        end = period_containing(state.current_terms.end, terms.cadence)
-        last = end if last is None or end > last else last
+    if closure is not None:
+        last = closure.through if last is None or closure.through > last else last
     if last is None:
         return []
     out, p = [], state.first_period
@@ -74,14 +75,17 @@ def schedule_periods(state: ContractState) -> list[Period]:
     return out
 
 
-def compute(state: ContractState, *, explain: bool = True) -> Schedule:
+def compute(state: ContractState, *, explain: bool = True,
+            closure_rule: int = CLOSURE_RULE) -> Schedule:
     """The payment schedule of a contract, as its events stand.
 
     ``explain=False`` leaves out each outcome line's ``units`` and ``earned`` steps,
     whose words are most of the cost (every amount, and every other step, is the same):
     for readers of amounts only, never for ``payments explain`` or the projections.
+    ``closure_rule``: what a closure does to the schedule (:mod:`.closure`); an earlier
+    rule only to decide again a payment run recorded under it.
     """
-    plan = Plan(state, explain=explain)
+    plan = Plan(state, explain=explain, closure_rule=closure_rule)
     run = Running()
     out: list[PeriodPayment] = []
     plan.periods_from(0, plan.by_period, run, out)
@@ -130,8 +134,10 @@ class Plan:
     """What a schedule is computed from, derived from the contract state once."""
 
     def __init__(self, state: ContractState, *, explain: bool = True,
-                 periods: list[Period] | None = None) -> None:
+                 periods: list[Period] | None = None,
+                 closure_rule: int = CLOSURE_RULE) -> None:
         self.state = state
+        self.closure = closure_of(state, closure_rule)
         self.explain = explain
         self.currency = state.base_terms.currency
         by_period: dict[str, list[FigureRecord]] = defaultdict(list)
@@ -148,7 +154,7 @@ class Plan:
         for adj in state.adjustments:
             self._adjusted[adj.period].append(adj)
         self._adjustment_steps: dict[str, list[Step]] = {}
-        self.periods = schedule_periods(state) if periods is None else periods
+        self.periods = schedule_periods(state, self.closure) if periods is None else periods
         # The terms in force change only with a variation: what each set of terms prices
         # and measures is worked out once, not once per period.
         self.outcomes_of: dict[int, tuple[list[Outcome], list[tuple[Outcome, bool]]]] = {}
@@ -184,10 +190,14 @@ class Plan:
         """Append the payments of periods ``start`` to ``stop`` (excluded; default: to the
         end) to ``out``, carrying ``run`` from period to period: DESIGN 5, in its order.
         With ``out`` None only ``run`` is carried (what a cumulative payable needs)."""
-        state, periods = self.state, self.periods
+        state, periods, closure = self.state, self.periods, self.closure
+        release = -1 if closure is None else closure.releases_in(periods)
         for index in range(start, len(periods) if stop is None else stop):
             p = periods[index]
             terms = state.terms_for(p)
+            if closure is not None and closure.after(p):
+                self._closed_period(p, terms, by_period.get(p.id, []), run, out)
+                continue
             by_outcome, present = _grouped(by_period.get(p.id, []))
             # Steps 1-3: each outcome's line, then the contract cap over them.
             lines, pool_steps = self._lines(terms, p, by_outcome, present, run)
@@ -197,15 +207,33 @@ class Plan:
             other = pool_steps + other + adjustments
             adjusted = sum((s.amount or ZERO for s in adjustments), ZERO) + credits
             gross = sum((line.payable for line in lines), ZERO) + adjusted + fees
-            # Step 5: retention (released whole in the last period of a closed contract).
-            final = state.closed is not None and index == len(periods) - 1
-            retained = retention(terms, self.currency, gross, final, run, other)
+            # Step 5: retention, released whole in the period a closed contract closed in.
+            retained = retention(terms, self.currency, gross, index == release, run, other,
+                                 whole=closure is None or closure.stops)
             # Step 6: payable, and the running total it adds to.
             payable = gross - retained
             run.payable += payable
             if out is not None:
                 out.append(self._payment(p, terms, lines, other, adjusted, fees, retained,
                                          payable, run.payable))
+
+    def _closed_period(self, p: Period, terms: ContractTerms, rows: list[FigureRecord],
+                       run: Running, out: list[PeriodPayment] | None) -> None:
+        """A period after a closed contract's closing period: no fee, no outcome payment
+        for its figures (said, with the events, when there are any), nothing withheld;
+        only the adjustments recorded for it."""
+        adjustments = self.adjustments(p.id)
+        other: list[Step] = []
+        if rows:
+            assert self.closure is not None
+            other.append(Step("closed", f"contract closed on {self.closure.closed_on}: "
+                              "figures of a period begun after it are not paid", None,
+                              event_refs(rows)))
+        adjusted = sum((s.amount or ZERO for s in adjustments), ZERO)
+        run.payable += adjusted
+        if out is not None:
+            out.append(self._payment(p, terms, [], other + adjustments, adjusted, ZERO,
+                                     ZERO, adjusted, run.payable))
 
     def _payment(self, p: Period, terms: ContractTerms, lines: list[OutcomeLine],
                  other: list[Step], adjusted: Decimal, fees: Decimal, retained: Decimal,

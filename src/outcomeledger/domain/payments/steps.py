@@ -272,13 +272,17 @@ def fees_and_credits(terms: ContractTerms, p: Period,
 
 
 def retention(terms: ContractTerms, currency: str, gross: Decimal, final: bool,
-              run: Running, other: list[Step]) -> Decimal:
+              run: Running, other: list[Step], *, whole: bool = True) -> Decimal:
     """Step 5: the share of ``gross`` withheld (never releasing more than is held), or, in
-    the last period of a closed contract, everything held released (negative)."""
+    the period a closed contract closed in (``final``), everything held released and
+    nothing withheld. ``whole=False``: the rule before issue 18, under which a final period
+    with nothing held yet withheld its share like any other (never released)."""
     retained = ZERO
-    if final and run.retained:
+    if final and (run.retained or whole):
         retained = -run.retained
-        other.append(Step("retention", "contract closed: retention released", -retained))
+        if retained:
+            other.append(Step("retention", "contract closed: retention released",
+                              -retained))
     elif terms.retention:
         retained = quantize(terms.retention * gross, currency)
         retained = max(retained, -run.retained)
