@@ -12,8 +12,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 
+from ..domain.ratings import Rating
 from .charts import actual_vs_target, payable_vs_cap
-from .model import ContractReport, PortfolioReport, Rating
+from .model import ContractReport, PortfolioReport
 from .style import CSS
 from .tables import Cell, Section, contract_sections, portfolio_sections
 

@@ -18,14 +18,13 @@ from typing import Literal
 from msgspec import Struct
 
 from ..domain.payments.schedule import PeriodAmounts
+from ..domain.ratings import Rating
 from .network_model import Network
 from .register_model import Register, Returns, VariationEntry
 
 FORMAT = "outcomeledger-report"
 FORMAT_VERSION = 1
 
-#: The Procurement Act 2023 descriptors; "other" = nothing to rate against (no target).
-Rating = Literal["good", "approaching target", "requires improvement", "inadequate", "other"]
 Trend = Literal["up", "down", "level"]
 CapKind = Literal["contract", "outcome_units", "outcome_value", "participant", "payer"]
 
