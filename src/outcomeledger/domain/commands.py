@@ -78,7 +78,23 @@ class CloseContract(msgspec.Struct, frozen=True):
     reason: str
 
 
+class ExtendContract(msgspec.Struct, frozen=True):
+    """Exercise extension option ``option``, its condition judged on ``on``."""
+
+    option: str
+    on: date
+    reason: str
+
+
+class BreakContract(msgspec.Struct, frozen=True):
+    """Exercise break option ``option``, its condition judged on ``on``."""
+
+    option: str
+    on: date
+    reason: str
+
+
 Command = (
     AgreeContract | VaryContract | SubmitReturn | ValidateReturn | RejectReturn
-    | AdjustReward | CertifyPayment | CloseContract
+    | AdjustReward | CertifyPayment | CloseContract | ExtendContract | BreakContract
 )

@@ -27,9 +27,11 @@ from .. import codec
 from ..commands import (
     AdjustReward,
     AgreeContract,
+    BreakContract,
     CertifyPayment,
     CloseContract,
     Command,
+    ExtendContract,
     Meta,
     RejectReturn,
     SubmitReturn,
@@ -41,7 +43,9 @@ from ..events import (
     EVENT_TYPES,
     AnyEvent,
     ContractAgreed,
+    ContractBroken,
     ContractClosed,
+    ContractExtended,
     ContractVaried,
     PaymentCertified,
     ReturnRejected,
@@ -100,6 +104,10 @@ def command_of(event: AnyEvent) -> Command:
             return AgreeContract(event.terms, event.reason)
         case ContractVaried():
             return VaryContract(event.variation, event.effective_from, event.reason)
+        case ContractExtended():
+            return ExtendContract(event.option, event.decided_on, event.reason)
+        case ContractBroken():  # before ContractClosed, which it extends
+            return BreakContract(event.option, event.decided_on, event.reason)
         case ContractClosed():
             return CloseContract(event.closed_on, event.reason)
         case _:
