@@ -100,18 +100,18 @@ def test_the_extended_term_takes_returns_the_old_one_refused() -> None:
 def test_a_refusal_names_every_failing_outcome_with_its_figures() -> None:
     state = returned(flexible(), ("FY2025-Q2", 9, 4), ("FY2025-Q3", 10, 2))
     assert problems(state, extend()) == [
-        "condition: O1 (Outcome O1) not rated good or better in every period judged (got "
+        "option: E1: O1 (Outcome O1) not rated good or better in every period judged (got "
         "FY2025-Q2 approaching target (9 against 10), FY2025-Q3 good (10 against 10))",
-        "condition: O2 (Outcome O2) not rated good or better in every period judged (got "
+        "option: E1: O2 (Outcome O2) not rated good or better in every period judged (got "
         "FY2025-Q2 good (4 against 4), FY2025-Q3 inadequate (2 against 4))"]
 
 
 def test_a_period_with_a_target_and_no_return_is_rated_on_nothing() -> None:
     state = returned(flexible(), ("FY2025-Q3", 10, 4))
     assert problems(state, extend()) == [
-        "condition: O1 (Outcome O1) not rated good or better in every period judged (got "
+        "option: E1: O1 (Outcome O1) not rated good or better in every period judged (got "
         "FY2025-Q2 inadequate (0 against 10), FY2025-Q3 good (10 against 10))",
-        "condition: O2 (Outcome O2) not rated good or better in every period judged (got "
+        "option: E1: O2 (Outcome O2) not rated good or better in every period judged (got "
         "FY2025-Q2 inadequate (0 against 4), FY2025-Q3 good (4 against 4))"]
 
 
@@ -130,7 +130,7 @@ def test_a_lower_floor_accepts_what_good_refuses() -> None:
     (BreakContract("E1", ON, "r"), "option: no break option 'E1'"),
     (extend(on=date(2026, 7, 1)), "on: in the future"),
     (extend(reason=" "), "reason: a reason is required for an extension"),
-    (extend(on=date(2025, 5, 1)), "condition: 0 period(s) completed by 2025-05-01, 2 needed"),
+    (extend(on=date(2025, 5, 1)), "option: E1: 0 period(s) completed by 2025-05-01, 2 needed"),
 ])
 def test_what_an_option_refuses(command: ExtendContract | BreakContract, says: str) -> None:
     state = returned(flexible(), ("FY2025-Q2", 10, 4), ("FY2025-Q3", 12, 5))

@@ -336,7 +336,7 @@ def _option(state: ContractState, cmd: ExtendContract | BreakContract, meta: Met
                                     else "on", f"{option.id}: {why}")])
     judgement = judge(state, option.condition, cmd.on)
     if not judgement.holds:
-        raise InvalidInput(judgement.problems())
+        raise InvalidInput(judgement.problems(option.id))
     return option
 
 

@@ -80,13 +80,14 @@ class Judgement:
             f"{o.code} ({o.name}) below {floor}: {', '.join(str(r) for r in o.periods)}"
             for o in self.outcomes if not o.meets)
 
-    def problems(self) -> list[Problem]:
-        """The refusal: one problem per failing outcome, or the shortfall."""
+    def problems(self, option: str) -> list[Problem]:
+        """The refusal of ``option``: one problem per failing outcome, or the shortfall."""
         if self.shortfall is not None:
-            return [Problem(COMMAND, None, "condition", self.shortfall)]
+            return [Problem(COMMAND, None, "option", f"{option}: {self.shortfall}")]
         floor = self.condition.rating_at_least
-        return [Problem(COMMAND, None, "condition",
-                        f"{o.code} ({o.name}) not rated {floor} or better in every period "
+        return [Problem(COMMAND, None, "option",
+                        f"{option}: {o.code} ({o.name}) not rated {floor} or better in "
+                        "every period "
                         f"judged (got {', '.join(str(r) for r in o.periods)})")
                 for o in self.outcomes if not o.meets]
 
