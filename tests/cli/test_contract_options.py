@@ -54,7 +54,10 @@ def test_an_extension_earned_moves_the_end_everywhere(flex: Ledgered) -> None:
     assert notice.exit_code == 0, notice.stderr
     [amendment] = json.loads(notice.stdout)["releases"][0]["contracts"][0]["amendments"]
     assert amendment["rationale"] == "two good quarters"
-    assert "2024-04-01 to 2027-03-31 → 2024-04-01 to 2028-03-31" in amendment["description"]
+    assert amendment["description"].splitlines()[:4] == [
+        "Extension option E1 exercised, its condition judged on 2025-04-30.",
+        "Effective from 2027-04-01.", "Value: uncapped → uncapped.",
+        "Term: 2024-04-01 to 2027-03-31 → 2024-04-01 to 2028-03-31."]
 
 
 def test_a_refused_extension_names_every_failing_outcome_and_writes_nothing(

@@ -97,22 +97,23 @@ def test_the_extended_term_takes_returns_the_old_one_refused() -> None:
     assert decide(extended, tally("FY2027-Q1", O1=1), Meta(later, "x")).events
 
 
-def test_a_refusal_names_every_failing_outcome_with_its_figures() -> None:
-    state = returned(flexible(), ("FY2025-Q2", 9, 4), ("FY2025-Q3", 10, 2))
-    assert problems(state, extend()) == [
-        "option: E1: O1 (Outcome O1) not rated good or better in every period judged (got "
-        "FY2025-Q2 approaching target (9 against 10), FY2025-Q3 good (10 against 10))",
-        "option: E1: O2 (Outcome O2) not rated good or better in every period judged (got "
-        "FY2025-Q2 good (4 against 4), FY2025-Q3 inadequate (2 against 4))"]
-
-
-def test_a_period_with_a_target_and_no_return_is_rated_on_nothing() -> None:
-    state = returned(flexible(), ("FY2025-Q3", 10, 4))
-    assert problems(state, extend()) == [
-        "option: E1: O1 (Outcome O1) not rated good or better in every period judged (got "
-        "FY2025-Q2 inadequate (0 against 10), FY2025-Q3 good (10 against 10))",
-        "option: E1: O2 (Outcome O2) not rated good or better in every period judged (got "
-        "FY2025-Q2 inadequate (0 against 4), FY2025-Q3 good (4 against 4))"]
+@pytest.mark.parametrize(("rows", "o1", "o2"), [
+    # every failing outcome is named, with its figures in each period judged
+    ((("FY2025-Q2", 9, 4), ("FY2025-Q3", 10, 2)),
+     "FY2025-Q2 approaching target (9 against 10), FY2025-Q3 good (10 against 10)",
+     "FY2025-Q2 good (4 against 4), FY2025-Q3 inadequate (2 against 4)"),
+    # a period with a target and no return is rated on nothing
+    ((("FY2025-Q3", 10, 4),),
+     "FY2025-Q2 inadequate (0 against 10), FY2025-Q3 good (10 against 10)",
+     "FY2025-Q2 inadequate (0 against 4), FY2025-Q3 good (4 against 4)"),
+])
+def test_a_refusal_names_every_failing_outcome_with_its_figures(
+        rows: tuple[tuple[str, int, int], ...], o1: str, o2: str) -> None:
+    assert problems(returned(flexible(), *rows), extend()) == [
+        f"option: E1: O1 (Outcome O1) not rated good or better in every period judged (got "
+        f"{o1})",
+        f"option: E1: O2 (Outcome O2) not rated good or better in every period judged (got "
+        f"{o2})"]
 
 
 def test_a_lower_floor_accepts_what_good_refuses() -> None:

@@ -78,20 +78,20 @@ class CloseContract(msgspec.Struct, frozen=True):
     reason: str
 
 
-class ExtendContract(msgspec.Struct, frozen=True):
-    """Exercise extension option ``option``, its condition judged on ``on``."""
+class _ExerciseOption(msgspec.Struct, frozen=True):
+    """Exercise option ``option`` of the terms, its condition judged on ``on``."""
 
     option: str
     on: date
     reason: str
 
 
-class BreakContract(msgspec.Struct, frozen=True):
-    """Exercise break option ``option``, its condition judged on ``on``."""
+class ExtendContract(_ExerciseOption, frozen=True):
+    """Exercise an extension option (DESIGN 11)."""
 
-    option: str
-    on: date
-    reason: str
+
+class BreakContract(_ExerciseOption, frozen=True):
+    """Exercise a break option (DESIGN 11)."""
 
 
 Command = (
