@@ -16,6 +16,7 @@ from outcomeledger.domain import codec
 from outcomeledger.domain.commands import (
     AgreeContract,
     BreakContract,
+    CertifyPayment,
     Command,
     ExtendContract,
     Meta,
@@ -268,3 +269,18 @@ def test_the_report_lists_every_option_eligible_or_not_and_why() -> None:
         ("E2", False, "the contract was closed on 2026-09-30", None),
         ("B1", False, "already exercised (v5, judged on 2026-01-05): an option is used once",
          ON)]
+
+
+def test_payment_runs_after_an_extension_verify() -> None:
+    """``audit verify`` carries its payable on from the last payment run it decided; an
+    extension changes the terms from its date, so the runs after it are decided on the
+    extended terms, as the ledger decided them."""
+    later = datetime(2027, 7, 10, tzinfo=UTC)
+    _state, stream = _recorded(
+        (AgreeContract(flexible().base_terms), T0),
+        (tally("FY2025-Q2", O1=10, O2=4), JAN), (tally("FY2025-Q3", O1=10, O2=4), JAN),
+        (CertifyPayment("FY2025-Q3"), JAN), (extend(), JAN),
+        (tally("FY2027-Q1", O1=3), later), (CertifyPayment("FY2027-Q1"), later))
+    assert _verified(stream) == []
+    assert [type(e).__name__ for e in stream][-3:] == [
+        "ContractExtended", "ReturnSubmitted", "PaymentCertified"]
