@@ -306,8 +306,6 @@ def _close(state: ContractState, cmd: CloseContract, meta: Meta) -> ContractClos
                           closed_on=cmd.closed_on)
 
 
-
-
 _O = TypeVar("_O", Extension, Break)
 
 
@@ -316,14 +314,14 @@ def _option(state: ContractState, cmd: ExtendContract | BreakContract, meta: Met
     """The option ``cmd`` exercises, once it may be: one of the contract's options of
     ``kind``, not used before, exercised on a day not in the future and not past its
     deadline, its condition holding over the periods completed by then (DESIGN 11)."""
-    what = "an extension" if kind is Extension else "a break"
-    require_reason(cmd.reason, what)
+    noun = "extension" if kind is Extension else "break"
+    require_reason(cmd.reason, f"an {noun}" if kind is Extension else f"a {noun}")
     terms = state.current_terms
     options = terms.extensions if kind is Extension else terms.breaks
     option = next((o for o in options if o.id == cmd.option), None)
     if not isinstance(option, kind):
         raise InvalidInput([Problem(COMMAND, None, "option", (
-            f"no {what[2:].lstrip()} option {cmd.option!r} in {state.reference}'s terms "
+            f"no {noun} option {cmd.option!r} in {state.reference}'s terms "
             f"(got {cmd.option!r}, expected one of {sorted(o.id for o in options)})"))])
     if (why := day_problem(cmd.on)) is not None:
         raise InvalidInput([Problem(COMMAND, None, "on", why)])
@@ -331,9 +329,9 @@ def _option(state: ContractState, cmd: ExtendContract | BreakContract, meta: Met
         raise InvalidInput([Problem(COMMAND, None, "on", (
             f"in the future (got {cmd.on}, expected at most {meta.recorded_at.date()}, the "
             "day it is recorded): a condition is judged on completed periods"))])
-    if (why := blocked(state, option, cmd.on)) is not None:
-        raise InvalidInput([Problem(COMMAND, None, "option" if why.startswith("already")
-                                    else "on", f"{option.id}: {why}")])
+    if (fault := blocked(state, option, cmd.on)) is not None:
+        field, message = fault
+        raise InvalidInput([Problem(COMMAND, None, field, f"{option.id}: {message}")])
     judgement = judge(state, option.condition, cmd.on)
     if not judgement.holds:
         raise InvalidInput(judgement.problems(option.id))

@@ -160,16 +160,18 @@ class OptionStatus:
     exercised_on: date | None = None  # the day it was judged on, once exercised
 
 
-def blocked(state: ContractState, option: Extension | Break, on: date) -> str | None:
-    """Why ``option`` cannot be exercised on ``on`` whatever the figures, or None."""
+def blocked(state: ContractState, option: Extension | Break,
+            on: date) -> tuple[str, str] | None:
+    """Why ``option`` cannot be exercised on ``on`` whatever the figures, as (the field
+    at fault: ``option`` or ``on``, why), or None."""
     used = next((r for r in state.exercised if r.option == option.id), None)
     if used is not None:
-        return (f"already exercised ({used.recorded.ref}, judged on {used.decided_on}): "
-                "an option is used once")
+        return "option", (f"already exercised ({used.recorded.ref}, judged on "
+                          f"{used.decided_on}): an option is used once")
     if isinstance(option, Extension) and on > option.decide_by:
-        return f"after its decide_by (got {on}, expected on or before {option.decide_by})"
+        return "on", f"after its decide_by (got {on}, expected on or before {option.decide_by})"
     if isinstance(option, Break) and on > option.on:
-        return f"after the break's date (got {on}, expected on or before {option.on})"
+        return "on", f"after the break's date (got {on}, expected on or before {option.on})"
     return None
 
 
@@ -187,7 +189,7 @@ def option_statuses(state: ContractState, on: date) -> tuple[OptionStatus, ...]:
             continue
         why = blocked(state, option, on)
         if why is not None:
-            out.append(OptionStatus(option, kind, False, why, used))
+            out.append(OptionStatus(option, kind, False, why[1], used))
             continue
         judgement = judge(state, option.condition, on)
         out.append(OptionStatus(option, kind, judgement.holds, judgement.why))
