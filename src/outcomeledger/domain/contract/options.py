@@ -73,9 +73,9 @@ class Judgement:
         if self.shortfall is not None:
             return self.shortfall
         floor = self.condition.rating_at_least
-        over = f"{', '.join(self.periods)}"
         if self.holds:
-            return (f"every outcome with a target rated {floor} or better in {over}")
+            return (f"every outcome with a target rated {floor} or better in "
+                    f"{', '.join(self.periods)}")
         return "; ".join(
             f"{o.code} ({o.name}) below {floor}: {', '.join(str(r) for r in o.periods)}"
             for o in self.outcomes if not o.meets)
