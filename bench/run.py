@@ -37,6 +37,10 @@ own, and nothing is cached in Python from an earlier phase):
   ``mechanism.compute``, JSON), the median over the same contracts.
 * ``one_return``: one 20-row return imported into the ledger as ``returns import`` does
   it (decided, appended, projections caught up before it returns), median of 3.
+* ``extend``: ``contract extend`` on one more contract of the synthetic shape with an
+  extension option and a target for every outcome every quarter (issue 18: < 100 ms):
+  ``extend_ms``, the median of 5 decisions after start-up (a dry run: the option judged,
+  nothing written), and ``extend_write_ms``, one real write.
 * ``import``: a returns CSV of ``min(BENCH_EVENTS, 1,000,000)`` rows (20 rows a return)
   imported into a fresh ledger of 1,000 contracts: CSV -> validated, durable events. From
   4 MB (~150,000 rows) the file is read and decided by two worker processes while this
@@ -61,6 +65,7 @@ import time
 from collections.abc import Callable
 from contextlib import closing
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -68,13 +73,15 @@ import msgspec
 
 import programmes
 import synthetic
-from outcomeledger.app import feed, replay
+from outcomeledger.app import feed, replay, services
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.report_source import Source
 from outcomeledger.domain.commands import Meta
 from outcomeledger.domain.contract import counterfactual
 from outcomeledger.domain.contract.state import ContractState, evolve
+from outcomeledger.domain.errors import InvalidInput
 from outcomeledger.domain.payments.mechanism import compute
+from outcomeledger.domain.terms import Condition, Extension
 from outcomeledger.imports import parallel as import_parallel
 from outcomeledger.imports.importer import import_returns
 from outcomeledger.projections import compare, parallel, source
@@ -280,6 +287,54 @@ def phase_one_return(path: Path) -> dict[str, Any]:
     return {"one_return_ms": statistics.median(times)}
 
 
+def phase_extend(path: Path) -> dict[str, Any]:
+    """``contract extend`` (issue 18) on one contract of the synthetic shape (~1,000
+    events, 20 outcomes) with an extension option, appended to the ledger: the option's
+    condition judged over its last 4 quarters and decided as the CLI does it (ledger open,
+    stream loaded and folded, decided), median of 5 dry runs after one warm-up; then one
+    real write (appended, projections caught up). Every outcome has a target in every
+    quarter it returned anything, equal to what it returned (so the condition holds and
+    the option is exercised: the whole path, event and write included)."""
+    _contracts, quarters = synthetic.shape(int(os.environ["BENCH_LEDGER_EVENTS"]))
+    history, _payable = synthetic.contract_stream(0, quarters).state(synthetic.reference(0))
+    returned: dict[str, dict[str, Decimal]] = {}
+    for (pid, _provider, code, _participant), record in history.figures.items():
+        by_period = returned.setdefault(code, {})
+        by_period[pid] = by_period.get(pid, Decimal(0)) + record.value
+    base = synthetic.terms("BENCH-FLEX", quarters)
+    flex = msgspec.structs.replace(
+        base, outcomes=tuple(msgspec.structs.replace(o, target={
+            pid: v for pid, v in returned.get(o.code, {}).items() if v > 0} or None)
+            for o in base.outcomes),
+        # E2, the same option, is left for timing the command line by hand (README).
+        extensions=tuple(Extension(x, 12, base.end, Condition("requires improvement", 4))
+                         for x in ("E1", "E2")))
+    meta = Meta(datetime(2040, 1, 1, tzinfo=UTC), "bench")
+    with open_ledger(str(path)) as ledger:
+        if "BENCH-FLEX" not in ledger.references():
+            synthetic.add_contract(ledger, flex, quarters)
+
+        def extend(*, dry_run: bool) -> str:
+            try:
+                services.exercise(ledger, "BENCH-FLEX", "E1", base.end, "bench", meta,
+                                  extend=True, dry_run=dry_run)
+            except InvalidInput:
+                return "refused"
+            return "extended"
+
+        extend(dry_run=True)  # catches the projections up with the contract appended
+        times, decision = [], ""
+        for _ in range(5):
+            started = time.perf_counter()
+            decision = extend(dry_run=True)
+            times.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        written = extend(dry_run=False)
+        write_ms = (time.perf_counter() - started) * 1000
+    return {"extend_ms": statistics.median(times), "extend_decision": decision,
+            "extend_write_ms": write_ms, "extend_written": written}
+
+
 def phase_import(folder: Path, rows: int) -> dict[str, Any]:
     csv = folder / "returns.csv"
     rows = synthetic.write_returns(csv, rows)
@@ -341,6 +396,7 @@ PHASES: dict[str, Callable[..., dict[str, Any]]] = {
     "stock": phase_stock,
     "query": phase_query, "one_return": phase_one_return, "follow": phase_follow,
     "programme": phase_programme,
+    "extend": phase_extend,
 }
 
 
@@ -376,6 +432,7 @@ def measure_ledger(path: Path, events: int, *, stock: bool = True) -> dict[str, 
     out.update(child("query", path, env=env))
     out.update(child("one_return", path, env=env))
     out.update(child("programme", path, env=env))
+    out.update(child("extend", path, env=env))
     return out
 
 

@@ -144,6 +144,24 @@ def contract_stream(c: int = 0, quarters: int = 47) -> Writer:
     return w
 
 
+def add_contract(ledger: Ledger, contract_terms: ContractTerms, quarters: int,
+                 c: int = 0) -> int:
+    """One more contract, agreed on ``contract_terms``, with the synthetic history of
+    contract ``c`` over ``quarters`` quarters, appended to ``ledger``; the events
+    written."""
+    w = Writer(ledger)
+    ref = contract_terms.reference
+    w.add(ContractAgreed(contract=ref, recorded_at=T0, recorded_by="bench", reason="agreed",
+                         terms=contract_terms))
+    period = period_containing(START, "quarter")
+    for q in range(quarters):
+        at = datetime.combine(period.end, datetime.min.time(), UTC) + timedelta(days=20)
+        _quarter(w, ref, c, q, period, at)
+        period = period.next()
+    w.flush()
+    return w.count
+
+
 def generate(path: Path | str, events: int) -> int:
     """Write the synthetic ledger of about ``events`` events to a new SQLite file at
     ``path`` (or to the empty ledger at a ``postgresql://`` URL); returns the events

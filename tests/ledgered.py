@@ -46,6 +46,68 @@ once_per_participant = false
 
 HEADER = "contract,period,outcome,value\n"
 
+#: A contract with extension and break options (DESIGN 11): O1's target is 10 a quarter
+#: through FY2025, O2's is 5 in FY2024-Q1 only. E1 (good over the last 2 periods) holds
+#: on the figures of ``FLEX_RETURNS`` from 2025-04-01; E3 (over 4) fails on O2's 3 of 5 in
+#: FY2024-Q1; E2's decide_by is 2025-06-30; B1 closes the contract on 2026-03-31.
+FLEX = """\
+reference = "C-FLEX"
+title = "Flexible contract"
+buyer = "Test Council"
+supplier = "Test Supplier Ltd"
+start = 2024-04-01
+end = 2027-03-31
+claims_until = 2027-05-15
+cadence = "quarter"
+
+[[outcomes]]
+code = "O1"
+name = "Into work"
+price = "100"
+[outcomes.target]
+FY2024-Q1 = 10
+FY2024-Q2 = 10
+FY2024-Q3 = 10
+FY2024-Q4 = 10
+FY2025-Q1 = 10
+FY2025-Q2 = 10
+FY2025-Q3 = 10
+FY2025-Q4 = 10
+
+[[outcomes]]
+code = "O2"
+name = "Housed"
+price = "50"
+target = { FY2024-Q1 = 5 }
+
+[[extensions]]
+id = "E1"
+months = 12
+decide_by = 2026-03-31
+condition = { rating_at_least = "good", periods = 2 }
+
+[[extensions]]
+id = "E2"
+months = 6
+decide_by = 2025-06-30
+condition = { rating_at_least = "requires improvement", periods = 1 }
+
+[[extensions]]
+id = "E3"
+months = 6
+decide_by = 2026-12-31
+condition = { rating_at_least = "approaching target", periods = 4 }
+
+[[breaks]]
+id = "B1"
+on = 2026-03-31
+condition = { rating_at_least = "requires improvement", periods = 2 }
+"""
+FLEX_RETURNS = HEADER + "".join(
+    f"C-FLEX,{q},O1,{v}\n" for q, v in (("FY2024-Q1", 10), ("FY2024-Q2", 9),
+                                        ("FY2024-Q3", 10), ("FY2024-Q4", 11))
+) + "C-FLEX,FY2024-Q1,O2,3\n"
+
 class Ledgered:
     """A ledger with contract C-IMP agreed, driven through the command line; files go to
     ``tmp_path``, the ledger to ``url`` (default: a SQLite file there)."""

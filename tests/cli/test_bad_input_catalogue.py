@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 import outcomeledger.projections
-from ledgered import CONTRACT, Ledgered
+from ledgered import CONTRACT, FLEX, FLEX_RETURNS, Ledgered
 from outcomeledger.cli import cli
 from outcomeledger.domain.signing import new_private_key_pem
 
@@ -143,6 +143,17 @@ CONTRACT_JSON = ('{"reference":"J-1","title":"T","buyer":"B","supplier":"S",'
 DEEP = "[" * 100_000 + "]" * 100_000
 KEY_PEM = new_private_key_pem()[0]
 ADJUST = ("adjust", "C-IMP", "--period", "FY2020-Q1", "--kind", "indexation")
+
+
+def flex(reference: str = "C-NEW", old: str = "", new: str = "") -> str:
+    """The C-FLEX definition (extensions E1-E3, break B1) as ``reference``, the first
+    ``old`` text swapped for ``new``."""
+    return FLEX.replace('"C-FLEX"', f'"{reference}"').replace(old, new, 1)
+
+
+def extend(option: str, *args: str, contract: str = "C-FLEX",
+           command: str = "extend") -> tuple[str, ...]:
+    return ("contract", command, contract, "--option", option, "--reason", "r", *args)
 
 
 def networked(tables: str) -> str:
@@ -442,7 +453,7 @@ CASES: dict[str, Bad] = {
                                        "'12a' is not a valid integer"),
     "events --follow --after beyond the ledger": Bad(
         ("events", "--follow", "--after", "99"), {},
-        "--after: no such position (got 99, expected 0 to 4"),
+        "--after: no such position (got 99, expected 0 to 16"),
     "events --follow --interval 0": Bad(("events", "--follow", "--interval", "0"), {},
                                         "--interval"),
     "events --follow --interval negative": Bad(("events", "--follow", "--interval", "-1"),
@@ -468,6 +479,42 @@ CASES: dict[str, Bad] = {
     "import indigo no currency": Bad(("import", "indigo", "{p.json}"),
                                      {"p.json": _indigo(currency=None)},
                                      "outcome_pricings[0].currency.value: missing"),
+    # extension and break options (DESIGN 11): C-FLEX has used E1; C-BROKEN was broken
+    "contract with an extension of no months": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": flex(old="months = 12", new="months = 0")}, "c.toml:32: extensions[0].months"),
+    "contract with a break outside the term": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": flex(old="on = 2026-03-31", new="on = 2027-04-01")},
+        "c.toml:50: breaks[0].on: outside the term (got 2027-04-01"),
+    "contract with an option id twice": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": flex(old='id = "B1"', new='id = "E1"')},
+        "breaks[0].id: option id 'E1' appears twice"),
+    "extend by an unknown option": Bad(extend("E9", "--on", "2025-04-30"), {},
+                                       "--option: no extension option 'E9' in C-FLEX's terms"),
+    "extend by a break option": Bad(extend("B1", "--on", "2025-04-30"), {},
+                                    "--option: no extension option 'B1'"),
+    "break by an extension option": Bad(extend("E3", "--on", "2025-04-30", command="break"),
+                                        {}, "--option: no break option 'E3'"),
+    "extend by an option used before": Bad(extend("E1", "--on", "2025-04-30"), {},
+                                           "--option: E1: already exercised"),
+    "extend after the option's decide_by": Bad(extend("E2", "--on", "2025-07-01"), {},
+                                               "--on: E2: after its decide_by"),
+    "extend --on in the future": Bad(extend("E3", "--on", "2200-01-01"), {},
+                                     "--on: in the future"),
+    "extend --on not a date": Bad(extend("E3", "--on", "soon"), {}, "--on"),
+    "extend when the condition fails": Bad(extend("E3", "--on", "2025-04-30"), {},
+                                           "--option: E3: O2 (Housed) not rated approaching "
+                                           "target or better in every period judged (got "
+                                           "FY2024-Q1 inadequate (3 against 5))"),
+    "extend when too few periods are complete": Bad(extend("E3", "--on", "2024-10-01"), {},
+                                                    "2 period(s) completed by 2024-10-01, 4 "
+                                                    "needed"),
+    "break after the break's date": Bad(extend("B1", "--on", "2026-04-01", command="break"),
+                                        {}, "--on: B1: after the break's date"),
+    "extend a contract closed by a break": Bad(extend("E3", "--on", "2025-04-30",
+                                                      contract="C-BROKEN"), {}, "was closed"),
+    "break a contract closed by a break": Bad(extend("B1", "--on", "2025-04-30",
+                                                     contract="C-BROKEN", command="break"),
+                                              {}, "was closed"),
     "import indigo a reference with a trailing space": Bad(
         ("import", "indigo", "{p.json}", "--reference", "C-NEW "), {"p.json": _indigo()},
         "reference"),
@@ -530,6 +577,16 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledgered:
     result = ledgered("returns", "import", ledgered.write(
         "p2.csv", "contract,period,outcome,value,provider\nC-IMP,FY2020-Q3,WB,1,P2\n"))
     assert result.exit_code == 0, result.stderr
+    # C-FLEX with E1 exercised; C-BROKEN, the same contract, closed by its break B1.
+    for ref in ("C-FLEX", "C-BROKEN"):
+        assert ledgered("contract", "agree", ledgered.write(
+            f"{ref}.toml", flex(ref))).exit_code == 0
+        ledgered.imported(f"{ref}.csv", FLEX_RETURNS.replace("C-FLEX", ref),
+                          "--received-on", "2025-04-20")
+    for args in (extend("E1", "--on", "2025-04-30"),
+                 extend("B1", "--on", "2025-04-30", contract="C-BROKEN", command="break")):
+        result = ledgered(*args)
+        assert result.exit_code == 0, result.stderr
     return ledgered
 
 

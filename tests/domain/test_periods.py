@@ -12,6 +12,7 @@ from outcomeledger.domain.periods import (
     Period,
     PeriodError,
     is_boundary,
+    months_after,
     parse_period,
     period_containing,
     periods_between,
@@ -156,3 +157,25 @@ def test_a_quarter_is_three_whole_months(day: date) -> None:
     assert len(months) == 3
     assert (months[0].start, months[-1].end) == (quarter.start, quarter.end)
     assert quarter.start.month in (1, 4, 7, 10)
+
+
+def _last_day(day: date) -> date:
+    return period_containing(day, "month").end
+
+
+@given(st.dates(min_value=date(1900, 1, 1), max_value=date(2150, 12, 31)),
+       st.integers(min_value=0, max_value=600))
+def test_months_after_moves_the_month_and_keeps_a_month_end_a_month_end(
+        day: date, months: int) -> None:
+    """An extension of ``months`` (DESIGN 11): the same day that many months on; a
+    month's last day goes to the later month's last day, a day the later month lacks to
+    its last day. So a term ending on a quarter's last day, extended by whole quarters,
+    still ends on a quarter's last day."""
+    later = months_after(day, months)
+    assert (later.year * 12 + later.month) - (day.year * 12 + day.month) == months
+    if day == _last_day(day):
+        assert later == _last_day(later)
+    else:
+        assert later.day == min(day.day, _last_day(later).day)
+    if day == period_containing(day, "quarter").end and months % 3 == 0:
+        assert later == period_containing(later, "quarter").end

@@ -10,11 +10,11 @@ import pytest
 from conftest import T0, D, agreed, apply, outcome, tally, terms, vary
 from outcomeledger.domain import codec
 from outcomeledger.domain.events import ContractAgreed
+from outcomeledger.domain.ratings import rate
 from outcomeledger.domain.term_checks import check_terms
 from outcomeledger.domain.terms import DEFAULT_RATINGS, ContractTerms, Ratings
 from outcomeledger.domain.variations import Variation
 from outcomeledger.report import build_report
-from outcomeledger.report.view import rate
 from outcomeledger.storage.head import Head
 
 

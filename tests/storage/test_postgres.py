@@ -30,6 +30,7 @@ CLI = [sys.executable, "-c", "from outcomeledger.cli import main; main()"]
 ROLES_SQL = Path(__file__).resolve().parents[2] / "sql" / "roles.sql"
 PROJECTION_TABLES = {"proj_contract_state", "proj_contract_state_periods",
                      "proj_contract_state_terms", "proj_contract_state_variations",
+                     "proj_contract_state_options",
                      "proj_payments", "proj_payments_lines", "proj_payments_totals",
                      "proj_payments_providers",
                      "proj_accountability", "proj_accountability_returns",

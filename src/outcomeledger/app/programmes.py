@@ -86,10 +86,12 @@ def _members(ledger: Ledger, source: Source, state: ProgrammeState) -> list[Memb
     they were agreed. Live, from the read models (one row per contract: nothing folded,
     whatever the ledger's size); as of a past point, every contract as it stood then."""
     drawn = {d.contract for d in state.draws}
-    if source.cutoff is not None or not ledger.has_projections:
+    rows = None
+    if source.cutoff is None and ledger.has_projections:
+        with closing(ledger.connect()) as conn:
+            rows = programme_members(conn, state.reference, drawn)
+    if rows is None:  # as of a past point, or no current read models: every contract
         return [member_of(c) for c in source.states()
                 if c.current_terms.programme == state.reference or c.reference in drawn]
-    with closing(ledger.connect()) as conn:
-        rows = programme_members(conn, state.reference, drawn)
     return [Member(ref, title, programme, Decimal(earned), Decimal(payable), Decimal(forecast))
             for ref, title, programme, earned, payable, forecast in rows]

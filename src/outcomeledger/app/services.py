@@ -13,9 +13,11 @@ from ..domain.adjustment_rules import parse_amount
 from ..domain.commands import (
     AdjustReward,
     AgreeContract,
+    BreakContract,
     CertifyPayment,
     CloseContract,
     Command,
+    ExtendContract,
     Meta,
     RejectReturn,
     ValidateReturn,
@@ -129,10 +131,19 @@ def close(ledger: Ledger, reference: str, closed_on: date, reason: str, meta: Me
     return _execute(ledger, reference, CloseContract(closed_on, reason), meta, dry_run)
 
 
+def exercise(ledger: Ledger, reference: str, option: str, on: date, reason: str, meta: Meta,
+             *, extend: bool, dry_run: bool = False) -> Written:
+    """Exercise an extension (``extend``) or break option, judged on ``on`` (DESIGN 11)."""
+    ledger.get(reference)
+    command: Command = (ExtendContract(option, on, reason) if extend
+                        else BreakContract(option, on, reason))
+    return _execute(ledger, reference, command, meta, dry_run)
+
+
 def payments(ledger: Ledger, reference: str) -> Schedule:
     return compute(ledger.get(reference))
 
 
 # The returns import is an application service too (the pipeline lives in imports/).
-__all__ = ["adjust", "agree", "agreed", "certify", "close", "import_indigo", "import_returns",
-           "payments", "review", "vary"]
+__all__ = ["adjust", "agree", "agreed", "certify", "close", "exercise", "import_indigo",
+           "import_returns", "payments", "review", "vary"]

@@ -16,7 +16,9 @@ from ..domain.events import (
     GENESIS,
     AnyEvent,
     ContractAgreed,
+    ContractBroken,
     ContractClosed,
+    ContractExtended,
     ContractVaried,
     PaymentCertified,
     ReturnRejected,
@@ -118,6 +120,12 @@ def describe(event: AnyEvent, before: ContractState) -> str:
             above = (f" ({fmt(event.above_budget)} above programme {event.programme}'s "
                      "budget)" if event.above_budget else "")
             return f"certified {fmt(event.amount)} through {event.period}{true_up}{above}"
+        case ContractExtended():
+            return (f"extended by option {event.option} (judged on {event.decided_on}): "
+                    f"end {before.current_terms.end} → {event.end}")
+        case ContractBroken():
+            return (f"broken by option {event.option} (judged on {event.decided_on}): "
+                    f"closed on {event.closed_on}")
         case ContractClosed():
             return f"closed on {event.closed_on}"
         case _:

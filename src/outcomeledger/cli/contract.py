@@ -1,4 +1,4 @@
-"""contract agree | vary | close | show | list"""
+"""contract agree | vary | close | extend | break | show | list"""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import click
 
 from ..app import replay
 from ..app import services as service
+from ..domain.events import ContractBroken, ContractExtended
 from ..report import render
 from .base import (
     Context,
@@ -87,6 +88,45 @@ def contract_close(c: Context, reference: str, reason: str, on: str | None,
                 return
             c.say(f"closed {reference} on {closed_on}")
     run(body)
+
+
+def _option_command(name: str, extend: bool) -> None:
+    """``contract extend`` and ``contract break``: one shape, one body."""
+    what = "an extension" if extend else "a break"
+
+    @contract.command(name, help=(
+        f"Exercise {what} option of the contract's terms, if its condition holds on the "
+        "ledger's own ratings over the periods completed by --on; otherwise refused, "
+        "naming every outcome that fails with its figures."))
+    @click.argument("reference")
+    @click.option("--option", "option", required=True, help="The option's id in the terms.")
+    @click.option("--reason", required=True)
+    @click.option("--on", "on", default=None,
+                  help="The day the condition is judged on (default: today).")
+    @dry_run_option()
+    @pass_context
+    def command(c: Context, reference: str, option: str, reason: str, on: str | None,
+                dry_run: bool) -> None:
+        def body() -> None:
+            day = parse_date(on, "--on") if on else c.meta().recorded_at.date()
+            with c.ledger() as ledger:
+                written = service.exercise(ledger, reference, option, day, reason, c.meta(),
+                                           extend=extend, dry_run=dry_run)
+                if dry_run:
+                    would_record(written, quiet=c.quiet)
+                    return
+                event = written.decision.events[0]
+                if isinstance(event, ContractExtended):
+                    c.say(f"extended {reference} by option {option}: ends {event.end}")
+                elif isinstance(event, ContractBroken):
+                    c.say(f"broke {reference} by option {option}: closed on "
+                          f"{event.closed_on}")
+        run(body)
+    del command
+
+
+_option_command("extend", extend=True)
+_option_command("break", extend=False)
 
 
 @contract.command("show")

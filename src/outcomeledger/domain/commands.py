@@ -84,7 +84,23 @@ class CloseContract(msgspec.Struct, frozen=True):
     reason: str
 
 
+class _ExerciseOption(msgspec.Struct, frozen=True):
+    """Exercise option ``option`` of the terms, its condition judged on ``on``."""
+
+    option: str
+    on: date
+    reason: str
+
+
+class ExtendContract(_ExerciseOption, frozen=True):
+    """Exercise an extension option (DESIGN 11)."""
+
+
+class BreakContract(_ExerciseOption, frozen=True):
+    """Exercise a break option (DESIGN 11)."""
+
+
 Command = (
     AgreeContract | VaryContract | SubmitReturn | ValidateReturn | RejectReturn
-    | AdjustReward | CertifyPayment | CloseContract
+    | AdjustReward | CertifyPayment | CloseContract | ExtendContract | BreakContract
 )

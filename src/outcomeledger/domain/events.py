@@ -146,14 +146,42 @@ class ContractClosed(Event, frozen=True, kw_only=True):
     closed_on: date
 
 
+class ContractExtended(Event, frozen=True, kw_only=True):
+    """An extension option exercised, its condition having held on ``decided_on`` (DESIGN
+    11): the term ends on ``end`` (``months`` later), from ``effective_from``, the day after
+    the end it replaces; ``claims_until`` moves by the same months (None: the terms give
+    none, so the claims window follows ``end``). Folds as a change of the term, like a
+    variation of ``end``."""
+
+    option: str
+    months: int
+    decided_on: date
+    effective_from: date
+    end: date
+    claims_until: date | None = None
+
+
+class ContractBroken(ContractClosed, frozen=True, kw_only=True):
+    """A break option exercised, its condition having held on ``decided_on``: the
+    contract closes on the break's date (``closed_on``). A ``ContractClosed`` that also
+    names its option, so everything that reads a closure (fees, retention, the UK11
+    notice, the read models) reads this one too, while ``audit verify`` decides it again
+    as a break, condition and all, not as a plain closure."""
+
+    option: str
+    decided_on: date
+
+
 AnyEvent = (
     ContractAgreed | ContractVaried | ReturnSubmitted | ReturnRestated | ReturnValidated
-    | ReturnRejected | RewardAdjusted | PaymentCertified | ContractClosed
+    | ReturnRejected | RewardAdjusted | PaymentCertified | ContractClosed | ContractExtended
+    | ContractBroken
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     ContractAgreed, ContractVaried, ReturnSubmitted, ReturnRestated, ReturnValidated,
-    ReturnRejected, RewardAdjusted, PaymentCertified, ContractClosed,
+    ReturnRejected, RewardAdjusted, PaymentCertified, ContractClosed, ContractExtended,
+    ContractBroken,
 )
 
 

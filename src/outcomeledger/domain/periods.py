@@ -55,6 +55,18 @@ def years_after(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
+def months_after(day: date, months: int) -> date:
+    """The same day ``months`` later; a month's last day stays a month's last day (an
+    extension of a term ending 30 June by 3 months ends 30 September), and a day the
+    later month lacks becomes its last day (31 January + 1 month: 28 or 29 February)."""
+    index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(index, 12)
+    last = _month_end(year, month + 1)
+    if day == _month_end(day.year, day.month):
+        return last
+    return last if day.day > last.day else date(year, month + 1, day.day)
+
+
 def days_after(day: date, days: int) -> date:
     """``day`` plus ``days``, held at the last representable date instead of overflowing:
     terms recorded before ``MAX_DUE_DAYS`` existed may hold any number of days."""

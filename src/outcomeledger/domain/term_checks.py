@@ -6,7 +6,7 @@ value given and what was expected, so a file's problems are reported together.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from msgspec import UNSET
@@ -22,7 +22,7 @@ from .periods import (
     is_boundary,
     years_after,
 )
-from .terms import ContractTerms, Outcome, Ratings, Tier
+from .terms import Break, Condition, ContractTerms, Extension, Outcome, Ratings, Tier
 from .variations import Variation
 
 
@@ -70,7 +70,53 @@ def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
     if terms.ratings is not None:
         _check_ratings(p, source, terms.ratings)
     check_network(p, source, terms, known)
+    _check_options(p, source, terms)
     return p
+
+
+#: Bounds on an option's numbers: a term never grows past MAX_TERM_YEARS anyway, and a
+#: condition over more periods than a long term holds could never be met.
+_MAX_MONTHS = MAX_TERM_YEARS * 12
+_MAX_CONDITION_PERIODS = MAX_TERM_YEARS * 12
+
+
+def _check_options(p: list[Problem], source: str, terms: ContractTerms) -> None:
+    """The extension and break options (DESIGN 11): each id once across both, within the
+    term, with a condition that can be judged."""
+    options: tuple[tuple[str, Extension | Break], ...] = (
+        *((f"extensions[{i}]", e) for i, e in enumerate(terms.extensions)),
+        *((f"breaks[{i}]", b) for i, b in enumerate(terms.breaks)))
+    seen: set[str] = set()
+    for where, option in options:
+        if not option.id.strip():
+            p.append(Problem(source, None, f"{where}.id", "must not be empty"))
+        elif option.id in seen:
+            p.append(Problem(source, None, f"{where}.id", f"option id {option.id!r} appears "
+                             "twice (extension and break ids are distinct)"))
+        seen.add(option.id)
+        _check_condition(p, source, f"{where}.condition", option.condition)
+        if isinstance(option, Extension):
+            if not 1 <= option.months <= _MAX_MONTHS:
+                p.append(Problem(source, None, f"{where}.months", f"months added to the "
+                                 f"term (got {option.months}, expected 1 to {_MAX_MONTHS})"))
+            _within_term(p, source, f"{where}.decide_by", option.decide_by, terms,
+                         terms.end)
+        else:
+            _within_term(p, source, f"{where}.on", option.on, terms,
+                         terms.end - timedelta(days=1))
+
+
+def _within_term(p: list[Problem], source: str, field: str, day: date, terms: ContractTerms,
+                 last: date) -> None:
+    if not terms.start <= day <= last:
+        p.append(Problem(source, None, field, f"outside the term (got {day}, expected "
+                                              f"{terms.start} to {last})"))
+
+
+def _check_condition(p: list[Problem], source: str, where: str, c: Condition) -> None:
+    if not 1 <= c.periods <= _MAX_CONDITION_PERIODS:
+        p.append(Problem(source, None, f"{where}.periods", f"completed periods judged (got "
+                         f"{c.periods}, expected 1 to {_MAX_CONDITION_PERIODS})"))
 
 
 def _check_outcomes(p: list[Problem], source: str, terms: ContractTerms) -> set[str]:

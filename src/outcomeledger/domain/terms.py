@@ -21,6 +21,9 @@ OutcomeKind = Literal["count", "improvement", "measure"]
 FeeBasis = Literal["period", "attachment"]
 Role = Literal["commissioner", "provider", "auditor", "validator"]
 ProviderKind = Literal["sme", "vcse", "public", "large"]
+#: The ratings an extension or break condition may ask for (reg. 39 descriptors, best
+#: first); "inadequate" would be no condition at all.
+RatingFloor = Literal["good", "approaching target", "requires improvement"]
 
 
 class Tier(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
@@ -151,6 +154,31 @@ class Ratings(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=Tru
 DEFAULT_RATINGS = Ratings()
 
 
+class Condition(Struct, frozen=True, forbid_unknown_fields=True):
+    """What an extension or break is earned on (DESIGN 11): every outcome with a target
+    rated ``rating_at_least`` or better in each of the last ``periods`` completed periods."""
+
+    rating_at_least: RatingFloor
+    periods: int
+
+
+class Extension(Struct, frozen=True, forbid_unknown_fields=True):
+    """An option to extend the term by ``months``, to be decided by ``decide_by``."""
+
+    id: str
+    months: int
+    decide_by: date
+    condition: Condition
+
+
+class Break(Struct, frozen=True, forbid_unknown_fields=True):
+    """An option to end the contract early, on ``on``, if its condition holds."""
+
+    id: str
+    on: date
+    condition: Condition
+
+
 class Actor(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     name: str
     role: Role
@@ -185,6 +213,10 @@ class ContractTerms(Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     ratings: Ratings | None = None
     # The programme (DESIGN 10) whose budget pays this contract's payment runs, if any.
     programme: str | None = None
+    # DESIGN 11 options; empty tuples are omitted when encoded, so contracts agreed before
+    # them keep their stored bytes.
+    extensions: tuple[Extension, ...] = ()
+    breaks: tuple[Break, ...] = ()
 
     @property
     def last_claim_date(self) -> date:

@@ -83,4 +83,18 @@ tiers = [                                 # marginal bands over cumulative units
 ]
 cap_units = 200                           # most units paid over the contract's life
 unit = "people"
+
+# Options earned on performance (`contract extend` / `contract break`): every outcome with
+# a per-period target rated at least `rating_at_least` in each of the last `periods`
+# periods completed by the day it is exercised.
+# [[extensions]]
+# id = "E1"
+# months = 12                             # added to end (and claims_until)
+# decide_by = 2026-12-31
+# condition = { rating_at_least = "good", periods = 4 }
+#
+# [[breaks]]
+# id = "B1"
+# on = 2026-09-30                         # the contract closes on this day
+# condition = { rating_at_least = "requires improvement", periods = 2 }
 '''

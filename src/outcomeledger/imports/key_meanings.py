@@ -14,7 +14,10 @@ from ..domain.events import ADJUSTMENT_KINDS
 from ..domain.programme.terms import Funder, ProgrammeTerms, ProgrammeVariation
 from ..domain.terms import (
     Actor,
+    Break,
+    Condition,
     ContractTerms,
+    Extension,
     Fee,
     Kpi,
     Outcome,
@@ -121,7 +124,27 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
         "ratings": "Procurement Act rating thresholds as shares of target.",
         "programme": "The programme (`programme agree`) whose budget pays this contract: "
                      "each payment run draws on it, never past its budget.",
+        "extensions": "Options to extend the term, earned on performance: `contract "
+                      "extend` records one when its condition holds.",
+        "breaks": "Options to end the contract early, earned on performance: `contract "
+                  "break` closes it on the break's date when its condition holds.",
     },
+    Extension: {"id": "The option's id, as `contract extend --option` names it (distinct "
+                      "from every other extension and break).",
+                "months": "Months added to `end` (and to `claims_until`, when given).",
+                "decide_by": "Last day the option may be exercised (`--on`); within the "
+                             "term.",
+                "condition": "What the extension is earned on."},
+    Break: {"id": "The option's id, as `contract break --option` names it.",
+            "on": "The day the contract closes if the break is exercised; within the term "
+                  "(before `end`).",
+            "condition": "What the break is earned on."},
+    Condition: {"rating_at_least": "`good`, `approaching target` or `requires "
+                                   "improvement`: every outcome with a target for a period "
+                                   "must be rated this or better in that period (the "
+                                   "report's ratings).",
+                "periods": "How many completed periods, the last ending on or before "
+                           "`--on`, the condition is judged over (1 or more)."},
     Outcome: _OUTCOME,
     Tier: {"price": "Price per unit within the band.",
            "upto": "Cumulative units the band runs to; omitted on the last band."},

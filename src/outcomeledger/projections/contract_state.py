@@ -19,7 +19,7 @@ from ..domain.contract.records import VariationRecord
 from ..domain.contract.state import ContractState
 from ..domain.payments.mechanism import terms_label
 from ..domain.periods import Period
-from ..domain.terms import ContractTerms
+from ..domain.terms import Break, ContractTerms, Extension
 from ..domain.variations import apply_variation
 from .base import (
     Contract,
@@ -115,7 +115,10 @@ class VariationRow(Row, frozen=True, kw_only=True):
     """One recorded variation: what changed, from when, who and why."""
 
     contract: Contract
-    version: Annotated[int, Meta(description="Stream version of the `ContractVaried` event.")]
+    version: Annotated[int, Meta(description="Stream version of the `ContractVaried` event, "
+                                 "or of a `ContractExtended` event (an extension option "
+                                 "exercised changes `end`, and `claims_until` when the terms "
+                                 "give one, from the day after the old end).")]
     position: Annotated[int, Meta(description="Global position of the event.")]
     effective_from: Annotated[Day, Meta(description="First day the variation applies.")]
     recorded_at: Annotated[Timestamp, Meta(description="When the ledger learned of it.")]
@@ -125,10 +128,44 @@ class VariationRow(Row, frozen=True, kw_only=True):
         description="The variation document (only the fields that change), canonical JSON.")]
 
 
+class OptionRow(Row, frozen=True, kw_only=True):
+    """One extension or break option of the latest terms (DESIGN 11), and its use."""
+
+    contract: Contract
+    option: Annotated[str, Meta(description="The option's id in the terms.")]
+    kind: Annotated[str, Meta(description="`extension` or `break`.")]
+    months: Annotated[int | None, Meta(
+        description="Months an extension adds to the term; null for a break.")]
+    decide_by: Annotated[Day | None, Meta(
+        description="Last day an extension may be exercised; null for a break.")]
+    break_on: Annotated[Day | None, Meta(
+        description="The day a break closes the contract; null for an extension.")]
+    rating_at_least: Annotated[str, Meta(
+        description="The condition: every outcome with a target for a judged period rated "
+        "this or better (`good`, `approaching target`, `requires improvement`).")]
+    periods: Annotated[int, Meta(
+        description="The condition: how many completed periods are judged.")]
+    exercised: Annotated[bool, Meta(description="The option has been exercised.")]
+    decided_on: Annotated[Day | None, Meta(
+        description="The day its condition was judged on (`--on`); null: not exercised.")]
+    version: Annotated[int | None, Meta(
+        description="Stream version of the `ContractExtended` or `ContractBroken` event; "
+        "null: not exercised.")]
+    position: Annotated[int | None, Meta(
+        description="Global position of that event; null: not exercised.")]
+    recorded_at: Annotated[Timestamp | None, Meta(
+        description="When it was exercised; null: not exercised.")]
+    recorded_by: Annotated[str | None, Meta(
+        description="Who exercised it; null: not exercised.")]
+    reason: Annotated[str | None, Meta(
+        description="Why (required); null: not exercised.")]
+
+
 CONTRACTS = Table("proj_contract_state", ContractRow, ("contract",))
 PERIODS = Table("proj_contract_state_periods", PeriodTermsRow, ("contract", "period"))
 TERMS = Table("proj_contract_state_terms", TermsRow, ("contract", "terms_key"))
 VARIATIONS = Table("proj_contract_state_variations", VariationRow, ("contract", "version"))
+OPTIONS = Table("proj_contract_state_options", OptionRow, ("contract", "option"))
 
 
 def _applied(state: ContractState, first_day: date) -> list[VariationRecord]:
@@ -140,15 +177,16 @@ def _key(state: ContractState, applied: Sequence[VariationRecord]) -> str:
     return "+".join([agreed, *(v.recorded.ref for v in applied)])
 
 
-def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]]:
+def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row], list[Row]]:
     state = view.state
     if not state.exists:
-        return [], [], [], []
+        return [], [], [], [], []
     # Each distinct set of terms, by key: (the terms, the first day they apply).
     terms_by_key: dict[str, tuple[ContractTerms, str]] = {}
     periods = _period_rows(view, terms_by_key)
     contract = _contract_row(view, _terms_for(state, state.ordered_variations, terms_by_key))
-    return [contract], periods, _terms_rows(state, terms_by_key), _variation_rows(view)
+    return ([contract], periods, _terms_rows(state, terms_by_key), _variation_rows(view),
+            _option_rows(view))
 
 
 def _terms_for(state: ContractState, applied: Sequence[VariationRecord],
@@ -226,10 +264,36 @@ def _variation_rows(view: ContractView) -> list[Row]:
             for v in state.variations]
 
 
+def _option_rows(view: ContractView) -> list[Row]:
+    state = view.state
+    terms = state.current_terms
+    used = {r.option: r for r in state.exercised}
+    out: list[Row] = []
+    options: list[Extension | Break] = [*terms.extensions, *terms.breaks]
+    for option in options:
+        record = used.get(option.id)
+        rec = None if record is None else record.recorded
+        out.append(OptionRow(
+            contract=state.reference, option=option.id,
+            kind="extension" if isinstance(option, Extension) else "break",
+            months=option.months if isinstance(option, Extension) else None,
+            decide_by=day(option.decide_by) if isinstance(option, Extension) else None,
+            break_on=day(option.on) if isinstance(option, Break) else None,
+            rating_at_least=option.condition.rating_at_least,
+            periods=option.condition.periods, exercised=record is not None,
+            decided_on=None if record is None else day(record.decided_on),
+            version=None if rec is None else rec.version,
+            position=None if rec is None else view.position_of(rec.version),
+            recorded_at=None if rec is None else timestamp(rec.recorded_at),
+            recorded_by=None if rec is None else rec.recorded_by,
+            reason=None if rec is None else rec.reason))
+    return out
+
+
 def _in_term(p: Period, terms: ContractTerms) -> bool:
     return p.end >= terms.start and p.start <= terms.end
 
 
-PROJECTION = Projection("contract_state", (CONTRACTS, PERIODS, TERMS, VARIATIONS),
+PROJECTION = Projection("contract_state", (CONTRACTS, PERIODS, TERMS, VARIATIONS, OPTIONS),
                         "contract", contract_rows=rows)
 

@@ -72,7 +72,11 @@ def _amendment(state: ContractState, v: VariationRecord) -> dict[str, Any]:
     are the amended contract's; the before → after of both, the effective date and every
     other change are in ``description``."""
     before, after = terms_varied(state, v)
-    lines = [f"Effective from {v.effective_from.isoformat()}.",
+    # An extension option exercised is a change of the term like a variation of `end`.
+    lines = [f"Extension option {x.option} exercised, its condition judged on "
+             f"{x.decided_on.isoformat()}." for x in state.exercised
+             if x.recorded.version == v.recorded.version]
+    lines += [f"Effective from {v.effective_from.isoformat()}.",
              f"Value: {_money(before.max_value, before.currency)} → "
              f"{_money(after.max_value, after.currency)}.",
              f"Term: {before.start.isoformat()} to {before.end.isoformat()} → "

@@ -17,10 +17,11 @@ from decimal import Decimal
 from typing import Any
 
 from ..domain.contract.state import ContractState
+from ..domain.ratings import Rating, rate
 from ..domain.terms import Kpi
-from ..report.model import OutcomePerformance, Rating, SocialValueLine
+from ..report.model import OutcomePerformance, SocialValueLine
 from ..report.performance import performance, social_value
-from ..report.view import View, rate, units
+from ..report.view import View, units
 from .notices import Notice, nothing, period, status, term_fields
 
 #: reg. 39(5) descriptors -> the UK extension's measureClassification ids (met,

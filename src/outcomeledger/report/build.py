@@ -20,6 +20,7 @@ from .model import (
     StreamHead,
 )
 from .network import network
+from .options import options
 from .payments import payments
 from .performance import performance, social_value
 from .register import register, returns, variations
@@ -57,7 +58,7 @@ def build_report(state: ContractState, head: Head, *, as_of: str | None = None,
         stream=StreamHead(version=state.version, hash=state.head_hash),
         basis=Basis(as_of=as_of, as_at=as_at, through_period=last, terms_in_force=in_force),
         performance=performance(view), payments=money, returns=returns(view),
-        register=register(view), variations=variations(view),
+        register=register(view), variations=variations(view), options=options(view),
         network=network(view, money), payers=payers,
         social_value=social_value(view))
 

@@ -12,7 +12,8 @@ from decimal import ROUND_CEILING, Decimal
 from html import escape
 
 from ..domain.money import ZERO
-from .model import PeriodMoney, Rating
+from ..domain.ratings import Rating
+from .model import PeriodMoney
 
 _PAYABLE, _EARNED, _CAP, _TARGET = "#1f4e9c", "#5f5f5f", "#a3001b", "#a3001b"
 

@@ -12,8 +12,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from html import escape
 
+from ..domain.ratings import Rating
 from .charts import actual_vs_target, payable_vs_cap
-from .model import ContractReport, PortfolioReport, Rating
+from .model import ContractReport, PortfolioReport
 from .style import CSS
 from .tables import Cell, Section, contract_sections, portfolio_sections
 
@@ -153,6 +154,9 @@ def contract_html(r: ContractReport) -> str:
         table(s["restatements"]), table(s["adjustments"]), "</section>",
         '<section id="variations" aria-labelledby="variations-h">',
         '<h2 id="variations-h">Variation log</h2>', table(s["variations"]), "</section>",
+        *(['<section id="options" aria-labelledby="options-h">',
+           '<h2 id="options-h">Extension and break options</h2>', table(s["options"]),
+           "</section>"] if "options" in s else []),
         *_network(r, s),
         '<section id="payers" aria-labelledby="payers-h"><h2 id="payers-h">Payer split</h2>',
         table(s["payers"]), table(s["payer_split"]), "</section>",

@@ -18,14 +18,13 @@ from typing import Literal
 from msgspec import Struct
 
 from ..domain.payments.schedule import PeriodAmounts
+from ..domain.ratings import Rating
 from .network_model import Network
 from .register_model import Register, Returns, VariationEntry
 
 FORMAT = "outcomeledger-report"
 FORMAT_VERSION = 1
 
-#: The Procurement Act 2023 descriptors; "other" = nothing to rate against (no target).
-Rating = Literal["good", "approaching target", "requires improvement", "inadequate", "other"]
 Trend = Literal["up", "down", "level"]
 CapKind = Literal["contract", "outcome_units", "outcome_value", "participant", "payer"]
 
@@ -176,6 +175,21 @@ class Mission(Struct, frozen=True):
     commitments: tuple[SocialValueLine, ...]
 
 
+class OptionEntry(Struct, frozen=True):
+    """An extension or break option (DESIGN 11): eligible on ``judged_on`` or not, and why."""
+
+    option: str
+    kind: Literal["extension", "break"]
+    condition: str  # e.g. "good or better over 2 periods"
+    months: int | None  # an extension's months; None for a break
+    decide_by: date | None  # an extension's deadline
+    break_on: date | None  # a break's closing date
+    judged_on: date
+    eligible: bool
+    why: str
+    exercised_on: date | None  # the day it was judged on when exercised; None: not used
+
+
 class ContractReport(Struct, frozen=True, kw_only=True):
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
@@ -193,6 +207,7 @@ class ContractReport(Struct, frozen=True, kw_only=True):
     returns: Returns
     register: Register
     variations: tuple[VariationEntry, ...]
+    options: tuple[OptionEntry, ...]
     network: Network
     payers: tuple[PayerStatement, ...]
     social_value: tuple[Mission, ...]

@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Literal
 
 from ..domain.money import ZERO
+from ..domain.ratings import rate, worst
 from ..domain.terms import Outcome
 from .model import (
     CumulativePerformance,
@@ -24,7 +25,7 @@ from .model import (
     SocialValueLine,
     Trend,
 )
-from .view import View, percent, rate, units, worst
+from .view import View, percent, units
 
 
 def _outcomes(view: View) -> list[tuple[Outcome, bool]]:

@@ -27,8 +27,8 @@ class Section:
 
 
 def contract_sections(r: ContractReport) -> list[Section]:
-    return [_summary(r), *_performance(r), *_payments(r), *_records(r), *_shares(r),
-            _social_value(r)]
+    return [_summary(r), *_performance(r), *_payments(r), *_records(r), *_options(r),
+            *_shares(r), _social_value(r)]
 
 
 def _summary(r: ContractReport) -> Section:
@@ -113,6 +113,18 @@ def _records(r: ContractReport) -> list[Section]:
               v.payable_effect, v.reason, v.recorded_by, v.recorded_at)
              for v in r.variations]),
     ]
+
+
+def _options(r: ContractReport) -> list[Section]:
+    """Every extension and break option, eligible or not and why: a contract without
+    options has no such section (its report is as it was before options existed)."""
+    if not r.options:
+        return []
+    return [Section("options", "Extension and break options: eligible or not, and why", (
+        "contract", "option", "kind", "condition", "months", "decide_by", "break_on",
+        "judged_on", "eligible", "why", "exercised_on"),
+        [(r.reference, o.option, o.kind, o.condition, o.months, o.decide_by, o.break_on,
+          o.judged_on, o.eligible, o.why, o.exercised_on) for o in r.options])]
 
 
 def _shares(r: ContractReport) -> list[Section]:

@@ -19,11 +19,6 @@ from ..domain.payments.mechanism import compute, compute_changed
 from ..domain.payments.schedule import PeriodPayment, Schedule
 from ..domain.periods import Period
 from ..domain.terms import DEFAULT_RATINGS, ContractTerms, Outcome, Ratings
-from .model import Rating
-
-#: Worst last, so ``max`` over this order picks the overall (most conservative) rating.
-RATING_ORDER: tuple[Rating, ...] = (
-    "good", "approaching target", "requires improvement", "inadequate")
 
 
 @dataclass(frozen=True)
@@ -127,30 +122,6 @@ class View:
 
     def money(self, amount: Decimal) -> Decimal:
         return quantize(amount, self.currency)
-
-
-def rate(actual: Decimal, target: Decimal | None, scale: Ratings) -> Rating:
-    """The Procurement Act descriptor for ``actual`` against ``target``.
-
-    Compared unrounded (89.996% is not 90%); no target, or a zero target, is "other".
-    """
-    if target is None or target <= 0:
-        return "other"
-    share = actual / target
-    if share >= scale.good:
-        return "good"
-    if share >= scale.approaching:
-        return "approaching target"
-    if share >= scale.requires_improvement:
-        return "requires improvement"
-    return "inadequate"
-
-
-def worst(ratings: list[Rating]) -> Rating:
-    rated = [r for r in ratings if r != "other"]
-    if not rated:
-        return "other"
-    return max(rated, key=RATING_ORDER.index)
 
 
 def percent(actual: Decimal, target: Decimal | None) -> Decimal | None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from decimal import Decimal
-from typing import assert_never
+from typing import TypeVar, assert_never
 
 import msgspec
 
@@ -18,9 +18,11 @@ from ..adjustment_rules import amount_problems, plain
 from ..commands import (
     AdjustReward,
     AgreeContract,
+    BreakContract,
     CertifyPayment,
     CloseContract,
     Command,
+    ExtendContract,
     Meta,
     RejectReturn,
     SubmitReturn,
@@ -33,7 +35,9 @@ from ..events import (
     RAN_TO_END,
     AnyEvent,
     ContractAgreed,
+    ContractBroken,
     ContractClosed,
+    ContractExtended,
     ContractVaried,
     Figure,
     PaymentCertified,
@@ -46,13 +50,15 @@ from ..events import (
 from ..money import MAX_AMOUNT, ZERO
 from ..payments.cumulative import cumulative_through
 from ..payments.mechanism import compute
-from ..periods import Period, day_problem, days_after
+from ..periods import Period, day_problem, days_after, months_after
 from ..programme.events import AnyProgrammeEvent
 from ..roles import authorise
 from ..term_checks import check_effective, check_terms, check_variation
+from ..terms import Break, Extension
 from ..timestamps import rfc3339
 from ..variations import apply_variation
 from .command_checks import check_signature, claim_period, received_on, require_reason
+from .options import blocked, judge
 from .return_checks import distinct, figure_problems, returns_outside_membership
 from .return_warnings import cap_warnings, ladder_warnings, plausibility_warnings
 from .state import ContractState
@@ -116,6 +122,10 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
             return Decision((_certify(state, command, meta, payable),))
         case CloseContract():
             return Decision((_close(state, command, meta),))
+        case ExtendContract():
+            return Decision((_extend(state, command, meta),))
+        case BreakContract():
+            return Decision((_break(state, command, meta),))
         case _:
             assert_never(command)
 
@@ -327,3 +337,58 @@ def _close(state: ContractState, cmd: CloseContract, meta: Meta) -> ContractClos
                           closed_on=cmd.closed_on)
 
 
+_O = TypeVar("_O", Extension, Break)
+
+
+def _option(state: ContractState, cmd: ExtendContract | BreakContract, meta: Meta,
+            kind: type[_O]) -> _O:
+    """The option ``cmd`` exercises, once it may be: one of the contract's options of
+    ``kind``, not used before, exercised on a day not in the future and not past its
+    deadline, its condition holding over the periods completed by then (DESIGN 11)."""
+    noun = "extension" if kind is Extension else "break"
+    require_reason(cmd.reason, f"an {noun}" if kind is Extension else f"a {noun}")
+    terms = state.current_terms
+    options = terms.extensions if kind is Extension else terms.breaks
+    option = next((o for o in options if o.id == cmd.option), None)
+    if not isinstance(option, kind):
+        raise InvalidInput([Problem(COMMAND, None, "option", (
+            f"no {noun} option {cmd.option!r} in {state.reference}'s terms "
+            f"(got {cmd.option!r}, expected one of {sorted(o.id for o in options)})"))])
+    if (why := day_problem(cmd.on)) is not None:
+        raise InvalidInput([Problem(COMMAND, None, "on", why)])
+    if cmd.on > meta.recorded_at.date():
+        raise InvalidInput([Problem(COMMAND, None, "on", (
+            f"in the future (got {cmd.on}, expected at most {meta.recorded_at.date()}, the "
+            "day it is recorded): a condition is judged on completed periods"))])
+    if (fault := blocked(state, option, cmd.on)) is not None:
+        field, message = fault
+        raise InvalidInput([Problem(COMMAND, None, field, f"{option.id}: {message}")])
+    judgement = judge(state, option.condition, cmd.on)
+    if not judgement.holds:
+        raise InvalidInput(judgement.problems(option.id))
+    return option
+
+
+def _extend(state: ContractState, cmd: ExtendContract, meta: Meta) -> ContractExtended:
+    option = _option(state, cmd, meta, Extension)
+    terms = state.current_terms
+    end = months_after(terms.end, option.months)
+    claims = (None if terms.claims_until is None
+              else months_after(terms.claims_until, option.months))
+    problems = check_terms(msgspec.structs.replace(terms, end=end, claims_until=claims),
+                           COMMAND)
+    if problems:
+        raise InvalidInput([replace(p, field="option", message=f"{option.id} would make "
+                                    f"{p.field} {p.message}") for p in problems])
+    return ContractExtended(contract=state.reference, recorded_at=meta.recorded_at,
+                            recorded_by=meta.recorded_by, reason=cmd.reason,
+                            option=option.id, months=option.months, decided_on=cmd.on,
+                            effective_from=days_after(terms.end, 1), end=end,
+                            claims_until=claims)
+
+
+def _break(state: ContractState, cmd: BreakContract, meta: Meta) -> ContractBroken:
+    option = _option(state, cmd, meta, Break)
+    return ContractBroken(contract=state.reference, recorded_at=meta.recorded_at,
+                          recorded_by=meta.recorded_by, reason=cmd.reason,
+                          closed_on=option.on, option=option.id, decided_on=cmd.on)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Literal
 
 from msgspec import Struct
 
@@ -62,6 +63,15 @@ class ReturnStatus(Struct, frozen=True, gc=False):
 class VariationRecord(Struct, frozen=True, gc=False):
     effective_from: date
     variation: Variation
+    recorded: Recorded
+
+
+class OptionRecord(Struct, frozen=True, gc=False):
+    """An extension or break option exercised (DESIGN 11): which, judged on which day."""
+
+    option: str
+    kind: Literal["extension", "break"]
+    decided_on: date
     recorded: Recorded
 
 

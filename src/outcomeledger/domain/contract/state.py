@@ -23,7 +23,9 @@ from ..events import (
     GENESIS,
     AnyEvent,
     ContractAgreed,
+    ContractBroken,
     ContractClosed,
+    ContractExtended,
     ContractVaried,
     PaymentCertified,
     ReturnRejected,
@@ -34,12 +36,13 @@ from ..events import (
 )
 from ..periods import Period, parse_period, period_containing
 from ..terms import ContractTerms
-from ..variations import apply_variation
+from ..variations import Variation, apply_variation
 from .records import (
     AdjustmentRecord,
     CertificationRecord,
     FigureKey,
     FigureRecord,
+    OptionRecord,
     Recorded,
     ReturnKey,
     ReturnStatus,
@@ -63,6 +66,9 @@ class ContractState:
     certifications: tuple[CertificationRecord, ...] = ()
     closed: Recorded | None = None
     closed_on: date | None = None
+    #: Extension and break options exercised (DESIGN 11), in recording order. An
+    #: extension is also in ``variations``: it changes the term as a variation of ``end``.
+    exercised: tuple[OptionRecord, ...] = ()
 
     @property
     def exists(self) -> bool:
@@ -126,7 +132,7 @@ _NO_RETURN = ReturnStatus()
 #: What a state caches about its terms (cached properties): still true of the next state
 #: unless the event agreed or varied the contract (one of ``_CHANGES_TERMS``).
 _TERMS_CACHE = ("current_terms", "ordered_variations", "_terms_applied", "_effective_dates")
-_CHANGES_TERMS = (ContractAgreed, ContractVaried)
+_CHANGES_TERMS = (ContractAgreed, ContractVaried, ContractExtended)
 
 
 # -- each event's effect, written once ------------------------------------------------------
@@ -159,6 +165,7 @@ class _Fold:
     variations: Sequence[VariationRecord] = ()
     adjustments: Sequence[AdjustmentRecord] = ()
     certifications: Sequence[CertificationRecord] = ()
+    exercised: Sequence[OptionRecord] = ()
 
     @classmethod
     def of(cls, state: ContractState, *, copy_maps: bool) -> _Fold:
@@ -167,7 +174,7 @@ class _Fold:
             figures, returns = dict(figures), dict(returns)
         return cls(state.version, state.agreed, state.agreed_by, state.closed,
                    state.closed_on, figures, returns, state.variations, state.adjustments,
-                   state.certifications)
+                   state.certifications, state.exercised)
 
     def fields(self, head_hash: str) -> dict[str, Any]:
         return {"version": self.version, "head_hash": head_hash, "agreed": self.agreed,
@@ -175,7 +182,7 @@ class _Fold:
                 "figures": self.figures, "returns": self.returns,
                 "adjustments": tuple(self.adjustments),
                 "certifications": tuple(self.certifications), "closed": self.closed,
-                "closed_on": self.closed_on}
+                "closed_on": self.closed_on, "exercised": tuple(self.exercised)}
 
 
 def _return(acc: _Fold, period: str, provider: str) -> ReturnStatus:
@@ -238,6 +245,19 @@ def apply(acc: _Fold, event: AnyEvent) -> None:
         case ReturnRejected():
             acc.returns[(event.period, event.provider)] = msgspec.structs.replace(
                 _return(acc, event.period, event.provider), rejected=rec)
+        case ContractExtended():
+            # The new end (and claims window) applies from the day after the end it
+            # replaces: terms_on gives it for every period beyond the old term.
+            change = Variation(end=event.end) if event.claims_until is None else Variation(
+                end=event.end, claims_until=event.claims_until)
+            acc.variations = _appended(acc.variations, VariationRecord(
+                event.effective_from, change, rec))
+            acc.exercised = _appended(acc.exercised, OptionRecord(
+                event.option, "extension", event.decided_on, rec))
+        case ContractBroken():  # a closure that names its option (before ContractClosed)
+            acc.closed, acc.closed_on = rec, event.closed_on
+            acc.exercised = _appended(acc.exercised, OptionRecord(
+                event.option, "break", event.decided_on, rec))
         case ContractClosed():
             acc.closed, acc.closed_on = rec, event.closed_on
         case _:

@@ -27,9 +27,11 @@ from .. import codec
 from ..commands import (
     AdjustReward,
     AgreeContract,
+    BreakContract,
     CertifyPayment,
     CloseContract,
     Command,
+    ExtendContract,
     Meta,
     RejectReturn,
     SubmitReturn,
@@ -42,7 +44,9 @@ from ..events import (
     RAN_TO_END,
     AnyEvent,
     ContractAgreed,
+    ContractBroken,
     ContractClosed,
+    ContractExtended,
     ContractVaried,
     PaymentCertified,
     ReturnRejected,
@@ -107,6 +111,10 @@ def command_of(event: AnyEvent) -> Command:
             return AgreeContract(event.terms, event.reason)
         case ContractVaried():
             return VaryContract(event.variation, event.effective_from, event.reason)
+        case ContractExtended():
+            return ExtendContract(event.option, event.decided_on, event.reason)
+        case ContractBroken():  # before ContractClosed, which it extends
+            return BreakContract(event.option, event.decided_on, event.reason)
         case ContractClosed():
             return CloseContract(event.closed_on, event.reason)
         case _:

@@ -16,6 +16,7 @@ from ..events import (
     AnyEvent,
     ContractAgreed,
     ContractClosed,
+    ContractExtended,
     ContractVaried,
     PaymentCertified,
     ReturnRejected,
@@ -79,7 +80,7 @@ class Cumulative:
                 self._touch(state, event.period)
             case PaymentCertified():  # the schedule runs through it; no amount changes
                 self._touch(state, event.period, changed=False)
-            case ContractVaried():
+            case ContractVaried() | ContractExtended():  # the terms change from a date
                 effective = period_containing(event.effective_from,
                                               state.base_terms.cadence)
                 at = self._index.get(effective.id)
