@@ -198,6 +198,21 @@ def test_the_report_folds_the_streams_when_the_read_models_are_behind(fcf: Progr
     assert fcf.ok("report", "--programme", "FCF", "--format", "json").stdout == live
 
 
+def test_the_feed_gives_a_programmes_events_alone(fcf: Programme) -> None:
+    fcf.returns("q1.csv", "YH-A,FY2020-Q1,ACC,2")
+    fcf.certify("YH-A", "FY2020-Q1")
+    feed = [json.loads(line) for line in
+            fcf.ok("events", "--programme", "FCF").stdout.splitlines()]
+    assert [(e["position"], e["contract"], e["type"]) for e in feed] == [
+        (1, "FCF", "ProgrammeAgreed"), (6, "FCF", "ProgrammeDrawn")]
+    assert feed[1]["prev_hash"] == feed[0]["hash"]  # the programme's own chain
+    assert feed[1]["data"]["contract"] == "YH-A"
+    # The contract's feed has its run, not the programme's draw.
+    runs = [json.loads(line)["type"] for line in
+            fcf.ok("events", "--contract", "YH-A").stdout.splitlines()]
+    assert runs == ["ContractAgreed", "ReturnSubmitted", "PaymentCertified"]
+
+
 def test_a_contract_outside_any_programme_pays_as_before(tmp_path: Path) -> None:
     p = agreed(tmp_path, str(tmp_path / "l.db"))
     p.ok("contract", "agree", p.file("c.toml", contract("SOLO").replace(

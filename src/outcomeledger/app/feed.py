@@ -83,10 +83,13 @@ def ndjson(lines: list[FeedLine]) -> bytes:
 
 
 def pages(conn: Conn, after: int, reference: str | None = None,
-          limit: int | None = None) -> Iterator[list[FeedLine]]:
-    """The events after position ``after`` committed by now (only ``reference``'s, at
-    most ``limit``), in global order, a page at a time."""
-    stream = None if reference is None else stream_id(reference).hex
+          limit: int | None = None, programme: str | None = None
+          ) -> Iterator[list[FeedLine]]:
+    """The events after position ``after`` committed by now (only contract
+    ``reference``'s, or programme ``programme``'s; at most ``limit``), in global order, a
+    page at a time."""
+    stream = (codec.programme_stream_id(programme).hex if programme is not None
+              else None if reference is None else stream_id(reference).hex)
     position, left = after, limit
     while left is None or left > 0:
         size = PAGE if left is None else min(PAGE, left)
@@ -100,15 +103,17 @@ def pages(conn: Conn, after: int, reference: str | None = None,
 
 
 def read(ledger: Ledger, after: int, reference: str | None = None,
-         limit: int | None = None) -> Iterator[list[FeedLine]]:
+         limit: int | None = None, programme: str | None = None
+         ) -> Iterator[list[FeedLine]]:
     """:func:`pages` on a connection of its own."""
     with closing(ledger.connect()) as conn:
-        yield from pages(conn, after, reference, limit)
+        yield from pages(conn, after, reference, limit, programme)
 
 
 def follow(ledger: Ledger, after: int, deliver: Callable[[list[FeedLine]], None],
            stopping: Callable[[], bool], *, reference: str | None = None,
-           limit: int | None = None, interval: float = 1.0) -> int:
+           limit: int | None = None, interval: float = 1.0,
+           programme: str | None = None) -> int:
     """Deliver every event after ``after`` (only ``reference``'s), then each new one as it
     is committed, until ``stopping()`` or ``limit`` events; returns the last position
     delivered. ``deliver`` gets every page as soon as it is read.
@@ -122,7 +127,7 @@ def follow(ledger: Ledger, after: int, deliver: Callable[[list[FeedLine]], None]
 
     def catch_up(_since: float) -> None:
         nonlocal position, left
-        for page in pages(conn, position, reference, left):
+        for page in pages(conn, position, reference, left, programme):
             deliver(page)
             position = page[-1].position
             if left is not None:

@@ -13,7 +13,7 @@ from typing import BinaryIO
 import click
 import msgspec
 
-from ..app import feed
+from ..app import feed, programmes
 from ..app.feed import MAX_POSITION, FeedLine
 from ..report import render
 from .base import Context, Stop, pass_context, run
@@ -115,6 +115,8 @@ def _interval_needs_follow(ctx: click.Context, _param: click.Parameter,
               show_default=True,
               help="Only events after this global position (the last one you saw).")
 @click.option("--contract", "reference", default=None, help="Only this contract's events.")
+@click.option("--programme", default=None, metavar="REF",
+              help="Only this programme's events (its agreement, variations and draws).")
 @click.option("--limit", type=click.IntRange(min=1, max=MAX_POSITION), default=None,
               help="At most this many events (with --follow: stop after them).")
 @click.option("--follow", is_flag=True, is_eager=True,
@@ -128,11 +130,14 @@ def _interval_needs_follow(ctx: click.Context, _param: click.Parameter,
               show_default=True, help="ndjson (the feed), json (one array), csv, or table "
               "(for people).")
 @pass_context
-def events(c: Context, after: int, reference: str | None, limit: int | None,
-           follow: bool, interval: float, fmt: str) -> None:
+def events(c: Context, after: int, reference: str | None, programme: str | None,
+           limit: int | None, follow: bool, interval: float, fmt: str) -> None:
     """Print events in global order, one JSON object per line: position, contract, type,
     recorded_at (RFC 3339, UTC), recorded_by, hash (SHA-256 of the stored bytes), prev_hash
     (64 zeros for a contract's first event) and data (the event as stored)."""
+    if reference is not None and programme is not None:
+        raise click.UsageError("--contract and --programme select different streams: give "
+                               "one of them")
     if follow and fmt == "json":
         raise click.UsageError("--format json is one array, which a follower never "
                                "closes: follow with --format ndjson (or csv, table)")
@@ -143,12 +148,15 @@ def events(c: Context, after: int, reference: str | None, limit: int | None,
             with c.ledger() as ledger:
                 if reference is not None:
                     ledger.get(reference)
+                if programme is not None:
+                    programmes.programme(ledger, programme)
                 if follow:
                     with Stop() as stop:
                         feed.follow(ledger, after, output.page, lambda: stop.requested,
-                                    reference=reference, limit=limit, interval=interval)
+                                    reference=reference, limit=limit, interval=interval,
+                                    programme=programme)
                 else:
-                    for page in feed.read(ledger, after, reference, limit):
+                    for page in feed.read(ledger, after, reference, limit, programme):
                         output.page(page)
             output.close()
         except _ConsumerGone:
