@@ -16,7 +16,7 @@ from ..domain.programme.state import ProgrammeState, fold_programme
 from ..domain.text_checks import confusable_with
 from ..imports.document_problems import locate
 from ..imports.documents import load_programme, load_programme_variation
-from ..projections.payments import programme_members
+from ..projections.programme_members import programme_members
 from ..projections.source import programme_rows_of
 from ..report.build import ledger_head
 from ..report.programme import Member, ProgrammeReport, member_of, programme_report

@@ -8,7 +8,6 @@ events behind each step).
 
 from __future__ import annotations
 
-from collections.abc import Collection
 from decimal import Decimal
 from typing import Annotated
 
@@ -19,9 +18,6 @@ from ..domain.contract.state import ContractState
 from ..domain.payments.chain import provider_chains
 from ..domain.payments.forecast import with_forecast
 from ..domain.payments.schedule import PeriodPayment, Schedule, Step
-from ..storage import sqldb
-from ..storage.sqldb import Conn, PgConnection
-from . import source, sql
 from .base import (
     Contract,
     ContractView,
@@ -264,34 +260,3 @@ def _provider_rows(state: ContractState, schedule: Schedule) -> list[Row]:
 PROJECTION = Projection("payments", (PERIODS, TOTALS, LINES, PROVIDERS), "contract",
                         contract_rows=rows)
 
-
-def programme_members(conn: Conn, programme: str, drawn: Collection[str]
-                      ) -> list[tuple[str, str, str | None, str, str, str]] | None:
-    """(contract, title, programme, earned, payable, forecast_at_targets) of every
-    contract whose latest terms name ``programme`` or that is in ``drawn`` (it drew on
-    the programme, then left), in the order they were agreed: what the programme report
-    needs, read from the rows the projector keeps (no stream is folded). None when those
-    read models are not current (not built, behind the ledger, or in an older layout a
-    write has not rebuilt yet): the caller folds the streams instead."""
-    from . import contract_state
-    from .projector import positions
-
-    tables = ["proj_contract_state", "proj_payments_totals"]
-    if sql.existing(conn, tables) != set(tables):
-        return None
-    tracked = positions(conn, [contract_state.PROJECTION, PROJECTION])
-    if set(tracked.values()) != {source.head(conn)}:
-        return None
-    marks = ", ".join("?" * len(drawn))
-    query = ("SELECT c.contract, c.title, c.programme, t.earned, t.payable, "
-             "t.forecast_at_targets FROM proj_contract_state c JOIN proj_payments_totals t "
-             "ON t.contract = c.contract WHERE c.programme = ?"
-             + (f" OR c.contract IN ({marks})" if drawn else "")
-             + " ORDER BY c.agreed_at, c.contract")
-    parameters = (programme, *sorted(drawn))
-    try:
-        rows = (conn.fetch(query, parameters) if isinstance(conn, PgConnection)
-                else conn.execute(query, parameters).fetchall())
-    except sqldb.errors():  # an older layout (no `programme` column yet)
-        return None
-    return [(r[0], r[1], r[2], str(r[3]), str(r[4]), str(r[5])) for r in rows]
