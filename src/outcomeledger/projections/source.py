@@ -187,9 +187,9 @@ def programme_rows_of(conn: Conn, stream: str, cutoff: Cutoff
     """(event, hash) of a programme stream's events the cutoff admits, in order (a
     prefix, as a contract's stream is cut)."""
     out: list[tuple[AnyProgrammeEvent, str]] = []
-    for _position, _version, topic, data in _rows(conn, "stream", (stream, cutoff.position)):
+    for position, _version, topic, data in _rows(conn, "stream", (stream, cutoff.position)):
         event = codec.decode_programme(topic, data)
-        if cutoff.moment is not None and event.recorded_at > cutoff.moment:
+        if not cutoff.admits(position, event):
             break
         out.append((event, codec.event_hash(data)))
     return out

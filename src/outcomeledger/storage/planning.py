@@ -142,8 +142,8 @@ def _decide(state: ContractState, command: Command, meta: Meta, index: int,
             programmes: _Programmes) -> Decision | None:
     """The decision, or None with the refusal's problems added to ``problems``."""
     try:
-        programme = state.current_terms.programme if state.exists else None
-        if isinstance(command, CertifyPayment) and programme:
+        if isinstance(command, CertifyPayment) and state.exists and (
+                programme := state.current_terms.programme):
             return _certify_in(programmes(programme), state, command, meta)
         decision = decide(state, command, meta)
         # After the contract's own checks: the terms are sound before they are joined.

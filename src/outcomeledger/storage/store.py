@@ -161,16 +161,17 @@ class Ledger(Writing):
 
     def programme_references(self) -> list[str]:
         """References of every agreed programme, in the order they were agreed."""
-        rows = self._all_notifications([programme_topic_of(ProgrammeAgreed)])
-        return [msgspec.json.decode(n.state)["programme"] for n in rows]
+        return self._agreed(programme_topic_of(ProgrammeAgreed), "programme")
 
-    def _all_notifications(self, topics: Sequence[str]) -> list[Notification]:
-        found: list[Notification] = []
+    def _agreed(self, topic: str, key: str) -> list[str]:
+        """``key`` of every event stored under ``topic``, in global order, a page of
+        notifications at a time."""
+        refs: list[str] = []
         position = 0
-        while rows := self.notifications(position, 1000, topics=topics):
-            found += rows
+        while rows := self.notifications(position, 1000, topics=[topic]):
+            refs += (msgspec.json.decode(n.state)[key] for n in rows)
             position = rows[-1].id
-        return found
+        return refs
 
     def get(self, reference: str) -> ContractState:
         state = self.load(reference)
@@ -199,16 +200,7 @@ class Ledger(Writing):
 
     def references(self) -> list[str]:
         """References of every agreed contract, in the order they were agreed."""
-        topic = topic_of(ContractAgreed)
-        refs: list[str] = []
-        position = 0
-        while True:
-            rows = self.notifications(position, 1000, topics=[topic])
-            if not rows:
-                return refs
-            for n in rows:
-                refs.append(msgspec.json.decode(n.state)["contract"])
-            position = rows[-1].id
+        return self._agreed(topic_of(ContractAgreed), "contract")
 
     def execute(self, reference: str, command: Command, meta: Meta) -> Written:
         """Decide ``command`` against the contract's latest state and append the events."""

@@ -43,6 +43,8 @@ def promised(state: ContractState) -> dict[str, list[Figure]]:
     if not state.exists or state.closed is not None:
         return {}
     terms = state.current_terms
+    if all(o.target is None for o in terms.outcomes):
+        return {}  # nothing promised: the figures need not be read
     last = period_containing(terms.end, terms.cadence)
     returned: set[tuple[str, str]] = set()
     achieved: dict[str, Decimal] = defaultdict(Decimal)

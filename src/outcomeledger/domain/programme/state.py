@@ -63,14 +63,6 @@ class ProgrammeState:
             terms = apply_programme_variation(terms, record.variation)
         return terms
 
-    def terms_on(self, day: date) -> ProgrammeTerms:
-        """The terms as they stood on business date ``day`` (variations effective by then)."""
-        terms = self.base_terms
-        for record in sorted(self.variations, key=lambda r: (r.effective_from, r.version)):
-            if record.effective_from <= day:
-                terms = apply_programme_variation(terms, record.variation)
-        return terms
-
     @property
     def drawn_total(self) -> Decimal:
         return self.draws[-1].drawn_total if self.draws else Decimal(0)

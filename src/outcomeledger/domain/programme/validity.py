@@ -28,6 +28,8 @@ from .state import ProgrammeState, evolve_programme
 
 #: The contract events these rules read (the runs, for their draws).
 CERTIFIED_TOPIC = topic_of(PaymentCertified)
+#: Bytes every run naming a programme holds (source.programme_rows selects on them too).
+_PROGRAMME_KEY = b'"programme":'
 
 
 @dataclass
@@ -40,6 +42,8 @@ class ProgrammeRules:
     def add(self, position: int, version: int, topic: str, data: bytes) -> None:
         if topic == CERTIFIED_TOPIC:
             self._unmatched()
+            if _PROGRAMME_KEY not in data:
+                return  # a run outside programmes: as the SQL feed of these rules skips it
             try:
                 run = codec.decode(topic, data)
             except codec.DecodeError:
