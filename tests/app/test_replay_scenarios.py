@@ -112,16 +112,32 @@ SCENARIOS: dict[str, tuple[str, Callable[[Ledger], None]]] = {
     "S5-work-programme": ("WP-G2-2011", build_work_programme),
     "S6-essex-mst": ("ESSEX-MST-2012", build_essex),
     "S7-council-programme": ("NHF-HW-2022", demo.build_nhf),
+    "S8-growing-contract": ("NCL-CL-2023", demo.build_ncl),
 }
 
 #: Scenarios with a programme (DESIGN 10): its report is recorded too.
 PROGRAMMES = {"S7-council-programme": "NHF-2022"}
 
 
-def _cli(db: Db, *args: str) -> bytes:
+#: Further outputs an auditor checks, by scenario: file -> (command, its exit code).
+#: A refusal is recorded as the lines it prints (exit 1: nothing was written).
+EXTRAS: dict[str, dict[str, tuple[tuple[str, ...], int]]] = {
+    "S8-growing-contract": {
+        "expected/business-case-BC-1.json": (
+            ("payments", "NCL-CL-2023", "--business-case", "BC-1", "--format", "json"), 0),
+        "expected/business-case-BC-2.json": (
+            ("payments", "NCL-CL-2023", "--business-case", "BC-2", "--format", "json"), 0),
+        "expected/extension-EXT-2-refused.txt": (
+            ("contract", "extend", "NCL-CL-2023", "--option", "EXT-2", "--on", "2026-01-20",
+             "--reason", "second extension requested", "--dry-run"), 1),
+    },
+}
+
+
+def _cli(db: Db, *args: str, code: int = 0) -> bytes:
     result = CliRunner().invoke(cli, ["--db", db.url, *args], catch_exceptions=False)
-    assert result.exit_code == 0, result.output
-    return result.stdout_bytes
+    assert result.exit_code == code, result.output
+    return result.stdout_bytes if code == 0 else result.stderr_bytes
 
 
 def _pack(ledger: Ledger, path: Path) -> bytes:
@@ -133,7 +149,8 @@ def _pack(ledger: Ledger, path: Path) -> bytes:
     return path.read_bytes()
 
 
-def _outputs(db: Db, reference: str, programme: str | None = None) -> dict[str, bytes]:
+def _outputs(db: Db, reference: str, programme: str | None = None,
+             extras: dict[str, tuple[tuple[str, ...], int]] | None = None) -> dict[str, bytes]:
     with open_ledger(db.url) as ledger, closing(ledger.connect()) as conn:
         tables = b"".join(projections.dump(conn))
     outputs = {
@@ -144,6 +161,8 @@ def _outputs(db: Db, reference: str, programme: str | None = None) -> dict[str, 
     if programme is not None:
         outputs["expected/programme.json"] = _cli(db, "report", "--programme", programme,
                                                   "--format", "json")
+    for file, (args, code) in (extras or {}).items():
+        outputs[file] = _cli(db, *args, code=code)
     return outputs
 
 
@@ -154,12 +173,13 @@ def test_scenario_replays_byte_for_byte(name: str, ledger_db: Db, tmp_path: Path
     """On both backends: the recorded outputs are the same bytes on SQLite and PostgreSQL."""
     reference, build = SCENARIOS[name]
     programme = PROGRAMMES.get(name)
+    extras = EXTRAS.get(name)
     folder = ROOT / name
     built = ledger_db
     with open_ledger(built.url, create=True) as ledger:
         build(ledger)
         recorded = {PACK: _pack(ledger, tmp_path / "built.pack"),
-                    **_outputs(built, reference, programme)}
+                    **_outputs(built, reference, programme, extras)}
     if RERECORD:
         for file, data in recorded.items():
             (folder / file).parent.mkdir(parents=True, exist_ok=True)
@@ -173,10 +193,10 @@ def test_scenario_replays_byte_for_byte(name: str, ledger_db: Db, tmp_path: Path
         lines = (folder / PACK).read_bytes().splitlines(keepends=True)
         replay.load_pack(ledger, lines, PACK)
     assert _cli(loaded, "events") == _cli(built, "events")
-    assert _outputs(loaded, reference, programme) == {
+    assert _outputs(loaded, reference, programme, extras) == {
         k: v for k, v in recorded.items() if k != PACK}
     _cli(loaded, "replay")
-    assert _outputs(loaded, reference, programme) == {
+    assert _outputs(loaded, reference, programme, extras) == {
         k: v for k, v in recorded.items() if k != PACK}
 
 

@@ -24,7 +24,7 @@ import os
 import sqlite3
 from collections.abc import Callable
 from contextlib import closing
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -154,6 +154,27 @@ def flex(reference: str = "C-NEW", old: str = "", new: str = "") -> str:
 def extend(option: str, *args: str, contract: str = "C-FLEX",
            command: str = "extend") -> tuple[str, ...]:
     return ("contract", command, contract, "--option", option, "--reason", "r", *args)
+
+
+BUSINESS_CASE = """\
+id = "BC-1"
+title = "More delivery"
+need = "An agreed need"
+effective = 2025-04-01
+budget = "5000"
+
+[[outcomes]]
+code = "N1"
+name = "New outcome"
+price = "100"
+"""
+
+
+def business_case(old: str = "", new: str = "", *args: str) -> Bad:
+    """``contract business-case C-FLEX`` of BUSINESS_CASE with ``old`` swapped for ``new``
+    (the first time it appears)."""
+    return Bad(("contract", "business-case", "C-FLEX", "{bc.toml}", "--reason", "r", *args),
+               {"bc.toml": BUSINESS_CASE.replace(old, new, 1)})
 
 
 def networked(tables: str) -> str:
@@ -520,6 +541,43 @@ CASES: dict[str, Bad] = {
     "break a contract closed by a break": Bad(extend("B1", "--on", "2025-04-30",
                                                      contract="C-BROKEN", command="break"),
                                               {}, "was closed"),
+    # business cases (DESIGN 11): each problem at its line of the file
+    "business case reusing an outcome code": replace(business_case(
+        'code = "N1"', 'code = "O1"'), says="bc.toml:8: outcomes[0].code: 'O1' is already "
+        "a code of C-FLEX"),
+    "business case with a budget of 0": replace(business_case('"5000"', '"0"'),
+                                                says="bc.toml:5: budget: must be more than 0"),
+    "business case with a negative budget": replace(business_case('"5000"', '"-1"'),
+                                                    says="bc.toml:5: budget"),
+    "business case effective off a period boundary": replace(business_case(
+        "2025-04-01", "2025-05-01"), says="bc.toml:4: effective: not on a period boundary"),
+    "business case effective outside the term": replace(business_case(
+        "2025-04-01", "2029-04-01"), says="bc.toml:4: effective: outside the contract's term"),
+    "business case naming an unknown provider": replace(business_case(
+        'budget = "5000"', 'budget = "5000"\nproviders = ["P9"]'),
+        says="bc.toml:6: providers[0]: C-FLEX has no providers (got 'P9'"),
+    "business case with an unknown key": replace(business_case(
+        'budget = "5000"', 'budget = "5000"\nbudgett = "1"'), says="bc.toml:6: budgett"),
+    "business case without outcomes": replace(business_case(
+        BUSINESS_CASE[BUSINESS_CASE.index("[[outcomes]]"):], ""), says="outcomes"),
+    "business case --what-if of a bad file": replace(business_case(
+        '"5000"', '"0"', "--what-if"), says="bc.toml:5: budget: must be more than 0"),
+    "business case of an unknown contract": Bad(
+        ("contract", "business-case", "NOPE", "{bc.toml}", "--reason", "r"),
+        {"bc.toml": BUSINESS_CASE}, "NOPE"),
+    "business case file missing": Bad(
+        ("contract", "business-case", "C-FLEX", "{tmp}/missing.toml", "--reason", "r"), {},
+        "no such file"),
+    "business case without --reason": Bad(
+        ("contract", "business-case", "C-FLEX", "{bc.toml}"), {"bc.toml": BUSINESS_CASE},
+        "--reason"),
+    "payments --business-case unknown": Bad(
+        ("payments", "C-FLEX", "--business-case", "BC-9"), {},
+        "--business-case: no business case 'BC-9' on C-FLEX (got 'BC-9', "
+        "expected none: C-FLEX has no business cases)"),
+    "payments --business-case with --provider": Bad(
+        ("payments", "C-FLEX", "--business-case", "BC-1", "--provider", "P1"), {},
+        "--provider and --business-case"),
     "import indigo a reference with a trailing space": Bad(
         ("import", "indigo", "{p.json}", "--reference", "C-NEW "), {"p.json": _indigo()},
         "reference"),

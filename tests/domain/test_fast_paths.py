@@ -122,7 +122,7 @@ def test_the_reports_ledger_head_is_the_walked_head(ledger_path: Path) -> None:
         for rows in stored_batches(ledger):
             walked.add_rows(rows)
     assert fast == walked.head()
-    assert fast.streams == 6  # five contracts and a programme
+    assert fast.streams == 7  # six contracts and a programme
 
 
 def test_terms_in_force_are_the_agreed_terms_varied_in_order(ledger_path: Path) -> None:
@@ -150,7 +150,7 @@ def test_a_rebuild_split_over_processes_writes_the_same_tables(
         monkeypatch.setenv("OUTCOMELEDGER_REPLAY_WORKERS", str(workers))
         done = rebuild(conn)
         assert list(dump(conn)) == one_process
-    assert done.events == 83
+    assert done.events == 114
 
 
 def test_a_failed_worker_fails_the_rebuild_before_any_swap(ledger_path: Path) -> None:

@@ -12,7 +12,10 @@ from outcomeledger.domain import codec
 from outcomeledger.domain.commands import (
     AdjustReward,
     AgreeContract,
+    ApproveBusinessCase,
+    BreakContract,
     CertifyPayment,
+    ExtendContract,
     Meta,
     SubmitReturn,
     VaryContract,
@@ -21,7 +24,7 @@ from outcomeledger.domain.contract.decide import decide
 from outcomeledger.domain.contract.state import ContractState, evolve
 from outcomeledger.domain.errors import Refused
 from outcomeledger.domain.events import Figure
-from outcomeledger.domain.terms import ContractTerms
+from outcomeledger.domain.terms import BusinessCase, ContractTerms, Outcome
 from outcomeledger.domain.variations import Variation
 
 WHEN = datetime(2025, 7, 10, 9, 0, tzinfo=UTC)
@@ -92,3 +95,17 @@ def test_a_contract_without_actors_accepts_anyone() -> None:
     state = ContractState("ROLES-1")
     event = decide(state, AgreeContract(open_terms), Meta(WHEN, "anyone")).events[0]
     assert event.recorded_by == "anyone"
+
+
+def test_options_and_business_cases_are_the_commissioners_to_decide() -> None:
+    # Each of these raised KeyError (a traceback) on a contract with actors: the role
+    # table knew nothing of them.
+    case = BusinessCase("BC-1", "More", "A need", date(2025, 7, 1), Decimal(500),
+                        (Outcome("N1", "New", price=Decimal(10)),))
+    for command in (ExtendContract("E1", date(2025, 7, 1), "r"),
+                    BreakContract("B1", date(2025, 7, 1), "r"),
+                    ApproveBusinessCase(case, "r")):
+        with pytest.raises(Refused, match="'pat' \\(provider for P1\\) may not"):
+            decide(agreed(), command, Meta(WHEN, "pat"))
+    approved = decide(agreed(), ApproveBusinessCase(case, "r"), Meta(WHEN, "ann"))
+    assert approved.events[0].recorded_by == "ann"

@@ -381,7 +381,7 @@ def test_events_and_audit_log_show_the_genesis_prev_hash(demo: Db) -> None:
         assert event["prev_hash"] == heads.get(event["contract"], GENESIS)
         heads[event["contract"]] = event["hash"]
     first = [e for e in feed if e["prev_hash"] == GENESIS]
-    assert len(first) == 6  # one per stream: five contracts and a programme
+    assert len(first) == 7  # one per stream: six contracts and a programme
     # The stored events are not rewritten: a first event's bytes still omit the field.
     assert all("prev_hash" not in e["data"] for e in first)
     log = json.loads(run(demo, "audit", "log", "--format", "json"))

@@ -95,7 +95,15 @@ def test_as_of_position_prints_what_the_live_command_printed(
 def test_as_of_timestamp_prints_what_the_live_command_printed(
         history: tuple[Db, list[Capture]]) -> None:
     db, captured = history
-    for _position, moment, _ref, outputs in captured:
+    # A timestamp names the same point as a position only where no later write was
+    # recorded at or before it: the demo's contracts are built one after another, each
+    # with its own historical dates, so a later contract's history overlaps an earlier's.
+    later = [min((m for _p, m, _r, _o in captured[i + 1:]), default=None)
+             for i in range(len(captured))]
+    comparable = [c for c, after in zip(captured, later, strict=True)
+                  if after is None or after > c[1]]
+    assert len(comparable) > 20
+    for _position, moment, _ref, outputs in comparable:
         for args, printed in outputs.items():
             again = _invoke(db, *args, "--as-of", moment)
             assert _printed(args, again.stdout_bytes) == _printed(args, printed), (

@@ -10,6 +10,9 @@ as the CLI.
 * NHF-2022 (DESIGN 10): a council outcomes programme, one budget and two funders above
   NHF-HW-2022 (an integrator whose network gains a VCSE and loses an SME) and
   NHF-SCH-2022; the budget binds in the last year (replay/S7-council-programme).
+* NCL-CL-2023 (DESIGN 11): a council contract that grows by two business cases (the
+  budget of each binds), earns a 12-month extension on performance and is refused a
+  second when performance falls (replay/S8-growing-contract).
 
 Events carry the historical dates on which each fact was learned, so the demo ledger
 is the same, byte for byte, on every machine.
@@ -23,6 +26,7 @@ from importlib import resources
 from pathlib import Path
 
 from ..domain.commands import Meta
+from ..domain.errors import InvalidInput
 from ..imports.importer import import_data
 from ..report import render
 from ..storage.store import Ledger
@@ -149,7 +153,53 @@ def build_nhf(ledger: Ledger) -> None:
                             "final payment run: the programme's budget binds")
 
 
-BUILDERS: tuple[Callable[[Ledger], None], ...] = (build_gm, build_pb, build_enf, build_nhf)
+def build_ncl(ledger: Ledger) -> None:
+    """A council contract that grows and flexes (DESIGN 11): two business cases, each
+    capped by its own budget; an extension earned on the ledger's own ratings, and a
+    second refused when performance fell (a refusal records nothing)."""
+    council = "commissioner:care-leavers@northshire.gov.uk"
+    provider = "provider:data@pathways-north.org.uk"
+    ref = "NCL-CL-2023"
+    service.agree(ledger, _path("ncl_contract.toml"), _meta("2023-03-10T10:00:00", council),
+                  "outcomes contract signed after competitive flexible procedure")
+    runs = (("FY2023-Q1", "2023-07-18", "2023-07-31"), ("FY2023-Q2", "2023-10-17", "2023-10-31"),
+            ("FY2023-Q3", "2024-01-16", "2024-01-31"), ("FY2023-Q4", "2024-04-16", "2024-04-30"),
+            ("FY2024-Q1", "2024-07-16", "2024-07-31"), ("FY2024-Q2", "2024-10-15", "2024-10-31"),
+            ("FY2024-Q3", "2025-01-15", "2025-01-31"), ("FY2024-Q4", "2025-04-15", "2025-04-30"),
+            ("FY2025-Q1", "2025-07-15", "2025-07-31"), ("FY2025-Q2", "2025-10-14", "2025-10-31"),
+            ("FY2025-Q3", "2026-01-13", "2026-01-30"))
+    for period, returned, certified in runs:
+        if period == "FY2023-Q2":  # (recorded in order: each before the next return)
+            service.approve_business_case(
+                ledger, ref, _path("ncl_bc1_young_carers.toml"),
+                "business case approved by the children's services committee",
+                _meta("2023-09-20T14:00:00", council))
+        if period == "FY2024-Q1":
+            service.vary(ledger, ref, _path("ncl_code_northshire_joins.toml"),
+                         date(2024, 7, 1), "Code Northshire CIC joins the network to "
+                         "deliver the digital skills bootcamp", _meta("2024-06-10T10:00:00",
+                                                                      council))
+            service.approve_business_case(
+                ledger, ref, _path("ncl_bc2_digital.toml"),
+                "business case approved by the council's cabinet",
+                _meta("2024-06-18T14:00:00", council))
+        if period == "FY2024-Q4":
+            service.exercise(ledger, ref, "EXT-1", date(2025, 1, 31), "extension earned: "
+                             "every quarterly target met or approached for a year",
+                             _meta("2025-02-10T11:00:00", council), extend=True)
+        _import(ledger, f"ncl_{period}.csv", f"{returned}T09:00:00", provider)
+        service.certify(ledger, ref, period, _meta(f"{certified}T12:00:00", council))
+    try:  # performance fell in 2025-26: the second extension is not earned
+        service.exercise(ledger, ref, "EXT-2", date(2026, 1, 20), "second extension "
+                         "requested", _meta("2026-01-22T11:00:00", council), extend=True)
+    except InvalidInput:
+        pass
+    else:
+        raise AssertionError("EXT-2 should be refused: performance fell in 2025-26")
+
+
+BUILDERS: tuple[Callable[[Ledger], None], ...] = (build_gm, build_pb, build_enf, build_nhf,
+                                                  build_ncl)
 
 
 def build_demo(ledger: Ledger, say: Callable[[str], None] = lambda _m: None,

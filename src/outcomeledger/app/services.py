@@ -13,6 +13,7 @@ from ..domain.adjustment_rules import parse_amount
 from ..domain.commands import (
     AdjustReward,
     AgreeContract,
+    ApproveBusinessCase,
     BreakContract,
     CertifyPayment,
     CloseContract,
@@ -30,7 +31,12 @@ from ..domain.payments.schedule import Schedule
 from ..domain.terms import ContractTerms
 from ..domain.text_checks import confusable_with
 from ..imports.document_problems import locate
-from ..imports.documents import load_terms, load_variation, terms_from_data
+from ..imports.documents import (
+    load_business_case,
+    load_terms,
+    load_variation,
+    terms_from_data,
+)
 from ..imports.importer import import_returns
 from ..imports.indigo import IndigoProject, indigo_returns, read_indigo
 from ..storage.store import Ledger, Written
@@ -91,6 +97,19 @@ def vary(ledger: Ledger, reference: str, path: Path, effective: date, reason: st
     except InvalidInput as e:  # each on the line of its key in the file
         raise InvalidInput(locate(path, e.problems, sources=(str(path),),
                                   nested=False)) from None
+
+
+def approve_business_case(ledger: Ledger, reference: str, path: Path, reason: str,
+                          meta: Meta, *, dry_run: bool = False) -> Written:
+    """``contract business-case``: the file read, decided and (unless ``dry_run``) appended;
+    every problem on the line of its key in the file."""
+    ledger.get(reference)
+    case = load_business_case(path)
+    try:
+        return _execute(ledger, reference, ApproveBusinessCase(case, reason, str(path)), meta,
+                        dry_run)
+    except InvalidInput as e:
+        raise InvalidInput(locate(path, e.problems, sources=(str(path),))) from None
 
 
 def adjust(ledger: Ledger, reference: str, period: str, kind: str, amount: str, reason: str,

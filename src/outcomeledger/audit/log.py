@@ -15,6 +15,7 @@ from ..domain.contract.state import ContractState
 from ..domain.events import (
     GENESIS,
     AnyEvent,
+    BusinessCaseApproved,
     ContractAgreed,
     ContractBroken,
     ContractClosed,
@@ -128,6 +129,10 @@ def describe(event: AnyEvent, before: ContractState) -> str:
                     f"closed on {event.closed_on}")
         case ContractClosed():
             return f"closed on {event.closed_on}"
+        case BusinessCaseApproved():
+            case = event.business_case
+            return (f"business case {case.id} approved from {case.effective}: budget "
+                    f"{fmt(case.budget)}, outcomes {', '.join(o.code for o in case.outcomes)}")
         case _:
             assert_never(event)
 

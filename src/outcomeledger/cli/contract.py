@@ -1,4 +1,4 @@
-"""contract agree | vary | close | extend | break | show | list"""
+"""contract agree | vary | business-case | close | extend | break | show | list"""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ import click
 
 from ..app import replay
 from ..app import services as service
-from ..domain.events import ContractBroken, ContractExtended
+from ..domain.events import BusinessCaseApproved, ContractBroken, ContractExtended
+from ..domain.payments.what_if import what_if
 from ..report import render
+from ..report.business_cases import what_if_json, what_if_table
 from .base import (
     Context,
     check_moment,
@@ -66,6 +68,40 @@ def contract_vary(c: Context, reference: str, file: Path, effective: str, reason
                 would_record(written, quiet=c.quiet)
                 return
             c.say(f"varied {reference} from {effective}")
+    run(body)
+
+
+@contract.command("business-case")
+@click.argument("reference")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--reason", required=True)
+@click.option("--what-if", "what_if_", is_flag=True, help="Write nothing: print the "
+              "schedule the contract would have with the business case, at its targets "
+              "and at actuals so far, beside the schedule without it.")
+@dry_run_option()
+@format_option()
+@pass_context
+def contract_business_case(c: Context, reference: str, file: Path, reason: str,
+                           what_if_: bool, dry_run: bool, fmt: str | None) -> None:
+    """Approve a business case (TOML or JSON): new outcomes paid within its budget, from
+    its effective period."""
+    def body() -> None:
+        with c.ledger() as ledger:
+            written = service.approve_business_case(ledger, reference, file, reason,
+                                                    c.meta(), dry_run=dry_run or what_if_)
+            event = written.decision.events[0]
+            assert isinstance(event, BusinessCaseApproved)
+            if what_if_:
+                result = what_if(ledger.get(reference), event)
+                out = resolve_format(fmt)
+                emit(out, what_if_table(result, machine=out != "table"),
+                     what_if_json(result))
+                return
+            if dry_run:
+                would_record(written, quiet=c.quiet)
+                return
+            c.say(f"approved business case {event.business_case.id} on {reference} from "
+                  f"{event.business_case.effective}")
     run(body)
 
 

@@ -12,6 +12,7 @@ from ..domain.contract import counterfactual
 from ..domain.errors import InvalidInput, LedgerError, Problem, UnknownContract
 from ..domain.events import ADJUSTMENT_KINDS, AnyEvent
 from ..domain.payments import schedule as payment_schedule
+from ..domain.payments.cases import case_periods
 from ..domain.payments.chain import provider_chain
 from ..domain.payments.mechanism import compute
 from ..domain.payments.schedule import PeriodPayment
@@ -19,6 +20,7 @@ from ..domain.periods import PeriodError, parse_period
 from ..imports.adjustments import import_adjustments
 from ..imports.rows import FORMATS
 from ..report import render
+from ..report.business_cases import case_periods_json, case_periods_table
 from ..report.provider_chain import chain_json, chain_table
 from ..storage.store import Ledger
 from .base import (
@@ -115,6 +117,9 @@ def _period_id(ledger: Ledger, reference: str, period: str) -> str:
 @click.option("--provider", default=None, help="The chain for one provider of the network: "
               "what the buyer pays for its outcomes, what the integrator owes it, the "
               "integrator's margin.")
+@click.option("--business-case", "business_case", default=None, metavar="ID",
+              help="Only one business case's outcome payments, per period, against its "
+              "budget.")
 @click.option("--without", "without", default=None, metavar="POSITION[,POSITION...]",
               help="As if these events of the contract had never been recorded: their "
               "positions in its stream (v9 in contract show and payments explain; 9 or "
@@ -122,12 +127,14 @@ def _period_id(ledger: Ledger, reference: str, period: str) -> str:
 @format_option()
 @pass_context
 def payments_show(c: Context, reference: str, period: str | None, as_of: str | None,
-                  as_at: str | None, provider: str | None, without: str | None,
-                  fmt: str | None) -> None:
+                  as_at: str | None, provider: str | None, business_case: str | None,
+                  without: str | None, fmt: str | None) -> None:
     """Earned, above cap, adjustments, fees, retained, payable and certified per period
-    (with --provider: the chain down to one provider; with --without: as if some events
-    had never been recorded)."""
+    (with --provider: the chain down to one provider; with --business-case: one business
+    case's outcomes; with --without: as if some events had never been recorded)."""
     day = parse_date(as_at, "--as-at") if as_at else None
+    if provider is not None and business_case is not None:
+        raise click.UsageError("--provider and --business-case are two views: give one")
 
     def body() -> None:
         left_out = None if without is None else _positions(without)
@@ -149,6 +156,17 @@ def payments_show(c: Context, reference: str, period: str | None, as_of: str | N
                 pid = _period_id(ledger, reference, period)
                 periods = [p for p in periods if p.period == pid]
         out = resolve_format(fmt)
+        if business_case is not None:
+            shown = {p.period for p in periods}
+            case_rows = [r for r in case_periods(state, schedule, business_case)
+                         if r.period in shown]
+            budget = next(r.business_case.budget for r in state.business_cases
+                          if r.business_case.id == business_case)
+            emit(out, case_periods_table(reference, schedule.currency, business_case,
+                                         budget, case_rows, machine=out != "table"),
+                 case_periods_json(reference, schedule.currency, business_case, budget,
+                                   case_rows))
+            return
         if provider is not None:
             chain = provider_chain(state, schedule, provider)
             shown = {p.period for p in periods}

@@ -12,7 +12,7 @@ from decimal import Decimal
 import msgspec
 
 from .events import CLOSURE_RULE, AdjustmentKind, Figure, Source
-from .terms import ContractTerms
+from .terms import BusinessCase, ContractTerms
 from .variations import Variation
 
 
@@ -100,7 +100,16 @@ class BreakContract(_ExerciseOption, frozen=True):
     """Exercise a break option (DESIGN 11)."""
 
 
+class ApproveBusinessCase(msgspec.Struct, frozen=True):
+    """Approve a business case (DESIGN 11); ``source`` names its file in refusals."""
+
+    business_case: BusinessCase
+    reason: str
+    source: str = "business case"
+
+
 Command = (
     AgreeContract | VaryContract | SubmitReturn | ValidateReturn | RejectReturn
     | AdjustReward | CertifyPayment | CloseContract | ExtendContract | BreakContract
+    | ApproveBusinessCase
 )

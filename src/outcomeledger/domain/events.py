@@ -18,7 +18,7 @@ from typing import ClassVar, Literal
 
 from msgspec import Struct
 
-from .terms import ContractTerms
+from .terms import BusinessCase, ContractTerms
 from .variations import Variation
 
 #: prev_hash of the first event of every contract stream.
@@ -172,16 +172,24 @@ class ContractBroken(ContractClosed, frozen=True, kw_only=True):
     decided_on: date
 
 
+class BusinessCaseApproved(Event, frozen=True, kw_only=True):
+    """A business case approved (DESIGN 11): its outcomes join the terms from its
+    ``effective`` date, as a variation adding them would, and are paid within its
+    ``budget`` (first) and the contract's caps; their payment lines name it."""
+
+    business_case: BusinessCase
+
+
 AnyEvent = (
     ContractAgreed | ContractVaried | ReturnSubmitted | ReturnRestated | ReturnValidated
     | ReturnRejected | RewardAdjusted | PaymentCertified | ContractClosed | ContractExtended
-    | ContractBroken
+    | ContractBroken | BusinessCaseApproved
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     ContractAgreed, ContractVaried, ReturnSubmitted, ReturnRestated, ReturnValidated,
     ReturnRejected, RewardAdjusted, PaymentCertified, ContractClosed, ContractExtended,
-    ContractBroken,
+    ContractBroken, BusinessCaseApproved,
 )
 
 

@@ -3,7 +3,8 @@
 A contract without ``actors`` accepts any actor (every event still records who acted).
 Once actors are declared, an undeclared actor is refused, and each role may:
 
-* commissioner: agree, vary, adjust, certify, close, validate and reject returns;
+* commissioner: agree, vary, adjust, certify, close, validate and reject returns, exercise
+  extension and break options, approve business cases;
 * provider (of one network provider): submit and restate returns for that provider only;
 * validator (an independent assessor): submit results, restate, validate and reject;
 * auditor: nothing that writes — read-only.
@@ -14,9 +15,12 @@ from __future__ import annotations
 from .commands import (
     AdjustReward,
     AgreeContract,
+    ApproveBusinessCase,
+    BreakContract,
     CertifyPayment,
     CloseContract,
     Command,
+    ExtendContract,
     RejectReturn,
     SubmitReturn,
     ValidateReturn,
@@ -27,7 +31,8 @@ from .terms import ContractTerms
 
 _ALLOWED: dict[str, tuple[type, ...]] = {
     "commissioner": (AgreeContract, VaryContract, AdjustReward, CertifyPayment, CloseContract,
-                     ValidateReturn, RejectReturn),
+                     ValidateReturn, RejectReturn, ExtendContract, BreakContract,
+                     ApproveBusinessCase),
     "provider": (SubmitReturn,),
     "validator": (SubmitReturn, ValidateReturn, RejectReturn),
     "auditor": (),
@@ -38,6 +43,8 @@ _NAMES = {
     AdjustReward: "record adjustments", CertifyPayment: "certify payments",
     CloseContract: "close the contract", ValidateReturn: "validate returns",
     RejectReturn: "reject returns", SubmitReturn: "submit returns",
+    ExtendContract: "extend the contract", BreakContract: "break the contract",
+    ApproveBusinessCase: "approve business cases",
 }
 
 

@@ -253,6 +253,15 @@ def _check_outcome(p: list[Problem], source: str, where: str, o: Outcome,
                              "pool and pool_threshold go together"))
 
 
+def outcome_problems(source: str, where: str, o: Outcome, known: set[str]) -> list[Problem]:
+    """The problems of one outcome (``where``: its place in the document), ``known``
+    being the codes it may name as prerequisite or exposure: a business case's outcomes
+    are checked where they are written, apart from the contract's."""
+    p: list[Problem] = []
+    _check_outcome(p, source, where, o, known)
+    return p
+
+
 def _check_tiers(p: list[Problem], source: str, where: str, tiers: tuple[Tier, ...]) -> None:
     if not tiers:
         p.append(Problem(source, None, where, "at least one band is required"))

@@ -179,6 +179,21 @@ class Break(Struct, frozen=True, forbid_unknown_fields=True):
     condition: Condition
 
 
+class BusinessCase(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
+    """Additional delivery agreed on a business case (DESIGN 11): its own outcomes (codes
+    new to the contract), paid like the contract's from ``effective`` (a period boundary),
+    first capped by ``budget`` (the most it pays over the contract's life), then by the
+    contract's caps. ``providers``: the network providers who deliver it (empty: any)."""
+
+    id: str
+    title: str
+    need: str
+    effective: date
+    budget: Decimal
+    outcomes: tuple[Outcome, ...]
+    providers: tuple[str, ...] = ()
+
+
 class Actor(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     name: str
     role: Role

@@ -17,12 +17,12 @@ import msgspec
 from ..domain import text_checks
 from ..domain.errors import InvalidInput, Problem
 from ..domain.programme.terms import ProgrammeTerms, ProgrammeVariation
-from ..domain.terms import ContractTerms
+from ..domain.terms import BusinessCase, ContractTerms
 from ..domain.variations import Variation
 from .document_problems import check, json_lines, toml_lines
 from .json_rows import repeated_key
 
-T = TypeVar("T", ContractTerms, Variation, ProgrammeTerms, ProgrammeVariation)
+T = TypeVar("T", ContractTerms, Variation, ProgrammeTerms, ProgrammeVariation, BusinessCase)
 
 _JSON = msgspec.json.Decoder(float_hook=Decimal)
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")
@@ -154,6 +154,10 @@ def load_terms(path: Path) -> ContractTerms:
 
 def load_variation(path: Path) -> Variation:
     return load_document(path, Variation)
+
+
+def load_business_case(path: Path) -> BusinessCase:
+    return load_document(path, BusinessCase)
 
 
 def load_programme(path: Path) -> ProgrammeTerms:

@@ -22,7 +22,7 @@ from msgspec import NODEFAULT, Struct, UnsetType
 
 from ..domain.events import ADJUSTMENT_KINDS
 from ..domain.programme.terms import ProgrammeTerms, ProgrammeVariation
-from ..domain.terms import ContractTerms
+from ..domain.terms import BusinessCase, ContractTerms
 from ..domain.variations import Variation
 from ..projections.schema import SCHEMA_DIALECT, Published, normalised
 from .adjustments import REQUIRED as ADJUSTMENT_COLUMNS
@@ -75,6 +75,8 @@ def schemas() -> dict[str, dict[str, Any]]:
                                     "(contract agree FILE)"),
         "variation": document_schema(Variation, "variation", "Variation (contract vary "
                                      "REF FILE)"),
+        "business-case": document_schema(BusinessCase, "business-case", "Business case "
+                                         "(contract business-case REF FILE)"),
         "programme": document_schema(ProgrammeTerms, "programme", "Programme definition "
                                      "(programme agree FILE)"),
         "programme-variation": document_schema(ProgrammeVariation, "programme-variation",

@@ -15,6 +15,7 @@ from ..domain.programme.terms import Funder, ProgrammeTerms, ProgrammeVariation
 from ..domain.terms import (
     Actor,
     Break,
+    BusinessCase,
     Condition,
     ContractTerms,
     Extension,
@@ -128,6 +129,19 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
                       "extend` records one when its condition holds.",
         "breaks": "Options to end the contract early, earned on performance: `contract "
                   "break` closes it on the break's date when its condition holds.",
+    },
+    BusinessCase: {
+        "id": "The business case's id, as `payments --business-case` names it (new on the "
+              "contract).",
+        "title": "What the additional delivery is.",
+        "need": "The need it meets, as agreed.",
+        "effective": "First day its outcomes apply (a period boundary within the term).",
+        "budget": "The most the business case pays over the contract's life: its outcomes' "
+                  "payments are capped by it first, then by the contract's caps.",
+        "outcomes": "Its outcomes, in the contract's outcome format, with codes not used "
+                    "before on the contract.",
+        "providers": "The network providers who deliver it (ids of the contract's "
+                     "providers); none: any.",
     },
     Extension: {"id": "The option's id, as `contract extend --option` names it (distinct "
                       "from every other extension and break).",

@@ -36,6 +36,7 @@ from .base import (
     Timestamp,
     canonical_json,
     day,
+    money,
     money_or_none,
     quantity_or_none,
     timestamp,
@@ -161,11 +162,35 @@ class OptionRow(Row, frozen=True, kw_only=True):
         description="Why (required); null: not exercised.")]
 
 
+class BusinessCaseRow(Row, frozen=True, kw_only=True):
+    """One business case approved on a contract (DESIGN 11). Its outcomes' payment lines
+    name it (`proj_payments_lines.business_case`)."""
+
+    contract: Contract
+    business_case: Annotated[str, Meta(description="The business case's id.")]
+    title: Annotated[str, Meta(description="What the additional delivery is.")]
+    need: Annotated[str, Meta(description="The need it meets, as agreed.")]
+    effective_from: Annotated[Day, Meta(description="First day its outcomes apply.")]
+    budget: Annotated[Money, Meta(description="The most it pays over the contract's life "
+                                              "(caps its outcomes first).")]
+    outcomes: Annotated[str, Meta(description="Its outcome codes, space-separated.")]
+    providers: Annotated[str, Meta(description="The providers who deliver it, "
+                                               "space-separated; empty: any.")]
+    version: Annotated[int, Meta(description="Stream version of the "
+                                             "`BusinessCaseApproved` event.")]
+    position: Annotated[int, Meta(description="Global position of the event.")]
+    recorded_at: Annotated[Timestamp, Meta(description="When it was approved.")]
+    recorded_by: Annotated[str, Meta(description="Who approved it.")]
+    reason: Annotated[str, Meta(description="Why (required).")]
+
+
 CONTRACTS = Table("proj_contract_state", ContractRow, ("contract",))
 PERIODS = Table("proj_contract_state_periods", PeriodTermsRow, ("contract", "period"))
 TERMS = Table("proj_contract_state_terms", TermsRow, ("contract", "terms_key"))
 VARIATIONS = Table("proj_contract_state_variations", VariationRow, ("contract", "version"))
 OPTIONS = Table("proj_contract_state_options", OptionRow, ("contract", "option"))
+BUSINESS_CASES = Table("proj_contract_state_business_cases", BusinessCaseRow,
+                       ("contract", "business_case"))
 
 
 def _applied(state: ContractState, first_day: date) -> list[VariationRecord]:
@@ -177,16 +202,16 @@ def _key(state: ContractState, applied: Sequence[VariationRecord]) -> str:
     return "+".join([agreed, *(v.recorded.ref for v in applied)])
 
 
-def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row], list[Row]]:
+def rows(view: ContractView) -> tuple[list[Row], ...]:
     state = view.state
     if not state.exists:
-        return [], [], [], [], []
+        return [], [], [], [], [], []
     # Each distinct set of terms, by key: (the terms, the first day they apply).
     terms_by_key: dict[str, tuple[ContractTerms, str]] = {}
     periods = _period_rows(view, terms_by_key)
     contract = _contract_row(view, _terms_for(state, state.ordered_variations, terms_by_key))
     return ([contract], periods, _terms_rows(state, terms_by_key), _variation_rows(view),
-            _option_rows(view))
+            _option_rows(view), _business_case_rows(view))
 
 
 def _terms_for(state: ContractState, applied: Sequence[VariationRecord],
@@ -290,10 +315,25 @@ def _option_rows(view: ContractView) -> list[Row]:
     return out
 
 
+def _business_case_rows(view: ContractView) -> list[Row]:
+    state = view.state
+    cur = state.base_terms.currency
+    return [BusinessCaseRow(
+        contract=state.reference, business_case=r.business_case.id,
+        title=r.business_case.title, need=r.business_case.need,
+        effective_from=day(r.business_case.effective),
+        budget=money(r.business_case.budget, cur),
+        outcomes=" ".join(o.code for o in r.business_case.outcomes),
+        providers=" ".join(r.business_case.providers), version=r.recorded.version,
+        position=view.position_of(r.recorded.version),
+        recorded_at=timestamp(r.recorded.recorded_at), recorded_by=r.recorded.recorded_by,
+        reason=r.recorded.reason) for r in state.business_cases]
+
+
 def _in_term(p: Period, terms: ContractTerms) -> bool:
     return p.end >= terms.start and p.start <= terms.end
 
 
-PROJECTION = Projection("contract_state", (CONTRACTS, PERIODS, TERMS, VARIATIONS, OPTIONS),
-                        "contract", contract_rows=rows)
+PROJECTION = Projection("contract_state", (CONTRACTS, PERIODS, TERMS, VARIATIONS, OPTIONS,
+                                          BUSINESS_CASES), "contract", contract_rows=rows)
 

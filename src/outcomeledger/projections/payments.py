@@ -117,11 +117,15 @@ class LineRow(Row, frozen=True, kw_only=True):
     steps: Annotated[JsonText, Meta(
         description="The derivation, in order: a JSON array of `{step, detail, amount, "
         "events}` where `step` is units, excluded, deadweight, threshold, earned, floor, "
-        "cap_units, participant_cap, cap_value, max_value, result, pool, fee, "
+        "cap_units, participant_cap, cap_value, budget, max_value, result, pool, fee, "
         "service_credit, adjustment, retention or closed (figures of a period begun after "
         "the contract's closure, not paid); `amount` is its money effect (decimal "
         "string) or null; `events` lists the stream versions of the events behind it "
         "(`v3`; see `proj_audit_trail`).")]
+    business_case: Annotated[str | None, Meta(
+        description="The business case whose outcome the line is (`contract "
+        "business-case`; its budget caps it: step `budget`); null: the contract's own "
+        "outcome, or line 0.")]
 
 
 class ProviderRow(Row, frozen=True, kw_only=True):
@@ -209,7 +213,8 @@ def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]
         if p.other:
             lines.append(LineRow(contract=ref, period=pid, line=0, outcome="", name="",
                                  units=None, paid_units=None, earned=None, above_cap=None,
-                                 payable=None, steps=_steps(p.other, cur)))
+                                 payable=None, steps=_steps(p.other, cur),
+                                 business_case=None))
         for n, line in enumerate(p.lines, 1):
             # Most lines pay every unit counted, and nothing above a cap: the same values
             # are formatted once.
@@ -221,7 +226,8 @@ def rows(view: ContractView) -> tuple[list[Row], list[Row], list[Row], list[Row]
                                          else quantity(line.paid_units)),
                 earned=earned, above_cap=money(line.above_cap, cur),
                 payable=earned if line.payable is line.earned else money(line.payable, cur),
-                steps=_steps(line.steps, cur, line.earned, earned)))
+                steps=_steps(line.steps, cur, line.earned, earned),
+                business_case=line.business_case or None))
     headroom = schedule.headroom
     totals = TotalsRow(
         contract=ref, currency=cur, periods=len(schedule.periods),

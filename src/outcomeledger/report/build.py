@@ -11,6 +11,7 @@ from datetime import date
 
 from ..domain.contract.state import ContractState
 from ..storage.head import Head
+from .business_case_section import business_cases
 from .model import (
     Basis,
     ContractReport,
@@ -59,6 +60,7 @@ def build_report(state: ContractState, head: Head, *, as_of: str | None = None,
         basis=Basis(as_of=as_of, as_at=as_at, through_period=last, terms_in_force=in_force),
         performance=performance(view), payments=money, returns=returns(view),
         register=register(view), variations=variations(view), options=options(view),
+        business_cases=business_cases(view),
         network=network(view, money), payers=payers,
         social_value=social_value(view))
 

@@ -190,6 +190,36 @@ class OptionEntry(Struct, frozen=True):
     exercised_on: date | None  # the day it was judged on when exercised; None: not used
 
 
+class CaseOutcome(Struct, frozen=True):
+    """One outcome of the base contract or of a business case: delivered against its
+    target, and what each unit cost."""
+
+    code: str
+    name: str
+    units: Decimal  # counted from the latest figures, over the report's periods
+    target: Decimal | None  # whole-term (per-period targets summed); None: no target
+    earned: Decimal
+    payable: Decimal
+    cost_per_unit: Decimal | None  # payable / units; None with no units
+
+
+class BusinessCaseEntry(Struct, frozen=True):
+    """The base contract (``business_case`` None) or one business case (DESIGN 11), side
+    by side: budget, earned and paid by its outcomes. Fees, adjustments and retention are
+    the contract's and not shared out."""
+
+    business_case: str | None
+    title: str
+    need: str | None
+    effective: date
+    budget: Decimal | None  # a business case's budget; the base: the contract cap, if any
+    earned: Decimal
+    above_cap: Decimal
+    payable: Decimal
+    remaining: Decimal | None  # budget - payable
+    outcomes: tuple[CaseOutcome, ...]
+
+
 class ContractReport(Struct, frozen=True, kw_only=True):
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
@@ -208,6 +238,8 @@ class ContractReport(Struct, frozen=True, kw_only=True):
     register: Register
     variations: tuple[VariationEntry, ...]
     options: tuple[OptionEntry, ...]
+    #: The base contract and each business case; empty for a contract without any.
+    business_cases: tuple[BusinessCaseEntry, ...] = ()
     network: Network
     payers: tuple[PayerStatement, ...]
     social_value: tuple[Mission, ...]

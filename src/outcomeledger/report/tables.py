@@ -28,7 +28,7 @@ class Section:
 
 def contract_sections(r: ContractReport) -> list[Section]:
     return [_summary(r), *_performance(r), *_payments(r), *_records(r), *_options(r),
-            *_shares(r), _social_value(r)]
+            *_business_cases(r), *_shares(r), _social_value(r)]
 
 
 def _summary(r: ContractReport) -> Section:
@@ -125,6 +125,22 @@ def _options(r: ContractReport) -> list[Section]:
         "judged_on", "eligible", "why", "exercised_on"),
         [(r.reference, o.option, o.kind, o.condition, o.months, o.decide_by, o.break_on,
           o.judged_on, o.eligible, o.why, o.exercised_on) for o in r.options])]
+
+
+def _business_cases(r: ContractReport) -> list[Section]:
+    """The base contract and each business case side by side, one row per outcome: a
+    contract without business cases has no such section."""
+    if not r.business_cases:
+        return []
+    return [Section("business_cases", "Base contract and business cases: budget, earned, "
+                    "paid, outcomes against targets and cost per outcome (outcome payments "
+                    "only: fees, adjustments and retention are the contract's)", (
+        "contract", "part", "title", "effective", "budget", "part_earned", "part_payable",
+        "budget_remaining", "outcome", "units", "target", "earned", "payable",
+        "cost_per_unit"),
+        [(r.reference, b.business_case or "base contract", b.title, b.effective, b.budget,
+          b.earned, b.payable, b.remaining, o.code, o.units, o.target, o.earned, o.payable,
+          o.cost_per_unit) for b in r.business_cases for o in b.outcomes])]
 
 
 def _shares(r: ContractReport) -> list[Section]:

@@ -18,6 +18,7 @@ from ..adjustment_rules import amount_problems, plain
 from ..commands import (
     AdjustReward,
     AgreeContract,
+    ApproveBusinessCase,
     BreakContract,
     CertifyPayment,
     CloseContract,
@@ -34,6 +35,7 @@ from ..events import (
     CLOSURE_RULE,
     RAN_TO_END,
     AnyEvent,
+    BusinessCaseApproved,
     ContractAgreed,
     ContractBroken,
     ContractClosed,
@@ -57,6 +59,7 @@ from ..term_checks import check_effective, check_terms, check_variation
 from ..terms import Break, Extension
 from ..timestamps import rfc3339
 from ..variations import apply_variation
+from .business_cases import as_variation, business_case_problems, codes_ever
 from .command_checks import check_signature, claim_period, received_on, require_reason
 from .options import blocked, judge
 from .return_checks import distinct, figure_problems, returns_outside_membership
@@ -126,6 +129,8 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
             return Decision((_extend(state, command, meta),))
         case BreakContract():
             return Decision((_break(state, command, meta),))
+        case ApproveBusinessCase():
+            return Decision((_approve(state, command, meta),))
         case _:
             assert_never(command)
 
@@ -158,6 +163,28 @@ def _vary(state: ContractState, cmd: VaryContract, meta: Meta) -> ContractVaried
     return ContractVaried(contract=state.reference, recorded_at=meta.recorded_at,
                           recorded_by=meta.recorded_by, reason=cmd.reason,
                           effective_from=cmd.effective_from, variation=cmd.variation)
+
+
+def _approve(state: ContractState, cmd: ApproveBusinessCase,
+             meta: Meta) -> BusinessCaseApproved:
+    """A business case: its own checks against the contract, then the terms with its
+    outcomes added checked as a variation's would be (a code clashing with a measure)."""
+    require_reason(cmd.reason, "a business case")
+    case = cmd.business_case
+    current = state.current_terms
+    problems = business_case_problems(
+        case, current, codes_ever(state.base_terms, state.variations, current),
+        {record.business_case.id for record in state.business_cases}, cmd.source)
+    if not problems:
+        added = as_variation(case)
+        problems += check_terms(apply_variation(state.terms_on(case.effective), added),
+                                cmd.source)
+        problems += check_terms(apply_variation(current, added), cmd.source)
+    if problems:
+        raise InvalidInput(list(dict.fromkeys(problems)))
+    return BusinessCaseApproved(contract=state.reference, recorded_at=meta.recorded_at,
+                                recorded_by=meta.recorded_by, reason=cmd.reason,
+                                business_case=case)
 
 
 def _submit(state: ContractState, cmd: SubmitReturn, meta: Meta,

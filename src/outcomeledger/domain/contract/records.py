@@ -14,6 +14,7 @@ from typing import Literal
 from msgspec import Struct
 
 from ..events import Figure, Source
+from ..terms import BusinessCase
 from ..variations import Variation
 
 #: (period id, provider, outcome, participant)
@@ -72,6 +73,14 @@ class OptionRecord(Struct, frozen=True, gc=False):
     option: str
     kind: Literal["extension", "break"]
     decided_on: date
+    recorded: Recorded
+
+
+class BusinessCaseRecord(Struct, frozen=True, gc=False):
+    """A business case approved (DESIGN 11). Its outcomes join the terms as a variation
+    adding them would (a ``VariationRecord`` of the same event, in ``variations``)."""
+
+    business_case: BusinessCase
     recorded: Recorded
 
 

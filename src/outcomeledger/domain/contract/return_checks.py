@@ -64,6 +64,23 @@ def terms_index(terms: ContractTerms) -> TermsIndex:
 _SMALL_COUNTS = frozenset(Decimal(n) for n in range(1000))
 
 
+def _business_case_providers(state: ContractState, provider: str,
+                             figures: tuple[Figure, ...], source: str) -> list[Problem]:
+    """A business case that names its providers is delivered by them alone: its
+    outcomes' figures from any other provider are refused (DESIGN 11)."""
+    problems = []
+    for record in state.business_cases:
+        case = record.business_case
+        if not case.providers or provider in case.providers:
+            continue
+        codes = {o.code for o in case.outcomes}
+        problems += [Problem(source, f.line, "provider", (
+            f"{f.outcome} is an outcome of business case {case.id}, delivered by "
+            f"{', '.join(case.providers)} (got {provider or 'no provider'!r}, expected one "
+            "of them)")) for f in figures if f.outcome in codes]
+    return problems
+
+
 def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
                      provider: str, figures: tuple[Figure, ...], source: str,
                      warnings: list[Problem] | None = None) -> list[Problem]:
@@ -80,6 +97,8 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
     outcomes, measured, counted = index.outcomes, index.measured, index.counted
     member = _provider_problems(state, terms, index, provider, period, figures, source,
                                 problems)
+    if state.business_cases:
+        problems += _business_case_providers(state, provider, figures, source)
     # The participant rules need the stream's history: built at the first participant's
     # row, so aggregate returns (the bulk of a large import) never scan it.
     first_seen: dict[tuple[str, str], tuple[str, str]] | None = None

@@ -22,6 +22,7 @@ import msgspec
 from ..events import (
     GENESIS,
     AnyEvent,
+    BusinessCaseApproved,
     ContractAgreed,
     ContractBroken,
     ContractClosed,
@@ -37,8 +38,10 @@ from ..events import (
 from ..periods import Period, parse_period, period_containing
 from ..terms import ContractTerms
 from ..variations import Variation, apply_variation
+from .business_cases import as_variation
 from .records import (
     AdjustmentRecord,
+    BusinessCaseRecord,
     CertificationRecord,
     FigureKey,
     FigureRecord,
@@ -69,6 +72,9 @@ class ContractState:
     #: Extension and break options exercised (DESIGN 11), in recording order. An
     #: extension is also in ``variations``: it changes the term as a variation of ``end``.
     exercised: tuple[OptionRecord, ...] = ()
+    #: Business cases approved (DESIGN 11), in recording order. Each is also in
+    #: ``variations``: its outcomes join the terms as a variation adding them would.
+    business_cases: tuple[BusinessCaseRecord, ...] = ()
 
     @property
     def exists(self) -> bool:
@@ -132,7 +138,7 @@ _NO_RETURN = ReturnStatus()
 #: What a state caches about its terms (cached properties): still true of the next state
 #: unless the event agreed or varied the contract (one of ``_CHANGES_TERMS``).
 _TERMS_CACHE = ("current_terms", "ordered_variations", "_terms_applied", "_effective_dates")
-_CHANGES_TERMS = (ContractAgreed, ContractVaried, ContractExtended)
+_CHANGES_TERMS = (ContractAgreed, ContractVaried, ContractExtended, BusinessCaseApproved)
 
 
 # -- each event's effect, written once ------------------------------------------------------
@@ -166,6 +172,7 @@ class _Fold:
     adjustments: Sequence[AdjustmentRecord] = ()
     certifications: Sequence[CertificationRecord] = ()
     exercised: Sequence[OptionRecord] = ()
+    business_cases: Sequence[BusinessCaseRecord] = ()
 
     @classmethod
     def of(cls, state: ContractState, *, copy_maps: bool) -> _Fold:
@@ -174,7 +181,7 @@ class _Fold:
             figures, returns = dict(figures), dict(returns)
         return cls(state.version, state.agreed, state.agreed_by, state.closed,
                    state.closed_on, figures, returns, state.variations, state.adjustments,
-                   state.certifications, state.exercised)
+                   state.certifications, state.exercised, state.business_cases)
 
     def fields(self, head_hash: str) -> dict[str, Any]:
         return {"version": self.version, "head_hash": head_hash, "agreed": self.agreed,
@@ -182,7 +189,8 @@ class _Fold:
                 "figures": self.figures, "returns": self.returns,
                 "adjustments": tuple(self.adjustments),
                 "certifications": tuple(self.certifications), "closed": self.closed,
-                "closed_on": self.closed_on, "exercised": tuple(self.exercised)}
+                "closed_on": self.closed_on, "exercised": tuple(self.exercised),
+                "business_cases": tuple(self.business_cases)}
 
 
 def _return(acc: _Fold, period: str, provider: str) -> ReturnStatus:
@@ -260,6 +268,12 @@ def apply(acc: _Fold, event: AnyEvent) -> None:
                 event.option, "break", event.decided_on, rec))
         case ContractClosed():
             acc.closed, acc.closed_on = rec, event.closed_on
+        case BusinessCaseApproved():
+            approved = event.business_case
+            acc.variations = _appended(acc.variations, VariationRecord(
+                approved.effective, as_variation(approved), rec))
+            acc.business_cases = _appended(acc.business_cases,
+                                           BusinessCaseRecord(approved, rec))
         case _:
             assert_never(event)
 

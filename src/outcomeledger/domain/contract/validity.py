@@ -27,6 +27,7 @@ from .. import codec
 from ..commands import (
     AdjustReward,
     AgreeContract,
+    ApproveBusinessCase,
     BreakContract,
     CertifyPayment,
     CloseContract,
@@ -43,6 +44,7 @@ from ..events import (
     EVENT_TYPES,
     RAN_TO_END,
     AnyEvent,
+    BusinessCaseApproved,
     ContractAgreed,
     ContractBroken,
     ContractClosed,
@@ -117,6 +119,8 @@ def command_of(event: AnyEvent) -> Command:
             return BreakContract(event.option, event.decided_on, event.reason)
         case ContractClosed():
             return CloseContract(event.closed_on, event.reason)
+        case BusinessCaseApproved():
+            return ApproveBusinessCase(event.business_case, event.reason)
         case _:
             assert_never(event)
 

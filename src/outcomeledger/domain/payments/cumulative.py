@@ -14,6 +14,7 @@ from ..contract.records import FigureKey, FigureRecord
 from ..contract.state import ContractState
 from ..events import (
     AnyEvent,
+    BusinessCaseApproved,
     ContractAgreed,
     ContractClosed,
     ContractExtended,
@@ -80,9 +81,11 @@ class Cumulative:
                 self._touch(state, event.period)
             case PaymentCertified():  # the schedule runs through it; no amount changes
                 self._touch(state, event.period, changed=False)
-            case ContractVaried() | ContractExtended():  # the terms change from a date
-                effective = period_containing(event.effective_from,
-                                              state.base_terms.cadence)
+            case ContractVaried() | ContractExtended() | BusinessCaseApproved():
+                # The terms change from a date.
+                effective = period_containing(
+                    event.business_case.effective if isinstance(event, BusinessCaseApproved)
+                    else event.effective_from, state.base_terms.cadence)
                 at = self._index.get(effective.id)
                 if at is None:  # beyond every period known (none touched), or before them
                     at = len(self._periods) if (

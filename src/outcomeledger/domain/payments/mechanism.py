@@ -7,7 +7,8 @@ Pure functions. For each period, in order, with the terms in force for that peri
    improvement outcomes earn on the gap to their baseline when the reduction
    clears ``threshold`` (or their pool clears ``pool_threshold``);
 3. caps, each cumulative over the contract's life: per participant -> per outcome
-   ``cap_units`` -> per outcome ``cap_value`` -> contract ``max_value``;
+   ``cap_units`` -> per outcome ``cap_value`` -> a business case's ``budget`` (its own
+   outcomes, :mod:`outcomeledger.domain.payments.budgets`) -> contract ``max_value``;
 4. adjustments, fees and KPI service credits of the period;
 5. retention (released in the period a contract closes; nothing accrues after it:
    :mod:`outcomeledger.domain.payments.closure`);
@@ -32,12 +33,14 @@ from functools import cached_property
 
 import msgspec
 
+from ..contract.business_cases import case_of
 from ..contract.records import AdjustmentRecord, FigureKey, FigureRecord
 from ..contract.state import ContractState
 from ..events import CLOSURE_RULE
 from ..money import ZERO, quantize
 from ..periods import Period
 from ..terms import ContractTerms, Outcome
+from .budgets import apply_budgets
 from .closure import Closure, closure_of
 from .improvement import evaluate_pools, improvement_units
 from .plain import is_plain, plain_line
@@ -159,6 +162,8 @@ class Plan:
         # and measures is worked out once, not once per period.
         self.outcomes_of: dict[int, tuple[list[Outcome], list[tuple[Outcome, bool]]]] = {}
         self.labels: dict[int, str] = {}
+        # Business cases' outcomes, capped first by their budgets (DESIGN 11).
+        self.cases = case_of(record.business_case for record in state.business_cases)
 
     @cached_property
     def certified(self) -> dict[str, tuple[Decimal, Decimal]]:
@@ -283,6 +288,8 @@ class Plan:
                 line = outcome_line(o, terms, p, by_outcome, present, run, explain)
             if line is not None:
                 lines.append(line)
+        if self.cases:
+            lines = apply_budgets(lines, self.cases, run)
         return apply_contract_cap(lines, terms, run), pool_steps
 
 

@@ -27,6 +27,9 @@ class Running:
     contract: Decimal = ZERO
     retained: Decimal = ZERO
     payable: Decimal = ZERO
+    #: What each business case's outcomes have earned after their own caps, cumulative
+    #: (its budget caps this: :mod:`.budgets`).
+    budget: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
 
     def copy(self) -> Running:
         """An independent copy (to carry on from the same period more than once)."""
@@ -35,4 +38,4 @@ class Running:
         return Running(achieved, defaultdict(Decimal, self.paid_units),
                        defaultdict(Decimal, self.value), defaultdict(Decimal, self.participant),
                        dict(self.results), set(self.pools_triggered), self.contract,
-                       self.retained, self.payable)
+                       self.retained, self.payable, defaultdict(Decimal, self.budget))

@@ -48,6 +48,7 @@ class OutcomeLine(Struct, frozen=True, gc=False):
     above_cap: Decimal
     payable: Decimal
     steps: tuple[Step, ...]
+    business_case: str = ""  # the business case whose outcome this is (DESIGN 11)
 
 
 class PeriodAmounts(Struct, frozen=True, gc=False):

@@ -224,7 +224,7 @@ def apply_contract_cap(lines: list[OutcomeLine], terms: ContractTerms,
                     "line)", -cut)
         out.append(OutcomeLine(line.outcome, line.name, line.units, line.paid_units,
                                line.earned, line.above_cap + cut, allowed,
-                               (*line.steps, step)))
+                               (*line.steps, step), line.business_case))
     return out
 
 
