@@ -34,7 +34,10 @@ own, and nothing is cached in Python from an earlier phase):
   each the median over 7 contracts; ``query_ms`` is the slower of the two. Beside them,
   ``without_ms`` (issue 18: < 200 ms): ``payments REF --without POSITION --format
   json`` (the contract's own stream read and folded without its middle event,
-  ``mechanism.compute``, JSON), the median over the same contracts.
+  ``mechanism.compute``, JSON), the median over the same contracts; and ``what_if_ms``
+  (issue 18: < 200 ms): ``contract business-case REF FILE --what-if --format json`` (the
+  stream loaded and folded, a business case of one new outcome with a target decided,
+  then the schedule without and with it at actuals and at targets, JSON).
 * ``one_return``: one 20-row return imported into the ledger as ``returns import`` does
   it (decided, appended, projections caught up before it returns), median of 3.
 * ``extend``: ``contract extend`` on one more contract of the synthetic shape with an
@@ -76,16 +79,20 @@ import synthetic
 from outcomeledger.app import feed, replay, services
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.app.report_source import Source
-from outcomeledger.domain.commands import Meta
+from outcomeledger.domain.commands import ApproveBusinessCase, Meta
 from outcomeledger.domain.contract import counterfactual
+from outcomeledger.domain.contract.decide import decide
 from outcomeledger.domain.contract.state import ContractState, evolve
 from outcomeledger.domain.errors import InvalidInput
+from outcomeledger.domain.events import BusinessCaseApproved
 from outcomeledger.domain.payments.mechanism import compute
-from outcomeledger.domain.terms import Condition, Extension
+from outcomeledger.domain.payments.what_if import what_if
+from outcomeledger.domain.terms import BusinessCase, Condition, Extension, Outcome
 from outcomeledger.imports import parallel as import_parallel
 from outcomeledger.imports.importer import import_returns
 from outcomeledger.projections import compare, parallel, source
 from outcomeledger.report import build_report, render
+from outcomeledger.report.business_cases import what_if_json as what_if_report
 from outcomeledger.storage.application import stream_id
 from outcomeledger.storage.verification import verify
 
@@ -247,12 +254,26 @@ def phase_query(path: Path) -> dict[str, Any]:
             schedule = compute(counterfactual.without(ref, events, {len(events) // 2}))
             render.to_json(render.payments_json(schedule, schedule.periods))
 
+        def what_if_json(ref: str) -> None:
+            state = ledger.get(ref)
+            case = BusinessCase("BC-BENCH", "Bench growth", "measured", state.first_period
+                                .next().start, Decimal(50_000), (Outcome(
+                                    "BENCH-NEW", "New outcome", price=Decimal(100),
+                                    target=Decimal(400)),))
+            decided = decide(state, ApproveBusinessCase(case, "bench"), Meta(
+                datetime.now(UTC), "commissioner:bench")).events[0]
+            assert isinstance(decided, BusinessCaseApproved)
+            result = what_if(state, decided)
+            render.to_json(what_if_report(result))
+
         first = _timed_ms(lambda: payments_json(refs[-1])) + _timed_ms(
             lambda: report_json(refs[-1]))
         payments = [_timed_ms(lambda ref=ref: payments_json(ref)) for ref in refs]
         reports = [_timed_ms(lambda ref=ref: report_json(ref)) for ref in refs]
         withouts = [_timed_ms(lambda ref=ref: without_json(ref)) for ref in refs]
-    return {"payments_ms": statistics.median(payments), "report_ms": statistics.median(reports),
+        what_ifs = [_timed_ms(lambda ref=ref: what_if_json(ref)) for ref in refs]
+    return {"what_if_ms": statistics.median(what_ifs), "what_if_ms_max": max(what_ifs),
+            "payments_ms": statistics.median(payments), "report_ms": statistics.median(reports),
             "payments_ms_max": max(payments), "report_ms_max": max(reports),
             "without_ms": statistics.median(withouts), "without_ms_max": max(withouts),
             "first_query_ms": first, "query_contracts": len(refs)}

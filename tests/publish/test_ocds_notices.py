@@ -19,7 +19,8 @@ from outcomeledger.app import replay
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.domain.contract.state import ContractState
 from outcomeledger.domain.errors import LedgerError
-from outcomeledger.domain.terms import Kpi, SocialValue
+from outcomeledger.domain.commands import ApproveBusinessCase
+from outcomeledger.domain.terms import BusinessCase, Kpi, Outcome, SocialValue
 from outcomeledger.domain.variations import Variation
 from outcomeledger.publish import schema
 from outcomeledger.publish.ocds import LIGHT_TOUCH, NoticeKind, build, encode, validated
@@ -169,6 +170,23 @@ def test_uk10_gives_each_variation_before_and_after() -> None:
     assert amendment["period"]["endDate"] == "2027-09-30T23:59:59Z"
     with pytest.raises(LedgerError, match="no variation effective by 2025-12-31"):
         build(state, "uk10", prefix=PREFIX, as_at=date(2025, 12, 31))
+
+
+def test_uk10_gives_a_business_case_with_its_need_and_budget() -> None:
+    case = BusinessCase("BC-7", "Evening job clubs", "Parents cannot attend by day",
+                        date(2025, 7, 1), Decimal(30000),
+                        (Outcome("CLUB", "Job club completed", price=Decimal(100)),))
+    state = apply(agreed(providers=(), max_value=Decimal(100000)),
+                  ApproveBusinessCase(case, "approved by cabinet"))
+    [amendment] = release(validated_package(state, "uk10"))["contracts"][0]["amendments"]
+    assert amendment["rationale"] == "approved by cabinet"
+    assert amendment["description"].splitlines() == [
+        "Business case BC-7 approved: Evening job clubs. Need: Parents cannot attend by "
+        "day. Budget: 30000 GBP (its outcomes are paid within it, and within the "
+        "contract's value).",
+        "Effective from 2025-07-01.", "Value: 100000 GBP → 100000 GBP.",
+        "Term: 2025-04-01 to 2027-03-31 → 2025-04-01 to 2027-03-31.",
+        "Changed: outcome CLUB: added (Job club completed)"]
 
 
 def test_uk11_gives_the_closing_date_and_reason() -> None:

@@ -76,6 +76,13 @@ def _amendment(state: ContractState, v: VariationRecord) -> dict[str, Any]:
     lines = [f"Extension option {x.option} exercised, its condition judged on "
              f"{x.decided_on.isoformat()}." for x in state.exercised
              if x.recorded.version == v.recorded.version]
+    # A business case (DESIGN 11) adds delivery within a budget of its own: say so, with
+    # its need, since the contract's value does not move.
+    lines += [f"Business case {c.id} approved: {c.title}. Need: {c.need}. Budget: "
+              f"{_money(c.budget, after.currency)} (its outcomes are paid within it, and "
+              "within the contract's value)." for c in (
+                  r.business_case for r in state.business_cases
+                  if r.recorded.version == v.recorded.version)]
     lines += [f"Effective from {v.effective_from.isoformat()}.",
              f"Value: {_money(before.max_value, before.currency)} → "
              f"{_money(after.max_value, after.currency)}.",
