@@ -409,6 +409,12 @@ CASES: dict[str, Bad] = {
     "provider prices an outcome the contract lacks": Bad(("contract", "agree", "{c.toml}"), {
         "c.toml": networked('[providers.terms]\nprices = { WB = 9, NOPE = "5" }\n')},
         "c.toml:13: providers[0].terms.prices.NOPE: not an outcome of the contract"),
+    "provider targets an outcome the contract lacks": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": networked('[providers.terms]\ntargets = { WB = 9, NOPE = "5" }\n')},
+        "c.toml:13: providers[0].terms.targets.NOPE: not an outcome of the contract"),
+    "provider target below zero": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": networked('[providers.terms]\ntargets = { WB = "-1" }\n')},
+        "providers[0].terms.targets.WB: must be at least 0"),
     "provider terms empty": Bad(("contract", "agree", "{c.toml}"), {
         "c.toml": networked("[providers.terms]\n")}, "c.toml:12: providers[0].terms: empty"),
     "provider leaves before it joined": Bad(("contract", "agree", "{c.toml}"), {

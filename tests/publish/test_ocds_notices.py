@@ -17,9 +17,9 @@ import pytest
 from conftest import REF, agreed, apply, close, fig, submit, vary
 from outcomeledger.app import replay
 from outcomeledger.app.ledger import open_ledger
+from outcomeledger.domain.commands import ApproveBusinessCase
 from outcomeledger.domain.contract.state import ContractState
 from outcomeledger.domain.errors import LedgerError
-from outcomeledger.domain.commands import ApproveBusinessCase
 from outcomeledger.domain.terms import BusinessCase, Kpi, Outcome, SocialValue
 from outcomeledger.domain.variations import Variation
 from outcomeledger.publish import schema

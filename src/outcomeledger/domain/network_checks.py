@@ -70,10 +70,11 @@ def _check_membership(p: list[Problem], source: str, where: str, prov: Provider,
 def _check_pay(p: list[Problem], source: str, where: str, pay: ProviderTerms,
                known: set[str]) -> None:
     """What the integrator pays the provider: a share of 0..1, a fee and prices of no
-    less than nothing, each price for an outcome of the contract."""
+    less than nothing, each price (and each target) for an outcome of the contract."""
     zero = Decimal(0)
     if pay == ProviderTerms():
-        p.append(Problem(source, None, where, "empty (expected share, prices or fee)"))
+        p.append(Problem(source, None, where, "empty (expected share, prices, fee or "
+                         "targets)"))
     finite(p, source, f"{where}.share", pay.share, low=zero, high=Decimal(1))
     finite(p, source, f"{where}.fee", pay.fee, low=zero)
     for code, price in (pay.prices or {}).items():
@@ -82,3 +83,9 @@ def _check_pay(p: list[Problem], source: str, where: str, pay: ProviderTerms,
                              f"not an outcome of the contract (got {code!r}, expected one "
                              f"of {sorted(known)})"))
         finite(p, source, f"{where}.prices.{code}", price, low=zero)
+    for code, units in (pay.targets or {}).items():
+        if code not in known:
+            p.append(Problem(source, None, f"{where}.targets.{code}",
+                             f"not an outcome of the contract (got {code!r}, expected one "
+                             f"of {sorted(known)})"))
+        finite(p, source, f"{where}.targets.{code}", units, low=zero)

@@ -68,11 +68,15 @@ class Payer(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True)
 
 class ProviderTerms(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):
     """What the integrator pays a provider (DESIGN 10), each part optional: a share of the
-    outcome payments its figures earn, its own prices per outcome, a fee per period."""
+    outcome payments its figures earn, its own prices per outcome, a fee per period; and
+    what it is to deliver, its targets per outcome over the term."""
 
     share: Decimal | None = None
     prices: dict[str, Decimal] | None = None
     fee: Decimal | None = None
+    # The provider's share of the contract's targets (outcome code -> units over the
+    # term): what the report rates its delivery against. None: no target of its own.
+    targets: dict[str, Decimal] | None = None
 
 
 class Provider(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):

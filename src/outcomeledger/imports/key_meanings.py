@@ -173,7 +173,10 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
         "prices": "The integrator's own rate card for the provider: a table `{ CODE = "
                   "price }` of outcomes of the contract.",
         "fee": "A fixed amount the integrator pays the provider in each period of its "
-               "membership."},
+               "membership.",
+        "targets": "The provider's share of the contract's targets: a table `{ CODE = "
+                   "units }` of outcomes of the contract, over the term; the report rates "
+                   "the provider's delivery against it."},
     Fee: {"code": "The fee's code.", "name": "What the fee is for.",
           "amount": "Amount per period (`period`) or per unit of `outcome` (`attachment`).",
           "basis": "`period`: paid in every period of the term; `attachment`: `amount` x "
