@@ -70,11 +70,14 @@ def test_the_payment_runs_through_the_period_are_listed_with_their_true_ups(
 
 def test_the_table_reads_the_history_after_the_units_it_explains(restated: Ledgered) -> None:
     text = explained(restated, "FY2020-Q2", "table")
-    assert "certified FY2020-Q2" in text and "true-up -100.00" in text
+    assert "certified FY2020-Q2" in text
+    assert "true-up -100.00" in text
     table = explained(restated, "FY2020-Q1", "table")
     lines = [line for line in table.splitlines() if line.startswith("ENTRY")]
-    assert "units" in lines[0] and "restated" in lines[1]
-    assert "10 -> 9" in lines[1] and "by auditor: one start withdrawn" in lines[1]
+    assert "units" in lines[0]
+    assert "restated" in lines[1]
+    assert "10 -> 9" in lines[1]
+    assert "by auditor: one start withdrawn" in lines[1]
     assert lines[1].rstrip().endswith("v2 v4")
 
 
