@@ -230,6 +230,11 @@ CASES: dict[str, Bad] = {
     "report csv folder on a full disk": Bad(("report", "C-IMP", "--format", "csv",
                                              "--output", "{tmp}/"), {}, "No space left",
                                             patch=disk_full),
+    # tables that fit a terminal (issue 20)
+    "table width of 0": Bad(("--width", "0", "contract", "list"), {}, "--width"),
+    "table width narrower than a table can be": Bad(("--width", "19", "payments", "C-IMP"),
+                                                    {}, "20"),
+    "table width not a number": Bad(("--width", "wide", "contract", "list"), {}, "--width"),
     "export on a full disk": Bad(("audit", "export", "--output", "{tmp}/p.ndjson"), {},
                                  "No space left", patch=disk_full),
     "keygen on a full disk": Bad(("returns", "keygen", "--out", "{tmp}/k.pem"), {},

@@ -37,7 +37,9 @@ def restated(tmp_path: Path) -> Ledgered:
 
 
 def explained(ledger: Ledgered, period: str, fmt: str = "json") -> Any:
-    result = ledger("payments", "explain", "C-IMP", "--period", period, "--format", fmt)
+    # Wide enough that no detail wraps: the table's rows are read line by line.
+    result = ledger("--width", "300", "payments", "explain", "C-IMP", "--period", period,
+                    "--format", fmt)
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout) if fmt == "json" else result.stdout
 

@@ -8,7 +8,7 @@ import click
 
 from ..domain.errors import LedgerError
 from ..storage.location import ledger_exists, locate
-from .base import Context, Root, pass_context, run
+from .base import MIN_WIDTH, Context, Root, pass_context, run
 from .output import check_output, write_output
 
 
@@ -20,11 +20,16 @@ from .output import check_output, write_output
 @click.option("--actor", default=None, envvar="OUTCOMELEDGER_ACTOR",
               help="Who is acting (default: $OUTCOMELEDGER_ACTOR, then the OS user).")
 @click.option("--quiet", is_flag=True, help="No progress or confirmation messages.")
+@click.option("--width", type=click.IntRange(min=MIN_WIDTH), default=None, metavar="N",
+              help="Lay tables out within N characters (default: the terminal's width; "
+              "not on a terminal, $COLUMNS, else 100). Wide tables wrap their text, or "
+              "print one record per row.")
 @click.version_option(package_name="outcomeledger")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, actor: str | None, quiet: bool) -> None:
+def cli(ctx: click.Context, db: str | None, actor: str | None, quiet: bool,
+        width: int | None) -> None:
     """outcomeledger: an auditable ledger for outcome-based contracts."""
-    ctx.obj = Context(db, actor, quiet)
+    ctx.obj = Context(db, actor, quiet, width)
 
 
 @cli.command()

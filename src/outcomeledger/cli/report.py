@@ -19,7 +19,15 @@ from ..report.programme_html import programme_html
 from ..report.tables import Section, contract_sections, portfolio_sections
 from ..report.text import to_table_text
 from ..storage.location import Location
-from .base import Context, check_moment, parse_date, pass_context, resolve_format, run
+from .base import (
+    Context,
+    check_moment,
+    parse_date,
+    pass_context,
+    resolve_format,
+    run,
+    text_width,
+)
 from .output import make_directory, write_output, write_outputs
 
 _FORMATS = ("table", "json", "csv", "html")
@@ -52,8 +60,9 @@ def _sections(report: Report) -> list[Section]:
     return portfolio_sections(report)
 
 
-def render_report(report: Report, out: str) -> str:
-    """The report in format ``out`` (table, json, csv or html)."""
+def render_report(report: Report, out: str, width: int | None = None) -> str:
+    """The report in format ``out`` (table, json, csv or html); tables within ``width``
+    characters (None: no limit)."""
     if out == "json":
         return _json.encode(report).decode() + "\n"
     if out == "html":
@@ -62,7 +71,7 @@ def render_report(report: Report, out: str) -> str:
         return (contract_html(report) if isinstance(report, ContractReport)
                 else portfolio_html(report))
     sections = _sections(report)
-    return to_csv(sections) if out == "csv" else to_table_text(sections) + "\n"
+    return to_csv(sections) if out == "csv" else to_table_text(sections, width) + "\n"
 
 
 @click.command("report")
@@ -127,7 +136,7 @@ def _emit(c: Context, result: Report, out: str, output: Path | None,
         write_outputs(files, location)
         c.say(f"wrote {len(files)} CSV files to {output}")
         return
-    text = render_report(result, out)
+    text = render_report(result, out, text_width(terminal=None if output is None else False))
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -7,7 +7,7 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -21,6 +21,7 @@ __all__ = ["Table", "fmt_money", "to_csv", "to_json", "to_text"]
 from ..domain.contract.state import ContractState
 from ..domain.terms import ContractTerms
 from ..domain.timestamps import rfc3339
+from .layout import lay_out
 
 _json = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
@@ -92,22 +93,14 @@ def _escape(ch: str) -> str:
     return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
 
 
-def to_text(table: Table) -> str:
-    widths = [len(c) for c in table.columns]
+def to_text(table: Table, width: int | None = None) -> str:
+    """``table`` for people, within ``width`` characters when given (wide tables wrap their
+    text columns, or become one record per row: :mod:`.layout`); None: no limit."""
     # Escaped here, where every table is drawn: one row per line, whatever a cell holds.
-    table = replace(table, title=shown(table.title),
-                    rows=[[shown(c) for c in row] for row in table.rows])
-    for row in table.rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if name in table.numeric else c.ljust(w)
-                         for c, w, name in zip(cells, widths, table.columns, strict=True)
-                         ).rstrip()
-
-    parts = [table.title, line(table.columns), line(["-" * w for w in widths])]
-    parts += [line(row) for row in table.rows]
-    return "\n".join(parts)
+    # A title's own line breaks are the code's (a heading over several lines).
+    title = [shown(line) for line in table.title.split("\n")]
+    rows = [[shown(c) for c in row] for row in table.rows]
+    return lay_out(title, table.columns, rows, table.numeric, width)
 
 
 PAYMENT_FIELDS = ("earned", "above_cap", "adjustments", "fees", "retained", "payable",
@@ -340,12 +333,3 @@ def contract_table(state: ContractState, terms: ContractTerms) -> Table:
              f"stream version {state.version}")
     return Table(title, ("code", "outcome", "kind", "price", "caps", "requires"), rows,
                  csv_rows=_outcome_rows(terms, fmt_money, ""))
-
-
-def variations_table(state: ContractState) -> Table:
-    rows = [[v.effective_from.isoformat(), v.recorded.ref,
-             rfc3339(v.recorded.recorded_at), v.recorded.recorded_by, v.recorded.reason,
-             to_json(msgspec.to_builtins(v.variation, order="sorted"))]
-            for v in state.ordered_variations]
-    return Table("Variations", ("effective", "event", "recorded_at", "recorded_by", "reason",
-                                "changes"), rows)
