@@ -230,6 +230,16 @@ CASES: dict[str, Bad] = {
     "report csv folder on a full disk": Bad(("report", "C-IMP", "--format", "csv",
                                              "--output", "{tmp}/"), {}, "No space left",
                                             patch=disk_full),
+    # the finance workbook (issue 20): a file, written whole, never to a terminal
+    "report xlsx to stdout": Bad(("report", "C-IMP", "--format", "xlsx"), {}, "--output"),
+    "report xlsx into a folder": Bad(("report", "C-IMP", "--format", "xlsx", "--output",
+                                      "{tmp}/"), {}, "it is a directory"),
+    "report xlsx over the ledger": Bad(("report", "C-IMP", "--output", "{db}", "--format",
+                                        "xlsx"), {}, "ledger"),
+    "report xlsx into a missing folder": Bad(("report", "C-IMP", "--output",
+                                              "{tmp}/no/r.xlsx"), {}, "no directory"),
+    "report xlsx on a full disk": Bad(("report", "C-IMP", "--output", "{tmp}/r.xlsx"), {},
+                                      "No space left", patch=disk_full),
     # tables that fit a terminal (issue 20)
     "table width of 0": Bad(("--width", "0", "contract", "list"), {}, "--width"),
     "table width narrower than a table can be": Bad(("--width", "19", "payments", "C-IMP"),

@@ -23,15 +23,29 @@ payers = [
   { id = "DCMS", name = "Life Chances Fund", share = "0.425", commitment = "42500" },
   { id = "LA", name = "Local authority", share = "0.575", commitment = "57500", residue = true },
 ]
-providers = [
-  { id = "P1", name = "Provider one", kind = "vcse", local = true, terms = { share = "0.8" } },
-  { id = "P2", name = "Provider two", kind = "sme", terms = { prices = { ENTRY = "90" }, fee = "250" } },
-]
 fees = [{ code = "MGMT", name = "Management fee", amount = "3000" }]
-social_value = [
-  { code = "SV1", name = "Local jobs", mission = "Kickstart growth", target = "60", proxy_value = "14433", unit = "people" },
-]
 kpis = [{ code = "K1", name = "Calls answered", target = "95", rate = "0.01", cap = "0.1" }]
+
+[[providers]]
+id = "P1"
+name = "Provider one"
+kind = "vcse"
+local = true
+terms = { share = "0.8" }
+
+[[providers]]
+id = "P2"
+name = "Provider two"
+kind = "sme"
+terms = { prices = { ENTRY = "90" }, fee = "250" }
+
+[[social_value]]
+code = "SV1"
+name = "Local jobs"
+mission = "Kickstart growth"
+target = "60"
+proxy_value = "14433"
+unit = "people"
 
 [[outcomes]]
 code = "ENTRY"

@@ -30,9 +30,9 @@ from .base import (
 )
 from .output import make_directory, write_output, write_outputs
 
-_FORMATS = ("table", "json", "csv", "html")
+_FORMATS = ("table", "json", "csv", "html", "xlsx")
 _SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv",
-                  ".txt": "table"}
+                  ".txt": "table", ".xlsx": "xlsx"}
 _json = msgspec.json.Encoder(decimal_format="string")
 
 
@@ -87,7 +87,8 @@ def render_report(report: Report, out: str, width: int | None = None) -> str:
               help="What the ledger held at this global position or ISO timestamp.")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default=None,
               help="Output format (default: from --output's suffix, else table on a "
-                   "terminal and json otherwise).")
+                   "terminal and json otherwise); xlsx: a workbook, one sheet per "
+                   "section, to --output FILE only.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
               help="Write here instead of stdout; with csv, a directory gets one file "
                    "per section.")
@@ -103,6 +104,9 @@ def report(c: Context, reference: str | None, everything: bool, programme: str |
     if programme is not None and as_at:
         raise click.UsageError("--as-at is for a contract's report; a programme's is as "
                                "its ledger stands (use --as-of)")
+    if fmt == "xlsx" and output is None:
+        raise click.UsageError("--format xlsx writes a workbook, not text: give --output "
+                               "FILE.xlsx (never a terminal or a pipe)")
     day = parse_date(as_at, "--as-at") if as_at else None
 
     def body() -> None:
@@ -135,6 +139,13 @@ def _emit(c: Context, result: Report, out: str, output: Path | None,
         make_directory(output)
         write_outputs(files, location)
         c.say(f"wrote {len(files)} CSV files to {output}")
+        return
+    if out == "xlsx" and output is not None:
+        from ..report.xlsx import to_xlsx  # only a workbook needs xlsxwriter
+
+        currency = None if isinstance(result, PortfolioReport) else result.currency
+        write_output(output, to_xlsx(_sections(result), currency), location)
+        c.say(f"wrote the xlsx report to {output}")
         return
     text = render_report(result, out, text_width(terminal=None if output is None else False))
     if output is None:
