@@ -7,6 +7,8 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +16,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledgered import CONTRACT, Ledgered, rows
+from outcomeledger.cli.base import text_width
 from outcomeledger.report.render import Table, to_text
 
 WIDE = Table("Contracts", ("reference", "title", "amount"),
@@ -137,3 +140,14 @@ def test_payments_csv_is_plain_for_machines(ledger: Ledgered) -> None:
         assert not any(c.startswith("'") for c in cells), args
         assert not any(c.replace(",", "").replace(".", "").lstrip("-").isdigit() and ","
                        in c for c in cells), args
+
+
+def test_on_a_terminal_its_own_width(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("COLUMNS", raising=False)
+    monkeypatch.setattr(shutil, "get_terminal_size",
+                        lambda fallback=(80, 24): os.terminal_size((132, 40)))
+    assert text_width(terminal=True) == 132
+    assert text_width(terminal=False) == 100  # a pipe or a file: 100, not the terminal's
+    monkeypatch.setattr(shutil, "get_terminal_size",
+                        lambda fallback=(80, 24): os.terminal_size((8, 40)))
+    assert text_width(terminal=True) == 20  # never narrower than a table can be laid out

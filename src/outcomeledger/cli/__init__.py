@@ -8,7 +8,7 @@ import click
 
 from ..domain.errors import LedgerError
 from ..storage.location import ledger_exists, locate
-from .base import MIN_WIDTH, Context, Root, pass_context, run
+from .base import MIN_WIDTH, Context, Root, pass_context, run, text_width
 from .output import check_output, write_output
 
 
@@ -67,7 +67,8 @@ def demo(c: Context, output: Path | None, reports: Path | None) -> None:
         if output is not None:
             check_output(output, location)  # before the ledger is built, not after
         with c.ledger(create=True) as ledger:
-            text = build_demo(ledger, say=c.say, reports=reports)
+            text = build_demo(ledger, say=c.say, reports=reports,
+                              width=text_width(terminal=None if output is None else False))
         click.echo(text)
         if output is not None:
             write_output(output, text + "\n", location)
