@@ -148,7 +148,7 @@ def test_commands_on_a_missing_ledger_exit_1(run: Cli) -> None:
 
 
 def test_the_demo_prints_the_portfolio_summary(run: Cli) -> None:
-    result = run("demo")
+    result = run("--width", "400", "demo")  # wide enough for a contract's row on one line
     assert result.exit_code == 0, result.stderr
     summary = result.stdout[result.stdout.index("Portfolio summary"):]
     [gm_row] = [line for line in summary.splitlines() if line.startswith("GMHP-2017")]

@@ -231,7 +231,7 @@ def test_every_problem_of_every_file_is_reported_in_line_order(ledger: Ledgered)
 def test_a_refused_import_prints_its_receipt_with_the_rows_refused(ledger: Ledgered) -> None:
     bad = ledger.write("bad.csv", rows("C-IMP,FY2020-Q1,ENTRY,1", "C-IMP,FY2020-Q1,WB,x",
                                        "C-IMP,FY2020-Q1,SUSTAIN,y"))
-    result = ledger("returns", "import", bad)
+    result = ledger("--width", "400", "returns", "import", bad)  # one line per receipt
     [receipt_row] = [line for line in result.stderr.splitlines() if line.startswith(bad)]
     assert receipt_row.split()[2:9] == ["3", "0", "0", "0", "2", "0", "1"]  # rows..returns
 

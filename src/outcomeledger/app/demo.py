@@ -203,21 +203,22 @@ BUILDERS: tuple[Callable[[Ledger], None], ...] = (build_gm, build_pb, build_enf,
 
 
 def build_demo(ledger: Ledger, say: Callable[[str], None] = lambda _m: None,
-               reports: Path | None = None) -> str:
+               reports: Path | None = None, width: int | None = None) -> str:
     """Record the demo contracts and return the printed summary: payments per contract,
-    then the accountability portfolio; with ``reports``, also one HTML report each."""
+    then the accountability portfolio, tables within ``width`` characters (None: no
+    limit); with ``reports``, also one HTML report each."""
     for builder in BUILDERS:
         builder(ledger)
         say(f"recorded {builder.__name__.removeprefix('build_').upper()} "
             f"({ledger.max_position()} events so far)")
-    text = (summary(ledger) + "\n\n" + accountability(ledger, reports) + "\n\n"
-            + programmes(ledger, reports))
+    text = (summary(ledger, width) + "\n\n" + accountability(ledger, reports, width)
+            + "\n\n" + programmes(ledger, reports, width))
     if reports is not None:
         say(f"wrote HTML accountability reports to {reports}/")
     return text
 
 
-def accountability(ledger: Ledger, reports: Path | None) -> str:
+def accountability(ledger: Ledger, reports: Path | None, width: int | None = None) -> str:
     """The portfolio accountability report, and each contract's HTML report if asked."""
     from ..report import build_portfolio, build_report
     from ..report.html import contract_html
@@ -235,10 +236,10 @@ def accountability(ledger: Ledger, reports: Path | None) -> str:
             (reports / f"{report.reference}.html").write_text(contract_html(report),
                                                                   encoding="utf-8")
     portfolio = build_portfolio(contracts, head, as_of=None, as_at=None)
-    return to_table_text(portfolio_sections(portfolio))
+    return to_table_text(portfolio_sections(portfolio), width)
 
 
-def programmes(ledger: Ledger, reports: Path | None) -> str:
+def programmes(ledger: Ledger, reports: Path | None, width: int | None = None) -> str:
     """Each programme's report (DESIGN 10), and its HTML page if asked."""
     from ..report.programme import programme_sections
     from ..report.programme_html import programme_html
@@ -250,15 +251,15 @@ def programmes(ledger: Ledger, reports: Path | None) -> str:
         report = programme_report_of(ledger, ref)
         if reports is not None:
             (reports / f"{ref}.html").write_text(programme_html(report), encoding="utf-8")
-        parts.append(to_table_text(programme_sections(report)))
+        parts.append(to_table_text(programme_sections(report), width))
     return "\n\n".join(parts)
 
 
-def summary(ledger: Ledger) -> str:
+def summary(ledger: Ledger, width: int | None = None) -> str:
     """Each contract's payments per period, as `payments REF` prints them."""
     parts: list[str] = []
     for ref in ledger.references():
         schedule = service.payments(ledger, ref)
         parts.append(render.to_text(render.payments_table(
-            schedule, schedule.periods, machine=False)))
+            schedule, schedule.periods, machine=False), width))
     return "\n\n".join(parts)

@@ -8,7 +8,7 @@ import click
 
 from ..domain.errors import LedgerError
 from ..storage.location import ledger_exists, locate
-from .base import Context, Root, pass_context, run
+from .base import MIN_WIDTH, Context, Root, pass_context, run, text_width
 from .output import check_output, write_output
 
 
@@ -20,11 +20,16 @@ from .output import check_output, write_output
 @click.option("--actor", default=None, envvar="OUTCOMELEDGER_ACTOR",
               help="Who is acting (default: $OUTCOMELEDGER_ACTOR, then the OS user).")
 @click.option("--quiet", is_flag=True, help="No progress or confirmation messages.")
+@click.option("--width", type=click.IntRange(min=MIN_WIDTH), default=None, metavar="N",
+              help="Lay tables out within N characters (default: the terminal's width; "
+              "not on a terminal, $COLUMNS, else 100). Wide tables wrap their text, or "
+              "print one record per row.")
 @click.version_option(package_name="outcomeledger")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, actor: str | None, quiet: bool) -> None:
+def cli(ctx: click.Context, db: str | None, actor: str | None, quiet: bool,
+        width: int | None) -> None:
     """outcomeledger: an auditable ledger for outcome-based contracts."""
-    ctx.obj = Context(db, actor, quiet)
+    ctx.obj = Context(db, actor, quiet, width)
 
 
 @cli.command()
@@ -62,7 +67,8 @@ def demo(c: Context, output: Path | None, reports: Path | None) -> None:
         if output is not None:
             check_output(output, location)  # before the ledger is built, not after
         with c.ledger(create=True) as ledger:
-            text = build_demo(ledger, say=c.say, reports=reports)
+            text = build_demo(ledger, say=c.say, reports=reports,
+                              width=text_width(terminal=None if output is None else False))
         click.echo(text)
         if output is not None:
             write_output(output, text + "\n", location)

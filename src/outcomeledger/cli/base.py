@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import getpass
+import os
+import shutil
 import signal
 import sqlite3
 import sys
@@ -26,11 +28,19 @@ from ..storage.store import Ledger
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+#: The narrowest ``--width`` (and $COLUMNS) a table is laid out in.
+MIN_WIDTH = 20
+#: Table width when stdout is not a terminal and $COLUMNS says nothing usable.
+DEFAULT_WIDTH = 100
+
+
 class Context:
-    def __init__(self, db: str | None, actor: str | None, quiet: bool) -> None:
+    def __init__(self, db: str | None, actor: str | None, quiet: bool,
+                 width: int | None = None) -> None:
         self.db = db
         self.actor = actor or _default_actor()
         self.quiet = quiet
+        self.width = width  # --width; None: from the terminal (see text_width)
 
     def ledger(self, *, create: bool = False) -> Ledger:
         return open_ledger(self.db, create=create)
@@ -62,13 +72,34 @@ def resolve_format(fmt: str | None) -> str:
     return "table" if sys.stdout.isatty() else "json"
 
 
+def text_width(*, terminal: bool | None = None) -> int:
+    """The width tables are laid out in: ``--width``; else, when stdout is a terminal
+    (``terminal``: whether the text goes to one), its width; else $COLUMNS; else 100."""
+    ctx = click.get_current_context(silent=True)
+    context = ctx.find_object(Context) if ctx is not None else None
+    if context is not None and context.width is not None:
+        return context.width
+    if sys.stdout.isatty() if terminal is None else terminal:
+        return max(shutil.get_terminal_size((DEFAULT_WIDTH, 24)).columns, MIN_WIDTH)
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isascii() and columns.isdigit() and int(columns) >= MIN_WIDTH:
+        return int(columns)
+    return DEFAULT_WIDTH
+
+
+def to_text(*tables: render.Table) -> str:
+    """Tables for people, laid out within :func:`text_width`, a blank line between."""
+    width = text_width()
+    return "\n\n".join(render.to_text(t, width) for t in tables)
+
+
 def emit(fmt: str, table: render.Table, data: Any) -> None:
     if fmt == "json":
         click.echo(render.to_json(data))
     elif fmt == "csv":
         click.echo(render.to_csv(table), nl=False)
     else:
-        click.echo(render.to_text(table))
+        click.echo(to_text(table))
 
 
 #: The flag that gives a command's field, where its name is not the field's own.

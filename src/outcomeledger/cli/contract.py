@@ -12,6 +12,7 @@ from ..domain.events import BusinessCaseApproved, ContractBroken, ContractExtend
 from ..domain.payments.what_if import what_if
 from ..report import render
 from ..report.business_cases import what_if_json, what_if_table
+from ..report.contract_tables import contract_tables
 from .base import (
     Context,
     check_moment,
@@ -21,6 +22,7 @@ from .base import (
     pass_context,
     resolve_format,
     run,
+    to_text,
 )
 from .dryrun import dry_run_option, would_record
 
@@ -183,10 +185,8 @@ def contract_show(c: Context, reference: str, as_at: str | None, as_of: str | No
             terms = state.terms_on(parse_date(as_at, "--as-at")) if as_at else state.current_terms
             out = resolve_format(fmt)
             if out == "table":
-                click.echo(render.to_text(render.contract_table(state, terms)))
-                if state.variations:
-                    click.echo()
-                    click.echo(render.to_text(render.variations_table(state)))
+                click.echo(to_text(render.contract_table(state, terms),
+                                   *contract_tables(state, terms)))
             else:
                 emit(out, render.contract_table(state, terms),
                      render.contract_json(state, terms))

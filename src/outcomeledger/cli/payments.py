@@ -14,6 +14,7 @@ from ..domain.events import ADJUSTMENT_KINDS, AnyEvent
 from ..domain.payments import schedule as payment_schedule
 from ..domain.payments.cases import case_periods
 from ..domain.payments.chain import provider_chain
+from ..domain.payments.history import period_history
 from ..domain.payments.mechanism import compute
 from ..domain.payments.schedule import PeriodPayment
 from ..domain.periods import PeriodError, parse_period
@@ -242,13 +243,15 @@ def payments_explain(c: Context, reference: str, period: str, fmt: str | None) -
     """Every line of one period's payment, tied to the events that produced it."""
     def body() -> None:
         with c.ledger() as ledger:
-            schedule = service.payments(ledger, reference)
+            state = ledger.get(reference)
+            schedule = compute(state)
             pid = _period_id(ledger, reference, period)
         p = schedule.period(pid)
         if p is None:
             raise LedgerError(f"{reference} has no payment activity in {pid}")
-        emit(resolve_format(fmt), render.explain_table(schedule, p),
-             render.explain_json(schedule, p))
+        history = period_history(state, pid)
+        emit(resolve_format(fmt), render.explain_table(schedule, p, history),
+             render.explain_json(schedule, p, history))
     run(body, writes=False)
 
 

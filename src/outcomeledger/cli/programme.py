@@ -8,7 +8,16 @@ import click
 
 from ..app import programmes as service
 from ..report import render
-from .base import Context, emit, format_option, parse_date, pass_context, resolve_format, run
+from .base import (
+    Context,
+    emit,
+    format_option,
+    parse_date,
+    pass_context,
+    resolve_format,
+    run,
+    text_width,
+)
 from .dryrun import dry_run_option
 
 
@@ -64,7 +73,7 @@ def programme_show(c: Context, reference: str, fmt: str | None) -> None:
     def body() -> None:
         with c.ledger() as ledger:
             report = service.programme_report_of(ledger, reference)
-        click.echo(render_report(report, resolve_format(fmt)), nl=False)
+        click.echo(render_report(report, resolve_format(fmt), text_width()), nl=False)
     run(body, writes=False)
 
 

@@ -19,12 +19,20 @@ from ..report.programme_html import programme_html
 from ..report.tables import Section, contract_sections, portfolio_sections
 from ..report.text import to_table_text
 from ..storage.location import Location
-from .base import Context, check_moment, parse_date, pass_context, resolve_format, run
+from .base import (
+    Context,
+    check_moment,
+    parse_date,
+    pass_context,
+    resolve_format,
+    run,
+    text_width,
+)
 from .output import make_directory, write_output, write_outputs
 
-_FORMATS = ("table", "json", "csv", "html")
+_FORMATS = ("table", "json", "csv", "html", "xlsx")
 _SUFFIX_FORMAT = {".html": "html", ".htm": "html", ".json": "json", ".csv": "csv",
-                  ".txt": "table"}
+                  ".txt": "table", ".xlsx": "xlsx"}
 _json = msgspec.json.Encoder(decimal_format="string")
 
 
@@ -52,8 +60,9 @@ def _sections(report: Report) -> list[Section]:
     return portfolio_sections(report)
 
 
-def render_report(report: Report, out: str) -> str:
-    """The report in format ``out`` (table, json, csv or html)."""
+def render_report(report: Report, out: str, width: int | None = None) -> str:
+    """The report in format ``out`` (table, json, csv or html); tables within ``width``
+    characters (None: no limit)."""
     if out == "json":
         return _json.encode(report).decode() + "\n"
     if out == "html":
@@ -62,7 +71,7 @@ def render_report(report: Report, out: str) -> str:
         return (contract_html(report) if isinstance(report, ContractReport)
                 else portfolio_html(report))
     sections = _sections(report)
-    return to_csv(sections) if out == "csv" else to_table_text(sections) + "\n"
+    return to_csv(sections) if out == "csv" else to_table_text(sections, width) + "\n"
 
 
 @click.command("report")
@@ -78,7 +87,8 @@ def render_report(report: Report, out: str) -> str:
               help="What the ledger held at this global position or ISO timestamp.")
 @click.option("--format", "fmt", type=click.Choice(_FORMATS), default=None,
               help="Output format (default: from --output's suffix, else table on a "
-                   "terminal and json otherwise).")
+                   "terminal and json otherwise); xlsx: a workbook, one sheet per "
+                   "section, to --output FILE only.")
 @click.option("--output", "-o", type=click.Path(path_type=Path), default=None,
               help="Write here instead of stdout; with csv, a directory gets one file "
                    "per section.")
@@ -94,6 +104,9 @@ def report(c: Context, reference: str | None, everything: bool, programme: str |
     if programme is not None and as_at:
         raise click.UsageError("--as-at is for a contract's report; a programme's is as "
                                "its ledger stands (use --as-of)")
+    if fmt == "xlsx" and output is None:
+        raise click.UsageError("--format xlsx writes a workbook, not text: give --output "
+                               "FILE.xlsx (never a terminal or a pipe)")
     day = parse_date(as_at, "--as-at") if as_at else None
 
     def body() -> None:
@@ -127,7 +140,14 @@ def _emit(c: Context, result: Report, out: str, output: Path | None,
         write_outputs(files, location)
         c.say(f"wrote {len(files)} CSV files to {output}")
         return
-    text = render_report(result, out)
+    if out == "xlsx" and output is not None:
+        from ..report.xlsx import to_xlsx  # only a workbook needs xlsxwriter
+
+        currency = None if isinstance(result, PortfolioReport) else result.currency
+        write_output(output, to_xlsx(_sections(result), currency), location)
+        c.say(f"wrote the xlsx report to {output}")
+        return
+    text = render_report(result, out, text_width(terminal=None if output is None else False))
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -15,7 +15,15 @@ from ..imports.importer import ImportRefused, import_returns
 from ..imports.rows import FORMATS
 from ..imports.sources import OnRead
 from ..report import render
-from .base import Context, format_option, parse_date, pass_context, resolve_format, run
+from .base import (
+    Context,
+    format_option,
+    parse_date,
+    pass_context,
+    resolve_format,
+    run,
+    to_text,
+)
 from .dryrun import dry_run_option, would_record
 
 # -- returns -------------------------------------------------------------------------
@@ -82,7 +90,7 @@ def _receipt_table(receipts: list[ImportReceipt], title: str) -> str:
     rows = [[str(len(r.warnings)) if k == "warnings" else str(getattr(r, k))
              for k in _RECEIPT] for r in receipts]
     numeric = frozenset(_RECEIPT[2:])
-    return render.to_text(render.Table(title, _RECEIPT, rows, numeric))
+    return to_text(render.Table(title, _RECEIPT, rows, numeric))
 
 
 @contextmanager

@@ -7,19 +7,21 @@ import io
 import re
 import unicodedata
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 import msgspec
 
-from ..domain.money import fmt_money, fmt_thousands
+from ..domain.money import fmt, fmt_money, fmt_thousands
+from ..domain.payments.history import FigureChange, PeriodHistory
 from ..domain.payments.schedule import PeriodPayment, Schedule
 
 __all__ = ["Table", "fmt_money", "to_csv", "to_json", "to_text"]
 from ..domain.contract.state import ContractState
 from ..domain.terms import ContractTerms
 from ..domain.timestamps import rfc3339
+from .layout import lay_out
 
 _json = msgspec.json.Encoder(order="sorted", decimal_format="string")
 
@@ -91,22 +93,14 @@ def _escape(ch: str) -> str:
     return f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}"
 
 
-def to_text(table: Table) -> str:
-    widths = [len(c) for c in table.columns]
+def to_text(table: Table, width: int | None = None) -> str:
+    """``table`` for people, within ``width`` characters when given (wide tables wrap their
+    text columns, or become one record per row: :mod:`.layout`); None: no limit."""
     # Escaped here, where every table is drawn: one row per line, whatever a cell holds.
-    table = replace(table, title=shown(table.title),
-                    rows=[[shown(c) for c in row] for row in table.rows])
-    for row in table.rows:
-        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-
-    def line(cells: Sequence[str]) -> str:
-        return "  ".join(c.rjust(w) if name in table.numeric else c.ljust(w)
-                         for c, w, name in zip(cells, widths, table.columns, strict=True)
-                         ).rstrip()
-
-    parts = [table.title, line(table.columns), line(["-" * w for w in widths])]
-    parts += [line(row) for row in table.rows]
-    return "\n".join(parts)
+    # A title's own line breaks are the code's (a heading over several lines).
+    title = [shown(line) for line in table.title.split("\n")]
+    rows = [[shown(c) for c in row] for row in table.rows]
+    return lay_out(title, table.columns, rows, table.numeric, width)
 
 
 PAYMENT_FIELDS = ("earned", "above_cap", "adjustments", "fees", "retained", "payable",
@@ -180,14 +174,19 @@ def payments_table(schedule: Schedule, periods: Sequence[PeriodPayment], *,
     return Table(title, ("period", *PAYMENT_FIELDS), rows, frozenset(PAYMENT_FIELDS))
 
 
-def explain_json(schedule: Schedule, p: PeriodPayment) -> dict[str, Any]:
+def explain_json(schedule: Schedule, p: PeriodPayment,
+                 history: PeriodHistory | None = None) -> dict[str, Any]:
+    """The period's lines with their steps; with ``history``, each line's restatements
+    and the payment runs through the period (``certifications``)."""
     cur = schedule.currency
+    history = history or PeriodHistory(changes=(), certifications=())
 
     def step(s: Any) -> dict[str, Any]:
         return {"step": s.label, "detail": s.detail,
                 "amount": None if s.amount is None else fmt_money(s.amount, cur),
                 "events": list(s.refs)}
 
+    lined = {line.outcome for line in p.lines}
     return {
         "contract": schedule.contract, "currency": cur, "period": p.period,
         "terms_in_force": p.terms_in_force,
@@ -196,37 +195,86 @@ def explain_json(schedule: Schedule, p: PeriodPayment) -> dict[str, Any]:
                    "earned": fmt_money(line.earned, cur),
                    "above_cap": fmt_money(line.above_cap, cur),
                    "payable": fmt_money(line.payable, cur),
-                   "steps": [step(s) for s in line.steps]} for line in p.lines],
+                   "steps": [step(s) for s in line.steps],
+                   "restatements": [_change_json(c)
+                                    for c in history.changes_of(line.outcome)]}
+                  for line in p.lines],
         "other": [step(s) for s in p.other],
+        "other_restatements": [_change_json(c) for c in history.changes
+                               if c.outcome not in lined],
         "summary": {f: fmt_money(getattr(p, f), cur) for f in PAYMENT_FIELDS},
+        "certifications": [{
+            "period": c.period, "event": c.recorded.ref,
+            "recorded_at": rfc3339(c.recorded.recorded_at),
+            "recorded_by": c.recorded.recorded_by, "reason": c.recorded.reason,
+            "amount": fmt_money(c.amount, cur), "true_up": fmt_money(c.true_up, cur),
+            "cumulative_payable": fmt_money(c.cumulative_payable, cur)}
+            for c in history.certifications],
     }
 
 
-def explain_table(schedule: Schedule, p: PeriodPayment) -> Table:
+def _change_json(c: FigureChange) -> dict[str, Any]:
+    return {"provider": c.provider, "outcome": c.outcome, "participant": c.participant,
+            "original": str(c.original), "restated": str(c.restated),
+            "original_event": c.first.ref, "event": c.recorded.ref,
+            "recorded_at": rfc3339(c.recorded.recorded_at),
+            "recorded_by": c.recorded.recorded_by, "reason": c.recorded.reason}
+
+
+def explain_table(schedule: Schedule, p: PeriodPayment,
+                  history: PeriodHistory | None = None) -> Table:
+    history = history or PeriodHistory(changes=(), certifications=())
     title = (f"Payment explanation: {schedule.contract} {p.period} (terms in force: "
              f"{p.terms_in_force}; events are stream versions, see `events --contract`)")
     return Table(title, ("outcome", "step", "detail", "amount", "events"),
-                 _explain_rows(schedule, p, fmt_thousands), frozenset({"amount"}),
-                 _explain_rows(schedule, p, fmt_money))
+                 _explain_rows(schedule, p, history, fmt_thousands), frozenset({"amount"}),
+                 _explain_rows(schedule, p, history, fmt_money))
 
 
-def _explain_rows(schedule: Schedule, p: PeriodPayment,
+def _change_row(c: FigureChange) -> list[str]:
+    """``restated  124 -> 120 on 2019-06-30 by lead: audit (provider P1)``."""
+    whose = ", ".join(x for x in (c.provider and f"provider {c.provider}",
+                                  c.participant and f"participant {c.participant}") if x)
+    when = c.recorded.recorded_at.strftime("%Y-%m-%d %H:%M")
+    return [c.outcome, "restated",
+            f"{fmt(c.original)} -> {fmt(c.restated)}" + (f" ({whose})" if whose else "")
+            + f" on {when} by {c.recorded.recorded_by}: {c.recorded.reason}", "",
+            f"{c.first.ref} {c.recorded.ref}"]
+
+
+def _explain_rows(schedule: Schedule, p: PeriodPayment, history: PeriodHistory,
                   show: Callable[[Decimal, str], str]) -> list[list[str]]:
     cur = schedule.currency
     rows: list[list[str]] = []
     for line in p.lines:
-        for s in line.steps:
+        changes = [_change_row(c) for c in history.changes_of(line.outcome)]
+        # The figures counted, then how they came to be what they are.
+        after = next((i for i, s in enumerate(line.steps) if s.label == "units"), -1)
+        if after < 0:
+            rows += changes
+        for i, s in enumerate(line.steps):
             rows.append([line.outcome, s.label, s.detail,
                          "" if s.amount is None else show(s.amount, cur),
                          " ".join(s.refs)])
+            if i == after:
+                rows += changes
         rows.append([line.outcome, "payable", f"earned {show(line.earned, cur)} "
                      f"- above cap {show(line.above_cap, cur)}",
                      show(line.payable, cur), ""])
+    lined = {line.outcome for line in p.lines}
+    rows += [_change_row(c) for c in history.changes if c.outcome not in lined]
     for s in p.other:
         rows.append(["", s.label, s.detail,
                      "" if s.amount is None else show(s.amount, cur), " ".join(s.refs)])
     rows.append(["", "period payable", "outcomes + adjustments + fees - retained",
                  show(p.payable, cur), ""])
+    for c in history.certifications:
+        when = c.recorded.recorded_at.strftime("%Y-%m-%d %H:%M")
+        rows.append(["", f"certified {c.period}",
+                     f"on {when} by {c.recorded.recorded_by}: {c.recorded.reason}; "
+                     f"true-up {show(c.true_up, cur)}; cumulative payable "
+                     f"{show(c.cumulative_payable, cur)}", show(c.amount, cur),
+                     c.recorded.ref])
     return rows
 
 
@@ -285,12 +333,3 @@ def contract_table(state: ContractState, terms: ContractTerms) -> Table:
              f"stream version {state.version}")
     return Table(title, ("code", "outcome", "kind", "price", "caps", "requires"), rows,
                  csv_rows=_outcome_rows(terms, fmt_money, ""))
-
-
-def variations_table(state: ContractState) -> Table:
-    rows = [[v.effective_from.isoformat(), v.recorded.ref,
-             rfc3339(v.recorded.recorded_at), v.recorded.recorded_by, v.recorded.reason,
-             to_json(msgspec.to_builtins(v.variation, order="sorted"))]
-            for v in state.ordered_variations]
-    return Table("Variations", ("effective", "event", "recorded_at", "recorded_by", "reason",
-                                "changes"), rows)

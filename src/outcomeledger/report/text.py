@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
-from .render import Table, to_text
+from .layout import records
+from .render import Table, shown, to_text
 from .tables import Cell, Section
 
 #: Sections that are always one record: printed as lines of ``column  value``.
@@ -37,9 +38,10 @@ def _numeric(section: Section) -> frozenset[str]:
 _BY_CONTRACT = frozenset({"portfolio", "programme_contracts"})
 
 
-def to_table_text(sections: Sequence[Section]) -> str:
-    """Each non-empty section as a titled table; the ``contract`` column is dropped
-    (the first title names the contract)."""
+def to_table_text(sections: Sequence[Section], width: int | None = None) -> str:
+    """Each non-empty section as a titled table, laid out within ``width`` characters
+    (None: no limit); the ``contract`` column is dropped (the first title names the
+    contract)."""
     parts = []
     for s in sections:
         if not s.rows:
@@ -48,13 +50,12 @@ def to_table_text(sections: Sequence[Section]) -> str:
         if len(s.rows) == 1 and s.name in _RECORDS:  # one record reads better as lines
             pairs = [(c, v) for c, v in zip(s.columns, s.rows[0], strict=True)
                      if c != "contract" or s.name == "summary"]
-            width = max(len(c) for c, _v in pairs)
-            parts.append(s.title + "\n" + "\n".join(
-                f"{c.ljust(width)}  {_cell(v)}" for c, v in pairs))
+            parts.append(records([shown(s.title)], [c for c, _v in pairs],
+                                 [[shown(_cell(v)) for _c, v in pairs]], width))
             continue
         keep = [i for i, c in enumerate(s.columns)
                 if c != "contract" or s.name in _BY_CONTRACT]
         columns = tuple(s.columns[i] for i in keep)
         rows = [[_cell(row[i]) for i in keep] for row in s.rows]
-        parts.append(to_text(Table(s.title, columns, rows, _numeric(s))))
+        parts.append(to_text(Table(s.title, columns, rows, _numeric(s)), width))
     return "\n\n".join(parts)
