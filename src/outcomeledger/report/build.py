@@ -19,6 +19,7 @@ from .model import (
     PortfolioRow,
     StreamHead,
 )
+from .improvement import improvement, walk
 from .network import network
 from .options import options
 from .payments import payments
@@ -50,6 +51,7 @@ def build_report(state: ContractState, head: Head, *, as_of: str | None = None,
     payers = payer_split(view)
     money = payments(view, payers)
     in_force = _terms_label(state, as_at)
+    tested = walk(view)
     return ContractReport(
         reference=state.reference, title=terms.title, buyer=terms.buyer,
         supplier=terms.supplier, currency=view.currency,
@@ -57,7 +59,8 @@ def build_report(state: ContractState, head: Head, *, as_of: str | None = None,
         head=ledger_head(head),
         stream=StreamHead(version=state.version, hash=state.head_hash),
         basis=Basis(as_of=as_of, as_at=as_at, through_period=last, terms_in_force=in_force),
-        performance=performance(view), payments=money, returns=returns(view),
+        performance=performance(view, tested), improvement=improvement(view, tested),
+        payments=money, returns=returns(view),
         register=register(view), variations=variations(view), options=options(view),
         network=network(view, money), payers=payers,
         social_value=social_value(view))

@@ -14,6 +14,8 @@ from html import escape
 
 from ..domain.ratings import Rating
 from .charts import actual_vs_target, payable_vs_cap
+from .currency import money
+from .improvement_model import Improvement, ImprovementResult, PoolTest
 from .model import ContractReport, PortfolioReport
 from .style import CSS
 from .tables import Cell, Section, contract_sections, portfolio_sections
@@ -144,7 +146,7 @@ def contract_html(r: ContractReport) -> str:
     s = {x.name: x for x in contract_sections(r)}
     ret = r.returns
     body = [
-        *_header(r), "<main>", *_performance(r, s), *_payments(r, s),
+        *_header(r), "<main>", *_performance(r, s), *_improvement(r, s), *_payments(r, s),
         '<section id="returns" aria-labelledby="returns-h"><h2 id="returns-h">Returns</h2>',
         f"<p>{ret.expected} expected by {ret.expected_by}: {ret.received} received, "
         f"{ret.missing} missing, {ret.late} late, {ret.rejected} rejected.</p>",
@@ -190,7 +192,14 @@ def _header(r: ContractReport) -> list[str]:
         '<dl class="figures">' + "".join(f"<div><dt>{escape(k)}</dt><dd>{v}</dd></div>"
                                          for k, v in figures) + "</dl></header>",
         '<nav aria-label="Sections"><ol>' + "".join(
-            f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in _NAV) + "</ol></nav>"]
+            f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in _nav(r)) + "</ol></nav>"]
+
+
+def _nav(r: ContractReport) -> tuple[tuple[str, str], ...]:
+    """The section links: the improvement test after performance where there is one."""
+    if r.improvement is None:
+        return _NAV
+    return (_NAV[0], ("improvement", "Improvement test"), *_NAV[1:])
 
 
 def _performance(r: ContractReport, s: dict[str, Section]) -> list[str]:
@@ -211,6 +220,86 @@ def _performance(r: ContractReport, s: dict[str, Section]) -> list[str]:
         "for every outcome and social value commitment with a target.</figcaption></figure>"
         if chart_targets else "<p>No outcome has a target to chart.</p>",
         table(s["performance_cumulative"]), _matrix(r), "</section>"]
+
+
+def _n(value: Decimal | None) -> str:
+    return "—" if value is None else f"{value:,}"
+
+
+def _cohort_text(x: ImprovementResult, cur: str) -> str:
+    """One improvement outcome's result and tests in words, with every figure a reader
+    needs to check it."""
+    name = f"<strong>{escape(x.code)}</strong> ({escape(x.name)})"
+    if x.observed is None or x.expected is None:
+        why = "no result returned yet" if x.in_force else (
+            "retired before any result was returned; nothing paid")
+        return f"<li>{name}: {why}.</li>"
+    exposure = ("a cohort of " + _n(x.exposure) if x.exposure_basis == "cohort_size"
+                else f"an exposure of {_n(x.exposure)} ({escape(x.exposure_basis)})")
+    text = (f"{name}, result returned for {escape(x.result_period or '')}: "
+            f"{_n(x.observed)} events observed ({_n(x.observed_rate)} per {_n(x.per)}) "
+            f"against {_n(x.expected)} expected at the baseline of {_n(x.baseline)} per "
+            f"{_n(x.per)} for {exposure}: {_n(x.gap)} events avoided, a reduction of "
+            f"{_n(x.reduction_pct)}%")
+    if x.threshold_pct is None:
+        text += " (no threshold of its own)"
+    else:
+        verdict = "clears" if x.own_test == "passed" else "is below"
+        text += f", which {verdict} its own threshold of {_n(x.threshold_pct)}%"
+    if x.own_test != "passed" and x.pool is not None:
+        pool = {"passed": "cleared", "failed": "missed",
+                "no result": "not yet judged"}.get(x.pool_test or "", "not judged")
+        text += f"; its pool {escape(x.pool)} {pool} its threshold of " \
+                f"{_n(x.pool_threshold_pct)}%"
+    if x.payable:
+        price = "" if x.price is None else f" × {money(x.price, cur)} per event"
+        text += (f". Paid on its {escape(x.paid_on or '')}: {_n(x.units_paid)} events "
+                 f"avoided{price} = <strong>{money(x.payable, cur)}</strong> (in "
+                 f"{escape(', '.join(x.paid_in))})")
+    else:
+        text += ". Nothing paid"
+    return f"<li>{text}. Rating: {_badge(x.rating)}</li>"
+
+
+def _pool_text(p: PoolTest, cur: str) -> str:
+    members = escape(", ".join(p.members))
+    if p.test == "no result":
+        return (f"<li>Pool <strong>{escape(p.pool)}</strong> ({members}): not judged yet, "
+                f"awaiting the result of {escape(', '.join(p.awaiting))}; threshold "
+                f"{_n(p.threshold_pct)}%.</li>")
+    verdict = "clears" if p.test == "passed" else "misses"
+    return (f"<li>Pool <strong>{escape(p.pool)}</strong> ({members}), judged in "
+            f"{escape(p.tested_in or '')}: {_n(p.observed)} events observed against "
+            f"{_n(p.expected)} expected, {_n(p.gap)} avoided, a pooled reduction of "
+            f"{_n(p.reduction_pct)}%, which {verdict} its threshold of "
+            f"{_n(p.threshold_pct)}%. Paid to members below their own threshold because "
+            f"of it: <strong>{money(p.payable_on_pool, cur)}</strong>.</li>")
+
+
+def _improvement(r: ContractReport, s: dict[str, Section]) -> list[str]:
+    """The improvement test (domain.md b5): why outcomes paid on a reduction against a
+    baseline or comparison group were paid, or not, with figures a reader can check."""
+    imp: Improvement | None = r.improvement
+    if imp is None:
+        return []
+    cur = r.currency
+    return [
+        '<section id="improvement" aria-labelledby="improvement-h">',
+        '<h2 id="improvement-h">Improvement outcomes: the test behind the payments</h2>',
+        "<p>These outcomes are paid on the events avoided: the events expected at the "
+        "baseline (comparison group) rate for the cohort, minus those observed. An outcome "
+        "is paid when its reduction clears its own threshold or, failing that, when its "
+        "pool's reduction over all its members clears the pool's threshold. Thresholds are "
+        "compared unrounded (a reduction of 9.996% does not clear 10%). Ratings follow the test: good "
+        "(own threshold cleared), approaching target (paid on the pool), requires "
+        "improvement (a reduction, no test cleared yet), inadequate (no reduction), other "
+        "(no result yet).</p>",
+        "<ul>" + "".join(_cohort_text(x, cur) for x in imp.outcomes) + "</ul>",
+        *(["<ul>" + "".join(_pool_text(p, cur) for p in imp.pools) + "</ul>"]
+          if imp.pools else []),
+        f"<p>Paid on improvement outcomes in all: <strong>{money(imp.payable, cur)}"
+        "</strong>.</p>",
+        table(s["improvement"]), table(s["improvement_pools"]), "</section>"]
 
 
 def _payments(r: ContractReport, s: dict[str, Section]) -> list[str]:

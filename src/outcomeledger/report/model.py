@@ -19,6 +19,7 @@ from msgspec import Struct
 
 from ..domain.payments.schedule import PeriodAmounts
 from ..domain.ratings import Rating
+from .improvement_model import Improvement
 from .network_model import Network
 from .register_model import Register, Returns, VariationEntry
 
@@ -71,7 +72,7 @@ class PeriodPerformance(Struct, frozen=True):
 
 
 class CumulativePerformance(Struct, frozen=True):
-    target_basis: Literal["lifetime", "per_period", "none"]
+    target_basis: Literal["lifetime", "per_period", "none", "improvement_test"]
     target: Decimal | None
     actual: Decimal
     variance: Decimal | None
@@ -203,6 +204,7 @@ class ContractReport(Struct, frozen=True, kw_only=True):
     stream: StreamHead
     basis: Basis
     performance: Performance
+    improvement: Improvement | None
     payments: Payments
     returns: Returns
     register: Register

@@ -27,7 +27,8 @@ class Section:
 
 
 def contract_sections(r: ContractReport) -> list[Section]:
-    return [_summary(r), *_performance(r), *_payments(r), *_records(r), *_options(r),
+    return [_summary(r), *_performance(r), *_improvement(r), *_payments(r), *_records(r),
+            *_options(r),
             *_shares(r), _social_value(r)]
 
 
@@ -59,6 +60,33 @@ def _performance(r: ContractReport) -> list[Section]:
             [(ref, o.code, o.name, o.in_force, o.cumulative.target_basis, o.cumulative.target,
               o.cumulative.actual, o.cumulative.variance, o.cumulative.pct_of_target,
               o.cumulative.rating) for o in perf.outcomes]),
+    ]
+
+
+def _improvement(r: ContractReport) -> list[Section]:
+    """The improvement test (domain.md b5): one row per outcome paid on a reduction, one
+    per pooled test; none for a contract without improvement outcomes."""
+    imp = r.improvement
+    if imp is None:
+        return []
+    ref = r.reference
+    return [
+        Section("improvement", "Improvement outcomes: result against the baseline, the "
+                "tests and what they paid", (
+                    "contract", "outcome", "in_force", "result_period", "baseline", "per",
+                    "exposure", "expected", "observed", "observed_rate", "gap",
+                    "reduction_pct", "threshold_pct", "own_test", "pool", "pool_test",
+                    "paid_on", "units_paid", "price", "payable", "rating"),
+                [(ref, x.code, x.in_force, x.result_period, x.baseline, x.per, x.exposure,
+                  x.expected, x.observed, x.observed_rate, x.gap, x.reduction_pct,
+                  x.threshold_pct, x.own_test, x.pool, x.pool_test, x.paid_on,
+                  x.units_paid, x.price, x.payable, x.rating) for x in imp.outcomes]),
+        Section("improvement_pools", "Improvement outcomes: pooled tests", (
+            "contract", "pool", "members", "tested_in", "awaiting", "expected", "observed",
+            "gap", "reduction_pct", "threshold_pct", "test", "payable_on_pool"),
+            [(ref, x.pool, "; ".join(x.members), x.tested_in, "; ".join(x.awaiting),
+              x.expected, x.observed, x.gap, x.reduction_pct, x.threshold_pct, x.test,
+              x.payable_on_pool) for x in imp.pools]),
     ]
 
 
