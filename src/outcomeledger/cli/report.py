@@ -14,6 +14,7 @@ from ..report import build_portfolio, build_report
 from ..report.csv import csv_files, to_csv
 from ..report.html import contract_html, portfolio_html
 from ..report.model import ContractReport, PortfolioReport
+from ..report.people import for_people
 from ..report.programme import ProgrammeReport, programme_sections
 from ..report.programme_html import programme_html
 from ..report.tables import Section, contract_sections, portfolio_sections
@@ -62,7 +63,7 @@ def render_report(report: Report, out: str) -> str:
         return (contract_html(report) if isinstance(report, ContractReport)
                 else portfolio_html(report))
     sections = _sections(report)
-    return to_csv(sections) if out == "csv" else to_table_text(sections) + "\n"
+    return to_csv(sections) if out == "csv" else to_table_text(for_people(sections)) + "\n"
 
 
 @click.command("report")

@@ -17,6 +17,8 @@ from .charts import actual_vs_target, payable_vs_cap
 from .currency import money
 from .improvement_model import Improvement, ImprovementResult, PoolTest
 from .model import ContractReport, PortfolioReport
+from .people import for_people
+from .register_model import Returns
 from .style import CSS
 from .tables import Cell, Section, contract_sections, portfolio_sections
 
@@ -100,13 +102,6 @@ def verify_section(position: int, digest: str, extra: str = "") -> str:
             f"<code>outcomeledger audit verify --head {position}:{digest}</code>.</p></section>")
 
 
-def _active(row: tuple[Cell, ...]) -> bool:
-    """A payments row with any amount in it besides the running total and the cap
-    (columns: contract, period, earned ... payable, cumulative_payable, certified,
-    true_up, contract_cap)."""
-    return any(isinstance(v, Decimal) and v != 0 for v in row[2:8] + row[9:11])
-
-
 def _targets(r: ContractReport) -> list[tuple[str, Decimal, Decimal, Rating]]:
     items = [(o.code, o.cumulative.actual, o.cumulative.target, o.cumulative.rating)
              for o in r.performance.outcomes if o.cumulative.target is not None]
@@ -143,13 +138,13 @@ def _matrix(r: ContractReport) -> str:
 
 
 def contract_html(r: ContractReport) -> str:
-    s = {x.name: x for x in contract_sections(r)}
+    s = {x.name: x for x in for_people(contract_sections(r))}
     ret = r.returns
     body = [
         *_header(r), "<main>", *_performance(r, s), *_improvement(r, s), *_payments(r, s),
         '<section id="returns" aria-labelledby="returns-h"><h2 id="returns-h">Returns</h2>',
-        f"<p>{ret.expected} expected by {ret.expected_by}: {ret.received} received, "
-        f"{ret.missing} missing, {ret.late} late, {ret.rejected} rejected.</p>",
+        f"<p>{_expected(ret)}: {ret.received} received, {ret.missing} missing, "
+        f"{ret.late} late, {ret.rejected} rejected.</p>",
         table(s["returns"]), "</section>",
         '<section id="register" aria-labelledby="register-h">',
         '<h2 id="register-h">Restatements and clawbacks</h2>',
@@ -161,7 +156,7 @@ def contract_html(r: ContractReport) -> str:
            "</section>"] if "options" in s else []),
         *_network(r, s),
         '<section id="payers" aria-labelledby="payers-h"><h2 id="payers-h">Payer split</h2>',
-        table(s["payers"]), table(s["payer_split"]), "</section>",
+        table(s["payers"]), table(s["payer_grid"]), "</section>",
         '<section id="social-value" aria-labelledby="sv-h"><h2 id="sv-h">Social value</h2>',
         table(s["social_value"]), "</section>",
         verify_section(r.head.position, r.head.hash,
@@ -169,6 +164,20 @@ def contract_html(r: ContractReport) -> str:
                 f'<code class="hash">{r.stream.hash}</code>)'),
         "</main>"]
     return page(f"Accountability report: {r.reference}", body)
+
+
+def _expected(ret: Returns) -> str:
+    """What returns the contract expects, by its outcomes' reporting basis."""
+    parts = []
+    if ret.periods_expected or not ret.results_expected:
+        parts.append(f"{ret.periods_expected} periodic return(s) expected by "
+                     f"{ret.expected_by}")
+    if ret.results_expected:
+        awaited = (f", awaiting {escape(', '.join(ret.results_awaited))}"
+                   if ret.results_awaited else "")
+        parts.append(f"{ret.results_expected} result(s) expected, one per improvement "
+                     f"outcome in force{awaited}")
+    return "; ".join(parts)
 
 
 def _header(r: ContractReport) -> list[str]:
@@ -313,11 +322,10 @@ def _payments(r: ContractReport, s: dict[str, Section]) -> list[str]:
         f'<figure class="chart">{chart_payable}<figcaption>Cumulative payable and earned by '
         "period, against the contract cap in force.</figcaption></figure>"
         if chart_payable else "<p>No period has any payment activity yet.</p>",
-        f"<p>Cost per outcome achieved: {_amount(pay.cost_per_outcome)} "
-        f"({pay.outcome_payable:,} outcome payments for {pay.units:,} outcomes).</p>",
-        table(s["caps"]), table(s["payments"], _active,
-                                  f"Payments per period ({cur}; periods with activity)"),
-        table(s["outcome_costs"]), "</section>"]
+        "<p>Cost per outcome is shown for each outcome on its own (payable ÷ units "
+        "achieved, against the rate card's price): outcomes of different kinds are not "
+        "averaged together.</p>",
+        table(s["caps"]), table(s["payments"]), table(s["outcome_costs"]), "</section>"]
 
 
 def _network(r: ContractReport, s: dict[str, Section]) -> list[str]:

@@ -96,19 +96,22 @@ def _payments(r: ContractReport) -> list[Section]:
     pay = r.payments
     return [
         Section("payments", f"Payments per period ({r.currency})", (
-            "contract", "period", "earned", "above_cap", "adjustments", "fees", "retained",
-            "payable", "cumulative_payable", "certified", "true_up", "contract_cap"),
-            [(ref, p.period, p.earned, p.above_cap, p.adjustments, p.fees, p.retained,
-              p.payable, p.cumulative_payable, p.certified, p.true_up, p.contract_cap)
-             for p in pay.periods]),
+            "contract", "period", "earned", "above_cap", "adjustments", "fees",
+            "retention_held", "retention_released", "payable", "cumulative_payable",
+            "certified", "true_up", "contract_cap"),
+            [(ref, p.period, p.earned, p.above_cap, p.adjustments, p.fees, p.retention_held,
+              p.retention_released, p.payable, p.cumulative_payable, p.certified, p.true_up,
+              p.contract_cap) for p in pay.periods]),
         Section("caps", "Payments against every cap", (
             "contract", "kind", "subject", "measure", "limit", "used", "headroom", "reached",
             "note"), [(ref, c.kind, c.subject, c.measure, c.limit, c.used, c.headroom,
                        c.reached, c.note) for c in pay.caps]),
-        Section("outcome_costs", "Payments and cost per outcome achieved", (
+        Section("outcome_costs", f"Cost per outcome, each outcome on its own ({r.currency}; "
+                "cost per unit = payable / units achieved, against the rate card's price)", (
             "contract", "outcome", "name", "units", "earned", "above_cap", "payable",
-            "cost_per_unit"), [(ref, o.code, o.name, o.units, o.earned, o.above_cap,
-                                o.payable, o.cost_per_unit) for o in pay.outcomes]),
+            "price", "cost_per_unit"), [(ref, o.code, o.name, o.units, o.earned, o.above_cap,
+                                         o.payable, o.price, o.cost_per_unit)
+                                        for o in pay.outcomes]),
     ]
 
 
