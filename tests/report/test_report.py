@@ -294,11 +294,14 @@ def test_enf_network_shares_earned_pro_rata_to_returned_units(ledger: Ledger) ->
     twin, beh, integrator = network.providers
     assert (twin.id, beh.id, integrator.id) == ("TWIN", "BEH", "")
     assert twin.earned + beh.earned + integrator.earned == D("170100.00")
-    # The integrator's row adds the contract's fees, paid to it (the supplier), to the
-    # outcome payments left to it.
+    # The integrator's row adds the contract's fees and adjustments, paid to it (the
+    # supplier), to the outcome payments left to it: the £36,000 management fee and the
+    # £700 recovery; it keeps £35,300 (issue 20: it showed 0.00 payable).
     assert integrator.fees == network.fees == D("36000.00")
+    assert (integrator.adjustments, integrator.payable, integrator.keeps) == (
+        D("-700.00"), D("35300.00"), D("35300.00"))
     assert twin.payable + beh.payable + integrator.payable == (
-        network.outcome_payable + network.fees)
+        network.outcome_payable + network.fees + network.adjustments)
     assert (twin.earned, twin.share) == (D("110700.00"), D("0.6508"))
     assert {o.code: o.units for o in twin.outcomes}["ENG"] == D(97)
 

@@ -337,12 +337,29 @@ def _network(r: ContractReport, s: dict[str, Section]) -> list[str]:
         f"SME {_pct(m.sme_share)}, VCSE {_pct(m.vcse_share)} (kind not recorded "
         f"{_pct(m.kind_unrecorded_share)}), local {_pct(m.local_share)} (not recorded "
         f"{_pct(m.local_unrecorded_share)}); "
-        f"concentration (Herfindahl–Hirschman, 0–10,000) {_amount(m.hhi)}. The "
-        f"integrator's row includes the contract's fees ({r.network.fees:,}).</p>")
+        f"concentration (Herfindahl–Hirschman, 0–10,000) {_amount(m.hhi)}.</p>"
+        + _integrator(r))
     return ['<section id="network" aria-labelledby="network-h">',
             '<h2 id="network-h">Delivery network</h2>', lead, table(s["network"]),
             table(s["network_outcomes"]), table(s["network_market"]),
             table(s["network_entrants"]), "</section>"]
+
+
+def _integrator(r: ContractReport) -> str:
+    """What the integrator is paid beyond its own outcomes, and what it keeps."""
+    row = next((x for x in r.network.providers if not x.id), None)
+    if row is None:
+        return ""
+    cur, net = r.currency, r.network
+    margin = "" if row.margin is None else (
+        f", its margin on providers paid on their terms {money(row.margin, cur)}")
+    keeps = "" if row.keeps is None else (
+        f" After what reached the providers, the integrator keeps "
+        f"<strong>{money(row.keeps, cur)}</strong>.")
+    return (f"<p>The integrator, {escape(net.integrator)}, is paid the contract's fees "
+            f"({money(net.fees, cur)}) and its adjustments ({money(net.adjustments, cur)}) "
+            f"besides the outcome payments for its own figures "
+            f"({money(row.payable - net.fees - net.adjustments, cur)}){margin}.{keeps}</p>")
 
 
 def _pct(share: Decimal | None) -> str:

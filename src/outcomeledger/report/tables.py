@@ -166,11 +166,12 @@ def _shares(r: ContractReport) -> list[Section]:
         Section("network", "Delivery network: share of earned, of payments, and what "
                 "reached each provider", (
                     "contract", "provider", "name", "kind", "local", "joined", "left",
-                    "earned", "share", "fees", "payable", "buyer_pays", "owed", "margin",
-                    "provider_payments", "payments_basis"),
+                    "earned", "share", "fees", "adjustments", "payable", "buyer_pays",
+                    "owed", "margin", "provider_payments", "payments_basis", "keeps"),
                 [(ref, x.id or "integrator", x.name, x.kind, x.local, x.joined, x.left,
-                  x.earned, x.share, x.fees, x.payable, x.buyer_pays, x.owed, x.margin,
-                  x.provider_payments, x.payments_basis) for x in r.network.providers]),
+                  x.earned, x.share, x.fees, x.adjustments, x.payable, x.buyer_pays, x.owed,
+                  x.margin, x.provider_payments, x.payments_basis, x.keeps)
+                 for x in r.network.providers]),
         Section("network_outcomes", "Delivery network: outcomes by provider", (
             "contract", "provider", "outcome", "units", "earned"),
             [(ref, x.id or "integrator", o.code, o.units, o.earned)
