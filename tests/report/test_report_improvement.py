@@ -100,7 +100,8 @@ def test_pb_ratings_come_from_the_test_not_other(pb: ContractReport) -> None:
 def test_pb_html_explains_the_payment_with_figures_a_reader_can_check(
         pb: ContractReport) -> None:
     page = contract_html(pb)
-    assert 'id="improvement"' in page and 'href="#improvement"' in page
+    assert 'id="improvement"' in page
+    assert 'href="#improvement"' in page
     assert ("1,420 events observed (142.00 per 100) against 1,550 expected at the "
             "baseline of 155 per 100 for a cohort of 1,000: 130 events avoided, a "
             "reduction of 8.39%, which is below its own threshold of 10.00%") in page
@@ -115,7 +116,8 @@ def test_a_cohort_clearing_its_own_threshold_is_good_and_paid_on_its_own() -> No
     c1 = result(report, "C1")
     assert (c1.own_test, c1.pool_test, c1.paid_on, c1.payable, c1.rating) == (
         "passed", None, "own result", D("25000.00"), "good")
-    assert report.improvement is not None and report.improvement.pools == ()
+    assert report.improvement is not None
+    assert report.improvement.pools == ()
 
 
 def test_no_reduction_is_inadequate_and_a_missed_pool_pays_nothing() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -17,6 +18,7 @@ from ..report.model import ContractReport, PortfolioReport
 from ..report.people import for_people
 from ..report.programme import ProgrammeReport, programme_sections
 from ..report.programme_html import programme_html
+from ..report.provenance import Provenance
 from ..report.tables import Section, contract_sections, portfolio_sections
 from ..report.text import to_table_text
 from ..storage.location import Location
@@ -53,17 +55,23 @@ def _sections(report: Report) -> list[Section]:
     return portfolio_sections(report)
 
 
-def render_report(report: Report, out: str) -> str:
-    """The report in format ``out`` (table, json, csv or html)."""
+def render_report(report: Report, out: str, generated_at: datetime | None = None) -> str:
+    """The report in format ``out`` (table, json, csv or html); text and HTML end with a
+    provenance line when ``generated_at`` is given."""
     if out == "json":
         return _json.encode(report).decode() + "\n"
+    made = None if generated_at is None else Provenance(
+        generated_at, report.head.position, report.head.hash)
     if out == "html":
         if isinstance(report, ProgrammeReport):
             return programme_html(report)
-        return (contract_html(report) if isinstance(report, ContractReport)
-                else portfolio_html(report))
+        return (contract_html(report, made) if isinstance(report, ContractReport)
+                else portfolio_html(report, made))
     sections = _sections(report)
-    return to_csv(sections) if out == "csv" else to_table_text(for_people(sections)) + "\n"
+    if out == "csv":
+        return to_csv(sections)
+    text = to_table_text(for_people(sections)) + "\n"
+    return text if made is None else f"{text}\n{made.line()}\n"
 
 
 @click.command("report")
@@ -128,7 +136,7 @@ def _emit(c: Context, result: Report, out: str, output: Path | None,
         write_outputs(files, location)
         c.say(f"wrote {len(files)} CSV files to {output}")
         return
-    text = render_report(result, out)
+    text = render_report(result, out, datetime.now(UTC))
     if output is None:
         click.echo(text, nl=False)
     else:

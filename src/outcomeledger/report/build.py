@@ -11,6 +11,7 @@ from datetime import date
 
 from ..domain.contract.state import ContractState
 from ..storage.head import Head
+from .improvement import improvement, walk
 from .model import (
     Basis,
     ContractReport,
@@ -19,7 +20,6 @@ from .model import (
     PortfolioRow,
     StreamHead,
 )
-from .improvement import improvement, walk
 from .network import network
 from .options import options
 from .payments import payments

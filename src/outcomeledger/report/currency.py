@@ -24,3 +24,47 @@ def money(amount: Decimal, currency: str) -> str:
     sign = SIGNS.get(currency)
     written = f"{sign}{text}" if sign else f"{currency} {text}"
     return f"-{written}" if amount < 0 else written
+
+
+#: The money columns of each report section (see :mod:`.tables`), for renderers that write
+#: amounts with the currency; every other number is a count, share or percentage. The
+#: ``caps`` section's amounts are money only on rows whose ``measure`` is ``money``.
+MONEY_COLUMNS: dict[str, frozenset[str]] = {
+    "payments": frozenset({
+        "earned", "above_cap", "adjustments", "fees", "retention_held",
+        "retention_released", "payable", "cumulative_payable", "certified", "true_up",
+        "contract_cap"}),
+    "caps": frozenset({"limit", "used", "headroom"}),
+    "outcome_costs": frozenset({"earned", "above_cap", "payable", "price", "cost_per_unit"}),
+    "improvement": frozenset({"price", "payable"}),
+    "improvement_pools": frozenset({"payable_on_pool"}),
+    "restatements": frozenset({"earned_difference", "payable_through_period_change",
+                               "cash_effect"}),
+    "adjustments": frozenset({"amount"}),
+    "variations": frozenset({"payable_effect"}),
+    "network": frozenset({"earned", "fees", "adjustments", "payable", "buyer_pays", "owed",
+                          "margin", "provider_payments", "keeps"}),
+    "network_outcomes": frozenset({"earned"}),
+    "network_market": frozenset({"provider_payments"}),
+    "payers": frozenset({"commitment", "amount", "headroom"}),
+    "payer_split": frozenset({"payable", "amount", "cumulative"}),
+    "social_value": frozenset({"proxy_value", "proxy_total"}),
+    "portfolio": frozenset({"earned", "above_cap", "payable", "certified", "contract_cap",
+                            "headroom"}),
+}
+#: Sections whose every column but the row's name is money (the payer grid's columns are
+#: the payers).
+_ALL_MONEY = frozenset({"payer_grid"})
+_NAMES = frozenset({"contract", "period"})
+
+
+def is_money(section: str, columns: tuple[str, ...], row: tuple[object, ...],
+             column: str) -> bool:
+    """Whether ``column`` of ``row`` in section ``section`` is an amount of money."""
+    if section in _ALL_MONEY:
+        return column not in _NAMES
+    if column not in MONEY_COLUMNS.get(section, ()):
+        return False
+    if section == "caps":
+        return row[columns.index("measure")] == "money"
+    return True

@@ -14,10 +14,11 @@ from html import escape
 
 from ..domain.ratings import Rating
 from .charts import actual_vs_target, payable_vs_cap
-from .currency import money
+from .currency import is_money, money
 from .improvement_model import Improvement, ImprovementResult, PoolTest
 from .model import ContractReport, PortfolioReport
 from .people import for_people
+from .provenance import Provenance
 from .register_model import Returns
 from .style import CSS
 from .tables import Cell, Section, contract_sections, portfolio_sections
@@ -58,8 +59,11 @@ def _cell(value: Cell, column: str) -> tuple[str, str]:
 
 
 def table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r: True,
-           caption: str | None = None, *, by_contract: bool = False) -> str:
-    """A captioned table; the ``contract`` column is dropped unless rows are contracts."""
+           caption: str | None = None, *, by_contract: bool = False,
+           currency: str | None = None) -> str:
+    """A captioned table; the ``contract`` column is dropped unless rows are contracts.
+    With ``currency`` (or, for rows that are contracts, each row's own ``currency``),
+    amounts of money are written with its sign (``£1,300,000.00``)."""
     rows = [r for r in section.rows if keep(r)]
     if not rows:
         return f"<p class=\"empty\">{escape(caption or section.title)}: none recorded.</p>"
@@ -74,8 +78,15 @@ def table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r
     body = []
     for row in rows:
         cells = []
+        cur = currency if currency is not None or "currency" not in section.columns else (
+            str(row[section.columns.index("currency")]))
         for n, i in enumerate(cols):
-            html, cls = _cell(row[i], section.columns[i])
+            value, column = row[i], section.columns[i]
+            if cur is not None and isinstance(value, Decimal) and is_money(
+                    section.name, section.columns, row, column):
+                html, cls = money(value, cur), "num"
+            else:
+                html, cls = _cell(value, column)
             if cls == "none" and i in numeric:
                 cls = "num none"  # keep the column's alignment
             tag = "th" if n == 0 else "td"
@@ -86,7 +97,12 @@ def table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
-def page(title: str, body: Sequence[str]) -> str:
+def page(title: str, body: Sequence[str], provenance: Provenance | None = None) -> str:
+    """The page; with ``provenance``, a closing line saying when, from which ledger head
+    and by which version it was generated."""
+    if provenance is not None:
+        body = [*body, f'<footer><p class="provenance">{escape(provenance.line())}</p>'
+                "</footer>"]
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -137,33 +153,34 @@ def _matrix(r: ContractReport) -> str:
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
-def contract_html(r: ContractReport) -> str:
-    s = {x.name: x for x in for_people(contract_sections(r))}
+def contract_html(r: ContractReport, provenance: Provenance | None = None) -> str:
+    # Every section as its HTML table, money in the contract's currency.
+    s = {x.name: table(x, currency=r.currency) for x in for_people(contract_sections(r))}
     ret = r.returns
     body = [
         *_header(r), "<main>", *_performance(r, s), *_improvement(r, s), *_payments(r, s),
         '<section id="returns" aria-labelledby="returns-h"><h2 id="returns-h">Returns</h2>',
         f"<p>{_expected(ret)}: {ret.received} received, {ret.missing} missing, "
         f"{ret.late} late, {ret.rejected} rejected.</p>",
-        table(s["returns"]), "</section>",
+        s["returns"], "</section>",
         '<section id="register" aria-labelledby="register-h">',
         '<h2 id="register-h">Restatements and clawbacks</h2>',
-        table(s["restatements"]), table(s["adjustments"]), "</section>",
+        s["restatements"], s["adjustments"], "</section>",
         '<section id="variations" aria-labelledby="variations-h">',
-        '<h2 id="variations-h">Variation log</h2>', table(s["variations"]), "</section>",
+        '<h2 id="variations-h">Variation log</h2>', s["variations"], "</section>",
         *(['<section id="options" aria-labelledby="options-h">',
-           '<h2 id="options-h">Extension and break options</h2>', table(s["options"]),
+           '<h2 id="options-h">Extension and break options</h2>', s["options"],
            "</section>"] if "options" in s else []),
         *_network(r, s),
         '<section id="payers" aria-labelledby="payers-h"><h2 id="payers-h">Payer split</h2>',
-        table(s["payers"]), table(s["payer_grid"]), "</section>",
+        s["payers"], s["payer_grid"], "</section>",
         '<section id="social-value" aria-labelledby="sv-h"><h2 id="sv-h">Social value</h2>',
-        table(s["social_value"]), "</section>",
+        s["social_value"], "</section>",
         verify_section(r.head.position, r.head.hash,
                 f" (this contract's stream at version {r.stream.version}, hash "
                 f'<code class="hash">{r.stream.hash}</code>)'),
         "</main>"]
-    return page(f"Accountability report: {r.reference}", body)
+    return page(f"Accountability report: {r.reference}", body, provenance)
 
 
 def _expected(ret: Returns) -> str:
@@ -184,11 +201,12 @@ def _header(r: ContractReport) -> list[str]:
     """The title, the basis, the headline figures and the links to the sections."""
     pay, perf, cur = r.payments, r.performance, r.currency
     contract_cap = next((c for c in pay.caps if c.kind == "contract"), None)
-    figures = [("Earned at the rate card", f"{pay.earned:,}"),
-               ("Above caps (earned, not payable)", f"{pay.above_cap:,}"),
-               ("Payable", f"{pay.payable:,}"), ("Certified", f"{pay.certified:,}"),
+    figures = [("Earned at the rate card", money(pay.earned, cur)),
+               ("Above caps (earned, not payable)", money(pay.above_cap, cur)),
+               ("Payable", money(pay.payable, cur)), ("Certified", money(pay.certified, cur)),
                ("Contract cap headroom", "no contract cap" if contract_cap is None
-                else f"{contract_cap.headroom:,} of {contract_cap.limit:,}"),
+                else f"{money(contract_cap.headroom, cur)} of "
+                     f"{money(contract_cap.limit, cur)}"),
                ("Overall rating", _badge(perf.overall))]
     as_of = f"; as of {escape(r.basis.as_of)}" if r.basis.as_of else ""
     as_at = f"; terms and periods as at {r.basis.as_at}" if r.basis.as_at else ""
@@ -211,7 +229,7 @@ def _nav(r: ContractReport) -> tuple[tuple[str, str], ...]:
     return (_NAV[0], ("improvement", "Improvement test"), *_NAV[1:])
 
 
-def _performance(r: ContractReport, s: dict[str, Section]) -> list[str]:
+def _performance(r: ContractReport, s: dict[str, str]) -> list[str]:
     """The performance section: the rating scale, the targets chart and the tables."""
     perf = r.performance
     scale = perf.ratings
@@ -228,11 +246,7 @@ def _performance(r: ContractReport, s: dict[str, Section]) -> list[str]:
         f'<figure class="chart">{chart_targets}<figcaption>Cumulative actual against target '
         "for every outcome and social value commitment with a target.</figcaption></figure>"
         if chart_targets else "<p>No outcome has a target to chart.</p>",
-        table(s["performance_cumulative"]), _matrix(r), "</section>"]
-
-
-def _n(value: Decimal | None) -> str:
-    return "—" if value is None else f"{value:,}"
+        s["performance_cumulative"], _matrix(r), "</section>"]
 
 
 def _cohort_text(x: ImprovementResult, cur: str) -> str:
@@ -243,26 +257,27 @@ def _cohort_text(x: ImprovementResult, cur: str) -> str:
         why = "no result returned yet" if x.in_force else (
             "retired before any result was returned; nothing paid")
         return f"<li>{name}: {why}.</li>"
-    exposure = ("a cohort of " + _n(x.exposure) if x.exposure_basis == "cohort_size"
-                else f"an exposure of {_n(x.exposure)} ({escape(x.exposure_basis)})")
+    exposure = ("a cohort of " + _amount(x.exposure) if x.exposure_basis == "cohort_size"
+                else f"an exposure of {_amount(x.exposure)} ({escape(x.exposure_basis)})")
     text = (f"{name}, result returned for {escape(x.result_period or '')}: "
-            f"{_n(x.observed)} events observed ({_n(x.observed_rate)} per {_n(x.per)}) "
-            f"against {_n(x.expected)} expected at the baseline of {_n(x.baseline)} per "
-            f"{_n(x.per)} for {exposure}: {_n(x.gap)} events avoided, a reduction of "
-            f"{_n(x.reduction_pct)}%")
+            f"{_amount(x.observed)} events observed ({_amount(x.observed_rate)} per "
+            f"{_amount(x.per)}) "
+            f"against {_amount(x.expected)} expected at the baseline of {_amount(x.baseline)} per "
+            f"{_amount(x.per)} for {exposure}: {_amount(x.gap)} events avoided, a reduction of "
+            f"{_amount(x.reduction_pct)}%")
     if x.threshold_pct is None:
         text += " (no threshold of its own)"
     else:
         verdict = "clears" if x.own_test == "passed" else "is below"
-        text += f", which {verdict} its own threshold of {_n(x.threshold_pct)}%"
+        text += f", which {verdict} its own threshold of {_amount(x.threshold_pct)}%"
     if x.own_test != "passed" and x.pool is not None:
         pool = {"passed": "cleared", "failed": "missed",
                 "no result": "not yet judged"}.get(x.pool_test or "", "not judged")
         text += f"; its pool {escape(x.pool)} {pool} its threshold of " \
-                f"{_n(x.pool_threshold_pct)}%"
+                f"{_amount(x.pool_threshold_pct)}%"
     if x.payable:
         price = "" if x.price is None else f" × {money(x.price, cur)} per event"
-        text += (f". Paid on its {escape(x.paid_on or '')}: {_n(x.units_paid)} events "
+        text += (f". Paid on its {escape(x.paid_on or '')}: {_amount(x.units_paid)} events "
                  f"avoided{price} = <strong>{money(x.payable, cur)}</strong> (in "
                  f"{escape(', '.join(x.paid_in))})")
     else:
@@ -275,17 +290,17 @@ def _pool_text(p: PoolTest, cur: str) -> str:
     if p.test == "no result":
         return (f"<li>Pool <strong>{escape(p.pool)}</strong> ({members}): not judged yet, "
                 f"awaiting the result of {escape(', '.join(p.awaiting))}; threshold "
-                f"{_n(p.threshold_pct)}%.</li>")
+                f"{_amount(p.threshold_pct)}%.</li>")
     verdict = "clears" if p.test == "passed" else "misses"
     return (f"<li>Pool <strong>{escape(p.pool)}</strong> ({members}), judged in "
-            f"{escape(p.tested_in or '')}: {_n(p.observed)} events observed against "
-            f"{_n(p.expected)} expected, {_n(p.gap)} avoided, a pooled reduction of "
-            f"{_n(p.reduction_pct)}%, which {verdict} its threshold of "
-            f"{_n(p.threshold_pct)}%. Paid to members below their own threshold because "
+            f"{escape(p.tested_in or '')}: {_amount(p.observed)} events observed against "
+            f"{_amount(p.expected)} expected, {_amount(p.gap)} avoided, a pooled reduction of "
+            f"{_amount(p.reduction_pct)}%, which {verdict} its threshold of "
+            f"{_amount(p.threshold_pct)}%. Paid to members below their own threshold because "
             f"of it: <strong>{money(p.payable_on_pool, cur)}</strong>.</li>")
 
 
-def _improvement(r: ContractReport, s: dict[str, Section]) -> list[str]:
+def _improvement(r: ContractReport, s: dict[str, str]) -> list[str]:
     """The improvement test (domain.md b5): why outcomes paid on a reduction against a
     baseline or comparison group were paid, or not, with figures a reader can check."""
     imp: Improvement | None = r.improvement
@@ -299,8 +314,9 @@ def _improvement(r: ContractReport, s: dict[str, Section]) -> list[str]:
         "baseline (comparison group) rate for the cohort, minus those observed. An outcome "
         "is paid when its reduction clears its own threshold or, failing that, when its "
         "pool's reduction over all its members clears the pool's threshold. Thresholds are "
-        "compared unrounded (a reduction of 9.996% does not clear 10%). Ratings follow the test: good "
-        "(own threshold cleared), approaching target (paid on the pool), requires "
+        "compared unrounded (a reduction of 9.996% does not clear 10%). Ratings follow "
+        "the test: good (own threshold cleared), approaching target (paid on the pool), "
+        "requires "
         "improvement (a reduction, no test cleared yet), inadequate (no reduction), other "
         "(no result yet).</p>",
         "<ul>" + "".join(_cohort_text(x, cur) for x in imp.outcomes) + "</ul>",
@@ -308,10 +324,10 @@ def _improvement(r: ContractReport, s: dict[str, Section]) -> list[str]:
           if imp.pools else []),
         f"<p>Paid on improvement outcomes in all: <strong>{money(imp.payable, cur)}"
         "</strong>.</p>",
-        table(s["improvement"]), table(s["improvement_pools"]), "</section>"]
+        s["improvement"], s["improvement_pools"], "</section>"]
 
 
-def _payments(r: ContractReport, s: dict[str, Section]) -> list[str]:
+def _payments(r: ContractReport, s: dict[str, str]) -> list[str]:
     """The payments section: the payable-against-cap chart, the cost per outcome and the
     tables."""
     pay, cur = r.payments, r.currency
@@ -325,14 +341,14 @@ def _payments(r: ContractReport, s: dict[str, Section]) -> list[str]:
         "<p>Cost per outcome is shown for each outcome on its own (payable ÷ units "
         "achieved, against the rate card's price): outcomes of different kinds are not "
         "averaged together.</p>",
-        table(s["caps"]), table(s["payments"]), table(s["outcome_costs"]), "</section>"]
+        s["caps"], s["payments"], s["outcome_costs"], "</section>"]
 
 
-def _network(r: ContractReport, s: dict[str, Section]) -> list[str]:
+def _network(r: ContractReport, s: dict[str, str]) -> list[str]:
     """The delivery network: what reached whom, then whether the market is diversifying."""
     m = r.network.market
     lead = "<p>No delivery network is recorded.</p>" if m is None else (
-        f"<p>Provider payments {m.provider_payments:,} {escape(r.currency)} (what the "
+        f"<p>Provider payments {money(m.provider_payments, r.currency)} (what the "
         "integrator owes a provider on its terms, else its share of the outcome payments): "
         f"SME {_pct(m.sme_share)}, VCSE {_pct(m.vcse_share)} (kind not recorded "
         f"{_pct(m.kind_unrecorded_share)}), local {_pct(m.local_share)} (not recorded "
@@ -340,9 +356,9 @@ def _network(r: ContractReport, s: dict[str, Section]) -> list[str]:
         f"concentration (Herfindahl–Hirschman, 0–10,000) {_amount(m.hhi)}.</p>"
         + _integrator(r))
     return ['<section id="network" aria-labelledby="network-h">',
-            '<h2 id="network-h">Delivery network</h2>', lead, table(s["network"]),
-            table(s["network_outcomes"]), table(s["network_market"]),
-            table(s["network_entrants"]), "</section>"]
+            '<h2 id="network-h">Delivery network</h2>', lead, s["network"],
+            s["network_outcomes"], s["network_market"],
+            s["network_entrants"], "</section>"]
 
 
 def _integrator(r: ContractReport) -> str:
@@ -366,7 +382,7 @@ def _pct(share: Decimal | None) -> str:
     return "—" if share is None else f"{share * 100:.2f}%"
 
 
-def portfolio_html(p: PortfolioReport) -> str:
+def portfolio_html(p: PortfolioReport, provenance: Provenance | None = None) -> str:
     (section,) = portfolio_sections(p)
     body = ['<header><p class="kicker">Accountability report</p><h1>Portfolio summary</h1>',
             f'<p class="lead">{len(p.contracts)} contract(s).</p></header>', "<main>",
@@ -374,4 +390,4 @@ def portfolio_html(p: PortfolioReport) -> str:
             table(section, caption="Every contract: payments, caps, rating, returns",
                    by_contract=True),
             "</section>", verify_section(p.head.position, p.head.hash), "</main>"]
-    return page("Accountability report: portfolio", body)
+    return page("Accountability report: portfolio", body, provenance)

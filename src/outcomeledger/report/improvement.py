@@ -25,7 +25,7 @@ from ..domain.payments.closure import closure_of
 from ..domain.payments.improvement import Measured, measure
 from ..domain.ratings import Rating, rate_improvement
 from ..domain.terms import Outcome
-from .improvement_model import Improvement, ImprovementResult, PoolTest, TestResult
+from .improvement_model import Improvement, ImprovementResult, PaidOn, PoolTest, TestResult
 from .view import View, units
 
 
@@ -152,7 +152,8 @@ def improvement(view: View, done: Walk | None = None) -> Improvement | None:
             None if pool.tested_in is None else pool.cleared)
         lines = paid.get(o.code, [])
         payable = view.money(sum((x[2] for x in lines), ZERO))
-        paid_on = None if not payable else "own result" if own else "pooled result"
+        paid_on: PaidOn | None = (None if not payable else "own result" if own
+                                  else "pooled result")
         rows.append(ImprovementResult(
             code=o.code, name=o.name, in_force=in_force, baseline=o.baseline or ZERO,
             per=units(o.per or Decimal(1)),

@@ -48,7 +48,8 @@ def payer_grid(section: Section) -> Section:
         contract = row[index["contract"]]
         payer, period = str(row[index["payer"]]), str(row[index["period"]])
         amount, due = row[index["amount"]], row[index["payable"]]
-        assert isinstance(amount, Decimal) and isinstance(due, Decimal)
+        assert isinstance(amount, Decimal)
+        assert isinstance(due, Decimal)
         if payer not in payers:
             payers.append(payer)
         periods.setdefault(period, {})[payer] = amount
