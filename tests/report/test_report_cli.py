@@ -175,7 +175,8 @@ def test_json_and_csv_carry_no_generation_time(db: Db) -> None:
 
 def test_html_writes_money_in_the_contract_s_currency_and_csv_plain(db: Db) -> None:
     _, page, _ = invoke(db, "report", "PB-SIB-2010", "--format", "html")
-    assert "£2,790,000.00" in page
+    assert '<td class="num">£2,790,000.00</td>' in page  # the payments table
+    assert "<dd>£2,790,000.00</dd>" in page  # the headline figures
     _, csv_text, _ = invoke(db, "report", "PB-SIB-2010", "--format", "csv")
     assert "2790000.00" in csv_text
     assert "£" not in csv_text
