@@ -180,3 +180,12 @@ def test_html_writes_money_in_the_contract_s_currency_and_csv_plain(db: Db) -> N
     _, csv_text, _ = invoke(db, "report", "PB-SIB-2010", "--format", "csv")
     assert "2790000.00" in csv_text
     assert "£" not in csv_text
+
+
+def test_the_text_report_writes_money_in_the_contract_s_currency(db: Db) -> None:
+    code, out, _ = invoke(db, "report", "MHEP-ENF-2018", "--format", "table")
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("FY2019-Q1 "))
+    assert "-£700.00" in row
+    assert "£51,200.00" in row
+    assert "Payments per period (GBP)" in out

@@ -25,3 +25,12 @@ def test_a_cap_row_is_money_only_when_it_measures_money() -> None:
                         "limit")
     assert not is_money("outcome_costs", ("units",), (D(3),), "units")
     assert is_money("payer_grid", ("contract", "period", "MOJ"), ("R", "Q", D(1)), "MOJ")
+
+
+def test_money_stays_a_number_and_formats_for_people_with_its_sign() -> None:
+    from outcomeledger.report.currency import Money
+
+    amount = Money(D("-1234.50"), "EUR")
+    assert f"{amount:,}" == "-€1,234.50"  # as a table for people writes a number
+    assert format(amount, "f") == "-1234.50"  # any other format is the plain decimal
+    assert amount + 1 == D("-1233.50")

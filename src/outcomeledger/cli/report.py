@@ -70,7 +70,8 @@ def render_report(report: Report, out: str, generated_at: datetime | None = None
     sections = _sections(report)
     if out == "csv":
         return to_csv(sections)
-    text = to_table_text(for_people(sections)) + "\n"
+    currency = report.currency if isinstance(report, ContractReport | ProgrammeReport) else None
+    text = to_table_text(for_people(sections, currency)) + "\n"
     return text if made is None else f"{text}\n{made.line()}\n"
 
 

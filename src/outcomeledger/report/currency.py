@@ -8,13 +8,31 @@ rounding rule); this only writes it.
 
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Context, Decimal
 
 from ..domain.money import fmt_thousands
 
 #: ISO 4217 code -> the sign written before the amount (no space).
 SIGNS = {"GBP": "£", "USD": "$", "EUR": "€", "JPY": "¥", "AUD": "A$", "CAD": "C$",
          "NZD": "NZ$", "INR": "₹", "KRW": "₩"}
+
+
+class Money(Decimal):
+    """An amount of money in ``currency``, for a table people read: it stays a number
+    (a renderer aligns it as one) and formats with thousands separators (``f"{m:,}"``) as
+    :func:`money` writes it; any other format is the plain decimal's."""
+
+    currency: str
+
+    def __new__(cls, amount: Decimal, currency: str) -> Money:
+        made = super().__new__(cls, amount)
+        made.currency = currency
+        return made
+
+    def __format__(self, spec: str, context: Context | None = None, /) -> str:
+        if spec == ",":
+            return money(Decimal(self), self.currency)
+        return format(Decimal(self), spec)  # ``context``: never passed by format()
 
 
 def money(amount: Decimal, currency: str) -> str:

@@ -14,7 +14,7 @@ from html import escape
 
 from ..domain.ratings import Rating
 from .charts import actual_vs_target, payable_vs_cap
-from .currency import is_money, money
+from .currency import money
 from .improvement_model import Improvement, ImprovementResult, PoolTest
 from .model import ContractReport, PortfolioReport
 from .people import for_people
@@ -59,11 +59,10 @@ def _cell(value: Cell, column: str) -> tuple[str, str]:
 
 
 def table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r: True,
-           caption: str | None = None, *, by_contract: bool = False,
-           currency: str | None = None) -> str:
+           caption: str | None = None, *, by_contract: bool = False) -> str:
     """A captioned table; the ``contract`` column is dropped unless rows are contracts.
-    With ``currency`` (or, for rows that are contracts, each row's own ``currency``),
-    amounts of money are written with its sign (``£1,300,000.00``)."""
+    Amounts of money are :class:`~.currency.Money` (see :func:`.people.for_people`) and
+    write themselves with the currency's sign."""
     rows = [r for r in section.rows if keep(r)]
     if not rows:
         return f"<p class=\"empty\">{escape(caption or section.title)}: none recorded.</p>"
@@ -78,15 +77,8 @@ def table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r
     body = []
     for row in rows:
         cells = []
-        cur = currency if currency is not None or "currency" not in section.columns else (
-            str(row[section.columns.index("currency")]))
         for n, i in enumerate(cols):
-            value, column = row[i], section.columns[i]
-            if cur is not None and isinstance(value, Decimal) and is_money(
-                    section.name, section.columns, row, column):
-                html, cls = money(value, cur), "num"
-            else:
-                html, cls = _cell(value, column)
+            html, cls = _cell(row[i], section.columns[i])
             if cls == "none" and i in numeric:
                 cls = "num none"  # keep the column's alignment
             tag = "th" if n == 0 else "td"
@@ -155,7 +147,7 @@ def _matrix(r: ContractReport) -> str:
 
 def contract_html(r: ContractReport, provenance: Provenance | None = None) -> str:
     # Every section as its HTML table, money in the contract's currency.
-    s = {x.name: table(x, currency=r.currency) for x in for_people(contract_sections(r))}
+    s = {x.name: table(x) for x in for_people(contract_sections(r), r.currency)}
     ret = r.returns
     body = [
         *_header(r), "<main>", *_performance(r, s), *_improvement(r, s), *_payments(r, s),
@@ -383,7 +375,7 @@ def _pct(share: Decimal | None) -> str:
 
 
 def portfolio_html(p: PortfolioReport, provenance: Provenance | None = None) -> str:
-    (section,) = portfolio_sections(p)
+    (section,) = for_people(portfolio_sections(p))
     body = ['<header><p class="kicker">Accountability report</p><h1>Portfolio summary</h1>',
             f'<p class="lead">{len(p.contracts)} contract(s).</p></header>', "<main>",
             '<section aria-labelledby="portfolio-h"><h2 id="portfolio-h">Contracts</h2>',

@@ -1,5 +1,6 @@
 """The report's tables as people read them (text and HTML): periods with nothing in them
-folded away, with a count, and the payer split as a payer x period grid.
+folded away, with a count, the payer split as a payer x period grid, and amounts of money
+as :class:`~.currency.Money` (written with the currency's sign).
 
 CSV and JSON keep every row, one observation each (tidy): this reshapes only what is
 printed for people, from the same :class:`~.tables.Section` rows, so no figure is
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from ..domain.money import ZERO
+from .currency import Money, is_money
 from .tables import Cell, Section
 
 #: Columns of the payments table that are no activity of the period's own: the running
@@ -65,14 +67,23 @@ def payer_grid(section: Section) -> Section:
                    ("contract", "period", "payable", *payers), rows)
 
 
-def for_people(sections: Sequence[Section]) -> list[Section]:
-    """``sections`` as the text and HTML reports print them."""
-    out = []
-    for s in sections:
-        if s.name == "payments":
-            out.append(fold_payments(s))
-        elif s.name == "payer_split":
-            out.append(payer_grid(s))
-        else:
-            out.append(s)
-    return out
+def in_currency(section: Section, currency: str | None) -> Section:
+    """``section`` with each amount of money a :class:`Money` in ``currency`` (or, for rows
+    that are contracts, the row's own ``currency``)."""
+    mine = "currency" in section.columns
+    rows = []
+    for row in section.rows:
+        cur = str(row[section.columns.index("currency")]) if mine else currency
+        if cur is None:
+            return section
+        rows.append(tuple(
+            Money(v, cur) if isinstance(v, Decimal) and is_money(
+                section.name, section.columns, row, c) else v
+            for c, v in zip(section.columns, row, strict=True)))
+    return Section(section.name, section.title, section.columns, rows)
+
+
+def for_people(sections: Sequence[Section], currency: str | None = None) -> list[Section]:
+    """``sections`` as the text and HTML reports print them, money in ``currency``."""
+    shaped = {"payments": fold_payments, "payer_split": payer_grid}
+    return [in_currency(shaped.get(s.name, lambda x: x)(s), currency) for s in sections]
