@@ -18,6 +18,7 @@ from outcomeledger.domain.money import quantize
 from outcomeledger.domain.terms import Payer
 from outcomeledger.imports.documents import load_terms
 from outcomeledger.report import ContractReport, build_portfolio, build_report
+from outcomeledger.report.html import contract_html
 from outcomeledger.report.model import CapUse, OutcomePerformance
 from outcomeledger.report.payments import participant_usage
 from outcomeledger.report.view import View
@@ -63,13 +64,42 @@ def test_gm_payments_against_caps_match_the_published_totals(ledger: Ledger) -> 
     assert contract.reached
 
 
-def test_gm_cost_per_outcome_is_payable_over_units_achieved(ledger: Ledger) -> None:
-    pay = report_of(ledger, GM).payments
-    assert pay.units == D(2966)
-    assert pay.cost_per_outcome == quantize(D(2629000) / D(2966), "GBP") == D("886.38")
+def test_gm_cost_per_outcome_is_per_outcome_never_blended(ledger: Ledger) -> None:
+    report = report_of(ledger, GM)
+    pay = report.payments
     acc0 = next(o for o in pay.outcomes if o.code == "ACC0")
-    assert (acc0.units, acc0.earned, acc0.cost_per_unit) == (D(328), D("196800.00"),
-                                                            D("585.37"))
+    assert (acc0.units, acc0.earned, acc0.price, acc0.cost_per_unit) == (
+        D(328), D("196800.00"), D("600.00"), D("585.37"))
+    # The blended 886.38 (accommodation averaged with wellbeing checks) is gone.
+    assert not hasattr(pay, "cost_per_outcome")
+    assert "886.38" not in contract_html(report)
+
+
+def test_retention_held_and_released_are_separate_never_negative(ledger: Ledger) -> None:
+    pay = report_of(ledger, ENF).payments
+    last = pay.periods[-1]
+    assert (last.period, last.retained, last.retention_held, last.retention_released) == (
+        "FY2021-Q1", D("-10120.00"), D("0.00"), D("10120.00"))
+    assert all(p.retention_held >= 0 and p.retention_released >= 0 for p in pay.periods)
+    assert pay.retention_held - pay.retention_released == pay.retained == D("0.00")
+    assert pay.retention_held == D("10120.00")
+
+
+def test_a_result_per_cohort_contract_is_not_missing_a_return_every_quarter(
+        ledger: Ledger) -> None:
+    returns = report_of(ledger, PB).returns
+    assert (returns.expected, returns.periods_expected, returns.results_expected,
+            returns.received, returns.missing, returns.results_awaited) == (2, 0, 2, 2, 0, ())
+    assert [r.period for r in returns.rows] == ["FY2014-Q2", "FY2017-Q2"]
+
+
+def test_an_improvement_result_not_yet_returned_is_awaited_not_missing() -> None:
+    cohort = outcome("C1", kind="improvement", baseline=D(155), per=D(100),
+                     cohort_size=D(1000), threshold=D("0.10"))
+    state = apply(agreed(outcomes=(outcome("O1"), cohort)), tally("FY2025-Q2", O1=1))
+    returns = build_report(state, NO_HEAD).returns
+    assert (returns.periods_expected, returns.missing, returns.results_expected,
+            returns.results_awaited) == (2, 1, 1, ("C1",))
 
 
 def test_gm_participant_cap_cannot_bind_without_participant_figures(ledger: Ledger) -> None:
@@ -215,9 +245,9 @@ def test_enf_per_period_targets_give_ratings_and_trends(ledger: Ledger) -> None:
     assert eng.lifetime_target == D(110)
 
 
-def test_pb_improvement_outcomes_without_targets_are_rated_other(ledger: Ledger) -> None:
+def test_pb_improvement_outcomes_are_rated_by_their_test(ledger: Ledger) -> None:
     report = report_of(ledger, PB)
-    assert report.performance.overall == "other"
+    assert report.performance.overall == "approaching target"  # paid on the pooled test
     assert performance_of(report, "C1").cumulative.actual == D(1420)
 
 
@@ -235,6 +265,7 @@ def test_enf_returns_are_expected_from_every_provider(ledger: Ledger) -> None:
     returns = report_of(ledger, ENF).returns
     assert returns.expected_by == "provider"
     assert (returns.expected, returns.received, returns.missing, returns.late) == (24, 10, 14, 0)
+    assert (returns.periods_expected, returns.results_expected) == (24, 0)
     missing = {(r.period, r.provider) for r in returns.rows if r.status == "missing"}
     assert ("FY2019-Q2", "TWIN") in missing
     assert ("FY2021-Q1", "BEH") in missing
@@ -263,11 +294,14 @@ def test_enf_network_shares_earned_pro_rata_to_returned_units(ledger: Ledger) ->
     twin, beh, integrator = network.providers
     assert (twin.id, beh.id, integrator.id) == ("TWIN", "BEH", "")
     assert twin.earned + beh.earned + integrator.earned == D("170100.00")
-    # The integrator's row adds the contract's fees, paid to it (the supplier), to the
-    # outcome payments left to it.
+    # The integrator's row adds the contract's fees and adjustments, paid to it (the
+    # supplier), to the outcome payments left to it: the £36,000 management fee and the
+    # £700 recovery; it keeps £35,300 (issue 20: it showed 0.00 payable).
     assert integrator.fees == network.fees == D("36000.00")
+    assert (integrator.adjustments, integrator.payable, integrator.keeps) == (
+        D("-700.00"), D("35300.00"), D("35300.00"))
     assert twin.payable + beh.payable + integrator.payable == (
-        network.outcome_payable + network.fees)
+        network.outcome_payable + network.fees + network.adjustments)
     assert (twin.earned, twin.share) == (D("110700.00"), D("0.6508"))
     assert {o.code: o.units for o in twin.outcomes}["ENG"] == D(97)
 

@@ -150,3 +150,47 @@ def test_a_bad_as_of_is_refused_with_what_was_expected(db: Db, as_of: str,
     code, _, err = invoke(db, "report", "GMHP-2017", "--as-of", as_of)
     assert code == status
     assert message in err
+
+
+@pytest.mark.parametrize("fmt", ["table", "html"])
+def test_text_and_html_end_with_where_the_report_came_from(db: Db, fmt: str) -> None:
+    """Provenance (issue 20): generated at, the ledger head and the version."""
+    code, out, _ = invoke(db, "report", "PB-SIB-2010", "--format", fmt)
+    assert code == 0
+    _, head, _ = invoke(db, "report", "PB-SIB-2010", "--format", "json")
+    position, digest = json.loads(head)["head"]["position"], json.loads(head)["head"]["hash"]
+    # One line on the page; two on a terminal, each within its width.
+    found = (re.search(r"Generated (\S+) from ledger head (\d+):([0-9a-f]{64}) by "
+                       r"outcomeledger ([0-9][0-9.]*[0-9])", out) if fmt == "html" else
+             re.search(r"Generated (\S+) by outcomeledger ([0-9][0-9.]*[0-9])\nfrom ledger "
+                       r"head (\d+):([0-9a-f]{64})", out))
+    assert found is not None
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", found[1])
+    parts = (found[2], found[3], found[4]) if fmt == "html" else (found[3], found[4],
+                                                                   found[2])
+    assert (int(parts[0]), parts[1], parts[2]) == (position, digest, "0.1.0")
+
+
+def test_json_and_csv_carry_no_generation_time(db: Db) -> None:
+    for fmt in ("json", "csv"):
+        code, out, _ = invoke(db, "report", "PB-SIB-2010", "--format", fmt)
+        assert code == 0
+        assert "Generated " not in out
+
+
+def test_html_writes_money_in_the_contract_s_currency_and_csv_plain(db: Db) -> None:
+    _, page, _ = invoke(db, "report", "PB-SIB-2010", "--format", "html")
+    assert '<td class="num">£2,790,000.00</td>' in page  # the payments table
+    assert "<dd>£2,790,000.00</dd>" in page  # the headline figures
+    _, csv_text, _ = invoke(db, "report", "PB-SIB-2010", "--format", "csv")
+    assert "2790000.00" in csv_text
+    assert "£" not in csv_text
+
+
+def test_the_text_report_writes_money_in_the_contract_s_currency(db: Db) -> None:
+    code, out, _ = invoke(db, "--width", "400", "report", "MHEP-ENF-2018", "--format", "table")
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.startswith("FY2019-Q1 "))
+    assert "-£700.00" in row
+    assert "£51,200.00" in row
+    assert "Payments per period (GBP)" in out

@@ -13,7 +13,7 @@ from datetime import date
 
 import pytest
 
-from conftest import D, agreed, apply, fig, submit
+from conftest import D, adjust, agreed, apply, fig, submit
 from outcomeledger.domain.contract.state import ContractState
 from outcomeledger.domain.payments.chain import provider_chain
 from outcomeledger.domain.payments.mechanism import compute
@@ -106,6 +106,26 @@ def test_the_integrators_own_fees_are_shown_as_paid_to_it(report: ContractReport
     assert sum((x.payable for x in report.network.providers), D(0)) == (
         report.network.outcome_payable + report.network.fees)
     assert all(x.fees is None for x in report.network.providers[:-1])
+
+
+def test_the_integrator_is_paid_the_adjustments_and_keeps_what_reaches_no_provider(
+        ) -> None:
+    # A clawback of 300 is the supplier's: the network's rows add up to what the contract
+    # pays before retention (outcomes 2,300 + fees 5,000 - 300). What reached providers:
+    # A 520 and B 410 (owed on terms), C 850 and D 200 (no terms: their payable); the
+    # integrator keeps the rest, 7,000 - 1,980 = 5,020: its own 200, the fees, the
+    # clawback, and its margins on A (130) and B (-10).
+    state = apply(network_contract(), adjust(Q3, "-300", kind="clawback"))
+    report = build_report(state, NO_HEAD)
+    integrator = row(report, "")
+    assert report.network.adjustments == report.payments.adjustments == D("-300.00")
+    assert (integrator.fees, integrator.adjustments, integrator.payable, integrator.margin,
+            integrator.keeps) == (D("5000.00"), D("-300.00"), D("4900.00"), D("120.00"),
+                                  D("5020.00"))
+    assert sum((x.payable for x in report.network.providers), D(0)) == (
+        report.payments.payable + report.payments.retained)
+    assert all(x.adjustments is None and x.keeps is None
+               for x in report.network.providers[:-1])
 
 
 def test_what_reached_a_provider_on_a_share_of_its_outcome_payments(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from pathlib import Path
 
 import click
@@ -14,8 +15,10 @@ from ..report import build_portfolio, build_report
 from ..report.csv import csv_files, to_csv
 from ..report.html import contract_html, portfolio_html
 from ..report.model import ContractReport, PortfolioReport
+from ..report.people import for_people
 from ..report.programme import ProgrammeReport, programme_sections
 from ..report.programme_html import programme_html
+from ..report.provenance import Provenance
 from ..report.tables import Section, contract_sections, portfolio_sections
 from ..report.text import to_table_text
 from ..storage.location import Location
@@ -60,18 +63,26 @@ def _sections(report: Report) -> list[Section]:
     return portfolio_sections(report)
 
 
-def render_report(report: Report, out: str, width: int | None = None) -> str:
+def render_report(report: Report, out: str, width: int | None = None,
+                  generated_at: datetime | None = None) -> str:
     """The report in format ``out`` (table, json, csv or html); tables within ``width``
-    characters (None: no limit)."""
+    characters (None: no limit); text and HTML end with a provenance line when
+    ``generated_at`` is given."""
     if out == "json":
         return _json.encode(report).decode() + "\n"
+    made = None if generated_at is None else Provenance(
+        generated_at, report.head.position, report.head.hash)
     if out == "html":
         if isinstance(report, ProgrammeReport):
             return programme_html(report)
-        return (contract_html(report) if isinstance(report, ContractReport)
-                else portfolio_html(report))
+        return (contract_html(report, made) if isinstance(report, ContractReport)
+                else portfolio_html(report, made))
     sections = _sections(report)
-    return to_csv(sections) if out == "csv" else to_table_text(sections, width) + "\n"
+    if out == "csv":
+        return to_csv(sections)
+    currency = report.currency if isinstance(report, ContractReport | ProgrammeReport) else None
+    text = to_table_text(for_people(sections, currency), width) + "\n"
+    return text if made is None else f"{text}\n{made.lines()}\n"
 
 
 @click.command("report")
@@ -147,7 +158,8 @@ def _emit(c: Context, result: Report, out: str, output: Path | None,
         write_output(output, to_xlsx(_sections(result), currency), location)
         c.say(f"wrote the xlsx report to {output}")
         return
-    text = render_report(result, out, text_width(terminal=None if output is None else False))
+    text = render_report(result, out, text_width(terminal=None if output is None else False),
+                         datetime.now(UTC))
     if output is None:
         click.echo(text, nl=False)
     else:

@@ -47,3 +47,22 @@ def worst(ratings: list[Rating]) -> Rating:
     if not rated:
         return "other"
     return max(rated, key=RATING_ORDER.index)
+
+
+def rate_improvement(gap: Decimal | None, own_test: bool, paid_on_pool: bool) -> Rating:
+    """The descriptor of an improvement outcome (domain.md b5), from its payment test
+    rather than a target: it has no target, its threshold is the bar.
+
+    - ``good``: the result clears the outcome's own threshold (paid on its own);
+    - ``approaching target``: it misses its own threshold but is paid on its pool's;
+    - ``requires improvement``: a reduction (``gap`` > 0) that no test has cleared (yet);
+    - ``inadequate``: no reduction at all (as many events as expected, or more);
+    - ``other``: no result returned yet (``gap`` None).
+    """
+    if gap is None:
+        return "other"
+    if own_test:
+        return "good"
+    if paid_on_pool:
+        return "approaching target"
+    return "requires improvement" if gap > 0 else "inadequate"

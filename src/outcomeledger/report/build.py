@@ -12,6 +12,7 @@ from datetime import date
 from ..domain.contract.state import ContractState
 from ..storage.head import Head
 from .business_case_section import business_cases
+from .improvement import improvement, walk
 from .model import (
     Basis,
     ContractReport,
@@ -51,6 +52,7 @@ def build_report(state: ContractState, head: Head, *, as_of: str | None = None,
     payers = payer_split(view)
     money = payments(view, payers)
     in_force = _terms_label(state, as_at)
+    tested = walk(view)
     return ContractReport(
         reference=state.reference, title=terms.title, buyer=terms.buyer,
         supplier=terms.supplier, currency=view.currency,
@@ -58,7 +60,8 @@ def build_report(state: ContractState, head: Head, *, as_of: str | None = None,
         head=ledger_head(head),
         stream=StreamHead(version=state.version, hash=state.head_hash),
         basis=Basis(as_of=as_of, as_at=as_at, through_period=last, terms_in_force=in_force),
-        performance=performance(view), payments=money, returns=returns(view),
+        performance=performance(view, tested), improvement=improvement(view, tested),
+        payments=money, returns=returns(view),
         register=register(view), variations=variations(view), options=options(view),
         business_cases=business_cases(view),
         network=network(view, money), payers=payers,

@@ -14,7 +14,12 @@ from html import escape
 
 from ..domain.ratings import Rating
 from .charts import actual_vs_target, payable_vs_cap
+from .currency import money
+from .improvement_model import Improvement, ImprovementResult, PoolTest
 from .model import ContractReport, PortfolioReport
+from .people import for_people
+from .provenance import Provenance
+from .register_model import Returns
 from .style import CSS
 from .tables import Cell, Section, contract_sections, portfolio_sections
 
@@ -55,7 +60,9 @@ def _cell(value: Cell, column: str) -> tuple[str, str]:
 
 def table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r: True,
            caption: str | None = None, *, by_contract: bool = False) -> str:
-    """A captioned table; the ``contract`` column is dropped unless rows are contracts."""
+    """A captioned table; the ``contract`` column is dropped unless rows are contracts.
+    Amounts of money are :class:`~.currency.Money` (see :func:`.people.for_people`) and
+    write themselves with the currency's sign."""
     rows = [r for r in section.rows if keep(r)]
     if not rows:
         return f"<p class=\"empty\">{escape(caption or section.title)}: none recorded.</p>"
@@ -82,7 +89,12 @@ def table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
-def page(title: str, body: Sequence[str]) -> str:
+def page(title: str, body: Sequence[str], provenance: Provenance | None = None) -> str:
+    """The page; with ``provenance``, a closing line saying when, from which ledger head
+    and by which version it was generated."""
+    if provenance is not None:
+        body = [*body, f'<footer><p class="provenance">{escape(provenance.line())}</p>'
+                "</footer>"]
     return "\n".join([
         "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
@@ -96,13 +108,6 @@ def verify_section(position: int, digest: str, extra: str = "") -> str:
             f"head hash is <code class=\"hash\">{digest}</code>{extra}. Anyone holding the "
             "ledger or an evidence pack can recompute it: "
             f"<code>outcomeledger audit verify --head {position}:{digest}</code>.</p></section>")
-
-
-def _active(row: tuple[Cell, ...]) -> bool:
-    """A payments row with any amount in it besides the running total and the cap
-    (columns: contract, period, earned ... payable, cumulative_payable, certified,
-    true_up, contract_cap)."""
-    return any(isinstance(v, Decimal) and v != 0 for v in row[2:8] + row[9:11])
 
 
 def _targets(r: ContractReport) -> list[tuple[str, Decimal, Decimal, Rating]]:
@@ -140,47 +145,63 @@ def _matrix(r: ContractReport) -> str:
             f"<tbody>{''.join(body)}</tbody></table></div>")
 
 
-def contract_html(r: ContractReport) -> str:
-    s = {x.name: x for x in contract_sections(r)}
+def contract_html(r: ContractReport, provenance: Provenance | None = None) -> str:
+    # Every section as its HTML table, money in the contract's currency.
+    s = {x.name: table(x) for x in for_people(contract_sections(r), r.currency)}
     ret = r.returns
     body = [
-        *_header(r), "<main>", *_performance(r, s), *_payments(r, s),
+        *_header(r), "<main>", *_performance(r, s), *_improvement(r, s), *_payments(r, s),
         '<section id="returns" aria-labelledby="returns-h"><h2 id="returns-h">Returns</h2>',
-        f"<p>{ret.expected} expected by {ret.expected_by}: {ret.received} received, "
-        f"{ret.missing} missing, {ret.late} late, {ret.rejected} rejected.</p>",
-        table(s["returns"]), "</section>",
+        f"<p>{_expected(ret)}: {ret.received} received, {ret.missing} missing, "
+        f"{ret.late} late, {ret.rejected} rejected.</p>",
+        s["returns"], "</section>",
         '<section id="register" aria-labelledby="register-h">',
         '<h2 id="register-h">Restatements and clawbacks</h2>',
-        table(s["restatements"]), table(s["adjustments"]), "</section>",
+        s["restatements"], s["adjustments"], "</section>",
         '<section id="variations" aria-labelledby="variations-h">',
-        '<h2 id="variations-h">Variation log</h2>', table(s["variations"]), "</section>",
+        '<h2 id="variations-h">Variation log</h2>', s["variations"], "</section>",
         *(['<section id="options" aria-labelledby="options-h">',
-           '<h2 id="options-h">Extension and break options</h2>', table(s["options"]),
+           '<h2 id="options-h">Extension and break options</h2>', s["options"],
            "</section>"] if "options" in s else []),
         *(['<section id="business-cases" aria-labelledby="business-cases-h">',
            '<h2 id="business-cases-h">Base contract and business cases</h2>',
            table(s["business_cases"]), "</section>"] if "business_cases" in s else []),
         *_network(r, s),
         '<section id="payers" aria-labelledby="payers-h"><h2 id="payers-h">Payer split</h2>',
-        table(s["payers"]), table(s["payer_split"]), "</section>",
+        s["payers"], s["payer_grid"], "</section>",
         '<section id="social-value" aria-labelledby="sv-h"><h2 id="sv-h">Social value</h2>',
-        table(s["social_value"]), "</section>",
+        s["social_value"], "</section>",
         verify_section(r.head.position, r.head.hash,
                 f" (this contract's stream at version {r.stream.version}, hash "
                 f'<code class="hash">{r.stream.hash}</code>)'),
         "</main>"]
-    return page(f"Accountability report: {r.reference}", body)
+    return page(f"Accountability report: {r.reference}", body, provenance)
+
+
+def _expected(ret: Returns) -> str:
+    """What returns the contract expects, by its outcomes' reporting basis."""
+    parts = []
+    if ret.periods_expected or not ret.results_expected:
+        parts.append(f"{ret.periods_expected} periodic return(s) expected by "
+                     f"{ret.expected_by}")
+    if ret.results_expected:
+        awaited = (f", awaiting {escape(', '.join(ret.results_awaited))}"
+                   if ret.results_awaited else "")
+        parts.append(f"{ret.results_expected} result(s) expected, one per improvement "
+                     f"outcome in force{awaited}")
+    return "; ".join(parts)
 
 
 def _header(r: ContractReport) -> list[str]:
     """The title, the basis, the headline figures and the links to the sections."""
     pay, perf, cur = r.payments, r.performance, r.currency
     contract_cap = next((c for c in pay.caps if c.kind == "contract"), None)
-    figures = [("Earned at the rate card", f"{pay.earned:,}"),
-               ("Above caps (earned, not payable)", f"{pay.above_cap:,}"),
-               ("Payable", f"{pay.payable:,}"), ("Certified", f"{pay.certified:,}"),
+    figures = [("Earned at the rate card", money(pay.earned, cur)),
+               ("Above caps (earned, not payable)", money(pay.above_cap, cur)),
+               ("Payable", money(pay.payable, cur)), ("Certified", money(pay.certified, cur)),
                ("Contract cap headroom", "no contract cap" if contract_cap is None
-                else f"{contract_cap.headroom:,} of {contract_cap.limit:,}"),
+                else f"{money(contract_cap.headroom, cur)} of "
+                     f"{money(contract_cap.limit, cur)}"),
                ("Overall rating", _badge(perf.overall))]
     as_of = f"; as of {escape(r.basis.as_of)}" if r.basis.as_of else ""
     as_at = f"; terms and periods as at {r.basis.as_at}" if r.basis.as_at else ""
@@ -193,10 +214,17 @@ def _header(r: ContractReport) -> list[str]:
         '<dl class="figures">' + "".join(f"<div><dt>{escape(k)}</dt><dd>{v}</dd></div>"
                                          for k, v in figures) + "</dl></header>",
         '<nav aria-label="Sections"><ol>' + "".join(
-            f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in _NAV) + "</ol></nav>"]
+            f'<li><a href="#{a}">{escape(t)}</a></li>' for a, t in _nav(r)) + "</ol></nav>"]
 
 
-def _performance(r: ContractReport, s: dict[str, Section]) -> list[str]:
+def _nav(r: ContractReport) -> tuple[tuple[str, str], ...]:
+    """The section links: the improvement test after performance where there is one."""
+    if r.improvement is None:
+        return _NAV
+    return (_NAV[0], ("improvement", "Improvement test"), *_NAV[1:])
+
+
+def _performance(r: ContractReport, s: dict[str, str]) -> list[str]:
     """The performance section: the rating scale, the targets chart and the tables."""
     perf = r.performance
     scale = perf.ratings
@@ -213,10 +241,88 @@ def _performance(r: ContractReport, s: dict[str, Section]) -> list[str]:
         f'<figure class="chart">{chart_targets}<figcaption>Cumulative actual against target '
         "for every outcome and social value commitment with a target.</figcaption></figure>"
         if chart_targets else "<p>No outcome has a target to chart.</p>",
-        table(s["performance_cumulative"]), _matrix(r), "</section>"]
+        s["performance_cumulative"], _matrix(r), "</section>"]
 
 
-def _payments(r: ContractReport, s: dict[str, Section]) -> list[str]:
+def _cohort_text(x: ImprovementResult, cur: str) -> str:
+    """One improvement outcome's result and tests in words, with every figure a reader
+    needs to check it."""
+    name = f"<strong>{escape(x.code)}</strong> ({escape(x.name)})"
+    if x.observed is None or x.expected is None:
+        why = "no result returned yet" if x.in_force else (
+            "retired before any result was returned; nothing paid")
+        return f"<li>{name}: {why}.</li>"
+    exposure = ("a cohort of " + _amount(x.exposure) if x.exposure_basis == "cohort_size"
+                else f"an exposure of {_amount(x.exposure)} ({escape(x.exposure_basis)})")
+    text = (f"{name}, result returned for {escape(x.result_period or '')}: "
+            f"{_amount(x.observed)} events observed ({_amount(x.observed_rate)} per "
+            f"{_amount(x.per)}) "
+            f"against {_amount(x.expected)} expected at the baseline of {_amount(x.baseline)} per "
+            f"{_amount(x.per)} for {exposure}: {_amount(x.gap)} events avoided, a reduction of "
+            f"{_amount(x.reduction_pct)}%")
+    if x.threshold_pct is None:
+        text += " (no threshold of its own)"
+    else:
+        verdict = "clears" if x.own_test == "passed" else "is below"
+        text += f", which {verdict} its own threshold of {_amount(x.threshold_pct)}%"
+    if x.own_test != "passed" and x.pool is not None:
+        pool = {"passed": "cleared", "failed": "missed",
+                "no result": "not yet judged"}.get(x.pool_test or "", "not judged")
+        text += f"; its pool {escape(x.pool)} {pool} its threshold of " \
+                f"{_amount(x.pool_threshold_pct)}%"
+    if x.payable:
+        price = "" if x.price is None else f" × {money(x.price, cur)} per event"
+        text += (f". Paid on its {escape(x.paid_on or '')}: {_amount(x.units_paid)} events "
+                 f"avoided{price} = <strong>{money(x.payable, cur)}</strong> (in "
+                 f"{escape(', '.join(x.paid_in))})")
+    else:
+        text += ". Nothing paid"
+    return f"<li>{text}. Rating: {_badge(x.rating)}</li>"
+
+
+def _pool_text(p: PoolTest, cur: str) -> str:
+    members = escape(", ".join(p.members))
+    if p.test == "no result":
+        return (f"<li>Pool <strong>{escape(p.pool)}</strong> ({members}): not judged yet, "
+                f"awaiting the result of {escape(', '.join(p.awaiting))}; threshold "
+                f"{_amount(p.threshold_pct)}%.</li>")
+    verdict = "clears" if p.test == "passed" else "misses"
+    return (f"<li>Pool <strong>{escape(p.pool)}</strong> ({members}), judged in "
+            f"{escape(p.tested_in or '')}: {_amount(p.observed)} events observed against "
+            f"{_amount(p.expected)} expected, {_amount(p.gap)} avoided, a pooled reduction of "
+            f"{_amount(p.reduction_pct)}%, which {verdict} its threshold of "
+            f"{_amount(p.threshold_pct)}%. Paid to members below their own threshold because "
+            f"of it: <strong>{money(p.payable_on_pool, cur)}</strong>.</li>")
+
+
+def _improvement(r: ContractReport, s: dict[str, str]) -> list[str]:
+    """The improvement test (domain.md b5): why outcomes paid on a reduction against a
+    baseline or comparison group were paid, or not, with figures a reader can check."""
+    imp: Improvement | None = r.improvement
+    if imp is None:
+        return []
+    cur = r.currency
+    return [
+        '<section id="improvement" aria-labelledby="improvement-h">',
+        '<h2 id="improvement-h">Improvement outcomes: the test behind the payments</h2>',
+        "<p>These outcomes are paid on the events avoided: the events expected at the "
+        "baseline (comparison group) rate for the cohort, minus those observed. An outcome "
+        "is paid when its reduction clears its own threshold or, failing that, when its "
+        "pool's reduction over all its members clears the pool's threshold. Thresholds are "
+        "compared unrounded (a reduction of 9.996% does not clear 10%). Ratings follow "
+        "the test: good (own threshold cleared), approaching target (paid on the pool), "
+        "requires "
+        "improvement (a reduction, no test cleared yet), inadequate (no reduction), other "
+        "(no result yet).</p>",
+        "<ul>" + "".join(_cohort_text(x, cur) for x in imp.outcomes) + "</ul>",
+        *(["<ul>" + "".join(_pool_text(p, cur) for p in imp.pools) + "</ul>"]
+          if imp.pools else []),
+        f"<p>Paid on improvement outcomes in all: <strong>{money(imp.payable, cur)}"
+        "</strong>.</p>",
+        s["improvement"], s["improvement_pools"], "</section>"]
+
+
+def _payments(r: ContractReport, s: dict[str, str]) -> list[str]:
     """The payments section: the payable-against-cap chart, the cost per outcome and the
     tables."""
     pay, cur = r.payments, r.currency
@@ -227,40 +333,56 @@ def _payments(r: ContractReport, s: dict[str, Section]) -> list[str]:
         f'<figure class="chart">{chart_payable}<figcaption>Cumulative payable and earned by '
         "period, against the contract cap in force.</figcaption></figure>"
         if chart_payable else "<p>No period has any payment activity yet.</p>",
-        f"<p>Cost per outcome achieved: {_amount(pay.cost_per_outcome)} "
-        f"({pay.outcome_payable:,} outcome payments for {pay.units:,} outcomes).</p>",
-        table(s["caps"]), table(s["payments"], _active,
-                                  f"Payments per period ({cur}; periods with activity)"),
-        table(s["outcome_costs"]), "</section>"]
+        "<p>Cost per outcome is shown for each outcome on its own (payable ÷ units "
+        "achieved, against the rate card's price): outcomes of different kinds are not "
+        "averaged together.</p>",
+        s["caps"], s["payments"], s["outcome_costs"], "</section>"]
 
 
-def _network(r: ContractReport, s: dict[str, Section]) -> list[str]:
+def _network(r: ContractReport, s: dict[str, str]) -> list[str]:
     """The delivery network: what reached whom, then whether the market is diversifying."""
     m = r.network.market
     lead = "<p>No delivery network is recorded.</p>" if m is None else (
-        f"<p>Provider payments {m.provider_payments:,} {escape(r.currency)} (what the "
+        f"<p>Provider payments {money(m.provider_payments, r.currency)} (what the "
         "integrator owes a provider on its terms, else its share of the outcome payments): "
         f"SME {_pct(m.sme_share)}, VCSE {_pct(m.vcse_share)} (kind not recorded "
         f"{_pct(m.kind_unrecorded_share)}), local {_pct(m.local_share)} (not recorded "
         f"{_pct(m.local_unrecorded_share)}); "
-        f"concentration (Herfindahl–Hirschman, 0–10,000) {_amount(m.hhi)}. The "
-        f"integrator's row includes the contract's fees ({r.network.fees:,}).</p>")
+        f"concentration (Herfindahl–Hirschman, 0–10,000) {_amount(m.hhi)}.</p>"
+        + _integrator(r))
     return ['<section id="network" aria-labelledby="network-h">',
-            '<h2 id="network-h">Delivery network</h2>', lead, table(s["network"]),
-            table(s["network_outcomes"]), table(s["network_market"]),
-            table(s["network_entrants"]), "</section>"]
+            '<h2 id="network-h">Delivery network</h2>', lead, s["network"],
+            s["network_outcomes"], s["network_market"],
+            s["network_entrants"], "</section>"]
+
+
+def _integrator(r: ContractReport) -> str:
+    """What the integrator is paid beyond its own outcomes, and what it keeps."""
+    row = next((x for x in r.network.providers if not x.id), None)
+    if row is None:
+        return ""
+    cur, net = r.currency, r.network
+    margin = "" if row.margin is None else (
+        f", its margin on providers paid on their terms {money(row.margin, cur)}")
+    keeps = "" if row.keeps is None else (
+        f" After what reached the providers, the integrator keeps "
+        f"<strong>{money(row.keeps, cur)}</strong>.")
+    return (f"<p>The integrator, {escape(net.integrator)}, is paid the contract's fees "
+            f"({money(net.fees, cur)}) and its adjustments ({money(net.adjustments, cur)}) "
+            f"besides the outcome payments for its own figures "
+            f"({money(row.payable - net.fees - net.adjustments, cur)}){margin}.{keeps}</p>")
 
 
 def _pct(share: Decimal | None) -> str:
     return "—" if share is None else f"{share * 100:.2f}%"
 
 
-def portfolio_html(p: PortfolioReport) -> str:
-    (section,) = portfolio_sections(p)
+def portfolio_html(p: PortfolioReport, provenance: Provenance | None = None) -> str:
+    (section,) = for_people(portfolio_sections(p))
     body = ['<header><p class="kicker">Accountability report</p><h1>Portfolio summary</h1>',
             f'<p class="lead">{len(p.contracts)} contract(s).</p></header>', "<main>",
             '<section aria-labelledby="portfolio-h"><h2 id="portfolio-h">Contracts</h2>',
             table(section, caption="Every contract: payments, caps, rating, returns",
                    by_contract=True),
             "</section>", verify_section(p.head.position, p.head.hash), "</main>"]
-    return page("Accountability report: portfolio", body)
+    return page("Accountability report: portfolio", body, provenance)

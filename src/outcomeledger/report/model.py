@@ -19,11 +19,12 @@ from msgspec import Struct
 
 from ..domain.payments.schedule import PeriodAmounts
 from ..domain.ratings import Rating
+from .improvement_model import Improvement
 from .network_model import Network
 from .register_model import Register, Returns, VariationEntry
 
 FORMAT = "outcomeledger-report"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: no blended cost_per_outcome (issue 20)
 
 Trend = Literal["up", "down", "level"]
 CapKind = Literal["contract", "outcome_units", "outcome_value", "participant", "payer"]
@@ -71,7 +72,7 @@ class PeriodPerformance(Struct, frozen=True):
 
 
 class CumulativePerformance(Struct, frozen=True):
-    target_basis: Literal["lifetime", "per_period", "none"]
+    target_basis: Literal["lifetime", "per_period", "none", "improvement_test"]
     target: Decimal | None
     actual: Decimal
     variance: Decimal | None
@@ -98,6 +99,8 @@ class Performance(Struct, frozen=True):
 
 class PeriodMoney(PeriodAmounts, frozen=True):
     contract_cap: Decimal | None
+    retention_held: Decimal  # withheld in the period (``retained`` when positive)
+    retention_released: Decimal  # released in it (``-retained`` when negative)
 
 
 class OutcomeMoney(Struct, frozen=True):
@@ -107,7 +110,8 @@ class OutcomeMoney(Struct, frozen=True):
     earned: Decimal
     above_cap: Decimal
     payable: Decimal
-    cost_per_unit: Decimal | None
+    price: Decimal | None  # the rate card's price per unit in the terms read (null: tiers)
+    cost_per_unit: Decimal | None  # payable / units: what each outcome achieved cost
 
 
 class CapUse(Struct, frozen=True):
@@ -127,12 +131,12 @@ class Payments(Struct, frozen=True):
     adjustments: Decimal
     fees: Decimal
     retained: Decimal
+    retention_held: Decimal
+    retention_released: Decimal
     payable: Decimal
     certified: Decimal
     outstanding: Decimal
     outcome_payable: Decimal
-    units: Decimal
-    cost_per_outcome: Decimal | None
     caps: tuple[CapUse, ...]
     outcomes: tuple[OutcomeMoney, ...]
     periods: tuple[PeriodMoney, ...]
@@ -233,6 +237,7 @@ class ContractReport(Struct, frozen=True, kw_only=True):
     stream: StreamHead
     basis: Basis
     performance: Performance
+    improvement: Improvement | None
     payments: Payments
     returns: Returns
     register: Register

@@ -86,11 +86,11 @@ def _provider_row(view: View, provider: Provider, latest: Provider, earned: Deci
     return ProviderShare(
         id=provider.id, name=provider.name, kind=provider.kind, local=provider.local,
         joined=latest.joined, left=latest.left, earned=view.money(earned),
-        share=share(earned, total_earned), fees=None, payable=payable,
+        share=share(earned, total_earned), fees=None, adjustments=None, payable=payable,
         buyer_pays=None if chain is None else chain.buyer_pays, owed=owed,
         margin=None if chain is None else chain.margin,
         provider_payments=payable if owed is None else owed,
-        payments_basis="payable" if owed is None else "owed", outcomes=outcomes)
+        payments_basis="payable" if owed is None else "owed", keeps=None, outcomes=outcomes)
 
 
 def network(view: View, money: Payments) -> Network:
@@ -98,7 +98,8 @@ def network(view: View, money: Payments) -> Network:
     integrator = terms.supplier
     if not terms.providers:
         return Network(integrator=integrator, outcome_payable=money.outcome_payable,
-                       fees=money.fees, providers=(), market=None)
+                       fees=money.fees, adjustments=money.adjustments, providers=(),
+                       market=None)
     earned, by_outcome = _attribute(view)
     total_earned = sum((p.earned for p in view.periods), ZERO)
     latest = {p.id: p for p in view.state.current_terms.providers}
@@ -111,12 +112,19 @@ def network(view: View, money: Payments) -> Network:
             chains.get(provider.id), _outcomes(view, by_outcome, provider.id)))
     rest_earned = total_earned - sum((x.earned for x in rows), ZERO)
     rest_payable = money.outcome_payable - sum((x.payable for x in rows), ZERO)
+    # The supplier is paid the fees and the adjustments (bonuses, clawbacks, credits) as
+    # well as its own outcomes; it keeps what of all that does not reach a provider.
+    payable = view.money(rest_payable) + money.fees + money.adjustments
+    reached = sum((x.provider_payments or ZERO for x in rows), ZERO)
+    margins = [x.margin for x in rows if x.margin is not None]
     integrator_row = ProviderShare(
         id="", name=integrator, kind=None, local=None, joined=None, left=None,
         earned=view.money(rest_earned), share=share(rest_earned, total_earned),
-        fees=money.fees, payable=view.money(rest_payable) + money.fees, buyer_pays=None,
-        owed=None, margin=None, provider_payments=None, payments_basis=None,
+        fees=money.fees, adjustments=money.adjustments, payable=payable, buyer_pays=None,
+        owed=None, margin=sum(margins, ZERO) if margins else None, provider_payments=None,
+        payments_basis=None,
+        keeps=money.outcome_payable + money.fees + money.adjustments - reached,
         outcomes=_outcomes(view, by_outcome, ""))
     return Network(integrator=integrator, outcome_payable=money.outcome_payable,
-                   fees=money.fees, providers=(*rows, integrator_row),
-                   market=market(view, rows))
+                   fees=money.fees, adjustments=money.adjustments,
+                   providers=(*rows, integrator_row), market=market(view, rows))

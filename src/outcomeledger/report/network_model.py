@@ -39,12 +39,14 @@ class ProviderShare(Struct, frozen=True):
     earned: Decimal
     share: Decimal
     fees: Decimal | None
+    adjustments: Decimal | None  # the integrator's row: the contract's adjustments
     payable: Decimal
     buyer_pays: Decimal | None
     owed: Decimal | None
     margin: Decimal | None
     provider_payments: Decimal | None
     payments_basis: PaymentsBasis | None
+    keeps: Decimal | None  # the integrator's row: what stays with it
     outcomes: tuple[ProviderOutcome, ...]
 
 
@@ -70,5 +72,6 @@ class Network(Struct, frozen=True):
     integrator: str
     outcome_payable: Decimal
     fees: Decimal
+    adjustments: Decimal
     providers: tuple[ProviderShare, ...]
     market: Market | None

@@ -130,17 +130,17 @@ def payments(view: View, payers: tuple[PayerStatement, ...]) -> Payments:
         for line in p.lines:
             lines[line.outcome].append(line)
     outcomes = []
+    prices = {o.code: o.price for o in view.terms.outcomes}
     for code, mine in lines.items():
         got = {f: sum((getattr(x, f) for x in mine), ZERO)
                for f in ("units", "earned", "above_cap", "payable")}
         outcomes.append(OutcomeMoney(
             code=code, name=mine[-1].name, units=units(got["units"]),
             earned=view.money(got["earned"]), above_cap=view.money(got["above_cap"]),
-            payable=view.money(got["payable"]),
+            payable=view.money(got["payable"]), price=_money_or_none(view, prices.get(code)),
             cost_per_unit=view.money(got["payable"] / got["units"]) if got["units"] else None))
     earned, above = _total(view, "earned"), _total(view, "above_cap")
     outcome_payable = earned - above
-    all_units = sum((o.units for o in outcomes), ZERO)
     caps: list[CapUse] = []
     max_value = view.terms.max_value
     if max_value is not None:
@@ -163,12 +163,16 @@ def payments(view: View, payers: tuple[PayerStatement, ...]) -> Payments:
     periods = tuple(PeriodMoney(
         **{f: view.money(getattr(p, f)) for f in _MONEY_FIELDS}, period=p.period,
         contract_cap=_money_or_none(view, view.state.terms_for(
-            view.period(p.period)).max_value))
+            view.period(p.period)).max_value),
+        # A period withholds or releases, never both (the retention step): the sign says.
+        retention_held=view.money(max(p.retained, ZERO)),
+        retention_released=view.money(max(-p.retained, ZERO)))
         for p in view.periods)
     return Payments(
         earned=earned, above_cap=above, adjustments=_total(view, "adjustments"),
-        fees=_total(view, "fees"), retained=_total(view, "retained"), payable=payable,
-        certified=certified, outstanding=payable - certified, outcome_payable=outcome_payable,
-        units=units(all_units),
-        cost_per_outcome=view.money(outcome_payable / all_units) if all_units else None,
+        fees=_total(view, "fees"), retained=_total(view, "retained"),
+        retention_held=sum((p.retention_held for p in periods), ZERO),
+        retention_released=sum((p.retention_released for p in periods), ZERO),
+        payable=payable, certified=certified, outstanding=payable - certified,
+        outcome_payable=outcome_payable,
         caps=tuple(caps), outcomes=tuple(outcomes), periods=periods)

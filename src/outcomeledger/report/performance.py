@@ -15,6 +15,7 @@ from typing import Literal
 from ..domain.money import ZERO
 from ..domain.ratings import rate, worst
 from ..domain.terms import Outcome
+from .improvement import Walk, walk
 from .model import (
     CumulativePerformance,
     Mission,
@@ -50,6 +51,31 @@ def _trend(change: Decimal | None) -> Trend | None:
     return "up" if change > 0 else "down" if change < 0 else "level"
 
 
+def _improvement(view: View, o: Outcome, in_force: bool, done: Walk) -> OutcomePerformance:
+    """An improvement outcome has no target: each period with a result for it, rated by
+    its payment test as known then, and the latest result rated by the test now (the
+    latest result stands; results are not added up)."""
+    rows: list[PeriodPerformance] = []
+    previous: Decimal | None = None
+    for p in view.periods:
+        rating = done.period_ratings.get((o.code, p.period))
+        if rating is None:
+            continue
+        actual = view.actuals.get((p.period, o.code), ZERO)
+        change = None if previous is None else units(actual - previous)
+        rows.append(PeriodPerformance(
+            period=p.period, target=None, actual=units(actual), variance=None,
+            pct_of_target=None, change=change, trend=_trend(change), rating=rating))
+        previous = actual
+    cumulative = CumulativePerformance(
+        target_basis="improvement_test", target=None,
+        actual=rows[-1].actual if rows else units(ZERO), variance=None, pct_of_target=None,
+        rating=done.rating(o))
+    return OutcomePerformance(code=o.code, name=o.name, kind=o.kind, unit=o.unit,
+                              in_force=in_force, lifetime_target=None,
+                              cumulative=cumulative, periods=tuple(rows))
+
+
 def _outcome(view: View, o: Outcome, in_force: bool) -> OutcomePerformance:
     scale = view.ratings
     rows: list[PeriodPerformance] = []
@@ -75,7 +101,7 @@ def _outcome(view: View, o: Outcome, in_force: bool) -> OutcomePerformance:
         previous = actual
         total += actual
     lifetime: Decimal | None
-    basis: Literal["lifetime", "per_period", "none"]
+    basis: Literal["lifetime", "per_period", "none", "improvement_test"]
     if isinstance(o.target, dict):
         lifetime = sum(o.target.values(), ZERO)
         basis, cumulative_target = "per_period", target_sum
@@ -95,9 +121,15 @@ def _outcome(view: View, o: Outcome, in_force: bool) -> OutcomePerformance:
                               cumulative=cumulative, periods=tuple(rows))
 
 
-def performance(view: View) -> Performance:
+def performance(view: View, done: Walk | None = None) -> Performance:
+    """Every outcome against its target; an improvement outcome by its payment test
+    (``done``: the improvement walk, when the caller has it already)."""
     scale = view.ratings
-    outcomes = tuple(_outcome(view, o, in_force) for o, in_force in _outcomes(view))
+    if done is None and any(o.kind == "improvement" for o, _f in _outcomes(view)):
+        done = walk(view)
+    outcomes = tuple(
+        _improvement(view, o, in_force, done) if o.kind == "improvement" and done
+        else _outcome(view, o, in_force) for o, in_force in _outcomes(view))
     return Performance(
         ratings=RatingScale(good=scale.good, approaching=scale.approaching,
                             requires_improvement=scale.requires_improvement,

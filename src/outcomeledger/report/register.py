@@ -35,10 +35,19 @@ from .view import View, units
 # -- returns ---------------------------------------------------------------------------
 
 
+def periodic(terms: ContractTerms) -> bool:
+    """Whether the terms expect a return every period (the contract's cadence): some
+    outcome is counted or measured per period, or a KPI is. Improvement outcomes are
+    reported once, as a result per cohort (domain.md b5), not every period."""
+    return bool(terms.kpis) or any(o.kind != "improvement" for o in terms.outcomes)
+
+
 def returns(view: View) -> Returns:
-    """Expected returns: every period of the term through the last period with activity,
-    per provider once any provider has returned on its own, else per contract. A
-    contract-level return (no provider) covers the whole network for its period."""
+    """Expected returns, by the outcomes' reporting basis: every period of the term through
+    the last period with activity while the terms in force for it expect periodic returns
+    (:func:`periodic`), per provider once any provider has returned on its own, else per
+    contract (a contract-level return covers the whole network for its period); and one
+    result per improvement outcome in force, whenever it is returned."""
     state = view.state
     terms = state.current_terms
     received = {k: s for k, s in state.returns.items() if view.included(k[0])}
@@ -48,11 +57,17 @@ def returns(view: View) -> Returns:
         period = view.period(p.period)
         if period.end < terms.start or period.start > terms.end:
             continue
-        network = state.terms_for(period).providers  # a provider joins from its variation
+        in_force = state.terms_for(period)
+        if not periodic(in_force):
+            continue
+        network = in_force.providers  # a provider joins from its variation
         if not by_provider or not network or (p.period, "") in received:
             expected.append((p.period, ""))
         else:
             expected += [(p.period, x.id) for x in network]
+    results = [o.code for o in view.terms.outcomes if o.kind == "improvement"]
+    returned = {key[2] for key in view.figures}
+    awaited = tuple(code for code in results if code not in returned)
     keys = list(dict.fromkeys([*expected, *received]))
     keys.sort(key=lambda k: (view.period(k[0]), k[1]))
     rows = []
@@ -70,7 +85,9 @@ def returns(view: View) -> Returns:
             validated=status.validated is not None, restatements=len(status.restated),
             first_recorded_at=first.recorded_at, first_recorded_by=first.recorded_by))
     return Returns(
-        expected_by="provider" if by_provider else "contract", expected=len(expected),
+        expected_by="provider" if by_provider else "contract",
+        expected=len(expected) + len(results), periods_expected=len(expected),
+        results_expected=len(results), results_awaited=awaited,
         received=sum(1 for r in rows if r.status != "missing"),
         missing=sum(1 for r in rows if r.status == "missing"),
         late=sum(1 for r in rows if r.late),

@@ -31,7 +31,10 @@ class ReturnRow(Struct, frozen=True):
 
 class Returns(Struct, frozen=True):
     expected_by: Literal["provider", "contract"]
-    expected: int
+    expected: int  # periods_expected + results_expected
+    periods_expected: int  # returns due every period (the cadence)
+    results_expected: int  # one result per improvement outcome in force
+    results_awaited: tuple[str, ...]  # improvement outcomes with no result yet
     received: int
     missing: int
     late: int

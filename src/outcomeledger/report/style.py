@@ -50,6 +50,8 @@ td.none { color: var(--muted); }
 .chart-svg { height: auto; font-family: system-ui, sans-serif; }
 figcaption { font-size: .85rem; color: var(--muted); }
 .empty { color: var(--muted); font-style: italic; }
+footer { margin-top: 2rem; border-top: 1px solid var(--rule); }
+.provenance { color: var(--muted); font-size: .8rem; overflow-wrap: anywhere; }
 @page { size: A4; margin: 14mm; }
 @media print {
   body { max-width: none; padding: 0; font-size: 10pt; }

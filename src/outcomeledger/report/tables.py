@@ -27,8 +27,8 @@ class Section:
 
 
 def contract_sections(r: ContractReport) -> list[Section]:
-    return [_summary(r), *_performance(r), *_payments(r), *_records(r), *_options(r),
-            *_business_cases(r), *_shares(r), _social_value(r)]
+    return [_summary(r), *_performance(r), *_improvement(r), *_payments(r), *_records(r),
+            *_options(r), *_business_cases(r), *_shares(r), _social_value(r)]
 
 
 def _summary(r: ContractReport) -> Section:
@@ -62,25 +62,55 @@ def _performance(r: ContractReport) -> list[Section]:
     ]
 
 
+def _improvement(r: ContractReport) -> list[Section]:
+    """The improvement test (domain.md b5): one row per outcome paid on a reduction, one
+    per pooled test; none for a contract without improvement outcomes."""
+    imp = r.improvement
+    if imp is None:
+        return []
+    ref = r.reference
+    return [
+        Section("improvement", "Improvement outcomes: result against the baseline, the "
+                "tests and what they paid", (
+                    "contract", "outcome", "in_force", "result_period", "baseline", "per",
+                    "exposure", "expected", "observed", "observed_rate", "gap",
+                    "reduction_pct", "threshold_pct", "own_test", "pool", "pool_test",
+                    "paid_on", "units_paid", "price", "payable", "rating"),
+                [(ref, x.code, x.in_force, x.result_period, x.baseline, x.per, x.exposure,
+                  x.expected, x.observed, x.observed_rate, x.gap, x.reduction_pct,
+                  x.threshold_pct, x.own_test, x.pool, x.pool_test, x.paid_on,
+                  x.units_paid, x.price, x.payable, x.rating) for x in imp.outcomes]),
+        Section("improvement_pools", "Improvement outcomes: pooled tests", (
+            "contract", "pool", "members", "tested_in", "awaiting", "expected", "observed",
+            "gap", "reduction_pct", "threshold_pct", "test", "payable_on_pool"),
+            [(ref, x.pool, "; ".join(x.members), x.tested_in, "; ".join(x.awaiting),
+              x.expected, x.observed, x.gap, x.reduction_pct, x.threshold_pct, x.test,
+              x.payable_on_pool) for x in imp.pools]),
+    ]
+
+
 def _payments(r: ContractReport) -> list[Section]:
     """Payments per period, against the caps, and per outcome."""
     ref = r.reference
     pay = r.payments
     return [
         Section("payments", f"Payments per period ({r.currency})", (
-            "contract", "period", "earned", "above_cap", "adjustments", "fees", "retained",
-            "payable", "cumulative_payable", "certified", "true_up", "contract_cap"),
-            [(ref, p.period, p.earned, p.above_cap, p.adjustments, p.fees, p.retained,
-              p.payable, p.cumulative_payable, p.certified, p.true_up, p.contract_cap)
-             for p in pay.periods]),
+            "contract", "period", "earned", "above_cap", "adjustments", "fees",
+            "retention_held", "retention_released", "payable", "cumulative_payable",
+            "certified", "true_up", "contract_cap"),
+            [(ref, p.period, p.earned, p.above_cap, p.adjustments, p.fees, p.retention_held,
+              p.retention_released, p.payable, p.cumulative_payable, p.certified, p.true_up,
+              p.contract_cap) for p in pay.periods]),
         Section("caps", "Payments against every cap", (
             "contract", "kind", "subject", "measure", "limit", "used", "headroom", "reached",
             "note"), [(ref, c.kind, c.subject, c.measure, c.limit, c.used, c.headroom,
                        c.reached, c.note) for c in pay.caps]),
-        Section("outcome_costs", "Payments and cost per outcome achieved", (
+        Section("outcome_costs", f"Cost per outcome, each outcome on its own ({r.currency}; "
+                "cost per unit = payable / units achieved, against the rate card's price)", (
             "contract", "outcome", "name", "units", "earned", "above_cap", "payable",
-            "cost_per_unit"), [(ref, o.code, o.name, o.units, o.earned, o.above_cap,
-                                o.payable, o.cost_per_unit) for o in pay.outcomes]),
+            "price", "cost_per_unit"), [(ref, o.code, o.name, o.units, o.earned, o.above_cap,
+                                         o.payable, o.price, o.cost_per_unit)
+                                        for o in pay.outcomes]),
     ]
 
 
@@ -151,11 +181,12 @@ def _shares(r: ContractReport) -> list[Section]:
         Section("network", "Delivery network: share of earned, of payments, and what "
                 "reached each provider", (
                     "contract", "provider", "name", "kind", "local", "joined", "left",
-                    "earned", "share", "fees", "payable", "buyer_pays", "owed", "margin",
-                    "provider_payments", "payments_basis"),
+                    "earned", "share", "fees", "adjustments", "payable", "buyer_pays",
+                    "owed", "margin", "provider_payments", "payments_basis", "keeps"),
                 [(ref, x.id or "integrator", x.name, x.kind, x.local, x.joined, x.left,
-                  x.earned, x.share, x.fees, x.payable, x.buyer_pays, x.owed, x.margin,
-                  x.provider_payments, x.payments_basis) for x in r.network.providers]),
+                  x.earned, x.share, x.fees, x.adjustments, x.payable, x.buyer_pays, x.owed,
+                  x.margin, x.provider_payments, x.payments_basis, x.keeps)
+                 for x in r.network.providers]),
         Section("network_outcomes", "Delivery network: outcomes by provider", (
             "contract", "provider", "outcome", "units", "earned"),
             [(ref, x.id or "integrator", o.code, o.units, o.earned)

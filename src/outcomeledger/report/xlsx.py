@@ -33,6 +33,7 @@ MONEY = frozenset({
     "commitment", "amount", "headroom", "cumulative", "proxy_value", "proxy_total",
     "budget", "above_budget", "forecast_at_targets", "forecast_over_budget", "drawn",
     "remaining", "outstanding", "outcome_payable", "over_commitment",
+    "part_earned", "part_payable", "budget_remaining",
 })
 _MONEY_WHEN_MEASURED = frozenset({"limit", "used", "headroom"})
 #: Symbols for the currencies a symbol is unambiguous for; others are written by code.

@@ -10,6 +10,7 @@ pool is judged across its outcomes before any of their lines is priced.
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from ..contract.records import FigureRecord
@@ -20,21 +21,50 @@ from .running import Running
 from .schedule import Step, event_refs
 
 
+@dataclass(frozen=True, slots=True)
+class Measured:
+    """One improvement result as returned: the events observed against those the
+    baseline (or comparison group) rate expects for the exposure (domain.md b5)."""
+
+    observed: Decimal
+    exposure: Decimal
+    per: Decimal
+    expected: Decimal  # baseline * exposure / per
+
+    @property
+    def gap(self) -> Decimal:
+        """Events avoided: expected minus observed (negative: more events than expected)."""
+        return self.expected - self.observed
+
+    @property
+    def reduction(self) -> Decimal:
+        """The gap as a share of expected, unrounded (thresholds compare this)."""
+        return self.gap / self.expected
+
+
+def measure(o: Outcome, by_outcome: dict[str, list[FigureRecord]]) -> Measured:
+    """The result of improvement outcome ``o`` from one period's figures (its own rows,
+    and its ``exposure`` outcome's unless it has a fixed ``cohort_size``). The one
+    formula: the payment mechanism and the report's improvement section both use it."""
+    observed = sum((r.value for r in by_outcome.get(o.code, [])), ZERO)
+    if o.cohort_size is not None:
+        exposure = o.cohort_size
+    else:
+        exposure = sum((r.value for r in by_outcome.get(o.exposure or "", [])), ZERO)
+    per = o.per or Decimal(1)
+    return Measured(observed, exposure, per, (o.baseline or ZERO) * exposure / per)
+
+
 def improvement_units(o: Outcome, terms: ContractTerms, p: Period,
                       by_outcome: dict[str, list[FigureRecord]], run: Running,
                       steps: list[Step]) -> Decimal:
     """Units (events avoided) newly payable in ``p``: cumulative target minus paid so far."""
     rows = by_outcome.get(o.code, [])
     if rows:
-        observed = sum((r.value for r in rows), ZERO)
-        if o.cohort_size is not None:
-            exposure = o.cohort_size
-        else:
-            exposure = sum((r.value for r in by_outcome.get(o.exposure or "", [])), ZERO)
-        per = o.per or Decimal(1)
-        expected = (o.baseline or ZERO) * exposure / per
+        m = measure(o, by_outcome)
+        observed, exposure, per, expected = m.observed, m.exposure, m.per, m.expected
         if expected > 0:
-            gap = expected - observed
+            gap = m.gap
             run.results[o.code] = (gap, expected, p.id)
             steps.append(Step("result", f"observed {fmt(observed)} against expected "
                               f"{fmt(expected)} (baseline {fmt(o.baseline or ZERO)} per "
