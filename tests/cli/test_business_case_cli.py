@@ -93,3 +93,22 @@ def test_approved_its_outcomes_are_paid_within_its_budget(tmp_path: Path) -> Non
                    "--reason", "again")
     assert again.exit_code == 1
     assert "bc.toml:1: id: business case 'BC-7' is already approved" in again.stderr
+
+
+def test_the_report_sets_the_base_contract_and_the_business_case_side_by_side(
+        tmp_path: Path) -> None:
+    ledger = contract(tmp_path)
+    assert ledger("contract", "business-case", "C-IMP", ledger.write("bc.toml", CASE),
+                  "--reason", "approved").exit_code == 0
+    ledger.imported("q2.csv", rows("C-IMP,FY2020-Q2,P1,CLUB,4",
+                                   header="contract,period,provider,outcome,value\n"))
+    page = ledger("report", "C-IMP", "--format", "html")
+    assert page.exit_code == 0, page.stderr
+    section = page.stdout.split('<section id="business-cases"', 1)[1].split("</section>")[0]
+    assert "Base contract and business cases" in section
+    assert "<th scope=\"row\">BC-7</th>" in section
+    assert "£100.00" in section  # CLUB's cost per outcome, in the contract's currency
+    data = json.loads(ledger("report", "C-IMP", "--format", "json").stdout)
+    assert [(b["business_case"], b["payable"], b["remaining"])
+            for b in data["business_cases"]] == [(None, "1000.00", None),
+                                                 ("BC-7", "400.00", "600.00")]

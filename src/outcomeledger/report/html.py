@@ -165,7 +165,7 @@ def contract_html(r: ContractReport, provenance: Provenance | None = None) -> st
            "</section>"] if "options" in s else []),
         *(['<section id="business-cases" aria-labelledby="business-cases-h">',
            '<h2 id="business-cases-h">Base contract and business cases</h2>',
-           table(s["business_cases"]), "</section>"] if "business_cases" in s else []),
+           s["business_cases"], "</section>"] if "business_cases" in s else []),
         *_network(r, s),
         '<section id="payers" aria-labelledby="payers-h"><h2 id="payers-h">Payer split</h2>',
         s["payers"], s["payer_grid"], "</section>",
