@@ -241,3 +241,21 @@ def test_every_format_shows_the_fees_the_chain_and_the_market(report: ContractRe
             "recorded 10.10%)") in html
     assert "Herfindahl–Hirschman, 0–10,000) 3,063.46" in html
     assert "Delivery network: providers joined each financial year</caption>" in html
+
+
+def test_each_provider_is_rated_against_its_share_of_the_targets() -> None:
+    # A is to deliver 10 O1 and 4 O2 over the term; B 5 O1. A delivers 9 O1 (90%:
+    # approaching target) and no O2 (0%: inadequate); B delivers 6 O1 (120%: good).
+    state = apply(agreed(providers=(
+        Provider("A", "Provider A", terms=ProviderTerms(share=D("0.8"), targets={
+            "O1": D(10), "O2": D(4)})),
+        Provider("B", "Provider B", terms=ProviderTerms(targets={"O1": D(5)})))),
+        submit(Q1, fig("O1", 9), provider="A"), submit(Q1, fig("O1", 6), provider="B"))
+    report = build_report(state, NO_HEAD)
+    rows = {(p.id, o.code): (o.units, o.target, o.percent_of_target, o.rating)
+            for p in report.network.providers for o in p.outcomes}
+    assert rows[("A", "O1")] == (D(9), D(10), D("90.00"), "approaching target")
+    assert rows[("A", "O2")] == (D(0), D(4), D("0.00"), "inadequate")
+    assert rows[("B", "O1")] == (D(6), D(5), D("120.00"), "good")
+    section = next(s for s in contract_sections(report) if s.name == "network_outcomes")
+    assert section.columns[-3:] == ("target", "percent_of_target", "rating")

@@ -22,11 +22,12 @@ from decimal import Decimal
 from ..domain.money import ZERO
 from ..domain.payments.chain import ProviderChain, provider_chains
 from ..domain.payments.schedule import as_at
+from ..domain.ratings import rate
 from ..domain.terms import Provider
 from .market import market
 from .model import Payments
 from .network_model import Network, ProviderOutcome, ProviderShare
-from .view import View, share, units
+from .view import View, percent, share, units
 
 #: (provider id, outcome code) -> [units returned, earned allocated]; "" is the integrator.
 Cells = dict[tuple[str, str], list[Decimal]]
@@ -67,9 +68,27 @@ def _chains(view: View) -> dict[str, ProviderChain]:
     return {c.provider.id: c for c in provider_chains(view.state, schedule, wanted)}
 
 
-def _outcomes(view: View, by_outcome: Cells, who: str) -> tuple[ProviderOutcome, ...]:
-    return tuple(ProviderOutcome(code=code, units=units(cell[0]), earned=view.money(cell[1]))
-                 for (whose, code), cell in by_outcome.items() if whose == who)
+def _outcomes(view: View, by_outcome: Cells, who: str,
+              targets: dict[str, Decimal] | None = None) -> tuple[ProviderOutcome, ...]:
+    """What ``who`` delivered of each outcome, against its share of the targets (its
+    terms' ``targets``, DESIGN 10), rated as the contract's outcomes are; an outcome it
+    has a target for and has not delivered is there with nothing delivered."""
+    targets = targets or {}
+    cells = {code: cell for (whose, code), cell in by_outcome.items() if whose == who}
+    for code in targets:
+        cells.setdefault(code, [ZERO, ZERO])
+    out = []
+    for code, cell in cells.items():
+        delivered, target = units(cell[0]), targets.get(code)
+        out.append(ProviderOutcome(
+            code=code, units=delivered, earned=view.money(cell[1]), target=target,
+            percent_of_target=percent(delivered, target),
+            rating=rate(delivered, target, view.ratings)))
+    return tuple(out)
+
+
+def _targets(provider: Provider) -> dict[str, Decimal] | None:
+    return None if provider.terms is None else provider.terms.targets
 
 
 def _provider_row(view: View, provider: Provider, latest: Provider, earned: Decimal,
@@ -109,7 +128,8 @@ def network(view: View, money: Payments) -> Network:
         rows.append(_provider_row(
             view, provider, latest.get(provider.id, provider),
             earned.get(provider.id, ZERO), total_earned, money.outcome_payable,
-            chains.get(provider.id), _outcomes(view, by_outcome, provider.id)))
+            chains.get(provider.id), _outcomes(view, by_outcome, provider.id, _targets(
+                latest.get(provider.id, provider)))))
     rest_earned = total_earned - sum((x.earned for x in rows), ZERO)
     rest_payable = money.outcome_payable - sum((x.payable for x in rows), ZERO)
     # The supplier is paid the fees and the adjustments (bonuses, clawbacks, credits) as

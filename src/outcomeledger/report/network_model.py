@@ -16,6 +16,7 @@ from typing import Literal
 
 from msgspec import Struct
 
+from ..domain.ratings import Rating
 from ..domain.terms import ProviderKind
 
 #: Which amount a provider's ``provider_payments`` is: what the integrator owes it on
@@ -27,6 +28,12 @@ class ProviderOutcome(Struct, frozen=True):
     code: str
     units: Decimal
     earned: Decimal
+    # The provider's share of the contract's target for the outcome (its terms'
+    # ``targets``), its delivery as a percentage of it, and the reg. 39 rating of that;
+    # null / "other" when its terms give it no target.
+    target: Decimal | None
+    percent_of_target: Decimal | None
+    rating: Rating
 
 
 class ProviderShare(Struct, frozen=True):

@@ -188,8 +188,10 @@ def _shares(r: ContractReport) -> list[Section]:
                   x.margin, x.provider_payments, x.payments_basis, x.keeps)
                  for x in r.network.providers]),
         Section("network_outcomes", "Delivery network: outcomes by provider", (
-            "contract", "provider", "outcome", "units", "earned"),
-            [(ref, x.id or "integrator", o.code, o.units, o.earned)
+            "contract", "provider", "outcome", "units", "earned", "target",
+            "percent_of_target", "rating"),
+            [(ref, x.id or "integrator", o.code, o.units, o.earned, o.target,
+              o.percent_of_target, o.rating)
              for x in r.network.providers for o in x.outcomes]),
         *_market(r),
         Section("payers", "Payer split against commitments", (
