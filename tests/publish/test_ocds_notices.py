@@ -28,7 +28,8 @@ from outcomeledger.publish.ocds import LIGHT_TOUCH, NoticeKind, build, encode, v
 REPLAY = Path(__file__).resolve().parents[2] / "replay"
 PREFIX = "ocds-abc123"
 SCENARIOS = {"S1-peterborough": "PB-SIB-2010", "S2-greater-manchester": "GMHP-2017",
-             "S5-work-programme": "WP-G2-2011", "S6-essex-mst": "ESSEX-MST-2012"}
+             "S5-work-programme": "WP-G2-2011", "S6-essex-mst": "ESSEX-MST-2012",
+             "S7-council-programme": "NHF-HW-2022", "S8-growing-contract": "NCL-CL-2023"}
 # What each scenario has to publish; None: refused, with these words.
 EXPECTED: dict[tuple[str, NoticeKind], str | None] = {
     ("S1-peterborough", "uk9"): "no KPIs", ("S1-peterborough", "uk10"): None,
@@ -39,6 +40,10 @@ EXPECTED: dict[tuple[str, NoticeKind], str | None] = {
     ("S5-work-programme", "uk11"): "not closed",
     ("S6-essex-mst", "uk9"): "no KPIs", ("S6-essex-mst", "uk10"): "no variation",
     ("S6-essex-mst", "uk11"): None,
+    ("S7-council-programme", "uk9"): None, ("S7-council-programme", "uk10"): None,
+    ("S7-council-programme", "uk11"): "not closed",
+    ("S8-growing-contract", "uk9"): None, ("S8-growing-contract", "uk10"): None,
+    ("S8-growing-contract", "uk11"): "not closed",
 }
 
 
