@@ -133,7 +133,7 @@ def test_a_negative_price_or_fee_is_refused() -> None:
 
 def test_empty_provider_terms_are_refused() -> None:
     assert with_providers(Provider("P1", "One", terms=ProviderTerms())) == [
-        "providers[0].terms: empty (expected share, prices or fee)"]
+        "providers[0].terms: empty (expected share, prices, fee or targets)"]
 
 
 def test_a_provider_leaving_before_it_joined_is_refused() -> None:

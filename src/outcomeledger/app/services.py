@@ -89,7 +89,7 @@ def import_indigo(ledger: Ledger, path: Path, meta: Meta, *, reference: str | No
 
 def vary(ledger: Ledger, reference: str, path: Path, effective: date, reason: str,
          meta: Meta, *, dry_run: bool = False) -> Written:
-    ledger.get(reference)
+    ledger.require(reference)
     variation = load_variation(path)
     try:
         return _execute(ledger, reference, VaryContract(variation, effective, reason,
@@ -103,7 +103,7 @@ def approve_business_case(ledger: Ledger, reference: str, path: Path, reason: st
                           meta: Meta, *, dry_run: bool = False) -> Written:
     """``contract business-case``: the file read, decided and (unless ``dry_run``) appended;
     every problem on the line of its key in the file."""
-    ledger.get(reference)
+    ledger.require(reference)
     case = load_business_case(path)
     try:
         return _execute(ledger, reference, ApproveBusinessCase(case, reason, str(path)), meta,
@@ -114,7 +114,7 @@ def approve_business_case(ledger: Ledger, reference: str, path: Path, reason: st
 
 def adjust(ledger: Ledger, reference: str, period: str, kind: str, amount: str, reason: str,
            meta: Meta, *, dry_run: bool = False) -> Written:
-    ledger.get(reference)
+    ledger.require(reference)
     if kind not in ADJUSTMENT_KINDS:
         raise InvalidInput([Problem("--kind", None, "kind", f"unknown kind (got {kind!r}, "
                                     f"expected one of {', '.join(ADJUSTMENT_KINDS)})")])
@@ -129,7 +129,7 @@ def adjust(ledger: Ledger, reference: str, period: str, kind: str, amount: str, 
 
 def certify(ledger: Ledger, reference: str, period: str, meta: Meta,
             reason: str = "payment run", *, dry_run: bool = False) -> PaymentCertified:
-    ledger.get(reference)
+    ledger.require(reference)
     written = _execute(ledger, reference, CertifyPayment(period, reason), meta, dry_run)
     event = written.decision.events[0]
     assert isinstance(event, PaymentCertified)
@@ -138,7 +138,7 @@ def certify(ledger: Ledger, reference: str, period: str, meta: Meta,
 
 def review(ledger: Ledger, reference: str, period: str, provider: str, meta: Meta, *,
            reject: bool, reason: str, dry_run: bool = False) -> Written:
-    ledger.get(reference)
+    ledger.require(reference)
     command: Command = (RejectReturn(period, provider, reason) if reject
                         else ValidateReturn(period, provider, reason or "validated"))
     return _execute(ledger, reference, command, meta, dry_run)
@@ -146,14 +146,14 @@ def review(ledger: Ledger, reference: str, period: str, provider: str, meta: Met
 
 def close(ledger: Ledger, reference: str, closed_on: date, reason: str, meta: Meta, *,
           dry_run: bool = False) -> Written:
-    ledger.get(reference)
+    ledger.require(reference)
     return _execute(ledger, reference, CloseContract(closed_on, reason), meta, dry_run)
 
 
 def exercise(ledger: Ledger, reference: str, option: str, on: date, reason: str, meta: Meta,
              *, extend: bool, dry_run: bool = False) -> Written:
     """Exercise an extension (``extend``) or break option, judged on ``on`` (DESIGN 11)."""
-    ledger.get(reference)
+    ledger.require(reference)
     command: Command = (ExtendContract(option, on, reason) if extend
                         else BreakContract(option, on, reason))
     return _execute(ledger, reference, command, meta, dry_run)

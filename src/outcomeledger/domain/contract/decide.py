@@ -303,7 +303,8 @@ def _adjust(state: ContractState, cmd: AdjustReward, meta: Meta) -> RewardAdjust
 
 
 def _scheduled(state: ContractState, closure_rule: int) -> Payable:
-    schedule = compute(state, closure_rule=closure_rule)
+    # Amounts only: the words of each line's units and earned steps change none of them.
+    schedule = compute(state, explain=False, closure_rule=closure_rule)
     return lambda st, period: cumulative_through(schedule, period, st)
 
 
