@@ -20,6 +20,7 @@ from ..domain.events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    CostsReported,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -128,6 +129,12 @@ def describe(event: AnyEvent, before: ContractState) -> str:
                     f"closed on {event.closed_on}")
         case ContractClosed():
             return f"closed on {event.closed_on}"
+        case CostsReported():
+            parts = [f"{c.category} {fmt(c.amount)}" for c in event.costs] + [
+                f"{n.category} {fmt(o.amount)} → {fmt(n.amount)}"
+                for n, o in zip(event.restated, event.originals, strict=True)]
+            late = " (late)" if event.late else ""
+            return f"costs {event.period}{late}: " + "; ".join(parts)
         case _:
             assert_never(event)
 

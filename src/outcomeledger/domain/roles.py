@@ -6,6 +6,8 @@ Once actors are declared, an undeclared actor is refused, and each role may:
 * commissioner: agree, vary, adjust, certify, close, validate and reject returns;
 * provider (of one network provider): submit and restate returns for that provider only;
 * validator (an independent assessor): submit results, restate, validate and reject;
+* commissioner and validator: report (and restate) the costs of a contract sharing risk
+  on cost (DESIGN 11), the figures its gain and pain shares are computed from;
 * auditor: nothing that writes — read-only.
 """
 
@@ -18,6 +20,7 @@ from .commands import (
     CloseContract,
     Command,
     RejectReturn,
+    ReportCosts,
     SubmitReturn,
     ValidateReturn,
     VaryContract,
@@ -27,9 +30,9 @@ from .terms import ContractTerms
 
 _ALLOWED: dict[str, tuple[type, ...]] = {
     "commissioner": (AgreeContract, VaryContract, AdjustReward, CertifyPayment, CloseContract,
-                     ValidateReturn, RejectReturn),
+                     ValidateReturn, RejectReturn, ReportCosts),
     "provider": (SubmitReturn,),
-    "validator": (SubmitReturn, ValidateReturn, RejectReturn),
+    "validator": (SubmitReturn, ValidateReturn, RejectReturn, ReportCosts),
     "auditor": (),
 }
 
@@ -38,6 +41,7 @@ _NAMES = {
     AdjustReward: "record adjustments", CertifyPayment: "certify payments",
     CloseContract: "close the contract", ValidateReturn: "validate returns",
     RejectReturn: "reject returns", SubmitReturn: "submit returns",
+    ReportCosts: "report costs",
 }
 
 

@@ -27,6 +27,7 @@ from ..events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    CostsReported,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -40,6 +41,8 @@ from ..variations import Variation, apply_variation
 from .records import (
     AdjustmentRecord,
     CertificationRecord,
+    CostKey,
+    CostRecord,
     FigureKey,
     FigureRecord,
     OptionRecord,
@@ -69,6 +72,8 @@ class ContractState:
     #: Extension and break options exercised (DESIGN 11), in recording order. An
     #: extension is also in ``variations``: it changes the term as a variation of ``end``.
     exercised: tuple[OptionRecord, ...] = ()
+    #: The latest amount of each (period, category) of costs reported (DESIGN 11).
+    costs: dict[CostKey, CostRecord] = field(default_factory=dict)
 
     @property
     def exists(self) -> bool:
@@ -166,6 +171,7 @@ class _Fold:
     adjustments: Sequence[AdjustmentRecord] = ()
     certifications: Sequence[CertificationRecord] = ()
     exercised: Sequence[OptionRecord] = ()
+    costs: dict[CostKey, CostRecord] = field(default_factory=dict)  # copied on write
 
     @classmethod
     def of(cls, state: ContractState, *, copy_maps: bool) -> _Fold:
@@ -174,7 +180,7 @@ class _Fold:
             figures, returns = dict(figures), dict(returns)
         return cls(state.version, state.agreed, state.agreed_by, state.closed,
                    state.closed_on, figures, returns, state.variations, state.adjustments,
-                   state.certifications, state.exercised)
+                   state.certifications, state.exercised, state.costs)
 
     def fields(self, head_hash: str) -> dict[str, Any]:
         return {"version": self.version, "head_hash": head_hash, "agreed": self.agreed,
@@ -182,7 +188,8 @@ class _Fold:
                 "figures": self.figures, "returns": self.returns,
                 "adjustments": tuple(self.adjustments),
                 "certifications": tuple(self.certifications), "closed": self.closed,
-                "closed_on": self.closed_on, "exercised": tuple(self.exercised)}
+                "closed_on": self.closed_on, "exercised": tuple(self.exercised),
+                "costs": self.costs}
 
 
 def _return(acc: _Fold, period: str, provider: str) -> ReturnStatus:
@@ -260,6 +267,16 @@ def apply(acc: _Fold, event: AnyEvent) -> None:
                 event.option, "break", event.decided_on, rec))
         case ContractClosed():
             acc.closed, acc.closed_on = rec, event.closed_on
+        case CostsReported():
+            # A new map each time (costs are few): no fold ever writes a state's own.
+            costs = dict(acc.costs)
+            for c in event.costs:
+                costs[(event.period, c.category)] = CostRecord(c, rec, event.source)
+            for c in event.restated:
+                was = costs.get((event.period, c.category))
+                past = () if was is None else (*was.history, (was.amount, was.recorded))
+                costs[(event.period, c.category)] = CostRecord(c, rec, event.source, past)
+            acc.costs = costs
         case _:
             assert_never(event)
 

@@ -34,6 +34,7 @@ from ..commands import (
     ExtendContract,
     Meta,
     RejectReturn,
+    ReportCosts,
     SubmitReturn,
     ValidateReturn,
     VaryContract,
@@ -48,6 +49,7 @@ from ..events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    CostsReported,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -117,6 +119,10 @@ def command_of(event: AnyEvent) -> Command:
             return BreakContract(event.option, event.decided_on, event.reason)
         case ContractClosed():
             return CloseContract(event.closed_on, event.reason)
+        case CostsReported():
+            return ReportCosts(event.period, (*event.costs, *event.restated), event.source,
+                               restate=bool(event.restated), reason=event.reason,
+                               received_on=event.received_on)
         case _:
             assert_never(event)
 

@@ -18,6 +18,7 @@ from ..events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    CostsReported,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -76,7 +77,7 @@ class Cumulative:
                 self._touch(state, event.period)
             case ReturnValidated():
                 pass
-            case ReturnRejected() | RewardAdjusted():
+            case ReturnRejected() | RewardAdjusted() | CostsReported():
                 self._touch(state, event.period)
             case PaymentCertified():  # the schedule runs through it; no amount changes
                 self._touch(state, event.period, changed=False)

@@ -27,6 +27,11 @@ class Running:
     contract: Decimal = ZERO
     retained: Decimal = ZERO
     payable: Decimal = ZERO
+    # Shared risk on cost (DESIGN 11, :mod:`.risk_share`): the costs reported through the
+    # period, the cumulative share paid through it, and the events of those costs.
+    outturn: Decimal = ZERO
+    shared: Decimal = ZERO
+    cost_events: tuple[int, ...] = ()
 
     def copy(self) -> Running:
         """An independent copy (to carry on from the same period more than once)."""
@@ -35,4 +40,5 @@ class Running:
         return Running(achieved, defaultdict(Decimal, self.paid_units),
                        defaultdict(Decimal, self.value), defaultdict(Decimal, self.participant),
                        dict(self.results), set(self.pools_triggered), self.contract,
-                       self.retained, self.payable)
+                       self.retained, self.payable, self.outturn, self.shared,
+                       self.cost_events)
