@@ -183,5 +183,14 @@ def ledger(tmp_path: Path, ledger_url: str) -> Ledgered:
     assert result.exit_code == 0, result.stderr
     return ledgered
 
+def with_contract(tmp_path: Path, definition: str) -> Ledgered:
+    """A new SQLite ledger in ``tmp_path`` with ``definition`` agreed."""
+    ledgered = Ledgered(tmp_path)
+    assert ledgered("init").exit_code == 0
+    result = ledgered("contract", "agree", ledgered.write("contract.toml", definition))
+    assert result.exit_code == 0, result.stderr
+    return ledgered
+
+
 def rows(*lines: str, header: str = HEADER) -> str:
     return header + "".join(line + "\n" for line in lines)

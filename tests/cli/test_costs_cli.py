@@ -11,18 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from ledgered import COST_HEADER, RISK, Ledgered
+from ledgered import COST_HEADER, RISK, Ledgered, with_contract
 from outcomeledger.imports import costs as costs_file
 from outcomeledger.imports import key_meanings
+from outcomeledger.imports.contract_template import TEMPLATE
 
 
 @pytest.fixture
 def risk(tmp_path: Path) -> Ledgered:
-    ledgered = Ledgered(tmp_path)
-    assert ledgered("init").exit_code == 0
-    result = ledgered("contract", "agree", ledgered.write("risk.toml", RISK))
-    assert result.exit_code == 0, result.stderr
-    return ledgered
+    return with_contract(tmp_path, RISK)
 
 
 def attempt(ledger: Ledgered, name: str, *rows: str, args: tuple[str, ...] = ()
@@ -125,3 +122,16 @@ def test_costs_and_returns_files_are_told_apart(risk: Ledgered) -> None:
 
 def test_every_column_of_a_costs_row_has_a_meaning() -> None:
     assert tuple(key_meanings.COST_ROW) == (*costs_file.REQUIRED, *costs_file.OPTIONAL)
+
+
+def test_the_templates_risk_share_agrees_when_uncommented(tmp_path: Path) -> None:
+    head, example = TEMPLATE.split("# [risk_share]\n")
+    text = head + "[risk_share]\n" + "".join(line.removeprefix("# ") + "\n"
+                                             for line in example.splitlines())
+    ledger = with_contract(tmp_path, text)
+    shown = ledger("contract", "show", ledger_reference(text), "--format", "json")
+    assert '"target_cost":"2000000"' in shown.stdout.replace(" ", "")
+
+
+def ledger_reference(text: str) -> str:
+    return text.split('reference = "')[1].split('"')[0]

@@ -7,6 +7,8 @@ The rule, for a period *k* in which costs are reported, with the terms in force 
   term; through period *k* the target is ``target_cost × k ÷ N``, where *N* is the number of
   periods of the term in force (from the period containing ``start`` to the one containing
   ``end``) and *k* the period's place among them (1 for the first; never more than *N*).
+  (An extension lengthens the term in force from its effective date: the same target
+  spread over more periods, unless a variation gives ``[risk_share]`` a new one.)
 * **Outturn**: the latest amount of every cost category of every period up to and
   including *k* (restatements included).
 * **Bands, like income-tax bands.** Band *i* covers outturn ÷ target from the ``upto``
