@@ -134,4 +134,4 @@ def test_the_templates_risk_share_agrees_when_uncommented(tmp_path: Path) -> Non
 
 
 def ledger_reference(text: str) -> str:
-    return text.split('reference = "')[1].split('"')[0]
+    return text.split('reference = "')[1].split('"', maxsplit=1)[0]
