@@ -144,6 +144,9 @@ def test_nothing_is_shared_for_a_period_begun_after_the_closure() -> None:
     state = apply(risky(), costs("FY2025-Q1", staff=80000), costs("FY2025-Q3", staff=50000),
                   close(date(2025, 9, 30)))
     assert shares(state) == [("FY2025-Q1", "gain_share", D("7500.00"))]
+    assert [(s.label, s.detail, s.refs) for s in period_of(state, "FY2025-Q3").other] == [(
+        "closed", "contract closed on 2025-09-30: costs of a period begun after it share no "
+        "risk", ("v3",))]
 
 
 def test_a_variation_replaces_the_table_from_its_effective_date() -> None:

@@ -229,15 +229,18 @@ class Plan:
     def _closed_period(self, p: Period, terms: ContractTerms, rows: list[FigureRecord],
                        run: Running, out: list[PeriodPayment] | None) -> None:
         """A period after a closed contract's closing period: no fee, no outcome payment
-        for its figures (said, with the events, when there are any), nothing withheld;
-        only the adjustments recorded for it."""
+        for its figures and no share of risk on its costs (each said, with the events, when
+        there are any), nothing withheld; only the adjustments recorded for it."""
         adjustments = self.adjustments(p.id)
         other: list[Step] = []
-        if rows:
-            assert self.closure is not None
-            other.append(Step("closed", f"contract closed on {self.closure.closed_on}: "
-                              "figures of a period begun after it are not paid", None,
-                              event_refs(rows)))
+        unpaid: tuple[tuple[Sequence[FigureRecord | CostRecord], str], ...] = (
+            (rows, "figures of a period begun after it are not paid"),
+            (self.costs.get(p.id, []), "costs of a period begun after it share no risk"))
+        for records, what in unpaid:
+            if records:
+                assert self.closure is not None
+                other.append(Step("closed", f"contract closed on {self.closure.closed_on}: "
+                                  f"{what}", None, event_refs(records)))
         adjusted = sum((s.amount or ZERO for s in adjustments), ZERO)
         run.payable += adjusted
         if out is not None:
