@@ -2,7 +2,7 @@
 
 The contract and variation schemas are generated from the Structs of
 :mod:`outcomeledger.domain.terms` (``msgspec.json.schema``), with each key's meaning from
-:data:`.key_meanings.MEANINGS`; the returns and adjustments rows from the columns the
+:data:`.key_meanings.MEANINGS`; the returns, adjustments and costs rows from the columns the
 readers accept.
 ``docs/formats.md`` holds the same keys as tables between markers, and
 ``schema --inputs --check`` fails when the published files drift from the code, as

@@ -122,8 +122,8 @@ class LineRow(Row, frozen=True, kw_only=True):
         "service_credit, adjustment, gain_share or pain_share (shared risk on cost: the "
         "period's line, named by the cumulative share it brings the contract to, its events "
         "the CostsReported counted), retention or closed (figures of a period begun after "
-        "the contract's closure, not paid, or its costs, sharing no risk); `amount` is its money effect (decimal "
-        "string) or null; `events` lists the stream versions of the events behind it "
+        "the contract's closure, not paid, or its costs, sharing no risk); `amount` is its "
+        "money effect (decimal string) or null; `events` lists the stream versions of the events behind it "
         "(`v3`; see `proj_audit_trail`).")]
 
 
