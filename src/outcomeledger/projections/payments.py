@@ -123,8 +123,8 @@ class LineRow(Row, frozen=True, kw_only=True):
         "period's line, named by the cumulative share it brings the contract to, its events "
         "the CostsReported counted), retention or closed (figures of a period begun after "
         "the contract's closure, not paid, or its costs, sharing no risk); `amount` is its "
-        "money effect (decimal string) or null; `events` lists the stream versions of the events behind it "
-        "(`v3`; see `proj_audit_trail`).")]
+        "money effect (decimal string) or null; `events` lists the stream versions of the "
+        "events behind it (`v3`; see `proj_audit_trail`).")]
 
 
 class ProviderRow(Row, frozen=True, kw_only=True):
