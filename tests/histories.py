@@ -20,11 +20,14 @@ from outcomeledger.domain.commands import (
     Command,
     Meta,
     RejectReturn,
+    ReportCosts,
     SubmitReturn,
     ValidateReturn,
     VaryContract,
 )
 from outcomeledger.domain.errors import LedgerError
+from outcomeledger.domain.events import Cost
+from outcomeledger.domain.risk_share_terms import RiskShare, ShareBand
 from outcomeledger.domain.variations import OutcomeChange, Variation
 from outcomeledger.storage.store import Ledger
 
@@ -39,10 +42,25 @@ money = st.decimals(min_value=-5000, max_value=5000, places=2, allow_nan=False,
 
 counts = st.integers(min_value=0, max_value=40)
 
+#: C-B shares risk on cost (DESIGN 11): target 40,000 over its eight quarters, half of a
+#: saving or an overrun to the supplier up to 1.2 of target, 0.8 above, at most 6,000 pain.
+RISK = RiskShare(Decimal(40000), (ShareBand(Decimal("0.5"), Decimal("1.2")),
+                                  ShareBand(Decimal("0.8"))), Decimal(6000))
+
+
+def _terms(ref: str, **overrides: object) -> AgreeContract:
+    return AgreeContract(terms(reference=ref, risk_share=RISK if ref == "C-B" else None,
+                               **overrides))
+
+
 def _agree(ref: str, cap: int | None, retention: bool) -> Command:
-    return AgreeContract(terms(reference=ref,
-                               max_value=None if cap is None else Decimal(cap),
-                               retention=Decimal("0.05") if retention else None))
+    return _terms(ref, max_value=None if cap is None else Decimal(cap),
+                  retention=Decimal("0.05") if retention else None)
+
+
+def _costs(period: str, staff: int, travel: int, restate: bool) -> Command:
+    return ReportCosts(period, (Cost("staff", Decimal(staff)), Cost("travel", Decimal(travel))),
+                       restate=restate, reason="corrected" if restate else "")
 
 def _return(period: str, provider: str, a: int, b: int, restate: bool) -> Command:
     return SubmitReturn(period, provider, (fig("O1", a), fig("O2", b)), restate=restate,
@@ -52,13 +70,17 @@ def _return(period: str, provider: str, a: int, b: int, restate: bool) -> Comman
 returns = st.builds(_return, st.sampled_from(PERIODS[:3]), st.sampled_from(("", "P1")),
                     counts, counts, st.booleans())
 
+# Costs of C-B (refused for C-A, which shares no risk), often restating earlier ones.
+costs = st.builds(_costs, st.sampled_from(PERIODS[:4]), st.integers(0, 9000),
+                  st.integers(0, 900), st.booleans())
+
 variations = st.builds(lambda start, price: VaryContract(
     Variation(outcomes=(OutcomeChange(code="O1", price=Decimal(price)),)), start,
     "re-priced"), st.sampled_from(STARTS), st.integers(1, 500))
 
 # Weighted by repetition (one_of would merge repeats): returns are most of a history.
 commands = st.sampled_from([
-    returns, returns, returns, returns, returns, returns,
+    returns, returns, returns, returns, returns, returns, costs, costs,
     st.builds(_agree, st.sampled_from(REFS), st.none() | st.integers(500, 20_000),
               st.booleans()),
     st.builds(lambda p, amount, kind: AdjustReward(p, kind, amount, "adjusted"),
@@ -77,7 +99,7 @@ commands = st.sampled_from([
 # end with a closure (which refuses everything after it but payment runs).
 # Every history starts by agreeing both contracts, so most later commands are accepted.
 histories = st.builds(
-    lambda rest, closing_ref: [(ref, AgreeContract(terms(reference=ref))) for ref in REFS]
+    lambda rest, closing_ref: [(ref, _terms(ref)) for ref in REFS]
     + rest + ([] if closing_ref is None else [
         (closing_ref, CloseContract(date(2027, 3, 31), "ended")),
         (closing_ref, CertifyPayment("FY2026-Q4"))]),

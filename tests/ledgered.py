@@ -108,6 +108,35 @@ FLEX_RETURNS = HEADER + "".join(
                                         ("FY2024-Q3", 10), ("FY2024-Q4", 11))
 ) + "C-FLEX,FY2024-Q1,O2,3\n"
 
+#: A contract sharing risk on cost (DESIGN 11): target 800,000 over eight quarters
+#: (100,000 a quarter), bands 0.25 below 0.9 of target, 0.5 to 1.1, 0.8 above; the
+#: supplier bears at most 30,000 of an overrun (the `[risk_share]` from line 14).
+RISK = """\
+reference = "C-RISK"
+title = "Risk-shared contract"
+buyer = "Test Council"
+supplier = "Test Supplier Ltd"
+start = 2024-04-01
+end = 2026-03-31
+cadence = "quarter"
+
+[[outcomes]]
+code = "O1"
+name = "Into work"
+price = "100"
+
+[risk_share]
+target_cost = "800000"
+pain_cap = "30000"
+bands = [
+  { upto = "0.9", supplier_share = "0.25" },
+  { upto = "1.1", supplier_share = "0.5" },
+  { supplier_share = "0.8" },
+]
+"""
+COST_HEADER = "contract,period,category,amount,evidence\n"
+
+
 class Ledgered:
     """A ledger with contract C-IMP agreed, driven through the command line; files go to
     ``tmp_path``, the ledger to ``url`` (default: a SQLite file there)."""
@@ -153,6 +182,15 @@ def ledger(tmp_path: Path, ledger_url: str) -> Ledgered:
     result = ledgered("contract", "agree", ledgered.write("c.toml", CONTRACT))
     assert result.exit_code == 0, result.stderr
     return ledgered
+
+def with_contract(tmp_path: Path, definition: str) -> Ledgered:
+    """A new SQLite ledger in ``tmp_path`` with ``definition`` agreed."""
+    ledgered = Ledgered(tmp_path)
+    assert ledgered("init").exit_code == 0
+    result = ledgered("contract", "agree", ledgered.write("contract.toml", definition))
+    assert result.exit_code == 0, result.stderr
+    return ledgered
+
 
 def rows(*lines: str, header: str = HEADER) -> str:
     return header + "".join(line + "\n" for line in lines)

@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 import outcomeledger.projections
-from ledgered import CONTRACT, FLEX, FLEX_RETURNS, Ledgered
+from ledgered import CONTRACT, COST_HEADER, FLEX, FLEX_RETURNS, RISK, Ledgered
 from outcomeledger.cli import cli
 from outcomeledger.domain.signing import new_private_key_pem
 
@@ -149,6 +149,16 @@ def flex(reference: str = "C-NEW", old: str = "", new: str = "") -> str:
     """The C-FLEX definition (extensions E1-E3, break B1) as ``reference``, the first
     ``old`` text swapped for ``new``."""
     return FLEX.replace('"C-FLEX"', f'"{reference}"').replace(old, new, 1)
+
+
+def risky(old: str = "", new: str = "") -> str:
+    """The C-RISK definition (a [risk_share] from line 14) as C-NEW, the first ``old`` text
+    swapped for ``new``."""
+    return RISK.replace('"C-RISK"', '"C-NEW"').replace(old, new, 1)
+
+
+def cost_rows(*rows: str) -> str:
+    return COST_HEADER + "".join(row + "\n" for row in rows)
 
 
 def extend(option: str, *args: str, contract: str = "C-FLEX",
@@ -495,7 +505,7 @@ CASES: dict[str, Bad] = {
                                        "'12a' is not a valid integer"),
     "events --follow --after beyond the ledger": Bad(
         ("events", "--follow", "--after", "99"), {},
-        "--after: no such position (got 99, expected 0 to 16"),
+        "--after: no such position (got 99, expected 0 to 18"),
     "events --follow --interval 0": Bad(("events", "--follow", "--interval", "0"), {},
                                         "--interval"),
     "events --follow --interval negative": Bad(("events", "--follow", "--interval", "-1"),
@@ -602,6 +612,74 @@ CASES: dict[str, Bad] = {
     "import indigo a reference with a trailing space": Bad(
         ("import", "indigo", "{p.json}", "--reference", "C-NEW "), {"p.json": _indigo()},
         "reference"),
+    # shared risk on cost (DESIGN 11): the [risk_share] table, and costs import (C-RISK
+    # has staff 70000 recorded for FY2024-Q1)
+    "risk share bands not increasing": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": risky('upto = "1.1"', 'upto = "0.8"')},
+        "c.toml:19: risk_share.bands[1].upto: bands must increase (got 0.8 after 0.9"),
+    "risk share with a share above 1": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": risky('supplier_share = "0.8"', 'supplier_share = "1.5"')},
+        "risk_share.bands[2].supplier_share: must be at most 1 (got 1.5)"),
+    "risk share with a negative share": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": risky('supplier_share = "0.25"', 'supplier_share = "-0.25"')},
+        "risk_share.bands[0].supplier_share: must be at least 0 (got -0.25)"),
+    "risk share with a target cost of 0": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": risky('target_cost = "800000"', 'target_cost = "0"')},
+        "c.toml:15: risk_share.target_cost: the cost the term is expected to take (got 0"),
+    "risk share with a negative pain cap": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": risky('pain_cap = "30000"', 'pain_cap = "-1"')},
+        "c.toml:16: risk_share.pain_cap: must be at least 0 (got -1)"),
+    "risk share with an upto on its last band": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": risky('{ supplier_share = "0.8" }', '{ upto = "2", supplier_share = "0.8" }')},
+        "risk_share.bands[2].upto: the last band is open (got upto = 2"),
+    "risk share with an unknown key": Bad(("contract", "agree", "{c.toml}"), {
+        "c.toml": risky('pain_cap = "30000"', 'pain_capp = "30000"')},
+        "c.toml:16: risk_share.pain_capp"),
+    "variation with an unsound risk share": Bad(
+        ("contract", "vary", "C-RISK", "{v.toml}", "--effective", "2024-07-01", "--reason",
+         "r"), {"v.toml": '[risk_share]\ntarget_cost = "-5"\nbands = [{ supplier_share = '
+                          '"0.5" }]\n'},
+        "v.toml:1: risk_share.target_cost: the cost the term is expected to take"),
+    "costs for a contract without a risk share": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": cost_rows("C-IMP,FY2020-Q1,staff,100,")},
+        "k.csv:2: contract: C-IMP shares no risk on cost in FY2020-Q1"),
+    "costs for an unknown contract": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": cost_rows("NOPE,FY2024-Q1,staff,100,")}, "k.csv:2: contract: unknown contract"),
+    "costs for a period after the term": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": cost_rows("C-RISK,FY2026-Q1,staff,100,")},
+        "k.csv:2: period: after the claims window closes (got FY2026-Q1"),
+    "costs for a period before the term": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": cost_rows("C-RISK,FY2023-Q4,staff,100,")},
+        "k.csv:2: period: before the contract starts"),
+    "costs with an amount that is not a number": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": cost_rows("C-RISK,FY2024-Q2,staff,£100,")},
+        "k.csv:2: amount: not a finite number (got '£100'"),
+    "costs with a negative amount": Bad(("costs", "import", "{k.ndjson}"), {
+        "k.ndjson": '{"contract":"C-RISK","period":"FY2024-Q2","category":"staff",'
+                    '"amount":-100}\n'}, "k.ndjson:1: amount: not money spent (got -100"),
+    "costs finer than a penny": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": cost_rows("C-RISK,FY2024-Q2,staff,100.001,")},
+        "k.csv:2: amount: finer than the GBP minor unit"),
+    "costs with a row given twice": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": cost_rows("C-RISK,FY2024-Q2,staff,100,", "C-RISK,FY2024-Q2,staff,100,")},
+        "k.csv:3: category: staff in C-RISK FY2024-Q2 appears twice"),
+    "costs with a category twice, different amounts": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": cost_rows("C-RISK,FY2024-Q2,staff,100,", "C-RISK,FY2024-Q2,staff,200,")},
+        "k.csv:3: amount: staff in C-RISK FY2024-Q2 appears twice with different values"),
+    "costs differing between two files": Bad(("costs", "import", "{k.csv}", "{l.csv}"), {
+        "k.csv": cost_rows("C-RISK,FY2024-Q2,staff,100,"),
+        "l.csv": cost_rows("C-RISK,FY2024-Q2,staff,200,")},
+        "l.csv:2: amount: staff in C-RISK FY2024-Q2 differs between the files"),
+    "costs changed without --restate": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": cost_rows("C-RISK,FY2024-Q1,staff,75000,")},
+        "k.csv:2: amount: FY2024-Q1 staff was recorded as 70000; a different amount needs "
+        "--restate --reason (got 75000)"),
+    "costs --restate without --reason": Bad(("costs", "import", "{k.csv}", "--restate"), {
+        "k.csv": cost_rows("C-RISK,FY2024-Q1,staff,75000,")}, "--restate needs --reason"),
+    "costs without an amount column": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": "contract,period,category\nC-RISK,FY2024-Q2,staff\n"}, "amount"),
+    "costs with an empty category": Bad(("costs", "import", "{k.csv}"), {
+        "k.csv": cost_rows("C-RISK,FY2024-Q2,,100,")}, "k.csv:2: category: missing"),
     # programmes (DESIGN 10): each problem at its line of the file
     "programme whose funders do not sum to the budget": Bad(
         ("programme", "agree", "{p.toml}"), {"p.toml": _programme(budget="16000")},
@@ -660,6 +738,11 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledgered:
     assert result.exit_code == 0, result.stderr
     result = ledgered("returns", "import", ledgered.write(
         "p2.csv", "contract,period,outcome,value,provider\nC-IMP,FY2020-Q3,WB,1,P2\n"))
+    assert result.exit_code == 0, result.stderr
+    # C-RISK shares risk on cost, with FY2024-Q1's staff cost recorded.
+    assert ledgered("contract", "agree", ledgered.write("risk.toml", RISK)).exit_code == 0
+    result = ledgered("costs", "import", ledgered.write(
+        "risk.csv", COST_HEADER + "C-RISK,FY2024-Q1,staff,70000,\n"))
     assert result.exit_code == 0, result.stderr
     # C-FLEX with E1 exercised; C-BROKEN, the same contract, closed by its break B1.
     for ref in ("C-FLEX", "C-BROKEN"):

@@ -31,6 +31,8 @@ from outcomeledger.domain.events import (
     ContractAgreed,
     ContractClosed,
     ContractVaried,
+    Cost,
+    CostsReported,
     Figure,
     PaymentCertified,
     ReturnRejected,
@@ -140,6 +142,9 @@ figures = st.builds(Figure, outcome=texts, value=decimals, participant=texts,
 sources = st.none() | st.builds(Source, file=texts, sha256=hashes,
                                 signature=st.none() | texts)
 figure_tuples = st.lists(figures, max_size=4).map(tuple)
+cost_tuples = st.lists(st.builds(Cost, category=texts, amount=decimals, evidence=texts,
+                                line=st.none() | st.integers(1, 10**6)),
+                       max_size=3).map(tuple)
 
 
 def agreement(reference: str, price: Decimal, cap: Decimal | None, start: date) -> Any:
@@ -167,6 +172,9 @@ events: st.SearchStrategy[AnyEvent] = st.one_of(
     st.builds(PaymentCertified, **common(), period=texts, amount=decimals,
               cumulative_payable=decimals, true_up=decimals),
     st.builds(ContractClosed, **common(), closed_on=days),
+    st.builds(CostsReported, **common(), period=texts, costs=cost_tuples,
+              restated=cost_tuples, originals=cost_tuples, source=sources,
+              late=st.booleans(), received_on=st.none() | days),
 )
 
 

@@ -21,6 +21,7 @@ from ..domain.events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    CostsReported,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -133,6 +134,12 @@ def describe(event: AnyEvent, before: ContractState) -> str:
             case = event.business_case
             return (f"business case {case.id} approved from {case.effective}: budget "
                     f"{fmt(case.budget)}, outcomes {', '.join(o.code for o in case.outcomes)}")
+        case CostsReported():
+            parts = [f"{c.category} {fmt(c.amount)}" for c in event.costs] + [
+                f"{n.category} {fmt(o.amount)} → {fmt(n.amount)}"
+                for n, o in zip(event.restated, event.originals, strict=True)]
+            late = " (late)" if event.late else ""
+            return f"costs {event.period}{late}: " + "; ".join(parts)
         case _:
             assert_never(event)
 

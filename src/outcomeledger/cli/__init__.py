@@ -82,6 +82,7 @@ def _register() -> None:
         audit,
         checkpoint,
         contract,
+        costs,
         events,
         evidence,
         indigo,
@@ -95,8 +96,8 @@ def _register() -> None:
         signing,
     )
 
-    for module in (audit, contract, events, indigo, payments, programme, publish, replay, report,
-                   returns, schema):
+    for module in (audit, contract, costs, events, indigo, payments, programme, publish,
+                   replay, report, returns, schema):
         for command in module.COMMANDS:
             cli.add_command(command)
     # `audit export`, `audit replay` and `audit checkpoint` live in modules of their own,

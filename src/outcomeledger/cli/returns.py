@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,51 +33,65 @@ def returns() -> None:
     """Import, validate and reject performance returns."""
 
 
-@returns.command("import")
-@click.argument("files", nargs=-1, required=True)
-@click.option("--dry-run", is_flag=True, help="Validate and print the receipt; write nothing.")
-@click.option("--restate", is_flag=True, help="Allow changed figures (needs --reason).")
-@click.option("--reason", default="", help="Why (required with --restate).")
-@click.option("--input-format", type=click.Choice(FORMATS), default=None,
-              help="Input format (default: from the file extension; CSV otherwise).")
-@click.option("--received-on", "received_on", default=None, help="The DATE the returns "
-              "were received, when earlier than today (back-filling a running contract's "
-              "history): lateness is judged by it.")
-@format_option("table", "json")
-@pass_context
-def returns_import(c: Context, files: tuple[str, ...], dry_run: bool, restate: bool,
-                   reason: str, input_format: str | None, received_on: str | None,
-                   fmt: str | None) -> None:
-    """Import returns (CSV, NDJSON or JSON; - is standard input): all files in one
-    transaction, or nothing at all."""
-    if restate and not reason.strip():
-        raise click.UsageError("--restate needs --reason TEXT: why the figures changed")
-    received = parse_date(received_on, "--received-on") if received_on else None
-    if received is not None and received > c.meta().recorded_at.date():
-        raise click.BadParameter(f"in the future (got {received}, expected today or "
-                                 "earlier)", param_hint="--received-on")
+#: An import of figures files: returns (``import_returns``) or costs (``import_costs``).
+Importer = Callable[..., list[ImportReceipt]]
 
-    def body() -> None:
-        with c.ledger() as ledger, _progress(c, files) as on_read:
-            try:
-                receipts = import_returns(ledger, files, c.meta(), input_format=input_format,
-                                          restate=restate, reason=reason, dry_run=dry_run,
-                                          on_read=on_read, received_on=received)
-            except ImportRefused as e:
-                click.echo(_receipt_table(e.receipts, "Refused: nothing was written"),
-                           err=True)
-                raise
-        for receipt in receipts:
-            for warning in receipt.warnings:
-                click.echo(f"warning: {warning}", err=True)
-            for late in receipt.late_returns:
-                click.echo(f"late: {receipt.file}: {late}", err=True)
-        if resolve_format(fmt) == "json":
-            click.echo(render.to_json([r.as_dict() for r in receipts]))
-        else:
-            title = "Import receipt" + (" (dry run: nothing written)" if dry_run else "")
-            click.echo(_receipt_table(receipts, title), err=c.quiet)
-    run(body)
+
+def import_command(importer: Importer, noun: str, values: str, summary: str) -> click.Command:
+    """The ``import`` command of a group of figures files (``returns``, ``costs``; their
+    numbers are ``values``): the files in one transaction or nothing, its receipt, its
+    refusals."""
+
+    @click.command("import", help=summary)
+    @click.argument("files", nargs=-1, required=True)
+    @click.option("--dry-run", is_flag=True, help="Validate and print the receipt; write "
+                  "nothing.")
+    @click.option("--restate", is_flag=True, help=f"Allow changed {values} (needs --reason).")
+    @click.option("--reason", default="", help="Why (required with --restate).")
+    @click.option("--input-format", type=click.Choice(FORMATS), default=None,
+                  help="Input format (default: from the file extension; CSV otherwise).")
+    @click.option("--received-on", "received_on", default=None, help=f"The DATE the {noun} "
+                  "were received, when earlier than today (back-filling a running "
+                  "contract's history): lateness is judged by it.")
+    @format_option("table", "json")
+    @pass_context
+    def command(c: Context, files: tuple[str, ...], dry_run: bool, restate: bool,
+                reason: str, input_format: str | None, received_on: str | None,
+                fmt: str | None) -> None:
+        if restate and not reason.strip():
+            raise click.UsageError(f"--restate needs --reason TEXT: why the {values} changed")
+        received = parse_date(received_on, "--received-on") if received_on else None
+        if received is not None and received > c.meta().recorded_at.date():
+            raise click.BadParameter(f"in the future (got {received}, expected today or "
+                                     "earlier)", param_hint="--received-on")
+
+        def body() -> None:
+            with c.ledger() as ledger, _progress(c, files, noun) as on_read:
+                try:
+                    receipts = importer(ledger, files, c.meta(), input_format=input_format,
+                                        restate=restate, reason=reason, dry_run=dry_run,
+                                        on_read=on_read, received_on=received)
+                except ImportRefused as e:
+                    click.echo(_receipt_table(e.receipts, "Refused: nothing was written"),
+                               err=True)
+                    raise
+            for receipt in receipts:
+                for warning in receipt.warnings:
+                    click.echo(f"warning: {warning}", err=True)
+                for late in receipt.late_returns:
+                    click.echo(f"late: {receipt.file}: {late}", err=True)
+            if resolve_format(fmt) == "json":
+                click.echo(render.to_json([r.as_dict() for r in receipts]))
+            else:
+                title = "Import receipt" + (" (dry run: nothing written)" if dry_run else "")
+                click.echo(_receipt_table(receipts, title), err=c.quiet)
+        run(body)
+    return command
+
+
+returns.add_command(import_command(
+    import_returns, "returns", "figures", "Import returns (CSV, NDJSON or JSON; - is "
+    "standard input): all files in one transaction, or nothing at all."))
 
 
 _RECEIPT = ("file", "sha256", "rows", "added", "unchanged", "restated", "refused", "late",
@@ -94,13 +108,14 @@ def _receipt_table(receipts: list[ImportReceipt], title: str) -> str:
 
 
 @contextmanager
-def _progress(c: Context, files: tuple[str, ...]) -> Iterator[OnRead | None]:
+def _progress(c: Context, files: tuple[str, ...], noun: str = "returns"
+              ) -> Iterator[OnRead | None]:
     """Bytes read, on stderr, for large files on a terminal only."""
     total = sum(Path(f).stat().st_size for f in files if f != "-" and Path(f).is_file())
     if c.quiet or total < _PROGRESS_FROM_BYTES or not sys.stderr.isatty():
         yield None
         return
-    with click.progressbar(length=total, label="reading returns", file=sys.stderr) as bar:
+    with click.progressbar(length=total, label=f"reading {noun}", file=sys.stderr) as bar:
         yield bar.update
 
 

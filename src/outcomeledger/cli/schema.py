@@ -21,8 +21,8 @@ from .output import OutputError, ledger_location, make_directory, write_outputs
               default=None, help="The published folder (default: projections, or docs "
               "with --inputs).")
 @click.option("--inputs", is_flag=True, help="The input formats users write (contract, "
-              "variation, returns and adjustments rows: docs/schemas and docs/formats.md) "
-              "instead of the projections.")
+              "variation, returns, adjustments and costs rows: docs/schemas and "
+              "docs/formats.md) instead of the projections.")
 @pass_context
 def schema(c: Context, check: bool, write: bool, folder: Path | None, inputs: bool) -> None:
     """Print the JSON Schema of every projection table, or with --inputs of every input

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 import msgspec
 
-from .events import CLOSURE_RULE, AdjustmentKind, Figure, Source
+from .events import CLOSURE_RULE, AdjustmentKind, Cost, Figure, Source
 from .terms import BusinessCase, ContractTerms
 from .variations import Variation
 
@@ -45,6 +45,17 @@ class SubmitReturn(msgspec.Struct, frozen=True):
     restate: bool = False
     reason: str = ""
     received_on: date | None = None  # when the return was received, if not today
+
+
+class ReportCosts(msgspec.Struct, frozen=True):
+    """All cost lines of one period in one import (DESIGN 11, shared risk on cost)."""
+
+    period: str
+    costs: tuple[Cost, ...]
+    source: Source | None = None
+    restate: bool = False
+    reason: str = ""
+    received_on: date | None = None  # when the costs were received, if not today
 
 
 class ValidateReturn(msgspec.Struct, frozen=True):
@@ -111,5 +122,5 @@ class ApproveBusinessCase(msgspec.Struct, frozen=True):
 Command = (
     AgreeContract | VaryContract | SubmitReturn | ValidateReturn | RejectReturn
     | AdjustReward | CertifyPayment | CloseContract | ExtendContract | BreakContract
-    | ApproveBusinessCase
+    | ApproveBusinessCase | ReportCosts
 )

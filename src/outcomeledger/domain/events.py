@@ -142,6 +142,30 @@ class PaymentCertified(Event, frozen=True, kw_only=True):
     closure_rule: int | None = None
 
 
+class Cost(Struct, frozen=True, omit_defaults=True):
+    """One cost line of a period (DESIGN 11, shared risk on cost): what was spent on
+    ``category``."""
+
+    category: str
+    amount: Decimal
+    evidence: str = ""
+    line: int | None = None  # line of the source file, for provenance
+
+
+class CostsReported(Event, frozen=True, kw_only=True):
+    """The supplier's costs of one period, by category (``costs import``): ``costs`` are
+    categories reported for the first time; ``restated`` supersede the amounts recorded
+    for their categories (``--restate``), ``originals`` being those amounts, line by line."""
+
+    period: str
+    costs: tuple[Cost, ...] = ()
+    restated: tuple[Cost, ...] = ()
+    originals: tuple[Cost, ...] = ()
+    source: Source | None = None
+    late: bool = False  # new costs recorded after the period's return was due
+    received_on: date | None = None  # as on ReturnSubmitted
+
+
 class ContractClosed(Event, frozen=True, kw_only=True):
     closed_on: date
 
@@ -183,13 +207,13 @@ class BusinessCaseApproved(Event, frozen=True, kw_only=True):
 AnyEvent = (
     ContractAgreed | ContractVaried | ReturnSubmitted | ReturnRestated | ReturnValidated
     | ReturnRejected | RewardAdjusted | PaymentCertified | ContractClosed | ContractExtended
-    | ContractBroken | BusinessCaseApproved
+    | ContractBroken | BusinessCaseApproved | CostsReported
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     ContractAgreed, ContractVaried, ReturnSubmitted, ReturnRestated, ReturnValidated,
     ReturnRejected, RewardAdjusted, PaymentCertified, ContractClosed, ContractExtended,
-    ContractBroken, BusinessCaseApproved,
+    ContractBroken, BusinessCaseApproved, CostsReported,
 )
 
 

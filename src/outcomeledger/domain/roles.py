@@ -7,6 +7,8 @@ Once actors are declared, an undeclared actor is refused, and each role may:
   extension and break options, approve business cases;
 * provider (of one network provider): submit and restate returns for that provider only;
 * validator (an independent assessor): submit results, restate, validate and reject;
+* commissioner and validator: report (and restate) the costs of a contract sharing risk
+  on cost (DESIGN 11), the figures its gain and pain shares are computed from;
 * auditor: nothing that writes — read-only.
 """
 
@@ -22,6 +24,7 @@ from .commands import (
     Command,
     ExtendContract,
     RejectReturn,
+    ReportCosts,
     SubmitReturn,
     ValidateReturn,
     VaryContract,
@@ -32,9 +35,9 @@ from .terms import ContractTerms
 _ALLOWED: dict[str, tuple[type, ...]] = {
     "commissioner": (AgreeContract, VaryContract, AdjustReward, CertifyPayment, CloseContract,
                      ValidateReturn, RejectReturn, ExtendContract, BreakContract,
-                     ApproveBusinessCase),
+                     ApproveBusinessCase, ReportCosts),
     "provider": (SubmitReturn,),
-    "validator": (SubmitReturn, ValidateReturn, RejectReturn),
+    "validator": (SubmitReturn, ValidateReturn, RejectReturn, ReportCosts),
     "auditor": (),
 }
 
@@ -44,7 +47,7 @@ _NAMES = {
     CloseContract: "close the contract", ValidateReturn: "validate returns",
     RejectReturn: "reject returns", SubmitReturn: "submit returns",
     ExtendContract: "extend the contract", BreakContract: "break the contract",
-    ApproveBusinessCase: "approve business cases",
+    ApproveBusinessCase: "approve business cases", ReportCosts: "report costs",
 }
 
 

@@ -22,6 +22,7 @@ from .periods import (
     is_boundary,
     years_after,
 )
+from .risk_share_terms import check_risk_share
 from .terms import Break, Condition, ContractTerms, Extension, Outcome, Ratings, Tier
 from .variations import Variation
 
@@ -71,6 +72,8 @@ def check_terms(terms: ContractTerms, source: str) -> list[Problem]:
         _check_ratings(p, source, terms.ratings)
     check_network(p, source, terms, known)
     _check_options(p, source, terms)
+    if terms.risk_share is not None:
+        check_risk_share(p, source, terms.risk_share)
     return p
 
 

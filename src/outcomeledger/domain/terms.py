@@ -15,6 +15,7 @@ from typing import Literal
 from msgspec import Struct
 
 from .periods import Cadence
+from .risk_share_terms import RiskShare
 
 NegativePolicy = Literal["net", "floor"]
 OutcomeKind = Literal["count", "improvement", "measure"]
@@ -236,6 +237,9 @@ class ContractTerms(Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     # them keep their stored bytes.
     extensions: tuple[Extension, ...] = ()
     breaks: tuple[Break, ...] = ()
+    # Shared risk on cost (DESIGN 11; domain/risk_share_terms.py). None (omitted when
+    # encoded) keeps the stored bytes of contracts agreed before it.
+    risk_share: RiskShare | None = None
 
     @property
     def last_claim_date(self) -> date:

@@ -14,6 +14,7 @@ from decimal import Decimal
 import msgspec
 from msgspec import UNSET, Struct, UnsetType
 
+from .risk_share_terms import RiskShare
 from .terms import (
     Actor,
     ContractTerms,
@@ -93,6 +94,7 @@ class Variation(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=T
     actors: tuple[Actor, ...] = ()  # added
     ratings: Ratings | UnsetType | None = UNSET  # replaces the whole table
     programme: str | UnsetType | None = UNSET  # joins (or, with "", leaves) a programme
+    risk_share: RiskShare | UnsetType | None = UNSET  # replaces the whole table
 
 
 def _replace_by(items: tuple[Struct, ...], new: tuple[Struct, ...], key: str) -> tuple[Struct, ...]:
@@ -114,7 +116,7 @@ def apply_variation(terms: ContractTerms, variation: Variation) -> ContractTerms
     changes: dict[str, object] = {}
     for name in ("title", "end", "claims_until", "max_value", "retention",
                  "negative_periods", "participant_cap", "returns_due_days", "signed_returns",
-                 "payers", "ratings", "programme"):
+                 "payers", "ratings", "programme", "risk_share"):
         value = getattr(variation, name)
         if value is not UNSET:
             changes[name] = value

@@ -80,7 +80,7 @@ def conflicts_between_files(parsed: list[Parsed]) -> list[Problem]:
             for fkey in ret.keys.keys() & other.keys.keys():
                 if ret.value_of(fkey) != other.value_of(fkey):
                     ret.drop(fkey)  # or the ledger would refuse it again, as changed
-                    problems.append(Problem(p.file.name, ret.line_of(fkey), "value", (
+                    problems.append(Problem(p.file.name, ret.line_of(fkey), p.file.columns.value, (
                         f"{fkey if isinstance(fkey, str) else ' for '.join(fkey)} in "
                         f"{' '.join(filter(None, key))} differs between the files of this "
                         f"import (got {ret.value_of(fkey)}, expected {other.value_of(fkey)} "
@@ -105,6 +105,7 @@ class Batch(Sequence[tuple[str, Command]]):
         self.entries = [(ret, index) for index, p in enumerate(parsed)
                         for ret in p.file.returns.values()]
         self.sources = [p.source for p in parsed]
+        self.commands = [p.file.columns.command for p in parsed]
         self.names = [p.file.name for p in parsed]
         starts: dict[str, tuple[int, int, int]] = {}
         self.entries.sort(key=lambda e: (e[0].contract, _period_order(e[0].period, starts),
@@ -125,7 +126,7 @@ class Batch(Sequence[tuple[str, Command]]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         ret, owner = self.entries[index]
-        command = ret.command(self.sources[owner], restate=self.restate, reason=self.reason)
+        command = self.commands[owner](ret, self.sources[owner], self.restate, self.reason)
         if self.received_on is not None:
             command = msgspec.structs.replace(command, received_on=self.received_on)
         return ret.contract, command

@@ -97,4 +97,16 @@ unit = "people"
 # id = "B1"
 # on = 2026-09-30                         # the contract closes on this day
 # condition = { rating_at_least = "requires improvement", periods = 2 }
+
+# Shared risk on cost (`costs import` records the costs): against a target pro-rated by
+# the periods of the term, the supplier keeps its share of a saving and bears its share of
+# an overrun, band by band.
+# [risk_share]
+# target_cost = "2000000"                 # the cost of the whole term
+# pain_cap = "100000"                     # the most the supplier bears of an overrun
+# bands = [                               # by outturn / target, increasing
+#   { upto = "0.9", supplier_share = "0.25" },
+#   { upto = "1.1", supplier_share = "0.5" },
+#   { supplier_share = "0.8" },           # the last band is open: no upto
+# ]
 '''

@@ -2,7 +2,7 @@
 
 The contract and variation schemas are generated from the Structs of
 :mod:`outcomeledger.domain.terms` (``msgspec.json.schema``), with each key's meaning from
-:data:`.key_meanings.MEANINGS`; the returns and adjustments rows from the columns the
+:data:`.key_meanings.MEANINGS`; the returns, adjustments and costs rows from the columns the
 readers accept.
 ``docs/formats.md`` holds the same keys as tables between markers, and
 ``schema --inputs --check`` fails when the published files drift from the code, as
@@ -26,7 +26,8 @@ from ..domain.terms import BusinessCase, ContractTerms
 from ..domain.variations import Variation
 from ..projections.schema import SCHEMA_DIALECT, Published, normalised
 from .adjustments import REQUIRED as ADJUSTMENT_COLUMNS
-from .key_meanings import ADJUSTMENT_ROW, MEANINGS, RETURN_ROW, TABLE_KEYS
+from .costs import REQUIRED as COST_REQUIRED
+from .key_meanings import ADJUSTMENT_ROW, COST_ROW, MEANINGS, RETURN_ROW, TABLE_KEYS
 from .returns import REQUIRED as RETURN_REQUIRED
 
 DOC = "formats.md"
@@ -86,6 +87,8 @@ def schemas() -> dict[str, dict[str, Any]]:
                                   "import)", RETURN_ROW, RETURN_REQUIRED),
         "adjustment-row": row_schema("adjustment-row", "One row of an adjustments file "
                                      "(adjust --file)", ADJUSTMENT_ROW, ADJUSTMENT_COLUMNS),
+        "costs-row": row_schema("costs-row", "One row of a costs file (costs import)",
+                                COST_ROW, COST_REQUIRED),
     }
 
 
@@ -155,7 +158,8 @@ def key_tables() -> str:
                          f"{_default_text(field)} | {meaning} |")
         parts.append("")
     for title, columns, required in (("Returns row", RETURN_ROW, RETURN_REQUIRED),
-                                     ("Adjustments row", ADJUSTMENT_ROW, ADJUSTMENT_COLUMNS)):
+                                     ("Adjustments row", ADJUSTMENT_ROW, ADJUSTMENT_COLUMNS),
+                                     ("Costs row", COST_ROW, COST_REQUIRED)):
         parts += [f"### {title}", "", "| column | type | required | meaning |",
                   "|---|---|---|---|"]
         for key, (json_type, meaning) in columns.items():

@@ -26,7 +26,7 @@ from .batch import (
     no_cycle_collection,
     receipts_of,
 )
-from .returns import OPTIONAL, REQUIRED, read_returns
+from .returns import RETURNS, Columns, read_returns
 from .rows import detect_format, read_table
 from .sources import Input, OnRead, bytes_input, open_input, unreadable
 
@@ -42,10 +42,12 @@ class ImportRefused(InvalidInput):
 def import_returns(ledger: Ledger, paths: Sequence[str], meta: Meta, *,
                    input_format: str | None = None, restate: bool = False, reason: str = "",
                    dry_run: bool = False, on_read: OnRead | None = None,
-                   received_on: date | None = None) -> list[ImportReceipt]:
+                   received_on: date | None = None,
+                   columns: Columns = RETURNS) -> list[ImportReceipt]:
     """Import every file (``-`` is standard input) as one transaction: all files land,
     or none does and nothing changes. ``received_on``: the day the returns were received,
-    when earlier than today (a back-filled history); lateness is judged by it."""
+    when earlier than today (a back-filled history); lateness is judged by it.
+    ``columns``: what the files hold (returns; costs, ``imports.costs``)."""
     inputs: list[Input] = []
     problems: list[Problem] = []
     for path in paths:
@@ -59,7 +61,7 @@ def import_returns(ledger: Ledger, paths: Sequence[str], meta: Meta, *,
         if problems:
             raise InvalidInput(problems)
         return _import(ledger, inputs, meta, input_format, restate, reason, dry_run,
-                       received_on)
+                       received_on, columns)
     finally:
         for source in inputs:
             source.close()
@@ -75,21 +77,22 @@ def import_data(ledger: Ledger, files: Sequence[tuple[str, bytes]], meta: Meta, 
 
 def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str | None,
             restate: bool, reason: str, dry_run: bool,
-            received_on: date | None = None) -> list[ImportReceipt]:
+            received_on: date | None = None,
+            columns: Columns = RETURNS) -> list[ImportReceipt]:
     if restate and not reason.strip():
         raise InvalidInput([Problem("--reason", None, "reason",
                                     "a restatement needs --reason TEXT (got nothing)")])
     # Large files are decided by worker processes, a share of the contracts each; any
     # problem sends the import down the one-process path, which lists every problem.
-    # (A back-filled history, rare and small, is imported by this process.)
-    receipts = None if received_on else parallel.run(
+    # (A back-filled history, rare and small, is imported by this process; so are costs.)
+    receipts = None if received_on or columns is not RETURNS else parallel.run(
         ledger, inputs, meta, input_format=input_format, restate=restate, reason=reason,
         dry_run=dry_run)
     if receipts is not None:
         return receipts
     problems: list[Problem] = []
     with no_cycle_collection():
-        parsed = parse(inputs, input_format, problems)
+        parsed = parse(inputs, input_format, problems, columns)
         batch = Batch(parsed, restate=restate, reason=reason, received_on=received_on)
         try:
             # With problems already found, still decide everything (writing nothing) so
@@ -108,15 +111,16 @@ def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str |
     return receipts_of(parsed, batch, decisions, events, dry_run, [])
 
 
-def parse(inputs: list[Input], input_format: str | None, problems: list[Problem]
-          ) -> list[Parsed]:
+def parse(inputs: list[Input], input_format: str | None, problems: list[Problem],
+          columns: Columns = RETURNS) -> list[Parsed]:
     """Every file read into returns, and the figures two files give different values;
     problems go to ``problems``."""
     parsed: list[Parsed] = []
     for source in inputs:
         fmt = detect_format(source.name, input_format)
-        table = read_table(source.stream, source.name, fmt, REQUIRED, OPTIONAL, problems)
-        returns = read_returns(table, source.name, problems)
+        table = read_table(source.stream, source.name, fmt, columns.required,
+                           columns.optional, problems)
+        returns = read_returns(table, source.name, problems, columns)
         parsed.append(Parsed(returns, Source(file=source.name, sha256=source.finish(),
                                              signature=source.signature)))
     problems += conflicts_between_files(parsed)

@@ -12,6 +12,7 @@ from msgspec import Struct
 
 from ..domain.events import ADJUSTMENT_KINDS
 from ..domain.programme.terms import Funder, ProgrammeTerms, ProgrammeVariation
+from ..domain.risk_share_terms import RiskShare, ShareBand
 from ..domain.terms import (
     Actor,
     Break,
@@ -129,6 +130,9 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
                       "extend` records one when its condition holds.",
         "breaks": "Options to end the contract early, earned on performance: `contract "
                   "break` closes it on the break's date when its condition holds.",
+        "risk_share": "Shared risk on cost: the target cost and the bands that share an "
+                      "over- or underrun with the supplier (`costs import` records the "
+                      "costs).",
     },
     BusinessCase: {
         "id": "The business case's id, as `payments --business-case` names it (new on the "
@@ -143,6 +147,20 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
         "providers": "The network providers who deliver it (ids of the contract's "
                      "providers); none: any.",
     },
+    RiskShare: {
+        "target_cost": "The cost of the whole term (more than 0); through each period the "
+                       "target is pro-rated by the periods of the term elapsed.",
+        "bands": "Bands of outturn ÷ target `{ upto, supplier_share }`, `upto` increasing; "
+                 "the first runs from 0, the last is open (no `upto`). Each slice of the "
+                 "over- or underrun is shared at its band's rate, like income-tax bands.",
+        "pain_cap": "The most the supplier bears of an overrun over the contract's life "
+                    "(0 or more; default: no cap).",
+    },
+    ShareBand: {"supplier_share": "The supplier's share (0 to 1) of the part of the over- "
+                                  "or underrun in this band: of a saving, paid to it; of "
+                                  "an overrun, taken from it.",
+                "upto": "Outturn ÷ target the band runs to (e.g. 0.9); omitted on the "
+                        "last band."},
     Extension: {"id": "The option's id, as `contract extend --option` names it (distinct "
                       "from every other extension and break).",
                 "months": "Months added to `end` (and to `claims_until`, when given).",
@@ -221,6 +239,7 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
         "ratings": "The whole ratings table, replaced.",
         "programme": "Join a programme (its reference), or leave one (`\"\"`): later "
                      "payment runs draw on the programme named.",
+        "risk_share": "The whole risk-share table, replaced.",
     },
     OutcomeChange: _OUTCOME,
     ProviderChange: _PROVIDER,
@@ -264,6 +283,18 @@ RETURN_ROW: dict[str, tuple[str, str]] = {
     "achieved_on": ("string", "The ISO date the outcome was achieved; it must lie in the "
                               "period and not after `claims_until`."),
     "evidence": ("string", "An evidence reference (a document id, a hash)."),
+}
+
+#: Costs rows (``costs import``, DESIGN 11): name -> (type, meaning).
+COST_ROW: dict[str, tuple[str, str]] = {
+    "contract": ("string", "The contract's reference (its terms have a `[risk_share]`)."),
+    "period": ("string", "The period of the term the costs were incurred in (one report = "
+                         "the rows of one contract and period)."),
+    "category": ("string", "The cost category (staff, premises...): one row per category "
+                           "and period."),
+    "amount": ("number", "What was spent, 0 or more, at most the currency's minor unit's "
+                         "precision."),
+    "evidence": ("string", "An evidence reference (an invoice, a ledger extract)."),
 }
 
 #: Adjustments rows (``adjust --file``): name -> (type, meaning).

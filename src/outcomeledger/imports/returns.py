@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import re
 from array import array
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 from itertools import repeat
 
-from ..domain.commands import SubmitReturn
+from ..domain.commands import Command, SubmitReturn
 from ..domain.errors import Problem
 from ..domain.events import Figure, Source
 from ..domain.text_checks import is_negative_zero
@@ -127,6 +128,30 @@ class Return:
                             reason=reason)
 
 
+def _submit(ret: Return, source: Source, restate: bool, reason: str) -> Command:
+    return ret.command(source, restate=restate, reason=reason)
+
+
+@dataclass(frozen=True, slots=True)
+class Columns:
+    """What a file of figures holds, for the one reader of returns (DESIGN 4.3) and of
+    costs (DESIGN 11, ``imports.costs``): rows of ``contract`` and ``period``, a figure
+    named by the ``key`` column with its number in the ``value`` column, grouped into one
+    command per (contract, period, provider) by ``command``."""
+
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    key: str
+    value: str
+    command: Callable[[Return, Source, bool, str], Command]
+    #: Whether a row repeating another exactly is counted once, with a warning (returns:
+    #: a figure is a count of people, given twice by mistake); else it is refused.
+    repeats_counted: bool = True
+
+
+RETURNS = Columns(REQUIRED, OPTIONAL, "outcome", "value", _submit)
+
+
 @dataclass
 class ReturnsFile:
     """One parsed returns file: its returns, row count and non-blocking warnings."""
@@ -135,15 +160,18 @@ class ReturnsFile:
     returns: dict[ReturnKey, Return] = field(default_factory=dict)
     rows: int = 0
     warnings: list[Problem] = field(default_factory=list)
+    columns: Columns = RETURNS
 
 
-def read_returns(table: Table, name: str, problems: list[Problem]) -> ReturnsFile:
+def read_returns(table: Table, name: str, problems: list[Problem],
+                 columns: Columns = RETURNS) -> ReturnsFile:
     """Group the rows of ``table`` into returns; row problems go to ``problems``."""
-    parsed = ReturnsFile(name)
+    parsed = ReturnsFile(name, columns=columns)
     if not table.columns:
         return parsed
     column = {c: i for i, c in enumerate(table.columns)}
-    i_contract, i_period, i_outcome, i_value = (column[c] for c in REQUIRED)
+    i_contract, i_period, i_outcome, i_value = (
+        column[c] for c in ("contract", "period", columns.key, columns.value))
     i_provider, i_participant = column.get("provider", -1), column.get("participant", -1)
     detailed = "achieved_on" in column or "evidence" in column
     returns = parsed.returns
@@ -166,7 +194,7 @@ def read_returns(table: Table, name: str, problems: list[Problem]) -> ReturnsFil
         details: tuple[date | None, str] | None = None
         key: ReturnKey | None = None
         if outcome is None or value is None or detailed:
-            checked = _check_row(name, line, cells, column, problems)
+            checked = _check_row(name, line, cells, column, columns, problems)
             if checked is None:
                 if is_blank(cells):
                     rows -= 1  # a row of empty cells (spreadsheet residue) is a blank line
@@ -179,7 +207,7 @@ def read_returns(table: Table, name: str, problems: list[Problem]) -> ReturnsFil
             if key is None:
                 key = (contract.strip(), period.strip(), provider.strip())
                 if not (key[0] and key[1]):
-                    _check_row(name, line, cells, column, problems)
+                    _check_row(name, line, cells, column, columns, problems)
                     continue
             raw_key = (contract, period, provider)
             found = returns.get(key)
@@ -208,28 +236,29 @@ def read_returns(table: Table, name: str, problems: list[Problem]) -> ReturnsFil
 
 
 def _check_row(name: str, line: int, cells: list[str], column: dict[str, int],
-               problems: list[Problem]) -> tuple[ReturnKey, str, Decimal, tuple[
+               columns: Columns, problems: list[Problem]) -> tuple[ReturnKey, str, Decimal, tuple[
                    date | None, str] | None] | None:
-    """A row's return key, outcome, value and details (None when there are none), or
-    None when it has problems (all recorded)."""
+    """A row's return key, figure key (outcome), value and details (None when there are
+    none), or None when it has problems (all recorded)."""
     if is_blank(cells):
         return None
     fields = {c: cells[i].strip() for c, i in column.items()}
     before = len(problems)
-    for name_ in ("contract", "period", "outcome"):
+    for name_ in ("contract", "period", columns.key):
         if not fields[name_]:
             problems.append(Problem(name, line, name_, "missing (expected a value)"))
-    text = fields["value"]
+    number = columns.value
+    text = fields[number]
     value = Decimal(0)
     if not text:
-        problems.append(Problem(name, line, "value", "missing (expected a number)"))
+        problems.append(Problem(name, line, number, "missing (expected a number)"))
     elif not _NUMBER.fullmatch(text):
-        problems.append(Problem(name, line, "value", f"not a finite number (got {text!r}, "
+        problems.append(Problem(name, line, number, f"not a finite number (got {text!r}, "
                                 "expected a decimal like 12 or 3.5)"))
     else:
         value = Decimal(text)
         if is_negative_zero(value):
-            problems.append(Problem(name, line, "value", f"a negative zero (got {text!r}, "
+            problems.append(Problem(name, line, number, f"a negative zero (got {text!r}, "
                                     "expected 0 or a number with a sign on its digits)"))
     achieved: date | None = None
     raw_date = fields.get("achieved_on", "")
@@ -246,19 +275,25 @@ def _check_row(name: str, line: int, cells: list[str], column: dict[str, int],
     evidence = fields.get("evidence", "")
     details = (achieved, evidence) if achieved or evidence else None
     key = (fields["contract"], fields["period"], fields.get("provider", ""))
-    return key, fields["outcome"], value, details
+    return key, fields[columns.key], value, details
 
 
 def _repeated(parsed: ReturnsFile, ret: Return, position: int, line: int, key: FigureKey,
               value: Decimal, problems: list[Problem]) -> None:
-    """A second row for a figure: an error when the value differs, else a warning."""
+    """A second row for a figure: an error when the value differs (or when the file's
+    repeats are not counted once), else a warning."""
     first_line, first_value = ret.lines[position], ret.values[position]
     what = key if isinstance(key, str) else f"{key[0]} for {key[1]}"
     where = f"{ret.contract} {ret.period}{' ' + ret.provider if ret.provider else ''}"
+    number = parsed.columns.value
     if value != first_value:
-        problems.append(Problem(parsed.name, line, "value", f"{what} in {where} appears "
+        problems.append(Problem(parsed.name, line, number, f"{what} in {where} appears "
                                 f"twice with different values (got {value}, expected "
                                 f"{first_value} as on line {first_line}, or one row only)"))
+    elif not parsed.columns.repeats_counted:
+        problems.append(Problem(parsed.name, line, parsed.columns.key, (
+            f"{what} in {where} appears twice (got the row of line {first_line} again, "
+            f"expected one row per {parsed.columns.key}: add the {number}s up)")))
     else:
         parsed.warnings.append(Problem(parsed.name, line, "row", f"repeats line {first_line} "
                                        f"({what} in {where} = {value}); counted once"))

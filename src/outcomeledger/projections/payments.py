@@ -48,7 +48,8 @@ class PaymentRow(Row, frozen=True, kw_only=True):
         description="Part of `earned` removed by caps (units, participant, value, "
         "contract), reported, never lost.")]
     adjustments: Annotated[Money, Meta(
-        description="Reward adjustments of the period plus KPI service credits "
+        description="Reward adjustments of the period plus KPI service credits, plus its "
+        "share of risk on cost (the `gain_share` or `pain_share` step of line 0) "
         "(positive: owed to the supplier).")]
     fees: Annotated[Money, Meta(description="Fees of the period (per period, per attachment).")]
     retained: Annotated[Money, Meta(
@@ -95,8 +96,8 @@ class LineRow(Row, frozen=True, kw_only=True):
     """One line of one period's payment with its derivation (`payments explain`).
 
     Lines 1.. are the outcome lines, in outcome order; line 0 holds the period-level
-    steps (pools, fees, service credits, adjustments, retention), with no outcome and no
-    line amounts.
+    steps (pools, fees, service credits, adjustments, risk share, retention), with no
+    outcome and no line amounts.
     """
 
     contract: Contract
@@ -118,10 +119,12 @@ class LineRow(Row, frozen=True, kw_only=True):
         description="The derivation, in order: a JSON array of `{step, detail, amount, "
         "events}` where `step` is units, excluded, deadweight, threshold, earned, floor, "
         "cap_units, participant_cap, cap_value, budget, max_value, result, pool, fee, "
-        "service_credit, adjustment, retention or closed (figures of a period begun after "
-        "the contract's closure, not paid); `amount` is its money effect (decimal "
-        "string) or null; `events` lists the stream versions of the events behind it "
-        "(`v3`; see `proj_audit_trail`).")]
+        "service_credit, adjustment, gain_share or pain_share (shared risk on cost: the "
+        "period's line, named by the cumulative share it brings the contract to, its events "
+        "the CostsReported counted), retention or closed (figures of a period begun after "
+        "the contract's closure, not paid, or its costs, sharing no risk); `amount` is its "
+        "money effect (decimal string) or null; `events` lists the stream versions of the "
+        "events behind it (`v3`; see `proj_audit_trail`).")]
     business_case: Annotated[str | None, Meta(
         description="The business case whose outcome the line is (`contract "
         "business-case`; its budget caps it: step `budget`); null: the contract's own "

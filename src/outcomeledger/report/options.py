@@ -23,6 +23,7 @@ def last_recorded(state: ContractState) -> date:
         (state.agreed_by,) if state.agreed_by else (), (state.closed,) if state.closed else (),
         (v.recorded for v in state.variations), (a.recorded for a in state.adjustments),
         (c.recorded for c in state.certifications), (r.recorded for r in state.exercised),
+        (c.recorded for c in state.costs.values()),
         (rec for s in state.returns.values()
          for rec in (*s.submitted, *s.restated, s.validated, s.rejected) if rec is not None))
     return max(r.recorded_at for r in records).date()

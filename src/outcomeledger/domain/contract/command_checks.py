@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from ..commands import Meta, SubmitReturn
+from ..commands import Meta, ReportCosts, SubmitReturn
 from ..errors import COMMAND, InvalidInput, Problem
 from ..periods import Period, PeriodError
 from ..signing import SignatureError, verify_digest
@@ -40,9 +40,10 @@ def claim_period(state: ContractState, period_id: str, source: str, line: int | 
     return period
 
 
-def received_on(cmd: SubmitReturn, meta: Meta, period: Period) -> date:
-    """The day a return was received: given (a back-filled history), or the day it is
-    recorded; never after that day, nor before its period starts."""
+def received_on(cmd: SubmitReturn | ReportCosts, meta: Meta, period: Period) -> date:
+    """The day a return (or a period's costs) was received: given (a back-filled
+    history), or the day it is recorded; never after that day, nor before its period
+    starts."""
     if cmd.received_on is None:
         return meta.recorded_at.date()
     if cmd.received_on > meta.recorded_at.date():

@@ -26,6 +26,7 @@ from ..commands import (
     ExtendContract,
     Meta,
     RejectReturn,
+    ReportCosts,
     SubmitReturn,
     ValidateReturn,
     VaryContract,
@@ -61,10 +62,12 @@ from ..timestamps import rfc3339
 from ..variations import apply_variation
 from .business_cases import as_variation, business_case_problems, codes_ever
 from .command_checks import check_signature, claim_period, received_on, require_reason
+from .costs import report_costs
 from .options import blocked, judge
 from .return_checks import distinct, figure_problems, returns_outside_membership
 from .return_warnings import cap_warnings, ladder_warnings, plausibility_warnings
 from .state import ContractState
+from .superseding import compared
 
 
 class ReturnReceipt(msgspec.Struct, frozen=True):
@@ -131,6 +134,10 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
             return Decision((_break(state, command, meta),))
         case ApproveBusinessCase():
             return Decision((_approve(state, command, meta),))
+        case ReportCosts():  # shared risk on cost (DESIGN 11): contract/costs.py
+            events, n = report_costs(state, command, meta)
+            return Decision(events, ReturnReceipt(n.added, n.unchanged, n.restated,
+                                                  n.late_days > 0, n.late_days))
         case _:
             assert_never(command)
 
@@ -239,28 +246,23 @@ def _compared(state: ContractState, cmd: SubmitReturn, pid: str, figures: tuple[
     """A return for a period and provider already returned, against what is recorded: the
     figures new to it, those whose value changed (and the figures they replace), how many
     are unchanged. A changed value is refused unless restated, with a reason."""
-    new: list[Figure] = []
-    changed: list[Figure] = []
-    originals: list[Figure] = []
-    unchanged = 0
-    for f in figures:
-        existing = state.figures.get((pid, cmd.provider, f.outcome, f.participant))
-        if existing is None:
-            new.append(f)
-        elif existing.value == f.value:
-            unchanged += 1
-        else:
-            changed.append(f)
-            originals.append(existing.figure)
-    if changed and not cmd.restate:
-        raise InvalidInput([Problem(
-            source, f.line, "value",
-            f"{pid} {f.outcome}{' ' + f.participant if f.participant else ''} was "
-            f"recorded as {o.value}; a different value needs --restate --reason "
-            f"(got {f.value})") for f, o in zip(changed, originals, strict=True)])
-    if changed:
-        require_reason(cmd.reason, "a restatement")
-    return new, changed, originals, unchanged
+    def recorded(f: Figure) -> Figure | None:
+        rec = state.figures.get((pid, cmd.provider, f.outcome, f.participant))
+        return None if rec is None else rec.figure
+
+    def refusal(f: Figure, o: Figure) -> Problem:
+        return Problem(source, f.line, "value",
+                       f"{pid} {f.outcome}{' ' + f.participant if f.participant else ''} was "
+                       f"recorded as {o.value}; a different value needs --restate --reason "
+                       f"(got {f.value})")
+
+    c = compared(figures, recorded, _value, restate=cmd.restate, reason=cmd.reason,
+                 refusal=refusal)
+    return c.new, c.changed, c.originals, c.unchanged
+
+
+def _value(f: Figure) -> Decimal:
+    return f.value
 
 
 def _review(state: ContractState, cmd: ValidateReturn | RejectReturn,

@@ -13,7 +13,7 @@ from typing import Literal
 
 from msgspec import Struct
 
-from ..events import Figure, Source
+from ..events import Cost, Figure, Source
 from ..terms import BusinessCase
 from ..variations import Variation
 
@@ -21,6 +21,8 @@ from ..variations import Variation
 FigureKey = tuple[str, str, str, str]
 #: (period id, provider)
 ReturnKey = tuple[str, str]
+#: (period id, cost category)
+CostKey = tuple[str, str]
 
 
 # The records below are frozen msgspec Structs rather than dataclasses: a large import
@@ -51,6 +53,19 @@ class FigureRecord(Struct, frozen=True, gc=False):
     @property
     def value(self) -> Decimal:
         return self.figure.value
+
+
+class CostRecord(Struct, frozen=True, gc=False):
+    """A cost line as it stands (DESIGN 11): the latest amount of its category and period."""
+
+    cost: Cost
+    recorded: Recorded
+    source: Source | None
+    history: tuple[tuple[Decimal, Recorded], ...] = ()  # earlier amounts, oldest first
+
+    @property
+    def amount(self) -> Decimal:
+        return self.cost.amount
 
 
 class ReturnStatus(Struct, frozen=True, gc=False):

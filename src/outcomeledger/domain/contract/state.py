@@ -28,6 +28,7 @@ from ..events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    CostsReported,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -43,6 +44,8 @@ from .records import (
     AdjustmentRecord,
     BusinessCaseRecord,
     CertificationRecord,
+    CostKey,
+    CostRecord,
     FigureKey,
     FigureRecord,
     OptionRecord,
@@ -75,6 +78,8 @@ class ContractState:
     #: Business cases approved (DESIGN 11), in recording order. Each is also in
     #: ``variations``: its outcomes join the terms as a variation adding them would.
     business_cases: tuple[BusinessCaseRecord, ...] = ()
+    #: The latest amount of each (period, category) of costs reported (DESIGN 11).
+    costs: dict[CostKey, CostRecord] = field(default_factory=dict)
 
     @property
     def exists(self) -> bool:
@@ -173,6 +178,7 @@ class _Fold:
     certifications: Sequence[CertificationRecord] = ()
     exercised: Sequence[OptionRecord] = ()
     business_cases: Sequence[BusinessCaseRecord] = ()
+    costs: dict[CostKey, CostRecord] = field(default_factory=dict)  # copied on write
 
     @classmethod
     def of(cls, state: ContractState, *, copy_maps: bool) -> _Fold:
@@ -181,7 +187,8 @@ class _Fold:
             figures, returns = dict(figures), dict(returns)
         return cls(state.version, state.agreed, state.agreed_by, state.closed,
                    state.closed_on, figures, returns, state.variations, state.adjustments,
-                   state.certifications, state.exercised, state.business_cases)
+                   state.certifications, state.exercised, state.business_cases,
+                   state.costs)
 
     def fields(self, head_hash: str) -> dict[str, Any]:
         return {"version": self.version, "head_hash": head_hash, "agreed": self.agreed,
@@ -190,7 +197,7 @@ class _Fold:
                 "adjustments": tuple(self.adjustments),
                 "certifications": tuple(self.certifications), "closed": self.closed,
                 "closed_on": self.closed_on, "exercised": tuple(self.exercised),
-                "business_cases": tuple(self.business_cases)}
+                "business_cases": tuple(self.business_cases), "costs": self.costs}
 
 
 def _return(acc: _Fold, period: str, provider: str) -> ReturnStatus:
@@ -274,6 +281,16 @@ def apply(acc: _Fold, event: AnyEvent) -> None:
                 approved.effective, as_variation(approved), rec))
             acc.business_cases = _appended(acc.business_cases,
                                            BusinessCaseRecord(approved, rec))
+        case CostsReported():
+            # A new map each time (costs are few): no fold ever writes a state's own.
+            costs = dict(acc.costs)
+            for c in event.costs:
+                costs[(event.period, c.category)] = CostRecord(c, rec, event.source)
+            for c in event.restated:
+                was = costs.get((event.period, c.category))
+                past = () if was is None else (*was.history, (was.amount, was.recorded))
+                costs[(event.period, c.category)] = CostRecord(c, rec, event.source, past)
+            acc.costs = costs
         case _:
             assert_never(event)
 

@@ -35,6 +35,7 @@ from ..commands import (
     ExtendContract,
     Meta,
     RejectReturn,
+    ReportCosts,
     SubmitReturn,
     ValidateReturn,
     VaryContract,
@@ -50,6 +51,7 @@ from ..events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    CostsReported,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -121,6 +123,10 @@ def command_of(event: AnyEvent) -> Command:
             return CloseContract(event.closed_on, event.reason)
         case BusinessCaseApproved():
             return ApproveBusinessCase(event.business_case, event.reason)
+        case CostsReported():
+            return ReportCosts(event.period, (*event.costs, *event.restated), event.source,
+                               restate=bool(event.restated), reason=event.reason,
+                               received_on=event.received_on)
         case _:
             assert_never(event)
 

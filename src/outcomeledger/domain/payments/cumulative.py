@@ -19,6 +19,7 @@ from ..events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    CostsReported,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -77,7 +78,7 @@ class Cumulative:
                 self._touch(state, event.period)
             case ReturnValidated():
                 pass
-            case ReturnRejected() | RewardAdjusted():
+            case ReturnRejected() | RewardAdjusted() | CostsReported():
                 self._touch(state, event.period)
             case PaymentCertified():  # the schedule runs through it; no amount changes
                 self._touch(state, event.period, changed=False)

@@ -34,7 +34,7 @@ from functools import cached_property
 import msgspec
 
 from ..contract.business_cases import case_of
-from ..contract.records import AdjustmentRecord, FigureKey, FigureRecord
+from ..contract.records import AdjustmentRecord, CostRecord, FigureKey, FigureRecord
 from ..contract.state import ContractState
 from ..events import CLOSURE_RULE
 from ..money import ZERO, quantize
@@ -44,6 +44,7 @@ from .budgets import apply_budgets
 from .closure import Closure, closure_of
 from .improvement import evaluate_pools, improvement_units
 from .plain import is_plain, plain_line
+from .risk_share import risk_share_step
 from .running import Running
 from .schedule import OutcomeLine, PeriodPayment, Schedule, Step, event_refs
 from .steps import (
@@ -61,7 +62,7 @@ def schedule_periods(state: ContractState, closure: Closure | None = None) -> li
     last of its term, closed after it), where retention is released (:mod:`.closure`).
     """
     ids = {k[0] for k in state.figures} | {a.period for a in state.adjustments} | {
-        c.period for c in state.certifications}
+        c.period for c in state.certifications} | {k[0] for k in state.costs}
     last: Period | None = None
     for pid in ids:
         p = state.period(pid)
@@ -157,6 +158,10 @@ class Plan:
         for adj in state.adjustments:
             self._adjusted[adj.period].append(adj)
         self._adjustment_steps: dict[str, list[Step]] = {}
+        # Each period's costs (shared risk on cost, DESIGN 11), in category order.
+        self.costs: dict[str, list[CostRecord]] = defaultdict(list)
+        for period_id, category in sorted(state.costs):
+            self.costs[period_id].append(state.costs[(period_id, category)])
         self.periods = schedule_periods(state, self.closure) if periods is None else periods
         # The terms in force change only with a variation: what each set of terms prices
         # and measures is worked out once, not once per period.
@@ -211,6 +216,10 @@ class Plan:
             adjustments = self.adjustments(p.id)
             other = pool_steps + other + adjustments
             adjusted = sum((s.amount or ZERO for s in adjustments), ZERO) + credits
+            # Step 4 too, after the fees: the period's share of risk on cost (.risk_share).
+            if shared := risk_share_step(terms, p, self.costs.get(p.id, ()), run):
+                other.append(shared)
+                adjusted += shared.amount or ZERO
             gross = sum((line.payable for line in lines), ZERO) + adjusted + fees
             # Step 5: retention, released whole in the period a closed contract closed in.
             retained = retention(terms, self.currency, gross, index == release, run, other,
@@ -225,15 +234,18 @@ class Plan:
     def _closed_period(self, p: Period, terms: ContractTerms, rows: list[FigureRecord],
                        run: Running, out: list[PeriodPayment] | None) -> None:
         """A period after a closed contract's closing period: no fee, no outcome payment
-        for its figures (said, with the events, when there are any), nothing withheld;
-        only the adjustments recorded for it."""
+        for its figures and no share of risk on its costs (each said, with the events, when
+        there are any), nothing withheld; only the adjustments recorded for it."""
         adjustments = self.adjustments(p.id)
         other: list[Step] = []
-        if rows:
-            assert self.closure is not None
-            other.append(Step("closed", f"contract closed on {self.closure.closed_on}: "
-                              "figures of a period begun after it are not paid", None,
-                              event_refs(rows)))
+        unpaid: tuple[tuple[Sequence[FigureRecord | CostRecord], str], ...] = (
+            (rows, "figures of a period begun after it are not paid"),
+            (self.costs.get(p.id, []), "costs of a period begun after it share no risk"))
+        for records, what in unpaid:
+            if records:
+                assert self.closure is not None
+                other.append(Step("closed", f"contract closed on {self.closure.closed_on}: "
+                                  f"{what}", None, event_refs(records)))
         adjusted = sum((s.amount or ZERO for s in adjustments), ZERO)
         run.payable += adjusted
         if out is not None:

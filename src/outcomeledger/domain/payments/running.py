@@ -30,6 +30,11 @@ class Running:
     #: What each business case's outcomes have earned after their own caps, cumulative
     #: (its budget caps this: :mod:`.budgets`).
     budget: dict[str, Decimal] = field(default_factory=lambda: defaultdict(Decimal))
+    # Shared risk on cost (DESIGN 11, :mod:`.risk_share`): the costs reported through the
+    # period, the cumulative share paid through it, and the events of those costs.
+    outturn: Decimal = ZERO
+    shared: Decimal = ZERO
+    cost_events: tuple[int, ...] = ()
 
     def copy(self) -> Running:
         """An independent copy (to carry on from the same period more than once)."""
@@ -38,4 +43,5 @@ class Running:
         return Running(achieved, defaultdict(Decimal, self.paid_units),
                        defaultdict(Decimal, self.value), defaultdict(Decimal, self.participant),
                        dict(self.results), set(self.pools_triggered), self.contract,
-                       self.retained, self.payable, defaultdict(Decimal, self.budget))
+                       self.retained, self.payable, defaultdict(Decimal, self.budget),
+                       self.outturn, self.shared, self.cost_events)

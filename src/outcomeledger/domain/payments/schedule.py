@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from msgspec import Struct
 
-from ..contract.records import FigureRecord
+from ..contract.records import CostRecord, FigureRecord
 from ..contract.state import ContractState
 from ..money import ZERO, fmt
 
@@ -34,7 +34,7 @@ def amount_text(amount: Decimal) -> str:
     return format(amount, "f") if amount else fmt(amount)
 
 
-def event_refs(records: Iterable[FigureRecord]) -> tuple[str, ...]:
+def event_refs(records: Iterable[FigureRecord | CostRecord]) -> tuple[str, ...]:
     """The events behind ``records``, each once, in stream order (``v3``, ``v12``)."""
     return tuple([f"v{v}" for v in sorted({r.recorded.version for r in records})])
 
