@@ -70,7 +70,7 @@ def test_replay_rebuilds_byte_identical_tables_and_swaps_them_in(demo_db: Db) ->
         before = list(dump(conn))
     result = run(demo_db, "replay")
     assert result.exit_code == 0, result.output
-    assert "replayed 114 events; projections at position 114" in result.stderr
+    assert "replayed 125 events; projections at position 125" in result.stderr
     assert "replaying" not in result.stderr  # no progress bar off a terminal
     with closing(demo_db.connect()) as conn:
         assert list(dump(conn)) == before

@@ -150,7 +150,7 @@ def test_a_rebuild_split_over_processes_writes_the_same_tables(
         monkeypatch.setenv("OUTCOMELEDGER_REPLAY_WORKERS", str(workers))
         done = rebuild(conn)
         assert list(dump(conn)) == one_process
-    assert done.events == 114
+    assert done.events == 125
 
 
 def test_a_failed_worker_fails_the_rebuild_before_any_swap(ledger_path: Path) -> None:

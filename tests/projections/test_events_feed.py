@@ -40,7 +40,7 @@ def test_one_event_per_line_in_global_order_with_the_published_fields(db: Db) ->
     result = events(db)
     assert result.stdout_bytes.endswith(b"\n")
     feed = lines(result)
-    assert [e["position"] for e in feed] == list(range(1, 115))
+    assert [e["position"] for e in feed] == list(range(1, 126))
     assert all(list(e) == FIELDS for e in feed)
     restated = next(e for e in feed if e["type"] == "ReturnRestated")
     assert restated["contract"] == "GMHP-2017"
@@ -62,13 +62,13 @@ def test_hash_is_the_sha256_of_the_stored_bytes_and_data_re_encodes_to_them(db: 
 
 
 def test_after_contract_and_limit(db: Db) -> None:
-    assert [e["position"] for e in lines(events(db, "--after", "111"))] == [112, 113, 114]
+    assert [e["position"] for e in lines(events(db, "--after", "122"))] == [123, 124, 125]
     pb = lines(events(db, "--contract", "PB-SIB-2010"))
     assert {e["contract"] for e in pb} == {"PB-SIB-2010"}
     assert [e["position"] for e in pb] == list(range(13, 19))
     assert [e["position"] for e in lines(events(db, "--contract", "PB-SIB-2010", "--after",
                                                 "14", "--limit", "2"))] == [15, 16]
-    assert lines(events(db, "--after", "114")) == []
+    assert lines(events(db, "--after", "125")) == []
 
 
 def test_a_consumer_following_with_after_sees_every_event_once(db: Db) -> None:
@@ -80,7 +80,7 @@ def test_a_consumer_following_with_after_sees_every_event_once(db: Db) -> None:
             break
         seen += [int(str(e["position"])) for e in page]
         cursor = seen[-1]
-    assert seen == list(range(1, 115))
+    assert seen == list(range(1, 126))
 
 
 def test_unknown_contract_is_refused(db: Db) -> None:
@@ -99,7 +99,7 @@ def test_format_json_is_one_array_of_the_feed_objects(db: Db) -> None:
     # given the feed as NDJSON, when asked for JSON, then one array of the same objects
     array = msgspec.json.decode(events(db, "--format", "json", "--after", "30").stdout_bytes)
     assert array == lines(events(db, "--after", "30"))
-    assert msgspec.json.decode(events(db, "--format", "json", "--after", "114").stdout_bytes
+    assert msgspec.json.decode(events(db, "--format", "json", "--after", "125").stdout_bytes
                                ) == []
 
 

@@ -54,7 +54,7 @@ catch_up(conn, batch=batch)
 
 @pytest.fixture
 def unprojected(ledger_db: Db) -> Db:
-    """The demo ledger (114 events) with no projection run yet."""
+    """The demo ledger (125 events) with no projection run yet."""
     with open_ledger(ledger_db.url, create=True) as ledger:
         ledger.project_on_write = False
         build_demo(ledger)
@@ -81,8 +81,8 @@ def _consistent_with_tracking(db: Db) -> int:
 def _resume_equals_full_replay(db: Db) -> None:
     with closing(db.connect()) as conn:
         done = catch_up(conn, batch=4)
-        assert done.position == 114
-        with closing(in_memory(conn, Cutoff(114))) as replayed:
+        assert done.position == 125
+        with closing(in_memory(conn, Cutoff(125))) as replayed:
             assert list(dump(conn)) == list(dump(replayed))
 
 
@@ -93,7 +93,7 @@ def test_sigkill_inside_a_batch_loses_the_batch_and_nothing_else(
         assert child.wait(timeout=60) == -signal.SIGKILL
     position = _consistent_with_tracking(unprojected)
     assert position % 5 == 0, "only whole batches are ever committed"
-    assert position < 114
+    assert position < 125
     _resume_equals_full_replay(unprojected)
 
 
@@ -108,18 +108,18 @@ def test_sigkill_at_random_moments_then_resume(unprojected: Db) -> None:
             child.send_signal(signal.SIGKILL)
             child.wait(timeout=60)
         seen.add(_consistent_with_tracking(unprojected))
-    assert seen - {114}, f"no kill landed before the catch-up finished: {seen}"
+    assert seen - {125}, f"no kill landed before the catch-up finished: {seen}"
     _resume_equals_full_replay(unprojected)
 
 
 def test_two_projectors_at_once_apply_each_event_exactly_once(unprojected: Db) -> None:
     with _child(unprojected, batch=2) as first, _child(unprojected, batch=2) as second:
         assert [first.wait(timeout=60), second.wait(timeout=60)] == [0, 0]
-    assert _consistent_with_tracking(unprojected) == 114
+    assert _consistent_with_tracking(unprojected) == 125
 
 
 def test_the_kill_hook_really_kills(unprojected: Db) -> None:
     # Guards the tests above: a child that is never killed finishes the catch-up.
     with _child(unprojected, batch=5, kill_after=0) as child:
         assert child.wait(timeout=60) == 0
-    assert _consistent_with_tracking(unprojected) == 114
+    assert _consistent_with_tracking(unprojected) == 125

@@ -309,7 +309,7 @@ def test_the_reader_role_reads_the_feed_and_projections_and_writes_nothing(
         roles: tuple[str, str], tmp_path: Path) -> None:
     writer_url, reader_url = roles
     with closing(psycopg.connect(reader_url, autocommit=True)) as conn:
-        assert conn.execute("SELECT count(*) FROM outcomeledger_events").fetchone() == (114,)
+        assert conn.execute("SELECT count(*) FROM outcomeledger_events").fetchone() == (125,)
         assert conn.execute("SELECT count(*) FROM proj_payments_totals").fetchone() == (6,)
         assert conn.execute("SELECT count(*) FROM tracking").fetchone() is not None
     for statement in (
@@ -327,7 +327,7 @@ def test_the_reader_role_reads_the_feed_and_projections_and_writes_nothing(
         assert _refused(reader_url, statement), statement
     # The read commands work for the reader; a write is refused in one line.
     assert run(reader_url, "payments", "GMHP-2017", "--format", "json").exit_code == 0
-    assert run(reader_url, "events", "--after", "113").stdout.count("\n") == 1
+    assert run(reader_url, "events", "--after", "124").stdout.count("\n") == 1
     refused = run(reader_url, "adjust", "PB-SIB-2010", "--period", "FY2016-Q4", "--kind",
                   "bonus", "--amount", "5", "--reason", "test")
     assert refused.exit_code == 1
@@ -340,8 +340,8 @@ def test_the_reader_role_reads_the_feed_and_projections_and_writes_nothing(
     replayed = run(writer_url, "replay")
     assert replayed.exit_code == 0, replayed.output
     with closing(psycopg.connect(reader_url, autocommit=True)) as conn:
-        assert conn.execute("SELECT max(position) FROM proj_audit_trail").fetchone() == (115,)
+        assert conn.execute("SELECT max(position) FROM proj_audit_trail").fetchone() == (126,)
     assert _refused(writer_url, "UPDATE outcomeledger_events SET topic = 'x'")
     assert _refused(writer_url, "DELETE FROM outcomeledger_events")
     with closing(Db(writer_url, "postgresql").connect()) as conn:
-        assert source.head(conn) == 115
+        assert source.head(conn) == 126

@@ -11,8 +11,9 @@ as the CLI.
   NHF-HW-2022 (an integrator whose network gains a VCSE and loses an SME) and
   NHF-SCH-2022; the budget binds in the last year (replay/S7-council-programme).
 * NCL-CL-2023 (DESIGN 11): a council contract that grows by two business cases (the
-  budget of each binds), earns a 12-month extension on performance and is refused a
-  second when performance falls (replay/S8-growing-contract).
+  budget of each binds), shares the risk on its cost of delivery (a gain share, then a
+  pain share capped), earns a 12-month extension on performance and is refused a second
+  when performance falls (replay/S8-growing-contract).
 
 Events carry the historical dates on which each fact was learned, so the demo ledger
 is the same, byte for byte, on every machine.
@@ -27,6 +28,7 @@ from pathlib import Path
 
 from ..domain.commands import Meta
 from ..domain.errors import InvalidInput
+from ..imports.costs import COSTS
 from ..imports.importer import import_data
 from ..report import render
 from ..storage.store import Ledger
@@ -188,6 +190,8 @@ def build_ncl(ledger: Ledger) -> None:
                              "every quarterly target met or approached for a year",
                              _meta("2025-02-10T11:00:00", council), extend=True)
         _import(ledger, f"ncl_{period}.csv", f"{returned}T09:00:00", provider)
+        _import(ledger, f"ncl_costs_{period}.csv", f"{returned}T09:30:00", provider,
+                columns=COSTS)
         service.certify(ledger, ref, period, _meta(f"{certified}T12:00:00", council))
     try:  # performance fell in 2025-26: the second extension is not earned
         service.exercise(ledger, ref, "EXT-2", date(2026, 1, 20), "second extension "

@@ -69,10 +69,11 @@ def import_returns(ledger: Ledger, paths: Sequence[str], meta: Meta, *,
 
 def import_data(ledger: Ledger, files: Sequence[tuple[str, bytes]], meta: Meta, *,
                 input_format: str | None = None, restate: bool = False, reason: str = "",
-                dry_run: bool = False) -> list[ImportReceipt]:
+                dry_run: bool = False, columns: Columns = RETURNS) -> list[ImportReceipt]:
     """Import named file contents as one transaction (see :func:`import_returns`)."""
     inputs = [bytes_input(name, data) for name, data in files]
-    return _import(ledger, inputs, meta, input_format, restate, reason, dry_run)
+    return _import(ledger, inputs, meta, input_format, restate, reason, dry_run,
+                   columns=columns)
 
 
 def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str | None,
