@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from ledgered import Ledgered
+from ledgered import RISK, Ledgered
 
 FULL = """\
 reference = "C-FULL"
@@ -147,3 +147,18 @@ def test_the_json_keeps_its_shape(full: Ledgered) -> None:
     assert data["variations"][0]["changes"] == {"outcomes": [{"code": "ENTRY",
                                                               "price": "150"}]}
     assert data["terms"]["payers"][0]["share"] == "0.425"
+
+
+def test_the_risk_share_and_each_provider_s_targets_are_shown(tmp_path: Path) -> None:
+    ledger = Ledgered(tmp_path, str(tmp_path / "ledger.db"))
+    assert ledger("init").exit_code == 0
+    text = RISK.replace('title = "', 'providers = [{ id = "P1", name = "One", terms = { '
+                        'targets = { O1 = "40" } } }]\ntitle = "', 1)
+    assert ledger("contract", "agree", ledger.write("c.toml", text)).exit_code == 0
+    shown = ledger("--width", "300", "contract", "show", "C-RISK", "--format", "table")
+    assert shown.exit_code == 0, shown.stderr
+    assert "Risk shared on cost (GBP): target " in shown.stdout
+    assert "targets O1 40" in shown.stdout
+    lines = shown.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.startswith("Risk shared on cost"))
+    assert [line.split()[0] for line in lines[at + 3:at + 6]] == ["0", "0.9", "above"]

@@ -88,6 +88,19 @@ def _tables(terms: ContractTerms) -> list[Table]:
                 for b in terms.breaks]
     if options:
         tables.append(Table("Options", ("id", "kind", "when", "condition"), options))
+    if (risk := terms.risk_share) is not None:
+        low, bands = "0", []
+        for band in risk.bands:
+            if band.upto is None:  # the last band is open
+                bands.append([f"above {low}", _share(band.supplier_share)])
+                continue
+            bands.append([f"{low} to {fmt(band.upto)}", _share(band.supplier_share)])
+            low = fmt(band.upto)
+        tables.append(Table(
+            f"Risk shared on cost ({cur}): target {money(risk.target_cost)} over the term, "
+            f"pain cap {'none' if risk.pain_cap is None else money(risk.pain_cap)}; the "
+            "supplier's share of each slice of the over- or underrun",
+            ("outturn / target", "supplier share"), bands, frozenset({"supplier share"})))
     return tables
 
 
@@ -120,6 +133,9 @@ def _provider_terms(terms: ProviderTerms | None,
                                            for code, p in terms.prices.items()))
     if terms.fee is not None:
         parts.append(f"fee {money(terms.fee)} a period")
+    if terms.targets:
+        parts.append("targets " + ", ".join(f"{code} {fmt(units)}"
+                                            for code, units in terms.targets.items()))
     return "; ".join(parts)
 
 
