@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from conftest import D, agreed, apply, close, outcome, tally
+from outcomeledger.domain.commands import RejectReturn
 from outcomeledger.domain.contract.state import ContractState
 from outcomeledger.domain.payments.forecast import at_targets, promised, with_forecast
 from outcomeledger.domain.payments.mechanism import compute
@@ -69,4 +70,17 @@ def test_the_shared_periods_give_what_a_whole_recomputation_gives(
         state = apply(state, tally(period, O1=o1, O2=o2))
     schedule, forecast = with_forecast(state)
     assert schedule == compute(state)
+    assert forecast == compute(at_targets(state)).total("payable")
+
+
+def test_a_rejected_return_stays_rejected_in_the_forecast() -> None:
+    """The promised figures of a period whose return was rejected are left out, as the
+    fold of one more return of that period would leave them (the forecast is made without
+    folding: domain/payments/forecast.py)."""
+    outcomes = (outcome("O1", target={"FY2025-Q2": D(5), "FY2025-Q4": D(5)}),
+                outcome("O2", price=D(250), target=D(9)))
+    state = apply(agreed(outcomes=outcomes), tally("FY2025-Q2", O2=2),
+                  RejectReturn("FY2025-Q2", "", "evidence missing"),
+                  tally("FY2025-Q3", O1=3))
+    _schedule, forecast = with_forecast(state)
     assert forecast == compute(at_targets(state)).total("payable")

@@ -24,10 +24,11 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+from ..contract.records import FigureKey, FigureRecord, Recorded, ReturnStatus
 from ..contract.state import ContractState, evolve
 from ..events import Figure, ReturnSubmitted
 from ..money import ZERO
-from ..periods import period_containing
+from ..periods import Period, period_containing
 from .mechanism import Plan
 from .running import Running
 from .schedule import PeriodPayment, Schedule
@@ -89,16 +90,57 @@ def with_forecast(state: ContractState, *, explain: bool = True
         plan.periods_from(0, plan.by_period, run, out)
         schedule = plan.schedule(out)
         return schedule, schedule.total("payable")
-    forecast = Plan(at_targets(state, figures), explain=False)
-    index_of = {p.id: i for i, p in enumerate(forecast.periods)}
+    periods, by_period = _promised_plan(state, plan, figures)
+    forecast = Plan(state, explain=False, periods=periods)
+    index_of = {p.id: i for i, p in enumerate(periods)}
     first = min(*(index_of[period] for period in figures), len(plan.periods))
     plan.periods_from(0, plan.by_period, run, out, stop=first)
     carried = run.copy()
     plan.periods_from(first, plan.by_period, run, out)
     rest: list[PeriodPayment] = []
-    forecast.periods_from(first, forecast.by_period, carried, rest)
+    forecast.periods_from(first, by_period, carried, rest)
     total = sum((p.payable for p in out[:first]), ZERO) + sum((p.payable for p in rest), ZERO)
     return plan.schedule(out), total
+
+
+def _promised_plan(state: ContractState, plan: Plan, figures: dict[str, list[Figure]]
+                   ) -> tuple[list[Period], dict[str, list[FigureRecord]]]:
+    """The periods and each period's figures of ``at_targets(state, figures)``, as a
+    :class:`.mechanism.Plan` of it would hold them, made from ``plan`` (of ``state``):
+    the promised periods' figures merged in key order, the others shared. Folding the
+    promised returns into a new state and sorting every figure again cost a projection
+    write of a long contract more than the forecast's own arithmetic (tests hold the two
+    equal: tests/domain/test_forecast.py)."""
+    agreed = state.agreed_by
+    assert agreed is not None
+    keyed: dict[str, dict[FigureKey, FigureRecord]] = {pid: {} for pid in figures}
+    returns = state.returns
+    for key, record in state.figures.items():
+        rows = keyed.get(key[0])
+        if rows is not None and not _rejected(returns.get((key[0], key[1]))):
+            rows[key] = record
+    by_period = dict(plan.by_period)
+    for n, (pid, added) in enumerate(sorted(figures.items()), 1):
+        rows = keyed[pid]
+        # The promised return is one more return of the period: refused with it if the
+        # period's return without a provider was rejected, as a fold would leave it.
+        if not _rejected(returns.get((pid, _PROVIDER))):
+            recorded = Recorded(state.version + n, agreed.recorded_at, FORECAST, FORECAST)
+            for f in added:
+                rows[(pid, _PROVIDER, f.outcome, f.participant)] = FigureRecord(
+                    f, recorded, None)
+        by_period[pid] = [rows[key] for key in sorted(rows)]
+    periods = list(plan.periods)
+    last = max(state.period(pid) for pid in figures)
+    p = periods[-1].next() if periods else state.first_period
+    while p <= last:
+        periods.append(p)
+        p = p.next()
+    return periods, by_period
+
+
+def _rejected(status: ReturnStatus | None) -> bool:
+    return status is not None and status.rejected is not None
 
 
 def forecast_payable(state: ContractState) -> Decimal:
