@@ -62,9 +62,11 @@ def test_a_signed_file_is_accepted_and_its_signature_kept(tmp_path: Path,
     assert code == 0, err
     _, feed, _ = cli_run(tmp_path, "events", "--contract", "SIGNED-1")
     submitted = [json.loads(line) for line in feed.splitlines()][-1]
-    signature = (tmp_path / "q1.csv.sig").read_text().strip()
+    line = json.loads((tmp_path / "q1.csv.sig").read_text())
     assert submitted["type"] == "ReturnSubmitted"
-    assert submitted["data"]["source"]["signature"] == signature
+    assert submitted["data"]["source"]["signature"] == line["signature"]
+    assert submitted["data"]["source"]["sequence"] == line["sequence"]
+    assert submitted["data"]["source"]["periods"] == ["FY2025-Q1"] == line["periods"]
 
 
 def test_an_unsigned_file_is_refused(tmp_path: Path, signed: Path) -> None:
@@ -91,7 +93,8 @@ def test_a_file_signed_with_another_key_is_refused(tmp_path: Path, signed: Path)
     cli_run(tmp_path, "returns", "sign", str(tmp_path / "q1.csv"), "--key", str(other))
     code, _, err = cli_run(tmp_path, "returns", "import", str(tmp_path / "q1.csv"))
     assert code == 1
-    assert "the signature does not match the file and the provider's registered key" in err
+    assert ("the signature does not match the file, its contract, periods and sequence and "
+            "the provider's key for the period") in err
 
 
 def test_a_signed_contract_needs_a_key_for_every_provider(tmp_path: Path) -> None:

@@ -117,8 +117,8 @@ def parse(inputs: list[Input], input_format: str | None, problems: list[Problem]
         fmt = detect_format(source.name, input_format)
         table = read_table(source.stream, source.name, fmt, REQUIRED, OPTIONAL, problems)
         returns = read_returns(table, source.name, problems)
-        parsed.append(Parsed(returns, Source(file=source.name, sha256=source.finish(),
-                                             signature=source.signature)))
+        parsed.append(Parsed(returns, Source(file=source.name, sha256=source.finish()),
+                             source.signature))
     problems += conflicts_between_files(parsed)
     return parsed
 

@@ -60,7 +60,13 @@ from ..terms import Break, Extension
 from ..timestamps import rfc3339
 from ..variations import apply_variation
 from .business_cases import as_variation, business_case_problems, codes_ever
-from .command_checks import check_signature, claim_period, received_on, require_reason
+from .command_checks import (
+    check_key_change,
+    check_signature,
+    claim_period,
+    received_on,
+    require_reason,
+)
 from .options import blocked, judge
 from .return_checks import distinct, figure_problems, returns_outside_membership
 from .return_warnings import cap_warnings, ladder_warnings, plausibility_warnings
@@ -99,13 +105,27 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
     """Decide what ``command`` means for the contract: new events, or a refusal.
 
     ``advise=False`` leaves out the receipt's warnings, which never change a decision:
-    for a verifier deciding every stored event again, not for a person recording one."""
+    for a verifier deciding every stored event again, not for a person recording one.
+    On a contract with keyed actors (:mod:`..actors`) each event names the key it is to be
+    signed with; the store signs it as it chains it."""
     if isinstance(command, AgreeContract):
-        authorise(command.terms, command, meta.recorded_by)
-        return Decision((_agree(state, command, meta),))
+        signed = authorise(command.terms, command, meta)
+        return _keyed(Decision((_agree(state, command, meta),)), signed, meta)
     if not state.exists:
         raise Refused(f"contract {state.reference!r} has not been agreed")
-    authorise(state.current_terms, command, meta.recorded_by)
+    signed = authorise(state.current_terms, command, meta)
+    return _keyed(_decide(state, command, meta, payable, advise), signed, meta)
+
+
+def _keyed(decision: Decision, signed: bool, meta: Meta) -> Decision:
+    if not signed or not decision.events:
+        return decision
+    return msgspec.structs.replace(decision, events=tuple(
+        msgspec.structs.replace(e, key_id=meta.key_id) for e in decision.events))
+
+
+def _decide(state: ContractState, command: Command, meta: Meta, payable: Payable | None,
+            advise: bool) -> Decision:
     # A closed contract still settles what it owes (retention, true-ups): only
     # payment runs are accepted after closure.
     if state.closed is not None and not isinstance(command, CertifyPayment):
@@ -113,6 +133,7 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
                       f"({state.closed.reason}): nothing more can be recorded")
     match command:
         case VaryContract():
+            check_key_change(state, command)
             return Decision((_vary(state, command, meta),))
         case SubmitReturn():
             check_signature(state, command)
