@@ -109,8 +109,9 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
     On a contract with keyed actors (:mod:`..actors`) each event names the key it is to be
     signed with; the store signs it as it chains it."""
     if isinstance(command, AgreeContract):
+        agreed = _agree(state, command, meta)  # the terms sound before they name who acts
         signed = authorise(command.terms, command, meta)
-        return _keyed(Decision((_agree(state, command, meta),)), signed, meta)
+        return _keyed(Decision((agreed,)), signed, meta)
     if not state.exists:
         raise Refused(f"contract {state.reference!r} has not been agreed")
     signed = authorise(state.current_terms, command, meta)
