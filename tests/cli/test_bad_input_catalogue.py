@@ -517,7 +517,7 @@ CASES: dict[str, Bad] = {
                                        "'12a' is not a valid integer"),
     "events --follow --after beyond the ledger": Bad(
         ("events", "--follow", "--after", "99"), {},
-        "--after: no such position (got 99, expected 0 to 16"),
+        "--after: no such position (got 99, expected 0 to 19"),
     "events --follow --interval 0": Bad(("events", "--follow", "--interval", "0"), {},
                                         "--interval"),
     "events --follow --interval negative": Bad(("events", "--follow", "--interval", "-1"),

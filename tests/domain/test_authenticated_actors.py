@@ -14,6 +14,7 @@ from collections.abc import Callable
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import msgspec
 import pytest
@@ -37,6 +38,7 @@ from outcomeledger.domain.signing import (
 )
 from outcomeledger.domain.terms import Actor, Provider
 from outcomeledger.domain.variations import ProviderChange, Variation
+from outcomeledger.imports import parallel
 
 CONTRACT = """
 reference = "KEYED-1"
@@ -122,7 +124,8 @@ def test_a_write_signed_with_another_actors_key_is_refused(keyed: Keyed) -> None
         assert code == 1
         assert f"the key {key_id(keyed.publics[key])} is not the key of actor 'ann'" in err
         # Who holds the key, or who would have been allowed, is never said.
-        assert "pat" not in err.replace(keyed.key("pat"), "") and "--actor" not in err
+        assert "pat" not in err.replace(keyed.key("pat"), "")
+        assert "--actor" not in err
     assert keyed.stored() == before
 
 
@@ -135,6 +138,29 @@ def test_a_signed_write_records_the_key_and_a_signature_audit_verify_checks(
     assert [(e["recorded_by"], e["data"]["key_id"]) for e in events] == [
         ("ann", key_id(keyed.publics["ann"])), ("pat", key_id(keyed.publics["pat"]))]
     assert all(e["data"]["signature"] for e in events)
+    code, out, err = keyed.run_as(None, None, "audit", "verify")
+    assert code == 0, out + err
+
+
+def test_an_import_decided_by_worker_processes_is_signed_as_one_process_signs_it(
+        keyed: Keyed, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers get the key with the meta, and sign the events they chain."""
+    monkeypatch.setenv("OUTCOMELEDGER_IMPORT_WORKERS", "2")
+    made = []
+    run = parallel.run
+
+    def spied(*args: Any, **kw: Any) -> Any:
+        result = run(*args, **kw)
+        made.append(result is not None)
+        return result
+
+    monkeypatch.setattr(parallel, "run", spied)
+    code, _, err = keyed.run_as("pat", "pat", "returns", "import", str(keyed.tmp / "q1.csv"))
+    assert code == 0, err
+    assert made == [True]
+    (_, returned) = [msgspec.json.decode(s) for s in keyed.stored()]
+    assert returned["recorded_by"] == "pat"
+    assert returned["signature"]
     code, out, err = keyed.run_as(None, None, "audit", "verify")
     assert code == 0, out + err
 
@@ -163,7 +189,8 @@ def test_without_keyed_actors_a_key_is_not_used_and_nothing_changes(tmp_path: Pa
                                  str(tmp_path / "open.toml"))
     assert code == 0, err
     (event,) = [msgspec.json.decode(s) for s in ledger.stored()]
-    assert "key_id" not in event and "signature" not in event
+    assert "key_id" not in event
+    assert "signature" not in event
 
 
 # -- the rules, without a ledger -------------------------------------------------------------
@@ -235,7 +262,7 @@ def test_an_unsigned_actor_may_not_declare_keys_then_act_without_them() -> None:
 def test_a_key_shared_by_two_actors_is_refused() -> None:
     shared = terms(actors=(Actor("ann", "commissioner", public_key=ANN_PUBLIC),
                            Actor("bob", "commissioner", public_key=ANN_PUBLIC)))
-    with pytest.raises(InvalidInput, match="actors\\[1\\].public_key: given the key"):
+    with pytest.raises(InvalidInput, match=r"actors\[1\]\.public_key: given the key"):
         decide(ContractState("C-TEST"), AgreeContract(shared), Meta(T0, "ann", ANN_ID))
 
 
@@ -251,8 +278,8 @@ def test_a_provider_key_rotation_without_a_commissioners_signature_is_refused() 
         state = evolve_owned(state, event, "")
     rotate = VaryContract(Variation(providers=(ProviderChange("P1", public_key=new),)),
                           date(2025, 7, 1), "new key", "v.toml")
-    with pytest.raises(InvalidInput, match="providers\\[0\\].public_key: a provider's key "
-                       "changes .* only by a variation signed by a commissioner's key"):
+    with pytest.raises(InvalidInput, match=r"providers\[0\]\.public_key: a provider's key "
+                       r"changes .* only by a variation signed by a commissioner's key"):
         decide(state, rotate, Meta(T0, ACTOR))
     stop = VaryContract(Variation(signed_returns=False), date(2025, 7, 1), "unsigned",
                         "v.toml")

@@ -52,8 +52,8 @@ def a_return(provider: str) -> SubmitReturn:
 
 
 def test_only_a_declared_commissioner_may_agree_the_contract() -> None:
-    with pytest.raises(Refused, match="^actor 'pat' may not agree the contract on contract "
-                       "ROLES-1$"):
+    with pytest.raises(Refused, match=r"^actor 'pat' may not agree the contract on contract "
+                       r"ROLES-1$"):
         decide(ContractState("ROLES-1"), AgreeContract(TERMS), Meta(WHEN, "pat"))
 
 
@@ -88,12 +88,12 @@ def test_a_provider_may_not_vary_adjust_or_certify() -> None:
     for command in (VaryContract(Variation(title="x"), date(2025, 7, 1), "r"),
                     AdjustReward("FY2025-Q1", "bonus", Decimal(1), "r"),
                     CertifyPayment("FY2025-Q1")):
-        with pytest.raises(Refused, match="^actor 'pat' may not"):
+        with pytest.raises(Refused, match=r"^actor 'pat' may not"):
             decide(agreed(), command, Meta(WHEN, "pat"))
 
 
 def test_an_auditor_is_read_only() -> None:
-    with pytest.raises(Refused, match="^actor 'aud' may not submit returns"):
+    with pytest.raises(Refused, match=r"^actor 'aud' may not submit returns"):
         decide(agreed(), a_return("P1"), Meta(WHEN, "aud"))
 
 
@@ -120,7 +120,7 @@ def test_options_and_business_cases_are_the_commissioners_to_decide() -> None:
     for command in (ExtendContract("E1", date(2025, 7, 1), "r"),
                     BreakContract("B1", date(2025, 7, 1), "r"),
                     ApproveBusinessCase(case, "r")):
-        with pytest.raises(Refused, match="^actor 'pat' may not"):
+        with pytest.raises(Refused, match=r"^actor 'pat' may not"):
             decide(agreed(), command, Meta(WHEN, "pat"))
     approved = decide(agreed(), ApproveBusinessCase(case, "r"), Meta(WHEN, "ann"))
     assert approved.events[0].recorded_by == "ann"
