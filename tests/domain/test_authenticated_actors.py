@@ -10,7 +10,9 @@ position). A contract without keyed actors works as it always did.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Callable
+from contextlib import closing
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -29,7 +31,7 @@ from outcomeledger.domain.contract.decide import decide
 from outcomeledger.domain.contract.state import ContractState, evolve_owned
 from outcomeledger.domain.contract.validity import StreamRules
 from outcomeledger.domain.errors import InvalidInput, Refused
-from outcomeledger.domain.events import AnyEvent
+from outcomeledger.domain.events import AnyEvent, RewardAdjusted
 from outcomeledger.domain.signing import (
     key_id,
     new_private_key_pem,
@@ -39,6 +41,7 @@ from outcomeledger.domain.signing import (
 from outcomeledger.domain.terms import Actor, Provider
 from outcomeledger.domain.variations import ProviderChange, Variation
 from outcomeledger.imports import parallel
+from outcomeledger.storage.application import stream_id
 
 CONTRACT = """
 reference = "KEYED-1"
@@ -285,3 +288,27 @@ def test_a_provider_key_rotation_without_a_commissioners_signature_is_refused() 
                         "v.toml")
     with pytest.raises(InvalidInput, match="signed_returns: a provider's key"):
         decide(state, stop, Meta(T0, ACTOR))
+
+
+def test_an_operator_inserting_a_signed_looking_event_by_sql_is_found_by_audit_verify(
+        keyed: Keyed) -> None:
+    """A writer of the database chains an adjustment in ann's name, with ann's key id and
+    a signature made with mallory's key: every hash chain accepts it, the signature does
+    not."""
+    with open_ledger(keyed.db) as ledger:
+        (_agreed, head), = ledger.stream("KEYED-1")
+    mallory, _ = private_key_bytes((keyed.tmp / "mallory.pem").read_bytes())
+    forged = RewardAdjusted(contract="KEYED-1", recorded_at=T0, recorded_by="ann",
+                            reason="a bonus", period="FY2025-Q1", kind="bonus",
+                            amount=Decimal(500), prev_hash=head,
+                            key_id=key_id(keyed.publics["ann"]))
+    forged = msgspec.structs.replace(forged, signature=sign_bytes(
+        mallory, codec.signed_bytes(forged)))
+    with closing(sqlite3.connect(keyed.db)) as conn, conn:
+        conn.execute("INSERT INTO stored_events (originator_id, originator_version, topic, "
+                     "state) VALUES (?, ?, ?, ?)", (stream_id("KEYED-1").hex, 2,
+                                                    codec.topic(forged), codec.encode(forged)))
+    code, out, _ = keyed.run_as(None, None, "audit", "verify", "--format", "json")
+    assert code == 1
+    assert any("position 2 v2: RewardAdjusted: signature: the signature does not verify"
+               in m for m in json.loads(out)["mismatches"])

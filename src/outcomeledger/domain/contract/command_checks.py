@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from msgspec import UNSET
+
 from ..actors import keyed
 from ..commands import Meta, SubmitReturn, VaryContract
 from ..errors import COMMAND, InvalidInput, Problem
@@ -21,7 +23,6 @@ from ..signing import (
     verify_digest,
     verify_statement,
 )
-from ..variations import UNSET
 from .state import ContractState
 
 

@@ -153,6 +153,8 @@ def _decide(state: ContractState, command: Command, meta: Meta, payable: Payable
             return Decision((_break(state, command, meta),))
         case ApproveBusinessCase():
             return Decision((_approve(state, command, meta),))
+        case AgreeContract():  # (decided above; here the contract exists: refused)
+            return Decision((_agree(state, command, meta),))
         case _:
             assert_never(command)
 
