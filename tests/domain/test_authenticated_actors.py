@@ -21,6 +21,8 @@ from typing import Any
 import msgspec
 import pytest
 from click.testing import CliRunner, Result
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from conftest import ACTOR, T0, meta, terms
 from outcomeledger.app.ledger import open_ledger
@@ -312,3 +314,34 @@ def test_an_operator_inserting_a_signed_looking_event_by_sql_is_found_by_audit_v
     assert code == 1
     assert any("position 2 v2: RewardAdjusted: signature: the signature does not verify"
                in m for m in json.loads(out)["mismatches"])
+
+
+def test_an_evidence_pack_of_a_keyed_contract_replays_with_its_signatures(
+        keyed: Keyed) -> None:
+    code, _, err = keyed.run_as("pat", "pat", "returns", "import", str(keyed.tmp / "q1.csv"))
+    assert code == 0, err
+    pack = str(keyed.tmp / "pack.ndjson")
+    assert keyed.run_as(None, None, "audit", "export", "KEYED-1", "--output", pack)[0] == 0
+    code, _, err = keyed.run_as(None, None, "audit", "replay", pack)
+    assert code == 0, err
+
+
+@settings(max_examples=40, deadline=None)
+@given(reason=st.text(min_size=1, max_size=40).filter(lambda t: t.strip() != ""),
+       cents=st.integers(min_value=1, max_value=10**9))
+def test_a_signed_event_verifies_and_any_change_to_it_does_not(reason: str,
+                                                                 cents: int) -> None:
+    state, ann = ContractState("C-TEST"), Meta(T0, "ann", ANN_ID, ANN_RAW)
+    (agreed,) = decide(state, AgreeContract(KEYED), ann).events
+    agreed = signed(agreed, ANN_RAW)
+    state = evolve_owned(state, agreed, codec.event_hash(codec.encode(agreed)))
+    amount = Decimal(cents).scaleb(-2)
+    (adjusted,) = decide(state, AdjustReward("FY2025-Q1", "bonus", amount, reason),
+                         ann).events
+    adjusted = signed(msgspec.structs.replace(adjusted, prev_hash=state.head_hash), ANN_RAW)
+    assert findings([agreed, adjusted]) == []
+    for changed in (msgspec.structs.replace(adjusted, amount=amount + 1),
+                    msgspec.structs.replace(adjusted, reason=reason + "!"),
+                    msgspec.structs.replace(adjusted, prev_hash="0" * 64)):
+        assert any("signature: the signature does not verify" in f
+                   for f in findings([agreed, changed]))
