@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
+from contextlib import closing
+from decimal import Decimal
 from pathlib import Path
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
+from outcomeledger.domain import codec
+from outcomeledger.domain.events import Figure, ReturnRestated, ReturnSubmitted, Source
 from outcomeledger.domain.signing import load_private_key, sign_digest
+from outcomeledger.storage.application import stream_id
 
 CONTRACT = """
 reference = "SIGNED-1"
@@ -261,3 +268,34 @@ def test_a_key_rotation_without_the_commissioners_signature_is_refused(
     assert ("v.toml:1: providers[0].public_key: a provider's key changes (and signed returns "
             "stop) only by a variation signed by a commissioner's key") in err
     assert events(tmp_path) == before
+
+
+def test_a_scheme_1_return_slipped_in_after_a_scheme_2_one_is_a_finding(
+        tmp_path: Path, signed: Path) -> None:
+    """Returns recorded under scheme 1 keep verifying, but one stored after the provider's
+    first scheme-2 file (an old file's signature, inserted by someone who can write the
+    database) is refused by the rules ``audit verify`` decides again."""
+    sign(tmp_path, signed, "q1.csv", 1)
+    assert cli_run(tmp_path, "returns", "import", str(tmp_path / "q1.csv"))[0] == 0
+    with open_ledger(str(tmp_path / "l.db")) as ledger:
+        (_, _), (submitted, head) = ledger.stream("SIGNED-1")
+    assert isinstance(submitted, ReturnSubmitted)
+    assert submitted.source is not None
+    old = RETURN.replace(",3\n", ",1\n").encode()
+    digest = hashlib.sha256(old).hexdigest()
+    slipped = msgspec.structs.replace(
+        submitted, prev_hash=head, reason="restated", figures=(Figure("O1", Decimal(1)),),
+        source=Source("old.csv", digest, sign_digest(load_private_key(signed.read_bytes()),
+                                                     digest)))
+    restated = ReturnRestated(**{f: getattr(slipped, f) for f in slipped.__struct_fields__
+                                 if f not in ("late", "signature", "key_id")},
+                              originals=submitted.figures)
+    with closing(sqlite3.connect(tmp_path / "l.db")) as conn, conn:
+        conn.execute("INSERT INTO stored_events (originator_id, originator_version, topic, "
+                     "state) VALUES (?, ?, ?, ?)", (stream_id("SIGNED-1").hex, 3,
+                                                    codec.topic(restated),
+                                                    codec.encode(restated)))
+    code, out, _ = cli_run(tmp_path, "audit", "verify", "--format", "json")
+    assert code == 1
+    assert any("v3: ReturnRestated: signature: given a scheme 1 signature after a scheme 2"
+               in m for m in json.loads(out)["mismatches"])

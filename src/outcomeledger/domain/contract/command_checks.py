@@ -90,6 +90,12 @@ def check_signature(state: ContractState, cmd: SubmitReturn) -> None:
     key = _key_for_period(state, cmd.provider, cmd.period) or ""
     try:
         if cmd.signature_scheme == RETURN_SCHEME_DIGEST and signed.sequence is None:
+            # Recorded under scheme 1: it verifies as it did, but never after a scheme-2
+            # file from the provider (an old file slipped in behind the sequence).
+            if last_sequence(state, cmd.provider) is not None:
+                raise InvalidInput([Problem(source + ".sig", 1, "signature", (
+                    "given a scheme 1 signature after a scheme 2 one from provider "
+                    f"{cmd.provider}, expected scheme 2 (it cannot be replayed)"))])
             verify_digest(key, signed.sha256, signed.signature or "")
             return
         if signed.sequence is None or signed.periods is None:
