@@ -33,7 +33,8 @@ import pytest
 import outcomeledger.projections
 from ledgered import CONTRACT, COST_HEADER, FLEX, FLEX_RETURNS, RISK, Ledgered
 from outcomeledger.cli import cli
-from outcomeledger.domain.signing import new_private_key_pem
+from outcomeledger.domain.signing import load_private_key, new_private_key_pem, sign_digest
+from outcomeledger.imports.signing import sign_file
 
 ROOT = Path(__file__).resolve().parents[2]
 Patch = Callable[[pytest.MonkeyPatch, Path, str], None]
@@ -142,6 +143,27 @@ CONTRACT_JSON = ('{"reference":"J-1","title":"T","buyer":"B","supplier":"S",'
                  '"outcomes":[{"code":"A","name":"n","price":"10"}]}')
 DEEP = "[" * 100_000 + "]" * 100_000
 KEY_PEM = new_private_key_pem()[0]
+# Issue 21: C-SIGNED takes signed returns from P1 (a file signed with sequence 5 is in);
+# C-KEYED's commissioner ann signs every write with her key.
+PROVIDER_PEM, PROVIDER_PUBLIC = new_private_key_pem()
+ANN_PEM, ANN_PUBLIC = new_private_key_pem()
+SIGNED = CONTRACT.replace('reference = "C-IMP"', 'reference = "C-SIGNED"').replace(
+    'providers = [{ id = "P1", name = "Provider one" }, { id = "P2", name = "Provider two" }]',
+    f'signed_returns = true\nproviders = [{{ id = "P1", name = "One", public_key = '
+    f'"{PROVIDER_PUBLIC}" }}]')
+KEYED = CONTRACT.replace('reference = "C-IMP"', 'reference = "C-KEYED"').replace(
+    'cadence = "quarter"\n', f'cadence = "quarter"\nactors = [{{ name = "ann", role = '
+    f'"commissioner", public_key = "{ANN_PUBLIC}" }}]\n')
+S_HEADER = "contract,period,outcome,value,provider\n"
+S_ROWS = S_HEADER + "C-SIGNED,FY2020-Q1,WB,1,P1\n"
+
+
+def signature_file(rows: str, sequence: int) -> str:
+    return sign_file(rows.encode(), "s.csv", load_private_key(PROVIDER_PEM), sequence)
+
+
+KEYED_ADJUST = ("adjust", "C-KEYED", "--period", "FY2020-Q1", "--kind", "bonus", "--amount",
+                "5", "--reason", "r")
 ADJUST = ("adjust", "C-IMP", "--period", "FY2020-Q1", "--kind", "indexation")
 
 
@@ -505,7 +527,7 @@ CASES: dict[str, Bad] = {
                                        "'12a' is not a valid integer"),
     "events --follow --after beyond the ledger": Bad(
         ("events", "--follow", "--after", "99"), {},
-        "--after: no such position (got 99, expected 0 to 18"),
+        "--after: no such position (got 99, expected 0 to 21"),
     "events --follow --interval 0": Bad(("events", "--follow", "--interval", "0"), {},
                                         "--interval"),
     "events --follow --interval negative": Bad(("events", "--follow", "--interval", "-1"),
@@ -713,6 +735,60 @@ CASES: dict[str, Bad] = {
         {"c.toml": 'programme = "NOPE"\n' + CONTRACT.replace('reference = "C-IMP"',
                                                               'reference = "C-NEW"')},
         "c.toml:1: programme: no programme 'NOPE'"),
+    # issue 21: authenticated actors and signed returns that cannot be replayed
+    "unsigned write to a contract with keyed actors": Bad(
+        ("--actor", "ann", *KEYED_ADJUST), {}, "contract C-KEYED takes signed writes only"),
+    "write signed with a key not the actor's": Bad(
+        ("--actor", "ann", "--key", "{m.pem}", *KEYED_ADJUST), {"m.pem": KEY_PEM},
+        "is not the key of actor 'ann' on contract C-KEYED"),
+    "--key that is not a key": Bad(("--key", "{k.pem}", *ADJUST[:-1], "bonus", "--amount",
+                                    "5", "--reason", "r"), {"k.pem": "junk\n"},
+                                   "k.pem: --key: not an unencrypted PEM private key"),
+    "--key that cannot be read": Bad(("--key", "{tmp}/none.pem", *ADJUST[:-1], "bonus",
+                                      "--amount", "5", "--reason", "r"), {},
+                                     "--key: cannot read"),
+    "actor public key not a key": Bad(
+        ("contract", "agree", "{c.toml}"),
+        {"c.toml": KEYED.replace("C-KEYED", "C-NEW").replace(ANN_PUBLIC, "nope")},
+        "actors[0].public_key: not an Ed25519 public key"),
+    "one key for two actors": Bad(
+        ("contract", "agree", "{c.toml}"),
+        {"c.toml": KEYED.replace("C-KEYED", "C-NEW").replace(
+            "}]\n", f'}}, {{ name = "bob", role = "commissioner", public_key = '
+            f'"{ANN_PUBLIC}" }}]\n', 1)},
+        "actors[1].public_key: given the key"),
+    "provider key rotated without a commissioner's signature": Bad(
+        ("contract", "vary", "C-SIGNED", "{v.toml}", "--effective", "2020-07-01", "--reason",
+         "new key"), {"v.toml": f'[[providers]]\nid = "P1"\npublic_key = "{ANN_PUBLIC}"\n'},
+        "only by a variation signed by a commissioner's key"),
+    "signed returns stopped without a commissioner's signature": Bad(
+        ("contract", "vary", "C-SIGNED", "{v.toml}", "--effective", "2020-07-01", "--reason",
+         "unsigned"), {"v.toml": "signed_returns = false\n"},
+        "signed_returns: a provider's key changes (and signed returns stop) only by"),
+    "old signed returns file imported again": Bad(
+        ("returns", "import", "{s.csv}"),
+        {"s.csv": S_ROWS, "s.csv.sig": signature_file(S_ROWS, 3)},
+        "s.csv.sig:1: sequence: given 3, expected more than 5"),
+    "scheme 1 signature": Bad(
+        ("returns", "import", "{s.csv}"),
+        {"s.csv": S_ROWS, "s.csv.sig": sign_digest(load_private_key(PROVIDER_PEM),
+                                                   hashlib.sha256(S_ROWS.encode()).hexdigest())},
+        "s.csv.sig:1: signature: given a scheme 1 signature"),
+    "signature file not JSON": Bad(("returns", "import", "{s.csv}"),
+                                   {"s.csv": S_ROWS, "s.csv.sig": "{oops\n"},
+                                   "s.csv.sig:1: signature: given '{oops', expected one JSON"),
+    "signature file not ASCII": Bad(("returns", "import", "{s.csv}"),
+                                    {"s.csv": S_ROWS, "s.csv.sig": "sïg\n".encode()},
+                                    "s.csv.sig:1: signature: given byte 0xc3"),
+    "signature file with a field it does not know": Bad(
+        ("returns", "import", "{s.csv}"),
+        {"s.csv": S_ROWS, "s.csv.sig": signature_file(S_ROWS, 9).replace(
+            '"scheme"', '"sheme":1,"scheme"')}, "s.csv.sig:1: signature: given"),
+    "period the signature does not cover": Bad(
+        ("returns", "import", "{s.csv}"),
+        {"s.csv": S_ROWS, "s.csv.sig": signature_file(S_ROWS, 9).replace("FY2020-Q1",
+                                                                          "FY2020-Q2")},
+        "s.csv:2: period: not signed (given FY2020-Q1"),
     "variation joining an unknown programme": Bad(
         ("contract", "vary", "C-IMP", "{v.toml}", "--effective", "2020-07-01", "--reason",
          "joins"), {"v.toml": 'programme = "NOPE"\n'}, "v.toml:1: programme: no programme"),
@@ -743,6 +819,15 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledgered:
     assert ledgered("contract", "agree", ledgered.write("risk.toml", RISK)).exit_code == 0
     result = ledgered("costs", "import", ledgered.write(
         "risk.csv", COST_HEADER + "C-RISK,FY2024-Q1,staff,70000,\n"))
+    assert result.exit_code == 0, result.stderr
+    # Issue 21: C-SIGNED holds a file P1 signed with sequence 5; C-KEYED, agreed by ann.
+    assert ledgered("contract", "agree", ledgered.write("signed.toml", SIGNED)).exit_code == 0
+    rows = S_HEADER + "C-SIGNED,FY2020-Q3,WB,2,P1\n"
+    ledgered.write("signed.csv.sig", signature_file(rows, 5))
+    result = ledgered("returns", "import", ledgered.write("signed.csv", rows))
+    assert result.exit_code == 0, result.stderr
+    result = ledgered("--actor", "ann", "--key", ledgered.write("ann.pem", ANN_PEM),
+                      "contract", "agree", ledgered.write("keyed.toml", KEYED))
     assert result.exit_code == 0, result.stderr
     # C-FLEX with E1 exercised; C-BROKEN, the same contract, closed by its break B1.
     for ref in ("C-FLEX", "C-BROKEN"):

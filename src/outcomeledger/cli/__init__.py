@@ -19,6 +19,11 @@ from .output import check_output, write_output
               "(default ./outcomeledger.db).")
 @click.option("--actor", default=None, envvar="OUTCOMELEDGER_ACTOR",
               help="Who is acting (default: $OUTCOMELEDGER_ACTOR, then the OS user).")
+@click.option("--key", "key", default=None, envvar="OUTCOMELEDGER_KEY", metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="The actor's private key (PEM, from `returns keygen`): signs every "
+              "event a write records, on contracts whose actors declare keys "
+              "(default: $OUTCOMELEDGER_KEY).")
 @click.option("--quiet", is_flag=True, help="No progress or confirmation messages.")
 @click.option("--width", type=click.IntRange(min=MIN_WIDTH), default=None, metavar="N",
               help="Lay tables out within N characters (default: the terminal's width; "
@@ -26,10 +31,10 @@ from .output import check_output, write_output
               "print one record per row.")
 @click.version_option(package_name="outcomeledger")
 @click.pass_context
-def cli(ctx: click.Context, db: str | None, actor: str | None, quiet: bool,
-        width: int | None) -> None:
+def cli(ctx: click.Context, db: str | None, actor: str | None, key: Path | None,
+        quiet: bool, width: int | None) -> None:
     """outcomeledger: an auditable ledger for outcome-based contracts."""
-    ctx.obj = Context(db, actor, quiet, width)
+    ctx.obj = Context(db, actor, quiet, width, key)
 
 
 @cli.command()

@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable
 from datetime import UTC, date, datetime
 from itertools import pairwise
+from pathlib import Path
 from types import FrameType
 from typing import Any, NoReturn, TypeVar
 
@@ -19,6 +20,7 @@ import click
 from ..app.ledger import open_ledger
 from ..domain.commands import Meta
 from ..domain.errors import COMMAND, InvalidInput, LedgerError, Problem
+from ..domain.signing import SignatureError, private_key_bytes
 from ..domain.text_checks import control_problem
 from ..report import render
 from ..storage import sqldb
@@ -36,17 +38,32 @@ DEFAULT_WIDTH = 100
 
 class Context:
     def __init__(self, db: str | None, actor: str | None, quiet: bool,
-                 width: int | None = None) -> None:
+                 width: int | None = None, key: Path | None = None) -> None:
         self.db = db
         self.actor = actor or _default_actor()
         self.quiet = quiet
         self.width = width  # --width; None: from the terminal (see text_width)
+        self.key = key  # --key: the actor's private key, read by the first write
 
     def ledger(self, *, create: bool = False) -> Ledger:
         return open_ledger(self.db, create=create)
 
     def meta(self) -> Meta:
-        return Meta(datetime.now(UTC), self.actor)
+        """Who acts, now, and (``--key``) the key that signs what they record; a key
+        that cannot be read or used is refused (exit 1) before anything is decided."""
+        if self.key is None:
+            return Meta(datetime.now(UTC), self.actor)
+        try:
+            raw, key_id = private_key_bytes(self.key.read_bytes())
+        except OSError as e:
+            raise InvalidInput([Problem(str(self.key), None, "--key", (
+                f"cannot read (given {self.key}: {e.strerror or e}, expected the actor's "
+                "private key file from `returns keygen`)"))]) from None
+        except SignatureError as e:
+            raise InvalidInput([Problem(str(self.key), None, "--key", (
+                f"{e} (expected the actor's Ed25519 private key, PEM, from "
+                "`returns keygen`)"))]) from None
+        return Meta(datetime.now(UTC), self.actor, key_id, raw)
 
     def say(self, message: str) -> None:
         if not self.quiet:

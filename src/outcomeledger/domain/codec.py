@@ -48,6 +48,12 @@ def encode(event: Event | ProgrammeEvent) -> bytes:
     return _encoder.encode(event)
 
 
+def signed_bytes(event: Event) -> bytes:
+    """What an authenticated actor's key signs: the event's canonical encoding without its
+    ``signature`` (everything else, ``key_id`` and ``prev_hash`` included)."""
+    return _encoder.encode(msgspec.structs.replace(event, signature=None))
+
+
 def stream_id_of(reference: str) -> UUID:
     """The stream of a contract: ``uuid5(NAMESPACE_URL, "outcomeledger:/contracts/" + ref)``."""
     return uuid5(NAMESPACE_URL, "outcomeledger:/contracts/" + reference)

@@ -12,15 +12,23 @@ from decimal import Decimal
 import msgspec
 
 from .events import CLOSURE_RULE, AdjustmentKind, Cost, Figure, Source
+from .signing import RETURN_SCHEME_STATEMENT
 from .terms import BusinessCase, ContractTerms
 from .variations import Variation
 
 
 class Meta(msgspec.Struct, frozen=True):
-    """Who is acting and when: passed in, so the domain never reads the clock."""
+    """Who is acting and when: passed in, so the domain never reads the clock.
+
+    ``key_id``: the id of the key the actor signs with (``--key``; from a stored event,
+    the key it was signed with); ``key``: that raw private key, which signs each event as
+    it is chained (storage/planning.py). Neither is ever stored but as the event's
+    ``key_id`` and ``signature``."""
 
     recorded_at: datetime
     recorded_by: str
+    key_id: str | None = None
+    key: bytes | None = None
 
 
 class AgreeContract(msgspec.Struct, frozen=True):
@@ -45,6 +53,9 @@ class SubmitReturn(msgspec.Struct, frozen=True):
     restate: bool = False
     reason: str = ""
     received_on: date | None = None  # when the return was received, if not today
+    #: The signature scheme a signed return is decided by: today's, except when ``audit
+    #: verify`` decides again a return recorded under scheme 1 (domain/signing.py).
+    signature_scheme: int = RETURN_SCHEME_STATEMENT
 
 
 class ReportCosts(msgspec.Struct, frozen=True):

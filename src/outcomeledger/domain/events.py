@@ -7,7 +7,8 @@ An event type's fields may gain defaults (a new version with an upcaster in
 
 Every event carries ``recorded_at`` (UTC, when the ledger learned it), ``recorded_by``
 (the actor), ``reason`` and ``prev_hash`` (the hash of the previous event of its
-contract stream; :data:`GENESIS` for the first).
+contract stream; :data:`GENESIS` for the first); an authenticated actor's event also its
+``key_id`` and ``signature``.
 """
 
 from __future__ import annotations
@@ -44,6 +45,12 @@ class Source(Struct, frozen=True, omit_defaults=True):
     file: str
     sha256: str
     signature: str | None = None
+    # A scheme-2 signature (domain/signing.py ReturnStatement) also signs the periods of
+    # the file's rows for the contract and the provider's sequence number; a signature
+    # without them is scheme 1 (the file's SHA-256 alone). Omitted when unset: sources
+    # stored before them keep their bytes.
+    sequence: int | None = None
+    periods: tuple[str, ...] | None = None
 
 
 class Figure(Struct, frozen=True, omit_defaults=True):
@@ -65,6 +72,13 @@ class Event(Struct, frozen=True, tag_field="type", tag=True, kw_only=True, omit_
     recorded_by: str
     reason: str = ""
     prev_hash: str = GENESIS
+    # An authenticated actor's write (a contract declaring keyed actors): the id of the
+    # key ``recorded_by`` signed it with (domain/signing.py key_id) and the base64 Ed25519
+    # signature of the event's canonical encoding without ``signature`` (prev_hash
+    # included: the signature binds the event to the head it was appended to; see
+    # codec.signed_bytes). Omitted when unset: every unsigned event keeps its bytes.
+    key_id: str | None = None
+    signature: str | None = None
 
 
 class ContractAgreed(Event, frozen=True, kw_only=True):

@@ -12,7 +12,7 @@ from decimal import Decimal
 from .bounds import finite
 from .errors import Problem
 from .periods import day_problem
-from .signing import SignatureError, load_public_key
+from .signing import SignatureError, key_id, load_public_key
 from .terms import ContractTerms, Provider, ProviderTerms
 
 
@@ -34,7 +34,20 @@ def check_network(p: list[Problem], source: str, terms: ContractTerms,
         _check_membership(p, source, f"providers[{i}]", prov, terms)
         if prov.terms is not None:
             _check_pay(p, source, f"providers[{i}].terms", prov.terms, known)
+    holders: dict[str, str] = {}
     for i, actor in enumerate(terms.actors):
+        if actor.public_key is not None:
+            try:
+                kid = key_id(actor.public_key)
+            except SignatureError as e:
+                p.append(Problem(source, None, f"actors[{i}].public_key", str(e)))
+            else:
+                # A key identifies one actor: a key shared by two names proves neither.
+                holder = holders.setdefault(kid, actor.name)
+                if holder != actor.name:
+                    p.append(Problem(source, None, f"actors[{i}].public_key", (
+                        f"given the key {kid} of another actor, expected a key of "
+                        f"{actor.name!r}'s own")))
         if actor.role == "provider" and actor.provider not in provider_ids:
             p.append(Problem(source, None, f"actors[{i}].provider",
                              f"a provider actor names a provider of the network "

@@ -10,10 +10,14 @@ Once actors are declared, an undeclared actor is refused, and each role may:
 * commissioner and validator: report (and restate) the costs of a contract sharing risk
   on cost (DESIGN 11), the figures its gain and pain shares are computed from;
 * auditor: nothing that writes — read-only.
+
+Once an actor declares a ``public_key`` the names are authenticated too: every write must
+be signed with the key of the actor it claims (:mod:`.actors`).
 """
 
 from __future__ import annotations
 
+from .actors import authenticate
 from .commands import (
     AdjustReward,
     AgreeContract,
@@ -23,6 +27,7 @@ from .commands import (
     CloseContract,
     Command,
     ExtendContract,
+    Meta,
     RejectReturn,
     ReportCosts,
     SubmitReturn,
@@ -51,29 +56,29 @@ _NAMES = {
 }
 
 
-def authorise(terms: ContractTerms, command: Command, actor: str) -> None:
-    """Refuse ``command`` unless ``actor`` holds a role on ``terms`` that allows it."""
+def authorise(terms: ContractTerms, command: Command, meta: Meta) -> bool:
+    """Refuse ``command`` unless its actor holds a role on ``terms`` that allows it, and,
+    on a keyed contract, signs with its own key (:mod:`.actors`); whether the events are
+    to be signed. A refusal names the actor claimed, never who would be allowed."""
+    signed = authenticate(terms, meta.recorded_by, meta.key_id)
     if not terms.actors:
-        return
+        return signed
+    actor = meta.recorded_by
     roles = [a for a in terms.actors if a.name == actor]
     action = _NAMES[type(command)]
-    if not roles:
-        declared = ", ".join(f"{a.name} ({a.role})" for a in terms.actors)
-        raise Refused(f"actor {actor!r} is not declared on contract {terms.reference} and "
-                      f"may not {action} (declared: {declared}); pass --actor")
+    extra, field = "", "contract"
+    if isinstance(command, SubmitReturn):
+        extra = f" for provider {command.provider!r}" if command.provider else (
+            " without a provider")
     for role in roles:
         if not isinstance(command, _ALLOWED[role.role]):
             continue
         if role.role == "provider" and isinstance(command, SubmitReturn) and (
                 command.provider != role.provider):
-            continue
-        return
-    held = ", ".join(r.role + (f" for {r.provider}" if r.provider else "") for r in roles)
-    extra, field = "", "contract"
-    if isinstance(command, SubmitReturn):
-        extra = f" for provider {command.provider!r}" if command.provider else (
-            " without a provider")
-        if any(r.role == "provider" for r in roles):
             field = "provider"  # the actor may return, but not for this provider
-    raise Refused(f"actor {actor!r} ({held}) may not {action}{extra} on contract "
+            continue
+        return signed
+    # The same words for an undeclared actor and a declared one without the role: a
+    # refusal is not a way to learn who is declared, nor what each may do.
+    raise Refused(f"actor {actor!r} may not {action}{extra} on contract "
                   f"{terms.reference}", field)

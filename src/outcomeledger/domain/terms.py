@@ -203,6 +203,9 @@ class Actor(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True)
     name: str
     role: Role
     provider: str | None = None
+    # Ed25519, base64 raw bytes or PEM: the actor's writes must be signed with its key
+    # (``--key``). Once any actor has one, every write to the contract must be signed.
+    public_key: str | None = None
 
 
 class ContractTerms(Struct, frozen=True, forbid_unknown_fields=True, omit_defaults=True):

@@ -20,6 +20,7 @@ from ..domain.errors import LedgerError, Problem
 from ..domain.events import Source
 from ..domain.periods import PeriodError, parse_period
 from .returns import Return, ReturnsFile
+from .signatures import Signatures
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +52,8 @@ class ImportReceipt:
 @dataclass(frozen=True, slots=True)
 class Parsed:
     file: ReturnsFile
-    source: Source
+    source: Source  # the file and its SHA-256
+    signatures: Signatures | None = None  # its FILE.sig, signing each contract's returns
 
 
 @contextmanager
@@ -106,6 +108,7 @@ class Batch(Sequence[tuple[str, Command]]):
                         for ret in p.file.returns.values()]
         self.sources = [p.source for p in parsed]
         self.commands = [p.file.columns.command for p in parsed]
+        self.signatures = [p.signatures for p in parsed]
         self.names = [p.file.name for p in parsed]
         starts: dict[str, tuple[int, int, int]] = {}
         self.entries.sort(key=lambda e: (e[0].contract, _period_order(e[0].period, starts),
@@ -126,7 +129,10 @@ class Batch(Sequence[tuple[str, Command]]):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
         ret, owner = self.entries[index]
-        command = self.commands[owner](ret, self.sources[owner], self.restate, self.reason)
+        source, signatures = self.sources[owner], self.signatures[owner]
+        if signatures is not None:
+            source = signatures.source(source, ret.contract)
+        command = self.commands[owner](ret, source, self.restate, self.reason)
         if self.received_on is not None:
             command = msgspec.structs.replace(command, received_on=self.received_on)
         return ret.contract, command

@@ -122,8 +122,8 @@ def parse(inputs: list[Input], input_format: str | None, problems: list[Problem]
         table = read_table(source.stream, source.name, fmt, columns.required,
                            columns.optional, problems)
         returns = read_returns(table, source.name, problems, columns)
-        parsed.append(Parsed(returns, Source(file=source.name, sha256=source.finish(),
-                                             signature=source.signature)))
+        parsed.append(Parsed(returns, Source(file=source.name, sha256=source.finish()),
+                             source.signature))
     problems += conflicts_between_files(parsed)
     return parsed
 

@@ -216,7 +216,10 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
                                       "*inadequate*."},
     Actor: {"name": "The actor, as given by `--actor`.",
             "role": "`commissioner`, `provider`, `validator` or `auditor`.",
-            "provider": "With role `provider`: the provider id this actor returns for."},
+            "provider": "With role `provider`: the provider id this actor returns for.",
+            "public_key": "Ed25519 public key (base64 of the raw 32 bytes, or PEM): the "
+                          "actor's writes must be signed with its key (`--key`). Once any "
+                          "actor declares one, every write to the contract must be signed."},
     Variation: {
         "title": "A new title.", "end": "A new end of term (an extension or an early end).",
         "claims_until": "A new claims deadline.", "max_value": "A new contract cap.",

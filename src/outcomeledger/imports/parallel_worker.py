@@ -170,8 +170,8 @@ def _work(job: Job, out: BinaryIO) -> Result:
             return Result(None)
         name = job.paths[i]
         parsed.append(Parsed(ReturnsFile(name, returns, rows[i]),
-                             Source(file=name, sha256=job.cuts[i].sha256,
-                                    signature=signature_beside(name))))
+                             Source(file=name, sha256=job.cuts[i].sha256),
+                             signature_beside(name)))
     if conflicts_between_files(parsed):
         return Result(None)
     batch = Batch(parsed, restate=job.restate, reason=job.reason)

@@ -15,7 +15,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from ..domain.errors import InvalidInput, Problem
+from ..domain.errors import Problem
+from .signatures import Signatures, read_signatures
 
 #: Called with the number of bytes just read (drives a progress bar).
 OnRead = Callable[[int], None]
@@ -46,7 +47,7 @@ class Input:
     """One input file being read: its display name, size (if known) and byte stream."""
 
     def __init__(self, name: str, raw: Any, size: int | None, *,
-                 on_read: OnRead | None = None, signature: str | None = None,
+                 on_read: OnRead | None = None, signature: Signatures | None = None,
                  owned: bool = True, path: str | None = None) -> None:
         self.name = name
         self.size = size
@@ -85,21 +86,11 @@ def bytes_input(name: str, data: bytes) -> Input:
     return Input(name, io.BytesIO(data), len(data))
 
 
-def signature_beside(path: str) -> str | None:
-    """A detached signature ``FILE.sig`` next to the file, for contracts that take signed
-    returns (verified by the decider against the file's hash)."""
-    sig = Path(path + ".sig")
-    if not sig.is_file():
-        return None
-    data = sig.read_bytes()
-    if not data.isascii():
-        # A signature is base64: anything else is refused here, with its place, rather than
-        # reaching the decoder (or the decider) as text it cannot be.
-        at = next(i for i, b in enumerate(data) if b > 0x7F)
-        raise InvalidInput([Problem(str(sig), data.count(b"\n", 0, at) + 1, "signature",
-                                    f"not base64 text (got byte 0x{data[at]:02x} at byte {at}, "
-                                    "expected the ASCII signature `returns sign` writes)")])
-    return data.decode("ascii").strip()
+def signature_beside(path: str) -> Signatures | None:
+    """The signature file ``FILE.sig`` next to the file, for contracts that take signed
+    returns (verified by the decider against the file's hash); InvalidInput, at its line,
+    when it cannot be one."""
+    return read_signatures(Path(path + ".sig"))
 
 
 def unreadable(path: str, error: OSError) -> Problem:

@@ -25,6 +25,7 @@ from ..domain.programme.checks import joining_problems
 from ..domain.programme.decide import ProgrammeCommand, decide_programme, draw
 from ..domain.programme.events import AnyProgrammeEvent
 from ..domain.programme.state import ProgrammeState, evolve_programme
+from ..domain.signing import sign_bytes
 from ..domain.variations import apply_variation
 from .application import stream_id
 
@@ -127,7 +128,7 @@ def plan_batch(load: Load, batch: Sequence[Entry], meta: Meta,
         if decision is None:
             plan.decisions.append(Decision(()))
             continue
-        _chain(decision, state, stream, index, emit, unfolded)
+        _chain(decision, state, stream, index, emit, unfolded, meta.key)
         for drawn in decision.programme_events:
             _chain_programme(programmes(drawn.programme), drawn, index, emit)
         plan.decisions.append(decision if keep_events else Decision(
@@ -212,11 +213,18 @@ def _chain_programme(state: ProgrammeState, event: AnyProgrammeEvent, index: int
 
 
 def _chain(decision: Decision, state: ContractState, stream: UUID, index: int, emit: Sink,
-           unfolded: list[tuple[AnyEvent, str]]) -> None:
-    """Chain the decision's events to the stream's head, encode them and emit them."""
+           unfolded: list[tuple[AnyEvent, str]], key: bytes | None = None) -> None:
+    """Chain the decision's events to the stream's head, encode them and emit them; an
+    event the decider names a key for (an authenticated actor's) is signed with ``key``
+    once chained, so its signature covers the head it extends."""
     head, version = state.head_hash, state.version
     for event in decision.events:
         chained = msgspec.structs.replace(event, prev_hash=head)
+        if chained.key_id is not None:
+            if key is None:  # (the decider names a key only when the meta holds one)
+                raise ValueError("an event to be signed, and no key to sign it")
+            chained = msgspec.structs.replace(
+                chained, signature=sign_bytes(key, codec.signed_bytes(chained)))
         data = codec.encode(chained)
         head, version = codec.event_hash(data), version + 1
         unfolded.append((chained, head))

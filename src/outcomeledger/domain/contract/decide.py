@@ -61,7 +61,13 @@ from ..terms import Break, Extension
 from ..timestamps import rfc3339
 from ..variations import apply_variation
 from .business_cases import as_variation, business_case_problems, codes_ever
-from .command_checks import check_signature, claim_period, received_on, require_reason
+from .command_checks import (
+    check_key_change,
+    check_signature,
+    claim_period,
+    received_on,
+    require_reason,
+)
 from .costs import report_costs
 from .options import blocked, judge
 from .return_checks import distinct, figure_problems, returns_outside_membership
@@ -102,13 +108,28 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
     """Decide what ``command`` means for the contract: new events, or a refusal.
 
     ``advise=False`` leaves out the receipt's warnings, which never change a decision:
-    for a verifier deciding every stored event again, not for a person recording one."""
+    for a verifier deciding every stored event again, not for a person recording one.
+    On a contract with keyed actors (:mod:`..actors`) each event names the key it is to be
+    signed with; the store signs it as it chains it."""
     if isinstance(command, AgreeContract):
-        authorise(command.terms, command, meta.recorded_by)
-        return Decision((_agree(state, command, meta),))
+        agreed = _agree(state, command, meta)  # the terms sound before they name who acts
+        signed = authorise(command.terms, command, meta)
+        return _keyed(Decision((agreed,)), signed, meta)
     if not state.exists:
         raise Refused(f"contract {state.reference!r} has not been agreed")
-    authorise(state.current_terms, command, meta.recorded_by)
+    signed = authorise(state.current_terms, command, meta)
+    return _keyed(_decide(state, command, meta, payable, advise), signed, meta)
+
+
+def _keyed(decision: Decision, signed: bool, meta: Meta) -> Decision:
+    if not signed or not decision.events:
+        return decision
+    return msgspec.structs.replace(decision, events=tuple(
+        msgspec.structs.replace(e, key_id=meta.key_id) for e in decision.events))
+
+
+def _decide(state: ContractState, command: Command, meta: Meta, payable: Payable | None,
+            advise: bool) -> Decision:
     # A closed contract still settles what it owes (retention, true-ups): only
     # payment runs are accepted after closure.
     if state.closed is not None and not isinstance(command, CertifyPayment):
@@ -116,6 +137,7 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
                       f"({state.closed.reason}): nothing more can be recorded")
     match command:
         case VaryContract():
+            check_key_change(state, command)
             return Decision((_vary(state, command, meta),))
         case SubmitReturn():
             check_signature(state, command)
@@ -138,6 +160,8 @@ def decide(state: ContractState, command: Command, meta: Meta, *,
             events, n = report_costs(state, command, meta)
             return Decision(events, ReturnReceipt(n.added, n.unchanged, n.restated,
                                                   n.late_days > 0, n.late_days))
+        case AgreeContract():  # (decided above; here the contract exists: refused)
+            return Decision((_agree(state, command, meta),))
         case _:
             assert_never(command)
 

@@ -6,10 +6,11 @@ right ``prev_hash`` and the next version (a ``ReturnSubmitted`` of -1,000,000 by
 undeclared actor) chains perfectly. So ``audit verify`` also folds each contract's events
 in order and turns every stored event back into the command it records, decided by the
 same :func:`~outcomeledger.domain.contract.decide.decide` against the state before it:
-the terms, the periods and claims window, the roles, the value domains, the signatures of a contract
-that takes signed returns, the payment arithmetic of a payment run. The decision must be
-exactly the stored event; anything else is a :class:`Violation`. The rules are not
-restated here: a rule exists once, in the decider and the checks it calls.
+the terms, the periods and claims window, the roles and keys, the value domains, the
+signatures of a contract that takes signed returns and of authenticated actors, the
+payment arithmetic of a payment run. The decision must be exactly the stored event;
+anything else is a :class:`Violation`. The rules are not restated here: a rule exists
+once, in the decider and the checks it calls.
 
 Pure: stored rows in, findings out (no I/O, no clock). Nothing in stored data may make
 this raise: an event that does not decode, or that the rules cannot even be applied to,
@@ -24,6 +25,7 @@ from typing import assert_never
 import msgspec
 
 from .. import codec
+from ..actors import signature_problem
 from ..commands import (
     AdjustReward,
     AgreeContract,
@@ -58,10 +60,12 @@ from ..events import (
     ReturnSubmitted,
     ReturnValidated,
     RewardAdjusted,
+    Source,
     topic_of,
     type_name,
 )
 from ..payments.cumulative import Cumulative
+from ..signing import RETURN_SCHEME_DIGEST, RETURN_SCHEME_STATEMENT
 from .decide import decide
 from .state import ContractState, evolve_owned
 
@@ -91,11 +95,13 @@ def command_of(event: AnyEvent) -> Command:
         case ReturnSubmitted():
             return SubmitReturn(event.period, event.provider, event.figures, event.source,
                                 restate=False, reason=event.reason,
-                                received_on=event.received_on)
+                                received_on=event.received_on,
+                                signature_scheme=_scheme(event.source))
         case ReturnRestated():
             return SubmitReturn(event.period, event.provider, event.figures, event.source,
                                 restate=True, reason=event.reason,
-                                received_on=event.received_on)
+                                received_on=event.received_on,
+                                signature_scheme=_scheme(event.source))
         case ReturnValidated():
             return ValidateReturn(event.period, event.provider, event.reason)
         case ReturnRejected():
@@ -129,6 +135,14 @@ def command_of(event: AnyEvent) -> Command:
                                received_on=event.received_on)
         case _:
             assert_never(event)
+
+
+def _scheme(source: Source | None) -> int:
+    """The signature scheme a stored return was decided by: a signature without a
+    sequence was recorded under scheme 1 (the file's SHA-256 alone), and verifies so."""
+    if source is not None and source.signature and source.sequence is None:
+        return RETURN_SCHEME_DIGEST
+    return RETURN_SCHEME_STATEMENT
 
 
 def _shown(value: object) -> str:
@@ -209,18 +223,25 @@ class StreamRules:
         """None when the decider, given ``state``, records exactly ``event``."""
         try:
             decided = decide(state, command_of(event),
-                             Meta(event.recorded_at, event.recorded_by),
+                             Meta(event.recorded_at, event.recorded_by, event.key_id),
                              payable=self._payable, advise=False).events
+            # An authenticated actor's signature, checked against the keys of the terms
+            # the event was decided against (an agreement's own).
+            forged = signature_problem(event.terms if isinstance(event, ContractAgreed)
+                                       else state.current_terms, event)
         except LedgerError as e:
             return _refusal(e)
         except Exception as e:  # a poisoned history: reported, not raised
             return f"the rules cannot be applied to it ({type(e).__name__}: {e})"
-        # The chain link is the chain's to check (and the decider leaves it to the store).
-        if len(decided) == 1 and msgspec.structs.replace(
-                decided[0], prev_hash=event.prev_hash) == event:
+        if forged is not None:
+            return forged
+        # The chain link is the chain's to check (and the decider leaves it to the store),
+        # the signature checked above (the store signs what the decider decides).
+        decided = tuple(msgspec.structs.replace(e, prev_hash=event.prev_hash,
+                                                signature=event.signature) for e in decided)
+        if len(decided) == 1 and decided[0] == event:
             return None
-        return _difference(event, tuple(msgspec.structs.replace(e, prev_hash=event.prev_hash)
-                                        for e in decided))
+        return _difference(event, decided)
 
     def _found(self, position: int, contract: str, version: int, kind: str,
                rule: str) -> None:
