@@ -21,6 +21,7 @@ from ..domain.events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    ParticipantErased,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -129,6 +130,9 @@ def describe(event: AnyEvent, before: ContractState) -> str:
                     f"closed on {event.closed_on}")
         case ContractClosed():
             return f"closed on {event.closed_on}"
+        case ParticipantErased():
+            return (f"participant {event.pseudonym} erased: the link to the person is "
+                    "destroyed; the figures stay")
         case BusinessCaseApproved():
             case = event.business_case
             return (f"business case {case.id} approved from {case.effective}: budget "

@@ -85,6 +85,7 @@ def _register() -> None:
         events,
         evidence,
         indigo,
+        participant,
         payments,
         programme,
         publish,
@@ -95,8 +96,8 @@ def _register() -> None:
         signing,
     )
 
-    for module in (audit, contract, events, indigo, payments, programme, publish, replay, report,
-                   returns, schema):
+    for module in (audit, contract, events, indigo, participant, payments, programme, publish,
+                   replay, report, returns, schema):
         for command in module.COMMANDS:
             cli.add_command(command)
     # `audit export`, `audit replay` and `audit checkpoint` live in modules of their own,

@@ -4,7 +4,7 @@ A contract without ``actors`` accepts any actor (every event still records who a
 Once actors are declared, an undeclared actor is refused, and each role may:
 
 * commissioner: agree, vary, adjust, certify, close, validate and reject returns, exercise
-  extension and break options, approve business cases;
+  extension and break options, approve business cases, erase a participant's data;
 * provider (of one network provider): submit and restate returns for that provider only;
 * validator (an independent assessor): submit results, restate, validate and reject;
 * auditor: nothing that writes — read-only.
@@ -20,6 +20,7 @@ from .commands import (
     CertifyPayment,
     CloseContract,
     Command,
+    EraseParticipant,
     ExtendContract,
     RejectReturn,
     SubmitReturn,
@@ -32,7 +33,7 @@ from .terms import ContractTerms
 _ALLOWED: dict[str, tuple[type, ...]] = {
     "commissioner": (AgreeContract, VaryContract, AdjustReward, CertifyPayment, CloseContract,
                      ValidateReturn, RejectReturn, ExtendContract, BreakContract,
-                     ApproveBusinessCase),
+                     ApproveBusinessCase, EraseParticipant),
     "provider": (SubmitReturn,),
     "validator": (SubmitReturn, ValidateReturn, RejectReturn),
     "auditor": (),
@@ -45,6 +46,7 @@ _NAMES = {
     RejectReturn: "reject returns", SubmitReturn: "submit returns",
     ExtendContract: "extend the contract", BreakContract: "break the contract",
     ApproveBusinessCase: "approve business cases",
+    EraseParticipant: "erase participant data",
 }
 
 

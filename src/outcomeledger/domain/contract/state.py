@@ -28,6 +28,7 @@ from ..events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    ParticipantErased,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -75,6 +76,9 @@ class ContractState:
     #: Business cases approved (DESIGN 11), in recording order. Each is also in
     #: ``variations``: its outcomes join the terms as a variation adding them would.
     business_cases: tuple[BusinessCaseRecord, ...] = ()
+    #: Pseudonyms whose link to a person was destroyed (``participant erase``), in
+    #: recording order: their figures stay and keep paying; no new figure may name them.
+    erased: tuple[str, ...] = ()
 
     @property
     def exists(self) -> bool:
@@ -173,6 +177,7 @@ class _Fold:
     certifications: Sequence[CertificationRecord] = ()
     exercised: Sequence[OptionRecord] = ()
     business_cases: Sequence[BusinessCaseRecord] = ()
+    erased: Sequence[str] = ()
 
     @classmethod
     def of(cls, state: ContractState, *, copy_maps: bool) -> _Fold:
@@ -181,7 +186,8 @@ class _Fold:
             figures, returns = dict(figures), dict(returns)
         return cls(state.version, state.agreed, state.agreed_by, state.closed,
                    state.closed_on, figures, returns, state.variations, state.adjustments,
-                   state.certifications, state.exercised, state.business_cases)
+                   state.certifications, state.exercised, state.business_cases,
+                   state.erased)
 
     def fields(self, head_hash: str) -> dict[str, Any]:
         return {"version": self.version, "head_hash": head_hash, "agreed": self.agreed,
@@ -190,7 +196,8 @@ class _Fold:
                 "adjustments": tuple(self.adjustments),
                 "certifications": tuple(self.certifications), "closed": self.closed,
                 "closed_on": self.closed_on, "exercised": tuple(self.exercised),
-                "business_cases": tuple(self.business_cases)}
+                "business_cases": tuple(self.business_cases),
+                "erased": tuple(self.erased)}
 
 
 def _return(acc: _Fold, period: str, provider: str) -> ReturnStatus:
@@ -274,6 +281,8 @@ def apply(acc: _Fold, event: AnyEvent) -> None:
                 approved.effective, as_variation(approved), rec))
             acc.business_cases = _appended(acc.business_cases,
                                            BusinessCaseRecord(approved, rec))
+        case ParticipantErased():
+            acc.erased = _appended(acc.erased, event.pseudonym)
         case _:
             assert_never(event)
 

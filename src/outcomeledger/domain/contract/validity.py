@@ -32,6 +32,7 @@ from ..commands import (
     CertifyPayment,
     CloseContract,
     Command,
+    EraseParticipant,
     ExtendContract,
     Meta,
     RejectReturn,
@@ -50,6 +51,7 @@ from ..events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    ParticipantErased,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -121,6 +123,8 @@ def command_of(event: AnyEvent) -> Command:
             return CloseContract(event.closed_on, event.reason)
         case BusinessCaseApproved():
             return ApproveBusinessCase(event.business_case, event.reason)
+        case ParticipantErased():
+            return EraseParticipant(event.pseudonym, event.reason)
         case _:
             assert_never(event)
 

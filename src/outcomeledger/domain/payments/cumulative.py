@@ -19,6 +19,7 @@ from ..events import (
     ContractClosed,
     ContractExtended,
     ContractVaried,
+    ParticipantErased,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -75,7 +76,7 @@ class Cumulative:
                     (event.period, event.provider, f.outcome, f.participant)
                     for f in event.figures)
                 self._touch(state, event.period)
-            case ReturnValidated():
+            case ReturnValidated() | ParticipantErased():  # no figure or amount changes
                 pass
             case ReturnRejected() | RewardAdjusted():
                 self._touch(state, event.period)
