@@ -129,6 +129,11 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
                       "extend` records one when its condition holds.",
         "breaks": "Options to end the contract early, earned on performance: `contract "
                   "break` closes it on the break's date when its condition holds.",
+        "participant_ids": "`pseudonymised`: each participant id in returns is recorded as "
+                           "a keyed pseudonym (`P-` and 20 hex digits), its evidence as a "
+                           "keyed digest, the keys kept beside the events; `participant "
+                           "erase` destroys one participant's key. `clear`: ids recorded "
+                           "as given, never erasable. Fixed at agreement.",
     },
     BusinessCase: {
         "id": "The business case's id, as `payments --business-case` names it (new on the "
