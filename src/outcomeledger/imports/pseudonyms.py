@@ -46,11 +46,13 @@ def pseudonymise(ledger: Ledger, parsed: list[Parsed], recorded_at: datetime,
     made: list[participant_keys.ContractKeys] = []
     conn = _connect(ledger)
     try:
-        participant_keys.ensure_tables(conn)
+        # (No tables yet: no keys. They are created with the first keys, in the events'
+        # transaction, so a refused import leaves the database as it was.)
+        stored = participant_keys.has_tables(conn)
         for contract in protected:
             ids = {key[1] for _, ret in by_contract[contract] for key in ret.keys
                    if isinstance(key, tuple)}
-            keys = participant_keys.load(conn, contract, ids)
+            keys = participant_keys.load(conn, contract, ids if stored else None)
             for name, ret in by_contract[contract]:
                 _protect(ret, keys, name, problems)
             if keys.made:

@@ -115,13 +115,15 @@ def has_tables(conn: sqldb.Conn) -> bool:
                              (KEYS,)).fetchall())
 
 
-def load(conn: sqldb.Conn, contract: str, participants: Iterable[str]) -> ContractKeys:
-    """The keys the store holds for ``participants`` of ``contract`` (tables present)."""
-    rows = conn.execute(f"SELECT salt FROM {SALTS} WHERE contract = ?", (contract,)).fetchall()
+def load(conn: sqldb.Conn, contract: str, participants: Iterable[str] | None) -> ContractKeys:
+    """The keys the store holds for ``participants`` of ``contract``; None: the store has
+    no tables yet (so no keys)."""
+    rows = [] if participants is None else conn.execute(
+        f"SELECT salt FROM {SALTS} WHERE contract = ?", (contract,)).fetchall()
     salt, new_salt = (bytes.fromhex(rows[0][0]), False) if rows else (
         secrets.token_bytes(32), True)
     keys = ContractKeys(contract, salt, new_salt)
-    if new_salt:
+    if new_salt or participants is None:
         return keys
     for participant in set(participants):
         found = conn.execute(
