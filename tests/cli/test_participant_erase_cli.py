@@ -97,13 +97,15 @@ def key_rows(ledgered: Ledgered) -> list[tuple[object, ...]]:
 def test_no_stored_byte_or_read_path_holds_the_id_of_a_pseudonymised_participant(
         pseudo: Ledgered) -> None:
     alias = pseudonym(pseudo, ALICE)
-    assert alias is not None and alias.startswith("P-")
+    assert alias is not None
+    assert alias.startswith("P-")
     assert ALICE.encode() not in stored_bytes(pseudo)
     assert b"Alice" not in stored_bytes(pseudo)  # nor the evidence naming her
     printed = outputs(pseudo)
     for name, text in printed.items():
         assert "Alice" not in text, name
-    assert alias in printed["feed"] and alias in printed["explain"]
+    assert alias in printed["feed"]
+    assert alias in printed["explain"]
 
 
 def test_after_an_erasure_no_link_is_left_verify_passes_and_payments_are_unchanged(
@@ -168,4 +170,5 @@ def test_a_refused_import_writes_no_key(pseudo: Ledgered) -> None:
     assert pseudo("returns", "import", path).exit_code == 1
     assert key_rows(pseudo) == keys
     refused = pseudo("participant", "show", "C-PSEUDO", "NEW-1")
-    assert refused.exit_code == 1 and "unknown participant" in refused.stderr
+    assert refused.exit_code == 1
+    assert "unknown participant" in refused.stderr

@@ -57,7 +57,7 @@ def test_a_participant_is_erased_once() -> None:
 
 
 def test_a_pseudonym_no_figure_names_is_refused() -> None:
-    with pytest.raises(Refused, match="no figure .* names participant"):
+    with pytest.raises(Refused, match=r"no figure .* names participant"):
         when(pseudonymised(), EraseParticipant("P-" + "c" * 20, "Art. 17"))
 
 
