@@ -655,6 +655,9 @@ CASES: dict[str, Bad] = {
     "erase with a blank --reason": Bad(
         ("participant", "erase", "C-PSEUDO", "ANN-1", "--reason", " "), {},
         "--reason: a reason is required for an erasure"),
+    "erase with a --reason naming the participant": Bad(
+        ("participant", "erase", "C-PSEUDO", "ANN-1", "--reason", "request from ann-1"), {},
+        "--reason: names the participant being erased"),
     "erase a participant erased before": Bad(
         ("participant", "erase", "C-PSEUDO", "BEN-2", "--reason", "Art. 17"), {},
         "participant 'BEN-2' of contract C-PSEUDO was erased already"),

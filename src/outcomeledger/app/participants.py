@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from ..domain.commands import EraseParticipant, Meta
 from ..domain.contract.command_checks import require_reason
-from ..domain.errors import LedgerError, Refused
+from ..domain.errors import COMMAND, InvalidInput, LedgerError, Problem, Refused
 from ..domain.timestamps import rfc3339
 from ..storage import participant_keys, sqldb
 from ..storage.location import StoreError
@@ -33,6 +33,16 @@ def _connect(ledger: Ledger) -> sqldb.Conn:
         raise StoreError("participant keys are kept beside the events, in a SQLite file or "
                          f"PostgreSQL (got {ledger.location.display})")
     return ledger.connect()
+
+
+def create_key_store(ledger: Ledger) -> None:
+    """Create the key store's tables (``init`` on PostgreSQL; elsewhere they are created
+    with the first keys)."""
+    conn = _connect(ledger)
+    try:
+        participant_keys.ensure_tables(conn)
+    finally:
+        conn.close()
 
 
 def find(ledger: Ledger, reference: str, participant: str) -> Participant:
@@ -64,6 +74,11 @@ def erase(ledger: Ledger, reference: str, participant: str, reason: str,
           meta: Meta) -> Written:
     """Destroy the participant's key and record ``ParticipantErased``, together."""
     require_reason(reason, "an erasure")
+    if participant.strip() and participant.strip().casefold() in reason.casefold():
+        # The reason is kept in the events for good: it must not undo the erasure.
+        raise InvalidInput([Problem(COMMAND, None, "reason", (
+            "names the participant being erased (got a reason holding the id, expected a "
+            "reference to the request that does not identify the person)"))])
     known = find(ledger, reference, participant)
     if known.pseudonym is None:
         raise Refused(f"participant {participant!r} of contract {reference} was erased "

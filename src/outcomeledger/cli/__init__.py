@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..app import participants
 from ..domain.errors import LedgerError
 from ..storage.location import ledger_exists, locate
 from .base import MIN_WIDTH, Context, Root, pass_context, run, text_width
@@ -40,6 +41,9 @@ def init(c: Context) -> None:
         with c.ledger(create=True) as ledger:
             if ledger.has_projections:
                 ledger.project()
+            if ledger.location.kind == "postgresql":
+                # Before sql/roles.sql is run, so that it can keep the reader out of it.
+                participants.create_key_store(ledger)
             c.say(f"ledger ready at {ledger.location.display} "
                   f"({ledger.max_position()} events)")
     run(body)

@@ -18,8 +18,8 @@ def participant() -> None:
 @participant.command("erase")
 @click.argument("reference")
 @click.argument("participant_id", metavar="ID")
-@click.option("--reason", required=True, help="Why (e.g. the UK GDPR Art. 17 request and "
-              "its reference).")
+@click.option("--reason", required=True, help="Why: e.g. the UK GDPR Art. 17 request's "
+              "reference (kept for good; never the person's id or name).")
 @pass_context
 def participant_erase(c: Context, reference: str, participant_id: str, reason: str) -> None:
     """Destroy the key linking participant ID of contract REFERENCE to its pseudonym, and
