@@ -172,3 +172,14 @@ def test_a_refused_import_writes_no_key(pseudo: Ledgered) -> None:
     refused = pseudo("participant", "show", "C-PSEUDO", "NEW-1")
     assert refused.exit_code == 1
     assert "unknown participant" in refused.stderr
+
+
+def test_a_restatement_names_the_participant_by_the_same_pseudonym(pseudo: Ledgered) -> None:
+    alias = pseudonym(pseudo, ALICE)
+    path = pseudo.write("fix.csv", rows(f"C-PSEUDO,FY2025-Q1,{ALICE},O1,0,",
+                                        "C-PSEUDO,FY2025-Q1,BOB-2,O1,1,", header=HEADER))
+    result = pseudo("returns", "import", path, "--restate", "--reason", "entered in error")
+    assert result.exit_code == 0, result.stderr
+    last = json.loads(pseudo("events").stdout.splitlines()[-1])
+    assert last["type"] == "ReturnRestated"
+    assert [(f["participant"], f["value"]) for f in last["data"]["figures"]] == [(alias, "0")]
