@@ -112,6 +112,8 @@ def test_after_an_erasure_no_link_is_left_verify_passes_and_payments_are_unchang
         pseudo: Ledgered) -> None:
     alias = pseudonym(pseudo, ALICE)
     assert alias is not None
+    [secret] = [row[1] for row in key_rows(pseudo) if row[0] == alias]
+    assert isinstance(secret, str)
     before = outputs(pseudo)
     events = pseudo.events()
     result = pseudo("participant", "erase", "C-PSEUDO", ALICE, "--reason",
@@ -130,6 +132,8 @@ def test_after_an_erasure_no_link_is_left_verify_passes_and_payments_are_unchang
     assert verified.exit_code == 0, verified.stdout + verified.stderr
     stored = stored_bytes(pseudo)
     assert b"Alice" not in stored
+    # Nor the destroyed secret, in a free page or the write-ahead log.
+    assert secret.encode() not in stored
     # The link is gone: no key row holds the pseudonym or a secret for it.
     erased = [row for row in key_rows(pseudo) if row[2] is not None]
     assert erased == [(None, None, erased[0][2])]
