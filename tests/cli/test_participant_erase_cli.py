@@ -187,3 +187,23 @@ def test_a_restatement_names_the_participant_by_the_same_pseudonym(pseudo: Ledge
     last = json.loads(pseudo("events").stdout.splitlines()[-1])
     assert last["type"] == "ReturnRestated"
     assert [(f["participant"], f["value"]) for f in last["data"]["figures"]] == [(alias, "0")]
+
+
+def test_an_erasure_on_either_backend_keeps_the_payments_and_passes_verify(
+        tmp_path: Path, ledger_url: str) -> None:
+    ledgered = Ledgered(tmp_path, ledger_url)
+    assert ledgered("init").exit_code == 0
+    assert ledgered("contract", "agree", ledgered.write("c.toml", CONTRACT)).exit_code == 0
+    ledgered.imported("q1.csv", rows(f"C-PSEUDO,FY2025-Q1,{ALICE},O1,1,",
+                                     "C-PSEUDO,FY2025-Q1,BOB-2,O1,1,", header=HEADER))
+    payments = ledgered("payments", "C-PSEUDO", "--format", "json").stdout
+    result = ledgered("participant", "erase", "C-PSEUDO", ALICE, "--reason", "Art. 17")
+    assert result.exit_code == 0, result.stderr
+    assert ledgered("payments", "C-PSEUDO", "--format", "json").stdout == payments
+    assert ledgered("audit", "verify").exit_code == 0
+    assert pseudonym(ledgered, ALICE) is None
+    assert pseudonym(ledgered, "BOB-2") is not None
+    again = ledgered("returns", "import", ledgered.write("q2.csv", rows(
+        f"C-PSEUDO,FY2025-Q2,{ALICE},O2,1,", header=HEADER)))
+    assert again.exit_code == 1
+    assert "erased from contract C-PSEUDO" in again.stderr
