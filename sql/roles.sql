@@ -15,7 +15,8 @@
 --       builds fresh tables and swaps them in), runs `project --follow`.
 --   reader (default outcomeledger_reader): downstream systems. SELECT on the events table
 --       (the `events` feed) and on every projection table, including the ones a later
---       `replay` creates; no INSERT, UPDATE, DELETE, TRUNCATE or DDL anywhere.
+--       `replay` creates; no INSERT, UPDATE, DELETE, TRUNCATE or DDL anywhere; nothing
+--       at all on the participant key store.
 --
 -- And it makes the events table append-only for everyone, its owner included: UPDATE,
 -- DELETE and TRUNCATE raise. (A superuser can still disable the trigger; `audit verify`
@@ -78,6 +79,20 @@ ORDER BY tablename \gexec
 -- Tables the writer creates from now on (every `replay`) are readable by the reader.
 ALTER DEFAULT PRIVILEGES FOR ROLE :"writer" IN SCHEMA :"schema"
     GRANT SELECT ON TABLES TO :"reader";
+
+-- The participant key store (README "Participant data and erasure"): the writer reads
+-- and writes it (imports add keys, `participant erase` destroys them); the reader never
+-- sees it, not even through the default privileges above. `init` creates it on
+-- PostgreSQL; a ledger initialised before it gets it with its first pseudonymised import:
+-- run this file again then.
+SELECT format('ALTER TABLE %I OWNER TO %I', tablename, :'writer')
+FROM pg_tables
+WHERE schemaname = :'schema' AND tablename IN ('participant_keys', 'participant_key_salts')
+ORDER BY tablename \gexec
+SELECT format('REVOKE ALL ON %I FROM %I, PUBLIC', tablename, :'reader')
+FROM pg_tables
+WHERE schemaname = :'schema' AND tablename IN ('participant_keys', 'participant_key_salts')
+ORDER BY tablename \gexec
 
 -- Append-only events: no role may rewrite or remove history.
 CREATE OR REPLACE FUNCTION outcomeledger_events_append_only() RETURNS trigger

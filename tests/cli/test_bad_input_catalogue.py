@@ -136,6 +136,9 @@ def contract(reference: str = "C-NEW", title: str = "T") -> str:
 
 
 HEADER = "contract,period,outcome,value\n"
+PARTICIPANT_HEADER = "contract,period,outcome,value,participant\n"
+PSEUDO = 'participant_ids = "pseudonymised"\n' + CONTRACT.replace('reference = "C-IMP"',
+                                                                  'reference = "C-PSEUDO"')
 P_HEADER = "contract,period,outcome,value,participant,evidence\n"
 A_HEADER = "contract,period,kind,amount,reason\n"
 CONTRACT_JSON = ('{"reference":"J-1","title":"T","buyer":"B","supplier":"S",'
@@ -527,7 +530,7 @@ CASES: dict[str, Bad] = {
                                        "'12a' is not a valid integer"),
     "events --follow --after beyond the ledger": Bad(
         ("events", "--follow", "--after", "99"), {},
-        "--after: no such position (got 99, expected 0 to 21"),
+        "--after: no such position (got 99, expected 0 to 24"),
     "events --follow --interval 0": Bad(("events", "--follow", "--interval", "0"), {},
                                         "--interval"),
     "events --follow --interval negative": Bad(("events", "--follow", "--interval", "-1"),
@@ -792,6 +795,43 @@ CASES: dict[str, Bad] = {
     "variation joining an unknown programme": Bad(
         ("contract", "vary", "C-IMP", "{v.toml}", "--effective", "2020-07-01", "--reason",
          "joins"), {"v.toml": 'programme = "NOPE"\n'}, "v.toml:1: programme: no programme"),
+    # erasable participant data (issue 21): C-PSEUDO pseudonymises; ANN-1 is recorded,
+    # BEN-2 was recorded and erased
+    "erase an unknown participant": Bad(
+        ("participant", "erase", "C-PSEUDO", "NOBODY", "--reason", "Art. 17"), {},
+        "unknown participant (got 'NOBODY', expected the id of a participant named by a "
+        "return of contract C-PSEUDO)"),
+    "erase a participant of an unknown contract": Bad(
+        ("participant", "erase", "NOPE", "ANN-1", "--reason", "Art. 17"), {},
+        "no contract with reference 'NOPE'"),
+    "erase without --reason": Bad(("participant", "erase", "C-PSEUDO", "ANN-1"), {},
+                                  "--reason"),
+    "erase with a blank --reason": Bad(
+        ("participant", "erase", "C-PSEUDO", "ANN-1", "--reason", " "), {},
+        "--reason: a reason is required for an erasure"),
+    "erase with a --reason naming the participant": Bad(
+        ("participant", "erase", "C-PSEUDO", "ANN-1", "--reason", "request from ann-1"), {},
+        "--reason: names the participant being erased"),
+    "erase a participant erased before": Bad(
+        ("participant", "erase", "C-PSEUDO", "BEN-2", "--reason", "Art. 17"), {},
+        "participant 'BEN-2' of contract C-PSEUDO was erased already"),
+    "erase on a contract that records ids in clear": Bad(
+        ("participant", "erase", "C-IMP", "ANN-1", "--reason", "Art. 17"), {},
+        "records participant ids in clear"),
+    "show a participant the key store never saw": Bad(
+        ("participant", "show", "C-PSEUDO", "NOBODY"), {}, "unknown participant"),
+    "return naming an erased participant": Bad(
+        ("returns", "import", "{r.csv}"),
+        {"r.csv": PARTICIPANT_HEADER + "C-PSEUDO,FY2020-Q4,WB,1,BEN-2\n"},
+        "r.csv:2: participant: erased from contract C-PSEUDO on"),
+    "variation changing participant_ids": Bad(
+        ("contract", "vary", "C-PSEUDO", "{v.toml}", "--effective", "2020-07-01",
+         "--reason", "r"), {"v.toml": 'participant_ids = "clear"\n'},
+        "v.toml:1: participant_ids"),
+    "contract with participant_ids misspelt": Bad(
+        ("contract", "agree", "{c.toml}"),
+        {"c.toml": 'participant_ids = "hashed"\n' + CONTRACT.replace(
+            'reference = "C-IMP"', 'reference = "C-NEW"')}, "c.toml:1: participant_ids"),
 }
 
 
@@ -828,6 +868,12 @@ def ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledgered:
     assert result.exit_code == 0, result.stderr
     result = ledgered("--actor", "ann", "--key", ledgered.write("ann.pem", ANN_PEM),
                       "contract", "agree", ledgered.write("keyed.toml", KEYED))
+    assert result.exit_code == 0, result.stderr
+    # C-PSEUDO pseudonymises its participants: ANN-1 recorded, BEN-2 recorded and erased.
+    assert ledgered("contract", "agree", ledgered.write("pseudo.toml", PSEUDO)).exit_code == 0
+    ledgered.imported("pseudo.csv", PARTICIPANT_HEADER + "C-PSEUDO,FY2020-Q3,WB,1,ANN-1\n"
+                      "C-PSEUDO,FY2020-Q3,WB,1,BEN-2\n")
+    result = ledgered("participant", "erase", "C-PSEUDO", "BEN-2", "--reason", "Art. 17")
     assert result.exit_code == 0, result.stderr
     # C-FLEX with E1 exercised; C-BROKEN, the same contract, closed by its break B1.
     for ref in ("C-FLEX", "C-BROKEN"):

@@ -206,8 +206,8 @@ def test_a_contract_file_reports_every_problem_on_its_line(ledger: Ledgered,
         "expected one of reference, title, buyer, supplier, start, end, cadence, outcomes, "
         "currency, max_value, claims_until, retention, negative_periods, participant_cap, "
         "returns_due_days, signed_returns, payers, providers, fees, social_value, kpis, "
-        "actors, ratings, programme, extensions, breaks, risk_share); did you mean "
-        "'max_value'?",
+        "actors, ratings, programme, extensions, breaks, risk_share, participant_ids); did "
+        "you mean 'max_value'?",
         f"error: {path}:{lines['price']}: outcomes[1].price: invalid decimal string (got "
         "'ten', expected a number)"]
 

@@ -21,6 +21,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from backends import Db, Server, new_db
+from outcomeledger.app import participants
 from outcomeledger.app.demo import BUILDERS
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
@@ -104,7 +105,9 @@ def test_init_creates_the_events_and_projection_tables(pg: Db) -> None:
     assert result.exit_code == 0, result.output
     assert result.stderr.startswith("ledger ready at ")
     assert result.stderr.endswith("(0 events)\n")
-    assert pg.tables() == {"outcomeledger_events", "tracking", *PROJECTION_TABLES}
+    # (and the participant key store, there before sql/roles.sql keeps the reader out)
+    assert pg.tables() == {"outcomeledger_events", "tracking", *PROJECTION_TABLES,
+                           "participant_keys", "participant_key_salts"}
     assert run(pg.url, "init").exit_code == 0, "init twice changes nothing"
     status = run(pg.url, "project", "--status", "--format", "json")
     assert status.stdout.startswith('{"head":0,')
@@ -272,6 +275,7 @@ def roles(pg: Db, pg_server: Server) -> Iterator[tuple[str, str]]:
     with open_ledger(pg.url, create=True) as ledger:
         for build in BUILDERS:
             build(ledger)
+        participants.create_key_store(ledger)  # as `init` does
     tag = uuid.uuid4().hex[:8]
     writer, reader, importer, bi = (f"oltest_{kind}_{tag}" for kind in
                                     ("writer", "reader", "importer", "bi"))
@@ -293,6 +297,16 @@ def roles(pg: Db, pg_server: Server) -> Iterator[tuple[str, str]]:
         pg_server.drop(pg)  # owned objects go with the database; then the roles can go
         for role in (bi, importer, reader, writer):
             admin.execute(f"DROP ROLE IF EXISTS {role}")
+
+
+@pytest.mark.slow
+def test_the_reader_role_cannot_read_the_participant_key_store(
+        roles: tuple[str, str]) -> None:
+    writer_url, reader_url = roles
+    for table in ("participant_keys", "participant_key_salts"):
+        assert _refused(reader_url, f"SELECT * FROM {table}"), table
+        with closing(psycopg.connect(writer_url, autocommit=True)) as conn:
+            assert conn.execute(f"SELECT count(*) FROM {table}").fetchone() == (0,)
 
 
 def _refused(url: str, statement: str) -> bool:

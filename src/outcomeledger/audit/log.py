@@ -22,6 +22,7 @@ from ..domain.events import (
     ContractExtended,
     ContractVaried,
     CostsReported,
+    ParticipantErased,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -130,6 +131,9 @@ def describe(event: AnyEvent, before: ContractState) -> str:
                     f"closed on {event.closed_on}")
         case ContractClosed():
             return f"closed on {event.closed_on}"
+        case ParticipantErased():
+            return (f"participant {event.pseudonym} erased: the link to the person is "
+                    "destroyed; the figures stay")
         case BusinessCaseApproved():
             case = event.business_case
             return (f"business case {case.id} approved from {case.effective}: budget "

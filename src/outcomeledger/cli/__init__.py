@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..app import participants
 from ..domain.errors import LedgerError
 from ..storage.location import ledger_exists, locate
 from .base import MIN_WIDTH, Context, Root, pass_context, run, text_width
@@ -45,6 +46,9 @@ def init(c: Context) -> None:
         with c.ledger(create=True) as ledger:
             if ledger.has_projections:
                 ledger.project()
+            if ledger.location.kind == "postgresql":
+                # Before sql/roles.sql is run, so that it can keep the reader out of it.
+                participants.create_key_store(ledger)
             c.say(f"ledger ready at {ledger.location.display} "
                   f"({ledger.max_position()} events)")
     run(body)
@@ -91,6 +95,7 @@ def _register() -> None:
         events,
         evidence,
         indigo,
+        participant,
         payments,
         programme,
         publish,
@@ -101,8 +106,8 @@ def _register() -> None:
         signing,
     )
 
-    for module in (audit, contract, costs, events, indigo, payments, programme, publish,
-                   replay, report, returns, schema):
+    for module in (audit, contract, costs, events, indigo, participant, payments, programme,
+                   publish, replay, report, returns, schema):
         for command in module.COMMANDS:
             cli.add_command(command)
     # `audit export`, `audit replay` and `audit checkpoint` live in modules of their own,

@@ -130,8 +130,16 @@ class ApproveBusinessCase(msgspec.Struct, frozen=True):
     source: str = "business case"
 
 
+class EraseParticipant(msgspec.Struct, frozen=True):
+    """Record that the link from ``pseudonym`` to a person was destroyed (the key store's
+    part is the application's: :mod:`outcomeledger.storage.participant_keys`)."""
+
+    pseudonym: str
+    reason: str
+
+
 Command = (
     AgreeContract | VaryContract | SubmitReturn | ValidateReturn | RejectReturn
     | AdjustReward | CertifyPayment | CloseContract | ExtendContract | BreakContract
-    | ApproveBusinessCase | ReportCosts
+    | ApproveBusinessCase | ReportCosts | EraseParticipant
 )

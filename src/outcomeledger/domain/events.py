@@ -218,16 +218,26 @@ class BusinessCaseApproved(Event, frozen=True, kw_only=True):
     business_case: BusinessCase
 
 
+class ParticipantErased(Event, frozen=True, kw_only=True):
+    """The link between a pseudonymised participant and the person was destroyed
+    (``participant erase``; README "Participant data and erasure"): the key that made
+    ``pseudonym`` from the participant's id is gone from the key store. The event holds
+    the pseudonym only, never the id; the figures under the pseudonym stay and keep
+    paying exactly as before (``reason``: why, e.g. the UK GDPR Art. 17 request)."""
+
+    pseudonym: str
+
+
 AnyEvent = (
     ContractAgreed | ContractVaried | ReturnSubmitted | ReturnRestated | ReturnValidated
     | ReturnRejected | RewardAdjusted | PaymentCertified | ContractClosed | ContractExtended
-    | ContractBroken | BusinessCaseApproved | CostsReported
+    | ContractBroken | BusinessCaseApproved | CostsReported | ParticipantErased
 )
 
 EVENT_TYPES: tuple[type[Event], ...] = (
     ContractAgreed, ContractVaried, ReturnSubmitted, ReturnRestated, ReturnValidated,
     ReturnRejected, RewardAdjusted, PaymentCertified, ContractClosed, ContractExtended,
-    ContractBroken, BusinessCaseApproved, CostsReported,
+    ContractBroken, BusinessCaseApproved, CostsReported, ParticipantErased,
 )
 
 

@@ -4,7 +4,7 @@ A contract without ``actors`` accepts any actor (every event still records who a
 Once actors are declared, an undeclared actor is refused, and each role may:
 
 * commissioner: agree, vary, adjust, certify, close, validate and reject returns, exercise
-  extension and break options, approve business cases;
+  extension and break options, approve business cases, erase a participant's data;
 * provider (of one network provider): submit and restate returns for that provider only;
 * validator (an independent assessor): submit results, restate, validate and reject;
 * commissioner and validator: report (and restate) the costs of a contract sharing risk
@@ -26,6 +26,7 @@ from .commands import (
     CertifyPayment,
     CloseContract,
     Command,
+    EraseParticipant,
     ExtendContract,
     Meta,
     RejectReturn,
@@ -40,7 +41,7 @@ from .terms import ContractTerms
 _ALLOWED: dict[str, tuple[type, ...]] = {
     "commissioner": (AgreeContract, VaryContract, AdjustReward, CertifyPayment, CloseContract,
                      ValidateReturn, RejectReturn, ExtendContract, BreakContract,
-                     ApproveBusinessCase, ReportCosts),
+                     ApproveBusinessCase, ReportCosts, EraseParticipant),
     "provider": (SubmitReturn,),
     "validator": (SubmitReturn, ValidateReturn, RejectReturn, ReportCosts),
     "auditor": (),
@@ -53,6 +54,7 @@ _NAMES = {
     RejectReturn: "reject returns", SubmitReturn: "submit returns",
     ExtendContract: "extend the contract", BreakContract: "break the contract",
     ApproveBusinessCase: "approve business cases", ReportCosts: "report costs",
+    EraseParticipant: "erase participant data",
 }
 
 

@@ -24,6 +24,10 @@ Role = Literal["commissioner", "provider", "auditor", "validator"]
 ProviderKind = Literal["sme", "vcse", "public", "large"]
 #: The ratings an extension or break condition may ask for (reg. 39 descriptors, best
 #: first); "inadequate" would be no condition at all.
+#: How a contract's returns hold participant ids: ``clear`` (as given; every contract
+#: agreed before pseudonymisation existed) or ``pseudonymised`` (a keyed pseudonym per
+#: participant, erasable: README "Participant data and erasure").
+ParticipantIds = Literal["clear", "pseudonymised"]
 RatingFloor = Literal["good", "approaching target", "requires improvement"]
 
 
@@ -243,6 +247,9 @@ class ContractTerms(Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
     # Shared risk on cost (DESIGN 11; domain/risk_share_terms.py). None (omitted when
     # encoded) keeps the stored bytes of contracts agreed before it.
     risk_share: RiskShare | None = None
+    # "clear" (the default) is omitted when encoded: contracts agreed before it keep
+    # their stored bytes. Fixed at agreement (a variation cannot change it).
+    participant_ids: ParticipantIds = "clear"
 
     @property
     def last_claim_date(self) -> date:

@@ -26,6 +26,7 @@ from .batch import (
     no_cycle_collection,
     receipts_of,
 )
+from .pseudonyms import pseudonymise
 from .returns import RETURNS, Columns, read_returns
 from .rows import detect_format, read_table
 from .sources import Input, OnRead, bytes_input, open_input, unreadable
@@ -94,12 +95,17 @@ def _import(ledger: Ledger, inputs: list[Input], meta: Meta, input_format: str |
     problems: list[Problem] = []
     with no_cycle_collection():
         parsed = parse(inputs, input_format, problems, columns)
+        # Pseudonymised contracts' participants: their ids replaced before deciding, the
+        # keys of new ones written with the events (worker processes refuse such rows,
+        # leaving them to this path: see return_checks).
+        save_keys = pseudonymise(ledger, parsed, meta.recorded_at, problems)
         batch = Batch(parsed, restate=restate, reason=reason, received_on=received_on)
         try:
             # With problems already found, still decide everything (writing nothing) so
             # that one report lists every problem of the import.
             written = ledger.execute_batch(batch, meta, dry_run=dry_run or bool(problems),
-                                           keep_events=False, refused=batch.refusal)
+                                           keep_events=False, refused=batch.refusal,
+                                           also=save_keys)
         except InvalidInput as e:
             problems += e.problems
             written = []

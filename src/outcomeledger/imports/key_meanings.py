@@ -133,6 +133,11 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
         "risk_share": "Shared risk on cost: the target cost and the bands that share an "
                       "over- or underrun with the supplier (`costs import` records the "
                       "costs).",
+        "participant_ids": "`pseudonymised`: each participant id in returns is recorded as "
+                           "a keyed pseudonym (`P-` and 20 hex digits), its evidence as a "
+                           "keyed digest, the keys kept beside the events; `participant "
+                           "erase` destroys one participant's key. `clear`: ids recorded "
+                           "as given, never erasable. Fixed at agreement.",
     },
     BusinessCase: {
         "id": "The business case's id, as `payments --business-case` names it (new on the "

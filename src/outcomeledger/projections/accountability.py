@@ -103,7 +103,10 @@ class RestatementRow(Row, frozen=True, kw_only=True):
     period: PeriodId
     provider: Annotated[str, Meta(description="Provider id (empty: the supplier).")]
     outcome: Annotated[str, Meta(description="Outcome code of the figure.")]
-    participant: Annotated[str, Meta(description="Participant id (empty: an aggregate).")]
+    participant: Annotated[str, Meta(description=(
+        "Participant id as recorded (empty: an aggregate): on a contract with "
+        "`participant_ids = \"pseudonymised\"`, its pseudonym (`P-` and 20 hex digits), "
+        "never the id."))]
     original: Annotated[Quantity, Meta(description="Value replaced.")]
     restated: Annotated[Quantity, Meta(description="Value now in force.")]
     difference: Annotated[Quantity, Meta(description="restated - original.")]

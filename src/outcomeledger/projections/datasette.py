@@ -56,6 +56,14 @@ _STORE: dict[str, dict[str, Any]] = {
             "application_name": "Projection (proj_payments, ...); __migration__ is "
                                 "eventsourcing's marker row.",
             "notification_id": "Global position of the last event folded in."}},
+    # The participant key store (storage/participant_keys.py): hidden from the listing;
+    # never publish it (README "Participant data and erasure": drop it from a snapshot).
+    "participant_keys": {
+        "description": "Participant key store: never publish (drop it from a snapshot).",
+        "hidden": True},
+    "participant_key_salts": {
+        "description": "Participant key store: never publish (drop it from a snapshot).",
+        "hidden": True},
 }
 
 

@@ -26,6 +26,7 @@ from ..domain.errors import ConcurrencyExhausted, UnknownContract
 from ..domain.events import AnyEvent, ContractAgreed, topic_of
 from ..domain.programme.events import AnyProgrammeEvent, ProgrammeAgreed, programme_topic_of
 from ..domain.programme.state import ProgrammeState, fold_programme
+from . import sqldb
 from .application import LedgerApplication, stream_id
 from .location import Location, StoreError, check_postgres, locate
 from .planning import Entry, Plan, Refusals, Sink, plan_batch
@@ -216,7 +217,8 @@ class Ledger(Writing):
     def execute_batch(self, batch: Sequence[Entry], meta: Meta,
                       on_attempt: Callable[[int], None] | None = None, *,
                       dry_run: bool = False, keep_events: bool = True,
-                      refused: Refusals | None = None) -> list[Written]:
+                      refused: Refusals | None = None,
+                      also: Callable[[sqldb.Conn], None] | None = None) -> list[Written]:
         """Decide every command, in order, and append all events in one transaction.
 
         All or nothing: nothing is written unless every command is accepted. The
@@ -225,6 +227,7 @@ class Ledger(Writing):
         problems too. A concurrency conflict re-reads the streams and decides again.
         ``dry_run`` decides without writing. ``keep_events=False`` keeps only each
         decision's receipt, so a large import never holds all its events as objects.
+        ``also`` writes in the events' transaction, before them (participant keys).
         """
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if on_attempt:
@@ -237,7 +240,7 @@ class Ledger(Writing):
                     # brought up to date: every write returns with them current.
                     self.after_write()
                 return [Written(d, ()) for d in plan.decisions]
-            ids = self.append(plan.stored)
+            ids = self.append(plan.stored, also)
             if ids is None:
                 time.sleep(min(0.005 * attempt, 0.1))
                 continue

@@ -170,14 +170,19 @@ class Writing(Connections):
             raise StoreError(f"the ledger could not be written: {first_line(e)}") from None
         return count
 
-    def append(self, stored: Sequence[StoredEvent]) -> Sequence[int] | None:
+    def append(self, stored: Sequence[StoredEvent],
+               also: Callable[[sqldb.Conn], None] | None = None) -> Sequence[int] | None:
         """Append decided, chained events in one transaction: their positions, or None
         when another writer got to one of their streams first (nothing written).
 
         When the ledger keeps projections and projects on write, the same transaction
-        writes the projections of the new events (see the module docstring)."""
+        writes the projections of the new events (see the module docstring). ``also``
+        writes in that transaction too, before the events (the participant keys they
+        use, :mod:`.participant_keys`); a unique-key conflict there is a conflict too."""
         if self._projects_on_write():
-            return self._write(self._inserter(stored))
+            return self._write(self._inserter(stored), also)
+        if also is not None:
+            return self._write_plain(self._inserter(stored), also)
         try:
             # One insert_events call is one database transaction: every event of the
             # batch lands, or (refused, conflicting, killed) none does.
@@ -216,7 +221,36 @@ class Writing(Connections):
             return positions
         return insert_sqlite
 
-    def _write(self, insert: Callable[[sqldb.Conn], T]) -> T | None:
+    def _write_plain(self, insert: Callable[[sqldb.Conn], T],
+                     also: Callable[[sqldb.Conn], None]) -> T | None:
+        """``also`` and ``insert`` in one transaction, without the read models (a ledger
+        that does not project on write)."""
+        conn: sqldb.Conn
+        if self.location.kind == "postgresql":
+            conn, owned = self.kept_connection(), False
+        else:
+            conn, owned = self.connect(), True
+        try:
+            conn.execute("BEGIN IMMEDIATE" if self.location.kind == "sqlite" else "BEGIN")
+            try:
+                also(conn)
+                result = insert(conn)
+                conn.execute("COMMIT")
+            except sqldb.integrity_errors():
+                _rollback(conn)
+                return None
+            except BaseException as e:
+                _rollback(conn)
+                if isinstance(e, sqldb.errors()):
+                    raise self.database_refusal(e) from None
+                raise
+            return result
+        finally:
+            if owned:
+                conn.close()
+
+    def _write(self, insert: Callable[[sqldb.Conn], T],
+               also: Callable[[sqldb.Conn], None] | None = None) -> T | None:
         """One transaction: ``insert`` the events, then catch every projection up with
         them; commit both or neither. None when another writer got to one of the
         streams first. A projection that cannot be computed, a lock held too long or
@@ -232,6 +266,8 @@ class Writing(Connections):
             conn.execute("BEGIN IMMEDIATE" if self.location.kind == "sqlite" else "BEGIN")
             try:
                 try:
+                    if also is not None:
+                        also(conn)
                     result = insert(conn)
                 except sqldb.integrity_errors():
                     _rollback(conn)

@@ -23,6 +23,7 @@ from ..commands import (
     CertifyPayment,
     CloseContract,
     Command,
+    EraseParticipant,
     ExtendContract,
     Meta,
     RejectReturn,
@@ -43,6 +44,7 @@ from ..events import (
     ContractExtended,
     ContractVaried,
     Figure,
+    ParticipantErased,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -131,8 +133,9 @@ def _keyed(decision: Decision, signed: bool, meta: Meta) -> Decision:
 def _decide(state: ContractState, command: Command, meta: Meta, payable: Payable | None,
             advise: bool) -> Decision:
     # A closed contract still settles what it owes (retention, true-ups): only
-    # payment runs are accepted after closure.
-    if state.closed is not None and not isinstance(command, CertifyPayment):
+    # payment runs are accepted after closure (and erasures: a person's right outlives
+    # the contract).
+    if state.closed is not None and not isinstance(command, CertifyPayment | EraseParticipant):
         raise Refused(f"contract {state.reference!r} was closed on {state.closed_on} "
                       f"({state.closed.reason}): nothing more can be recorded")
     match command:
@@ -162,6 +165,8 @@ def _decide(state: ContractState, command: Command, meta: Meta, payable: Payable
                                                   n.late_days > 0, n.late_days))
         case AgreeContract():  # (decided above; here the contract exists: refused)
             return Decision((_agree(state, command, meta),))
+        case EraseParticipant():
+            return Decision((_erase(state, command, meta),))
         case _:
             assert_never(command)
 
@@ -389,6 +394,26 @@ def _close(state: ContractState, cmd: CloseContract, meta: Meta) -> ContractClos
     return ContractClosed(contract=state.reference, recorded_at=meta.recorded_at,
                           recorded_by=meta.recorded_by, reason=cmd.reason,
                           closed_on=cmd.closed_on)
+
+
+def _erase(state: ContractState, cmd: EraseParticipant, meta: Meta) -> ParticipantErased:
+    """An erasure names a pseudonym of a pseudonymised contract that some figure holds
+    and that was not erased before. (Whether the key store still links it to a person is
+    the application's to check: the stream never holds the id.)"""
+    require_reason(cmd.reason, "an erasure")
+    if state.base_terms.participant_ids != "pseudonymised":
+        raise Refused(f"contract {state.reference!r} records participant ids in clear "
+                      "(participant_ids = \"clear\"): they are in the bytes of its "
+                      "immutable events, which erasure cannot remove", "participant")
+    if cmd.pseudonym in state.erased:
+        raise Refused(f"participant {cmd.pseudonym} of contract {state.reference!r} was "
+                      "erased already", "participant")
+    if not any(key[3] == cmd.pseudonym for key in state.figures):
+        raise Refused(f"no figure of contract {state.reference!r} names participant "
+                      f"{cmd.pseudonym}", "participant")
+    return ParticipantErased(contract=state.reference, recorded_at=meta.recorded_at,
+                             recorded_by=meta.recorded_by, reason=cmd.reason,
+                             pseudonym=cmd.pseudonym)
 
 
 _O = TypeVar("_O", Extension, Break)

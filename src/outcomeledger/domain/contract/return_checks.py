@@ -9,6 +9,7 @@ return (a large import's millions), and cutting its body into calls per row woul
 
 from __future__ import annotations
 
+import re
 from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
@@ -81,6 +82,23 @@ def _business_case_providers(state: ContractState, provider: str,
     return problems
 
 
+#: What a pseudonym looks like (``storage.participant_keys.pseudonym_of``).
+_PSEUDONYM = re.compile(r"P-[0-9a-f]{20}", re.ASCII)
+
+
+def _pseudonym_problem(participant: str, state: ContractState) -> str | None:
+    """Why a figure of a pseudonymised contract may not name ``participant``: an id that
+    was never made a pseudonym (the import pseudonymises; nothing else may record a
+    participant of such a contract), or a pseudonym erased from it."""
+    if _PSEUDONYM.fullmatch(participant) is None:
+        return ("not a pseudonym, on a contract with participant_ids = \"pseudonymised\" "
+                "(expected the import to replace the id; an id is never recorded there)")
+    if participant in state.erased:
+        return (f"erased from contract {state.reference} (got {participant}, expected a "
+                "participant not erased)")
+    return None
+
+
 def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
                      provider: str, figures: tuple[Figure, ...], source: str,
                      warnings: list[Problem] | None = None) -> list[Problem]:
@@ -105,6 +123,7 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
     present: set[tuple[str, str]] = set()
     claims: dict[tuple[str, str], list[tuple[str, str]]] = {}  # each claim of a rung
     plain: set[Decimal] = set()
+    pseudonymised = state.base_terms.participant_ids == "pseudonymised"
     for f in figures:
         value = f.value
         # Most rows are plain: an aggregate count of a known outcome, a whole number
@@ -143,6 +162,10 @@ def figure_problems(state: ContractState, terms: ContractTerms, period: Period,
         if f.achieved_on is not None and (why := _achieved_problem(
                 f.achieved_on, period, terms, provider, member)) is not None:
             problems.append(Problem(source, f.line, "achieved_on", why))
+        if f.participant and pseudonymised and (why := _pseudonym_problem(
+                f.participant, state)) is not None:
+            problems.append(Problem(source, f.line, "participant", why))
+            continue
         if outcome is None or not f.participant or value <= 0:
             continue
         if first_seen is None:

@@ -29,6 +29,7 @@ from ..events import (
     ContractExtended,
     ContractVaried,
     CostsReported,
+    ParticipantErased,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -80,6 +81,9 @@ class ContractState:
     business_cases: tuple[BusinessCaseRecord, ...] = ()
     #: The latest amount of each (period, category) of costs reported (DESIGN 11).
     costs: dict[CostKey, CostRecord] = field(default_factory=dict)
+    #: Pseudonyms whose link to a person was destroyed (``participant erase``), in
+    #: recording order: their figures stay and keep paying; no new figure may name them.
+    erased: tuple[str, ...] = ()
 
     @property
     def exists(self) -> bool:
@@ -179,6 +183,7 @@ class _Fold:
     exercised: Sequence[OptionRecord] = ()
     business_cases: Sequence[BusinessCaseRecord] = ()
     costs: dict[CostKey, CostRecord] = field(default_factory=dict)  # copied on write
+    erased: Sequence[str] = ()
 
     @classmethod
     def of(cls, state: ContractState, *, copy_maps: bool) -> _Fold:
@@ -188,7 +193,7 @@ class _Fold:
         return cls(state.version, state.agreed, state.agreed_by, state.closed,
                    state.closed_on, figures, returns, state.variations, state.adjustments,
                    state.certifications, state.exercised, state.business_cases,
-                   state.costs)
+                   state.costs, state.erased)
 
     def fields(self, head_hash: str) -> dict[str, Any]:
         return {"version": self.version, "head_hash": head_hash, "agreed": self.agreed,
@@ -197,7 +202,8 @@ class _Fold:
                 "adjustments": tuple(self.adjustments),
                 "certifications": tuple(self.certifications), "closed": self.closed,
                 "closed_on": self.closed_on, "exercised": tuple(self.exercised),
-                "business_cases": tuple(self.business_cases), "costs": self.costs}
+                "business_cases": tuple(self.business_cases), "costs": self.costs,
+                "erased": tuple(self.erased)}
 
 
 def _return(acc: _Fold, period: str, provider: str) -> ReturnStatus:
@@ -291,6 +297,8 @@ def apply(acc: _Fold, event: AnyEvent) -> None:
                 past = () if was is None else (*was.history, (was.amount, was.recorded))
                 costs[(event.period, c.category)] = CostRecord(c, rec, event.source, past)
             acc.costs = costs
+        case ParticipantErased():
+            acc.erased = _appended(acc.erased, event.pseudonym)
         case _:
             assert_never(event)
 

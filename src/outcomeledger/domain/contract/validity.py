@@ -34,6 +34,7 @@ from ..commands import (
     CertifyPayment,
     CloseContract,
     Command,
+    EraseParticipant,
     ExtendContract,
     Meta,
     RejectReturn,
@@ -54,6 +55,7 @@ from ..events import (
     ContractExtended,
     ContractVaried,
     CostsReported,
+    ParticipantErased,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -133,6 +135,8 @@ def command_of(event: AnyEvent) -> Command:
             return ReportCosts(event.period, (*event.costs, *event.restated), event.source,
                                restate=bool(event.restated), reason=event.reason,
                                received_on=event.received_on)
+        case ParticipantErased():
+            return EraseParticipant(event.pseudonym, event.reason)
         case _:
             assert_never(event)
 

@@ -20,6 +20,7 @@ from ..events import (
     ContractExtended,
     ContractVaried,
     CostsReported,
+    ParticipantErased,
     PaymentCertified,
     ReturnRejected,
     ReturnRestated,
@@ -76,7 +77,7 @@ class Cumulative:
                     (event.period, event.provider, f.outcome, f.participant)
                     for f in event.figures)
                 self._touch(state, event.period)
-            case ReturnValidated():
+            case ReturnValidated() | ParticipantErased():  # no figure or amount changes
                 pass
             case ReturnRejected() | RewardAdjusted() | CostsReported():
                 self._touch(state, event.period)
