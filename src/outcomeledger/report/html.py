@@ -60,7 +60,8 @@ def _cell(value: Cell, column: str) -> tuple[str, str]:
 
 def table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r: True,
            caption: str | None = None, *, by_contract: bool = False) -> str:
-    """A captioned table; the ``contract`` column is dropped unless rows are contracts.
+    """A captioned table (its wrapper's id ``data-NAME``, which a chart's caption links
+    to); the ``contract`` column is dropped unless rows are contracts.
     Amounts of money are :class:`~.currency.Money` (see :func:`.people.for_people`) and
     write themselves with the currency's sign."""
     rows = [r for r in section.rows if keep(r)]
@@ -85,7 +86,8 @@ def table(section: Section, keep: Callable[[tuple[Cell, ...]], bool] = lambda _r
             attrs = (' scope="row"' if n == 0 else "") + (f' class="{cls}"' if cls else "")
             cells.append(f"<{tag}{attrs}>{html}</{tag}>")
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f'<div class="scroll"><table><caption>{escape(caption or section.title)}</caption>'
+    return (f'<div class="scroll" id="data-{section.name}"><table>'
+            f"<caption>{escape(caption or section.title)}</caption>"
             f"<thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
 
@@ -228,7 +230,7 @@ def _performance(r: ContractReport, s: dict[str, str]) -> list[str]:
     """The performance section: the rating scale, the targets chart and the tables."""
     perf = r.performance
     scale = perf.ratings
-    chart_targets = actual_vs_target("chart-targets", _targets(r))
+    chart_targets = actual_vs_target("chart-targets", _targets(r), scale)
     return [
         '<section id="performance" aria-labelledby="performance-h">',
         '<h2 id="performance-h">Performance against target</h2>',
@@ -238,8 +240,11 @@ def _performance(r: ContractReport, s: dict[str, str]) -> list[str]:
         f"{scale.approaching * 100:.0f}%, requires improvement at "
         f"{scale.requires_improvement * 100:.0f}%, inadequate below; "
         f"&ldquo;other&rdquo; where no target is set. Overall: {_badge(perf.overall)}.</p>",
-        f'<figure class="chart">{chart_targets}<figcaption>Cumulative actual against target '
-        "for every outcome and social value commitment with a target.</figcaption></figure>"
+        f'<figure class="chart">{chart_targets}<figcaption>Cumulative actual as a percentage '
+        "of target for every outcome and social value commitment with a target (the "
+        'figures as tables: <a href="#data-performance_cumulative">outcomes</a>'
+        + (', <a href="#data-social_value">social value</a>' if r.social_value else "")
+        + ").</figcaption></figure>"
         if chart_targets else "<p>No outcome has a target to chart.</p>",
         s["performance_cumulative"], _matrix(r), "</section>"]
 
@@ -331,7 +336,8 @@ def _payments(r: ContractReport, s: dict[str, str]) -> list[str]:
         '<section id="payments" aria-labelledby="payments-h">',
         '<h2 id="payments-h">Payments against caps</h2>',
         f'<figure class="chart">{chart_payable}<figcaption>Cumulative payable and earned by '
-        "period, against the contract cap in force.</figcaption></figure>"
+        "period, against the contract cap in force (the figures per period: "
+        '<a href="#data-payments">the payments table</a>).</figcaption></figure>'
         if chart_payable else "<p>No period has any payment activity yet.</p>",
         "<p>Cost per outcome is shown for each outcome on its own (payable ÷ units "
         "achieved, against the rate card's price): outcomes of different kinds are not "
