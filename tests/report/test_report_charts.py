@@ -105,3 +105,20 @@ def test_the_converter_is_started_once_per_process_and_a_chart_then_renders_quic
     for n in range(5):
         payable_vs_cap(f"p{n}", [period("Q1", str(n + 2), str(n + 2), "100")], "GBP")
     assert (time.perf_counter() - started) / 5 < 0.5
+
+
+def _width(svg: str) -> float:
+    found = re.match(r'<svg [^>]*viewBox="0 0 ([\d.]+) ', svg)
+    assert found is not None
+    return float(found[1])
+
+
+def test_on_a_phone_each_bar_has_its_outcome_and_figures_above_it_and_fits_390_px() -> None:
+    items = [("EMP1", D(105), D(160), "inadequate"), ("SV-LW (social value)", D(22), D(60),
+                                                     "inadequate")]
+    narrow = actual_vs_target("n", items, SCALE, narrow=True)
+    assert "EMP1: 105 of 160: 66%, inadequate" in texts(narrow)
+    assert _width(narrow) <= 390 - 2 * 24  # the page's padding either side
+    assert _width(actual_vs_target("w", items, SCALE)) > 600
+    periods = [period(f"FY2020-Q{n}", "100", str(100 * n), "450") for n in (1, 2, 3, 4)]
+    assert _width(payable_vs_cap("n", periods, "GBP", narrow=True)) <= 390 - 2 * 24

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from decimal import ROUND_CEILING, Decimal
 from functools import lru_cache
 from html import escape
+from textwrap import wrap
 from typing import Any
 
 from ..domain.money import ZERO
@@ -34,15 +35,26 @@ _CAP_FAR = Decimal("1.5")
 _FONT = "DejaVu Sans, Verdana, sans-serif"
 
 
-def _config() -> dict[str, Any]:
+def _title(title: str, subtitle: str, narrow: bool) -> Any:
+    """A chart's title and subtitle, in lines short enough for a phone if ``narrow``."""
+    import altair as alt
+
+    if not narrow:
+        return alt.Title(title, subtitle=subtitle)
+    return alt.Title(wrap(title, 34), subtitle=wrap(subtitle, 44))
+
+
+def _config(narrow: bool = False) -> dict[str, Any]:
     """Shared look: the page's ink, a font wide enough to measure safely, no ARIA on
-    every mark (the ``<svg>`` as a whole is the image, described in words)."""
+    every mark (the ``<svg>`` as a whole is the image, described in words); the legend
+    in one column on a phone."""
     return {"font": _FONT, "aria": False, "background": None,
             "view": {"stroke": None},
             "axis": {"labelColor": "#1a1a1a", "titleColor": "#1a1a1a", "labelFontSize": 12,
                      "titleFontSize": 12, "gridColor": "#d0d0d0", "domainColor": "#888"},
             "legend": {"labelFontSize": 12, "titleFontSize": 12, "orient": "top",
                        "symbolType": "stroke", "symbolStrokeWidth": 2.5,
+                       **({"columns": 2} if narrow else {}),
                        "labelColor": "#1a1a1a", "titleColor": "#1a1a1a"},
             "title": {"fontSize": 14, "subtitleFontSize": 12, "anchor": "start",
                       "color": "#1a1a1a", "subtitleColor": "#4a4a4a"}}
@@ -84,10 +96,10 @@ def _text(value: Decimal) -> str:
 
 
 def actual_vs_target(ident: str, items: Sequence[tuple[str, Decimal, Decimal, Rating]],
-                     scale: RatingScale) -> str:
+                     scale: RatingScale, *, narrow: bool = False) -> str:
     """Horizontal bars: each outcome's cumulative actual as a percentage of its own
     target, over the reg. 39 rating bands (units of unrelated outcomes never share an
-    axis)."""
+    axis). ``narrow``: for a phone, each bar's words above it instead of beside it."""
     rated = [(label, actual, target, rating) for label, actual, target, rating in items
              if target > 0]
     if not rated:
@@ -97,8 +109,9 @@ def actual_vs_target(ident: str, items: Sequence[tuple[str, Decimal, Decimal, Ra
     rows = []
     for label, actual, target, rating in rated:
         pct = actual * 100 / target
+        words = f"{actual:,} of {target:,}: {pct:.0f}%, {rating}"
         rows.append({"outcome": label, "pct": _text(min(pct, _PCT_CEILING)),
-                     "label": f"{actual:,} of {target:,}: {pct:.0f}%, {rating}"})
+                     "label": f"{label}: {words}" if narrow else words})
     top = max(Decimal(125), min(_PCT_CEILING, max(Decimal(r["pct"]) for r in rows)))
     top = (top / 25).to_integral_value(rounding=ROUND_CEILING) * 25
     edges = [ZERO, scale.requires_improvement * 100, scale.approaching * 100,
@@ -110,7 +123,7 @@ def actual_vs_target(ident: str, items: Sequence[tuple[str, Decimal, Decimal, Ra
                    | set(range(0, int(top) + 1, 50)))
     x = alt.X("pct:Q", title="% of target (cumulative)",
               scale=alt.Scale(domain=[0, int(top)], nice=False, clamp=True),
-              axis=alt.Axis(values=ticks, labelOverlap=True))
+              axis=alt.Axis(values=ticks, labelOverlap="greedy", labelSeparation=4))
     band_layer = alt.Chart(alt.InlineData(
         values=bands, format=alt.JsonDataFormat(parse={"from": "number", "to": "number"}))
     ).mark_rect().encode(
@@ -126,27 +139,33 @@ def actual_vs_target(ident: str, items: Sequence[tuple[str, Decimal, Decimal, Ra
             domain=[0, int(top)], nice=False)))
     data = alt.InlineData(values=rows, format=alt.JsonDataFormat(parse={"pct": "number"}))
     y = alt.Y("outcome:N", sort=order, title=None,
-              axis=alt.Axis(labelLimit=220, labelFontSize=12))
+              axis=None if narrow else alt.Axis(labelLimit=220, labelFontSize=12))
     bars = alt.Chart(data).mark_bar(color=_PAYABLE, height=14).encode(x=x, y=y)
-    labels = alt.Chart(data).mark_text(align="left", dx=5, fontSize=12,
-                                       color="#1a1a1a").encode(x=x, y=y, text="label:N")
+    labels = (alt.Chart(data).mark_text(align="left", baseline="bottom", dy=-8, fontSize=12,
+                                        color="#1a1a1a").encode(x=alt.value(0), y=y,
+                                                                text="label:N")
+              if narrow else
+              alt.Chart(data).mark_text(align="left", dx=5, fontSize=12,
+                                        color="#1a1a1a").encode(x=x, y=y, text="label:N"))
     chart = alt.layer(band_layer, target, bars, labels).properties(
-        width=380, height=alt.Step(30),
-        title=alt.Title("Cumulative actual as a percentage of target",
-                        subtitle="Shaded by the reg. 39 rating bands; the red rule is the "
-                                 "target (100%)"))
+        width=290 if narrow else 380, height=alt.Step(46 if narrow else 30),
+        title=_title("Cumulative actual as a percentage of target",
+                     "Shaded by the reg. 39 rating bands; the red rule is the target (100%)",
+                     narrow))
     spec = chart.to_dict()
-    spec["config"] = _config()
-    spec["padding"] = {"left": 5, "top": 5, "bottom": 5, "right": 230}
+    spec["config"] = _config(narrow)
+    if not narrow:  # room for the words beside the longest bar
+        spec["padding"] = {"left": 5, "top": 5, "bottom": 5, "right": 230}
     desc = "; ".join(f"{label}: {actual:,} against a target of {target:,} "
                      f"({actual * 100 / target:.0f}%, {rating})"
                      for label, actual, target, rating in rated)
     return _inline(spec, ident, "Cumulative actual as a percentage of target", desc + ".")
 
 
-def payable_vs_cap(ident: str, periods: Sequence[PeriodMoney], currency: str) -> str:
+def payable_vs_cap(ident: str, periods: Sequence[PeriodMoney], currency: str, *,
+                   narrow: bool = False) -> str:
     """Cumulative payable and earned by period, against the contract cap in force drawn
-    as a step (it changes only when a variation changes it)."""
+    as a step (it changes only when a variation changes it). ``narrow``: for a phone."""
     if not periods:
         return ""
     import altair as alt
@@ -186,10 +205,10 @@ def payable_vs_cap(ident: str, periods: Sequence[PeriodMoney], currency: str) ->
                 "named here, not drawn" if cap_far else
                 "The contract cap in force in each period, as a step")
     chart = alt.layer(lines, cap).properties(
-        width=600, height=240,
-        title=alt.Title("Cumulative payable against the contract cap", subtitle=subtitle))
+        width=250 if narrow else 600, height=220 if narrow else 240,
+        title=_title("Cumulative payable against the contract cap", subtitle, narrow))
     spec = chart.to_dict()
-    spec["config"] = _config()
+    spec["config"] = _config(narrow)
     return _inline(spec, ident, "Cumulative payable against the contract cap",
                    _payable_desc(periods, earned[-1], currency))
 

@@ -230,7 +230,9 @@ def _performance(r: ContractReport, s: dict[str, str]) -> list[str]:
     """The performance section: the rating scale, the targets chart and the tables."""
     perf = r.performance
     scale = perf.ratings
-    chart_targets = actual_vs_target("chart-targets", _targets(r), scale)
+    chart_targets = _both(actual_vs_target("chart-targets", _targets(r), scale),
+                          actual_vs_target("chart-targets-narrow", _targets(r), scale,
+                                           narrow=True))
     return [
         '<section id="performance" aria-labelledby="performance-h">',
         '<h2 id="performance-h">Performance against target</h2>',
@@ -247,6 +249,13 @@ def _performance(r: ContractReport, s: dict[str, str]) -> list[str]:
         + ").</figcaption></figure>"
         if chart_targets else "<p>No outcome has a target to chart.</p>",
         s["performance_cumulative"], _matrix(r), "</section>"]
+
+
+def _both(wide: str, narrow: str) -> str:
+    """A chart drawn for a screen and for a phone; the stylesheet shows one of them."""
+    if not wide:
+        return ""
+    return f'<div class="chart-wide">{wide}</div><div class="chart-narrow">{narrow}</div>'
 
 
 def _cohort_text(x: ImprovementResult, cur: str) -> str:
@@ -331,7 +340,9 @@ def _payments(r: ContractReport, s: dict[str, str]) -> list[str]:
     """The payments section: the payable-against-cap chart, the cost per outcome and the
     tables."""
     pay, cur = r.payments, r.currency
-    chart_payable = payable_vs_cap("chart-payable", pay.periods, cur)
+    chart_payable = _both(payable_vs_cap("chart-payable", pay.periods, cur),
+                          payable_vs_cap("chart-payable-narrow", pay.periods, cur,
+                                         narrow=True))
     return [
         '<section id="payments" aria-labelledby="payments-h">',
         '<h2 id="payments-h">Payments against caps</h2>',
