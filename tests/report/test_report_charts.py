@@ -8,6 +8,7 @@ import time
 from decimal import Decimal
 from itertools import pairwise
 
+from outcomeledger.domain.ratings import Rating
 from outcomeledger.report.charts import actual_vs_target, payable_vs_cap
 from outcomeledger.report.model import PeriodMoney, RatingScale
 
@@ -114,8 +115,9 @@ def _width(svg: str) -> float:
 
 
 def test_on_a_phone_each_bar_has_its_outcome_and_figures_above_it_and_fits_390_px() -> None:
-    items = [("EMP1", D(105), D(160), "inadequate"), ("SV-LW (social value)", D(22), D(60),
-                                                     "inadequate")]
+    items: list[tuple[str, Decimal, Decimal, Rating]] = [
+        ("EMP1", D(105), D(160), "inadequate"),
+        ("SV-LW (social value)", D(22), D(60), "inadequate")]
     narrow = actual_vs_target("n", items, SCALE, narrow=True)
     assert "EMP1: 105 of 160: 66%, inadequate" in texts(narrow)
     assert _width(narrow) <= 390 - 2 * 24  # the page's padding either side

@@ -9,12 +9,16 @@ import subprocess
 from html import unescape
 from pathlib import Path
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 
 from outcomeledger.app.demo import build_demo, build_enf, build_gm, build_pb
 from outcomeledger.app.ledger import open_ledger
+from outcomeledger.app.report_source import Source
 from outcomeledger.cli import cli
+from outcomeledger.report import build_report
+from outcomeledger.report.html import contract_html
 
 CHROMIUM = Path("/usr/bin/chromium")
 REFS = ("GMHP-2017", "PB-SIB-2010", "MHEP-ENF-2018")
@@ -202,3 +206,18 @@ def test_headless_chromium_renders_the_contract_page_with_both_charts(
     assert "<h1>" in dom.stdout
     assert "Payments against caps" in dom.stdout
     assert dom.stdout.count("<svg") == 4  # each chart for a screen and for a phone
+
+
+def test_text_from_the_ledger_reaches_the_page_escaped(tmp_path: Path) -> None:
+    """The templates autoescape: a title, a party's name or a rating written by a user
+    is text on the page, never markup."""
+    with open_ledger(str(tmp_path / "ledger.db"), create=True) as ledger:
+        build_gm(ledger)
+        report = build_report(ledger.get("GMHP-2017"), Source(ledger).head())
+    hostile = '<script>alert("x")</script> & <b>'
+    html = contract_html(msgspec.structs.replace(report, title=hostile, buyer=hostile))
+    assert "<script" not in html
+    assert "<b>" not in html
+    assert ("<h1>&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;</h1>"
+            in html)
+    assert html.count("&lt;script&gt;") == 2
