@@ -124,3 +124,13 @@ def test_on_a_phone_each_bar_has_its_outcome_and_figures_above_it_and_fits_390_p
     assert _width(actual_vs_target("w", items, SCALE)) > 600
     periods = [period(f"FY2020-Q{n}", "100", str(100 * n), "450") for n in (1, 2, 3, 4)]
     assert _width(payable_vs_cap("n", periods, "GBP", narrow=True)) <= 390 - 2 * 24
+
+
+def test_the_specifications_are_valid_vega_lite() -> None:
+    """Reports skip altair's schema check for speed; the tests make it, for both
+    charts in both sizes."""
+    items: list[tuple[str, Decimal, Decimal, Rating]] = [("A", D(5), D(10), "inadequate")]
+    periods = [period("Q1", "5", "5", "100"), period("Q2", "5", "10", "120")]
+    for narrow in (False, True):
+        assert actual_vs_target("t", items, SCALE, narrow=narrow, validate=True)
+        assert payable_vs_cap("p", periods, "GBP", narrow=narrow, validate=True)
