@@ -37,6 +37,7 @@ _PCT_CEILING = Decimal(200)
 #: flattens the lines that matter against the bottom of the chart.
 _CAP_FAR = Decimal("1.5")
 _FONT = "DejaVu Sans, Verdana, sans-serif"
+_WIDE = 380  # the targets chart's plot width on a screen
 
 
 def _title(title: str, subtitle: str, narrow: bool) -> Any:
@@ -150,10 +151,12 @@ def actual_vs_target(ident: str, items: Sequence[tuple[str, Decimal, Decimal, Ra
                                         color="#1a1a1a").encode(x=alt.value(0), y=y,
                                                                 text="label:N")
               if narrow else
-              alt.Chart(data).mark_text(align="left", dx=5, fontSize=12,
-                                        color="#1a1a1a").encode(x=x, y=y, text="label:N"))
+              # In a column right of the plot: never over a bar, a band edge or the rule.
+              alt.Chart(data).mark_text(align="left", dx=8, fontSize=12,
+                                        color="#1a1a1a").encode(x=alt.value(_WIDE), y=y,
+                                                                text="label:N"))
     chart = alt.layer(band_layer, target, bars, labels).properties(
-        width=290 if narrow else 380, height=alt.Step(46 if narrow else 30),
+        width=290 if narrow else _WIDE, height=alt.Step(46 if narrow else 30),
         title=_title("Cumulative actual as a percentage of target",
                      "Shaded by the reg. 39 rating bands; the red rule is the target (100%)",
                      narrow))
