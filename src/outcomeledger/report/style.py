@@ -28,6 +28,7 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
 .figures dt { font-size: .8rem; color: var(--muted); }
 .figures dd { margin: .15rem 0 0; font-size: 1.15rem; font-weight: 600;
   font-variant-numeric: tabular-nums; }
+.figures .rating { white-space: normal; }
 nav ol { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; list-style: none;
   padding: .6rem 0; margin: 0; border-bottom: 1px solid var(--rule); }
 .scroll { overflow-x: auto; margin: .8rem 0 1.2rem; }
