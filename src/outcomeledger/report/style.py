@@ -19,6 +19,7 @@ h2 { font-size: 1.3rem; margin: 2rem 0 .6rem; padding-top: .6rem;
 .lead { color: var(--muted); margin-top: 0; }
 a { color: var(--accent); }
 code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
+  overflow-wrap: anywhere;
   font-size: .85em; }
 .hash { word-break: break-all; }
 .figures { display: grid; grid-template-columns: repeat(auto-fit, minmax(11rem, 1fr));
@@ -27,6 +28,7 @@ code { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, monospace;
 .figures dt { font-size: .8rem; color: var(--muted); }
 .figures dd { margin: .15rem 0 0; font-size: 1.15rem; font-weight: 600;
   font-variant-numeric: tabular-nums; }
+.figures .rating { white-space: normal; }
 nav ol { display: flex; flex-wrap: wrap; gap: .3rem 1.2rem; list-style: none;
   padding: .6rem 0; margin: 0; border-bottom: 1px solid var(--rule); }
 .scroll { overflow-x: auto; margin: .8rem 0 1.2rem; }
@@ -47,6 +49,11 @@ td.none { color: var(--muted); }
 .r-inadequate { background: #f9d3d3; color: #5c0010; }
 .r-other { background: #ececec; color: #262626; }
 .chart { margin: 1rem 0; }
+.chart-narrow { display: none; }
+@media screen and (max-width: 40rem) {
+  .chart-wide { display: none; }
+  .chart-narrow { display: block; }
+}
 .chart-svg { height: auto; font-family: system-ui, sans-serif; }
 figcaption { font-size: .85rem; color: var(--muted); }
 .empty { color: var(--muted); font-style: italic; }
