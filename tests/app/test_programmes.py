@@ -5,6 +5,7 @@ by its funders; and the rules that prove it in `audit verify`."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 import sqlite3
 import subprocess
@@ -178,8 +179,12 @@ def test_payments_and_the_report_say_what_is_above_the_budget(fcf: Programme) ->
     page = fcf.ok("report", "--programme", "FCF", "--format", "html").stdout
     assert page.startswith("<!DOCTYPE html>")
     assert "<h1>FCF: Fair Chance Fund</h1>" in page
-    assert "<dd>3,000.00 GBP</dd>" in page  # owed above the budget
-    assert "<dd>15,000.00 GBP (100.0% of the budget)</dd>" in page
+    # Money in the programme's currency, as on the contract pages (issue 20), and where the
+    # page came from.
+    assert "<dd>£3,000.00</dd>" in page  # owed above the budget
+    assert "<dd>£15,000.00 (100.0% of the budget)</dd>" in page
+    assert '<td class="num">£6,000.00</td>' in page  # YH-B's certified, in the table
+    assert re.search(r"Generated \S+ from ledger head \d+:[0-9a-f]{64} by outcomeledger", page)
     csv_text = fcf.ok("report", "--programme", "FCF", "--format", "csv").stdout
     assert "YH-B,Youth homelessness YH-B,true,9000.00,9000.00,6000.00,3000.00,FY2020-Q1," \
            in csv_text

@@ -74,7 +74,7 @@ def render_report(report: Report, out: str, width: int | None = None,
         generated_at, report.head.position, report.head.hash)
     if out == "html":
         if isinstance(report, ProgrammeReport):
-            return programme_html(report)
+            return programme_html(report, made)
         return (contract_html(report, made) if isinstance(report, ContractReport)
                 else portfolio_html(report, made))
     sections = _sections(report)

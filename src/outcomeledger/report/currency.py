@@ -71,6 +71,11 @@ MONEY_COLUMNS: dict[str, frozenset[str]] = {
     "social_value": frozenset({"proxy_value", "proxy_total"}),
     "portfolio": frozenset({"earned", "above_cap", "payable", "certified", "contract_cap",
                             "headroom"}),
+    "programme": frozenset({"budget", "certified", "headroom", "above_budget",
+                            "forecast_at_targets", "forecast_over_budget"}),
+    "programme_contracts": frozenset({"earned", "payable", "certified", "above_budget",
+                                      "forecast_at_targets"}),
+    "programme_funders": frozenset({"commitment", "drawn", "remaining"}),
 }
 #: Sections whose every column but the row's name is money (the payer grid's columns are
 #: the payers).
