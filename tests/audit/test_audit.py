@@ -6,12 +6,14 @@ The tamper tests edit the events table with raw SQL, on SQLite and on PostgreSQL
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from backends import Db
+from conftest import D, terms
 from outcomeledger.app.demo import build_gm, build_pb
 from outcomeledger.app.ledger import open_ledger
 from outcomeledger.cli import cli
@@ -198,3 +200,19 @@ def test_the_log_filters_by_actor_and_time(db: Db) -> None:
     assert code == 0
     assert [e["type"] for e in entries] == ["ReturnSubmitted"]
     assert entries[0]["contract"] == "PB-SIB-2010"
+
+
+def test_a_change_of_the_network_names_the_provider_not_the_whole_list() -> None:
+    """diff_terms (the audit log, the report's variation log, UK10): a provider added or
+    changed is named with what changed, as an outcome is (not the list before and after,
+    as Python reprs)."""
+    from outcomeledger.audit.log import diff_terms
+    from outcomeledger.domain.terms import Fee, Provider
+
+    before = terms(providers=(Provider("P1", "One"),), fees=(Fee("F", "Fee", D(10)),))
+    after = terms(providers=(Provider("P1", "One", left=date(2026, 3, 31)),
+                             Provider("CN", "Code Northshire CIC", kind="sme")),
+                  fees=())
+    assert diff_terms(before, after) == [
+        "fee F: removed", "provider P1.left: - → 2026-03-31",
+        "provider CN: added (Code Northshire CIC)"]

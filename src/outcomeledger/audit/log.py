@@ -67,6 +67,34 @@ def _value(v: Any) -> str:
     return "-" if v is None else str(v)
 
 
+#: The lists of the terms whose items have a key of their own: a change names the item and
+#: its changed keys (``provider CN: added (Code Northshire CIC)``, ``provider P2.left: - →
+#: 2020-11-30``), as outcomes are named by code, not the whole list before and after.
+_KEYED = {"providers": ("provider", "id"), "payers": ("payer", "id"),
+          "fees": ("fee", "code"), "kpis": ("KPI", "code"),
+          "social_value": ("social value", "code"), "actors": ("actor", "name"),
+          "extensions": ("extension", "id"), "breaks": ("break", "id")}
+
+
+def _keyed_diff(key: str, old: list[dict[str, Any]], new: list[dict[str, Any]]
+                ) -> list[str]:
+    noun, ident = _KEYED[key]
+    before = {item.get(ident): item for item in old}
+    after = {item.get(ident): item for item in new}
+    lines = [f"{noun} {name}: removed" for name in before if name not in after]
+    for name, item in after.items():
+        was = before.get(name)
+        if was is None:
+            label = item.get("name")
+            lines.append(f"{noun} {name}: added" + (f" ({label})" if label and label != name
+                                                     else ""))
+            continue
+        lines += [f"{noun} {name}.{field}: {_value(was.get(field))} → "
+                  f"{_value(item.get(field))}" for field in sorted(set(was) | set(item))
+                  if was.get(field) != item.get(field)]
+    return lines
+
+
 def diff_terms(before: ContractTerms, after: ContractTerms) -> list[str]:
     """Human-readable ``field: old → new`` lines between two versions of the terms."""
     old: dict[str, Any] = msgspec.to_builtins(before)
@@ -75,7 +103,11 @@ def diff_terms(before: ContractTerms, after: ContractTerms) -> list[str]:
     for key in sorted(set(old) | set(new)):
         if key == "outcomes":
             continue
-        if old.get(key) != new.get(key):
+        if old.get(key) == new.get(key):
+            continue
+        if key in _KEYED:
+            lines += _keyed_diff(key, old.get(key) or [], new.get(key) or [])
+        else:
             lines.append(f"{key}: {_value(old.get(key))} → {_value(new.get(key))}")
     old_o = {o["code"]: o for o in old.get("outcomes", [])}
     new_o = {o["code"]: o for o in new.get("outcomes", [])}
