@@ -104,6 +104,7 @@ def test_the_report_sets_the_base_contract_and_the_business_case_side_by_side(
                                    header="contract,period,provider,outcome,value\n"))
     page = ledger("report", "C-IMP", "--format", "html")
     assert page.exit_code == 0, page.stderr
+    assert '<a href="#business-cases">Business cases</a>' in page.stdout  # the nav
     section = page.stdout.split('<section id="business-cases"', 1)[1].split("</section>")[0]
     assert "Base contract and business cases" in section
     assert "<th scope=\"row\">BC-7</th>" in section

@@ -159,10 +159,17 @@ def contract_html(r: ContractReport, provenance: Provenance | None = None) -> st
 
 
 def _nav(r: ContractReport) -> tuple[tuple[str, str], ...]:
-    """The section links: the improvement test after performance where there is one."""
-    if r.improvement is None:
-        return _NAV
-    return (_NAV[0], ("improvement", "Improvement test"), *_NAV[1:])
+    """The section links: the improvement test after performance, and the options and
+    business cases after the variations, where the contract has them."""
+    nav = list(_NAV)
+    if r.improvement is not None:
+        nav.insert(1, ("improvement", "Improvement test"))
+    at = nav.index(("variations", "Variations")) + 1
+    if r.business_cases:
+        nav.insert(at, ("business-cases", "Business cases"))
+    if r.options:
+        nav.insert(at, ("options", "Options"))
+    return tuple(nav)
 
 
 def portfolio_html(p: PortfolioReport, provenance: Provenance | None = None) -> str:
