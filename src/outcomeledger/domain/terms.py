@@ -260,3 +260,10 @@ class ContractTerms(Struct, frozen=True, forbid_unknown_fields=True, omit_defaul
             if outcome.code == code:
                 return outcome
         return None
+
+
+def periodic_returns(terms: ContractTerms) -> bool:
+    """Whether ``terms`` expect a return every period (the contract's cadence): some
+    outcome is counted or measured per period, or a KPI is. Improvement outcomes are
+    reported once, as a result per cohort (domain.md b5), not every period."""
+    return bool(terms.kpis) or any(o.kind != "improvement" for o in terms.outcomes)

@@ -20,7 +20,7 @@ from ..domain.contract.state import ContractState
 from ..domain.events import ReturnRestated
 from ..domain.money import ZERO
 from ..domain.periods import days_after
-from ..domain.terms import ContractTerms
+from ..domain.terms import ContractTerms, periodic_returns
 from .base import (
     Contract,
     ContractView,
@@ -77,8 +77,9 @@ class ReturnRow(Row, frozen=True, kw_only=True):
         "period with no return at all.")]
     status: Annotated[str, Meta(
         description="`received`, `late` (recorded after `due`), `rejected`, `missing` (no "
-        "return although `due` has passed, as at the contract's latest event) or "
-        "`not due`.")]
+        "return although `due` has passed, as at the contract's latest event), `not due`, "
+        "or `not expected` (no return, and the terms in force expect none that period: "
+        "improvement outcomes are reported once per cohort, as a result).")]
     due: Annotated[Day, Meta(
         description="Period end plus `returns_due_days` of the terms in force.")]
     submissions: Annotated[int, Meta(description="ReturnSubmitted events (first, late or "
@@ -200,9 +201,13 @@ def return_rows(view: ContractView, horizon: date) -> list[Row]:
         due_day = day(due)
         keys = sorted(by_period.get(pid, ()))
         if not keys:
+            # A period whose terms expect no periodic return (improvement outcomes are
+            # reported once per cohort, as a result) is not missing one.
+            expected = periodic_returns(view.terms_for(p))
             out.append(ReturnRow(
                 contract=ref, period=pid, provider="",
-                status="missing" if horizon > due else "not due", due=due_day,
+                status=("not expected" if not expected else
+                        "missing" if horizon > due else "not due"), due=due_day,
                 submissions=0, restatements=0, figures=0, first_recorded_at=None,
                 last_recorded_at=None, validated=False, rejected=False))
             continue

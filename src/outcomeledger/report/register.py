@@ -20,7 +20,7 @@ from ..domain.contract.state import ContractState
 from ..domain.money import ZERO
 from ..domain.payments.mechanism import compute
 from ..domain.payments.schedule import Schedule
-from ..domain.terms import ContractTerms
+from ..domain.terms import ContractTerms, periodic_returns
 from ..domain.variations import apply_variation
 from .register_model import (
     Adjustment,
@@ -35,11 +35,9 @@ from .view import View, units
 # -- returns ---------------------------------------------------------------------------
 
 
-def periodic(terms: ContractTerms) -> bool:
-    """Whether the terms expect a return every period (the contract's cadence): some
-    outcome is counted or measured per period, or a KPI is. Improvement outcomes are
-    reported once, as a result per cohort (domain.md b5), not every period."""
-    return bool(terms.kpis) or any(o.kind != "improvement" for o in terms.outcomes)
+#: Whether the terms in force expect a return every period (the read model
+#: ``proj_accountability_returns`` asks the same).
+periodic = periodic_returns
 
 
 def returns(view: View) -> Returns:
