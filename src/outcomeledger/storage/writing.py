@@ -182,7 +182,7 @@ class Writing(Connections):
         if self._projects_on_write():
             return self._write(self._inserter(stored), also)
         if also is not None:
-            return self._write_plain(self._inserter(stored), also)
+            return self._write(self._inserter(stored), also, project=False)
         try:
             # One insert_events call is one database transaction: every event of the
             # batch lands, or (refused, conflicting, killed) none does.
@@ -221,42 +221,18 @@ class Writing(Connections):
             return positions
         return insert_sqlite
 
-    def _write_plain(self, insert: Callable[[sqldb.Conn], T],
-                     also: Callable[[sqldb.Conn], None]) -> T | None:
-        """``also`` and ``insert`` in one transaction, without the read models (a ledger
-        that does not project on write)."""
-        conn: sqldb.Conn
-        if self.location.kind == "postgresql":
-            conn, owned = self.kept_connection(), False
-        else:
-            conn, owned = self.connect(), True
-        try:
-            conn.execute("BEGIN IMMEDIATE" if self.location.kind == "sqlite" else "BEGIN")
-            try:
-                also(conn)
-                result = insert(conn)
-                conn.execute("COMMIT")
-            except sqldb.integrity_errors():
-                _rollback(conn)
-                return None
-            except BaseException as e:
-                _rollback(conn)
-                if isinstance(e, sqldb.errors()):
-                    raise self.database_refusal(e) from None
-                raise
-            return result
-        finally:
-            if owned:
-                conn.close()
-
     def _write(self, insert: Callable[[sqldb.Conn], T],
-               also: Callable[[sqldb.Conn], None] | None = None) -> T | None:
-        """One transaction: ``insert`` the events, then catch every projection up with
-        them; commit both or neither. None when another writer got to one of the
-        streams first. A projection that cannot be computed, a lock held too long or
-        any database error rolls everything back and is refused in one line."""
-        projector = self._projector()
-        self._ready_projections(projector)
+               also: Callable[[sqldb.Conn], None] | None = None, *,
+               project: bool = True) -> T | None:
+        """One transaction: ``also``, ``insert`` the events, then (``project``) catch every
+        projection up with them; commit all or nothing. None when another writer got to
+        one of the streams first. A projection that cannot be computed, a lock held too
+        long or any database error rolls everything back and is refused in one line.
+        ``project=False``: a ledger that does not project on write, with something to
+        write beside its events (the participant keys they use)."""
+        projector = self._projector() if project else None
+        if projector is not None:
+            self._ready_projections(projector)
         conn: sqldb.Conn
         if self.location.kind == "postgresql":
             conn, owned = self.kept_connection(), False
@@ -272,14 +248,16 @@ class Writing(Connections):
                 except sqldb.integrity_errors():
                     _rollback(conn)
                     return None
-                projected = projector.catch_up_within(conn)
+                if projector is not None:
+                    projected = projector.catch_up_within(conn)
                 conn.execute("COMMIT")
-                self._projected, self._stuck = projected, False
+                if projector is not None:
+                    self._projected, self._stuck = projected, False
             except BaseException as e:
                 _rollback(conn)
                 if isinstance(e, LedgerError) or not isinstance(e, Exception):
                     raise
-                if (what := projector.failure(e)) is not None:
+                if projector is not None and (what := projector.failure(e)) is not None:
                     raise self._unprojectable(what) from e
                 if not isinstance(e, sqldb.errors()):
                     raise
