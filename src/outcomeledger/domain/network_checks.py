@@ -90,15 +90,11 @@ def _check_pay(p: list[Problem], source: str, where: str, pay: ProviderTerms,
                          "targets)"))
     finite(p, source, f"{where}.share", pay.share, low=zero, high=Decimal(1))
     finite(p, source, f"{where}.fee", pay.fee, low=zero)
-    for code, price in (pay.prices or {}).items():
-        if code not in known:
-            p.append(Problem(source, None, f"{where}.prices.{code}",
-                             f"not an outcome of the contract (got {code!r}, expected one "
-                             f"of {sorted(known)})"))
-        finite(p, source, f"{where}.prices.{code}", price, low=zero)
-    for code, units in (pay.targets or {}).items():
-        if code not in known:
-            p.append(Problem(source, None, f"{where}.targets.{code}",
-                             f"not an outcome of the contract (got {code!r}, expected one "
-                             f"of {sorted(known)})"))
-        finite(p, source, f"{where}.targets.{code}", units, low=zero)
+    # Both tables are outcome code -> a number of no less than nothing.
+    for name, table in (("prices", pay.prices), ("targets", pay.targets)):
+        for code, number in (table or {}).items():
+            if code not in known:
+                p.append(Problem(source, None, f"{where}.{name}.{code}",
+                                 f"not an outcome of the contract (got {code!r}, expected "
+                                 f"one of {sorted(known)})"))
+            finite(p, source, f"{where}.{name}.{code}", number, low=zero)
