@@ -15,9 +15,10 @@ from decimal import Decimal
 
 from ..audit.log import diff_terms
 from ..domain.contract import counterfactual
-from ..domain.contract.records import FigureKey, FigureRecord, Recorded, VariationRecord
+from ..domain.contract.records import FigureKey, FigureRecord, VariationRecord
 from ..domain.contract.state import ContractState
 from ..domain.money import ZERO
+from ..domain.payments.history import figure_changes
 from ..domain.payments.mechanism import compute
 from ..domain.payments.schedule import Schedule
 from ..domain.terms import ContractTerms, periodic_returns
@@ -124,16 +125,15 @@ def _note(view: View, period_id: str, at: datetime, earned: Decimal, cash: Decim
 
 def _restatements(view: View, key: FigureKey, record: FigureRecord) -> list[Restatement]:
     """One row per change of a figure's value, oldest first."""
-    values = [v for v, _r in record.history] + [record.value]
-    recorded: list[Recorded] = [r for _v, r in record.history[1:]] + [record.recorded]
+    changes = figure_changes(key, record)
     rows = []
-    for i, by in enumerate(recorded):
-        original, restated = values[i], values[i + 1]
+    for i, change in enumerate(changes):
+        original, restated, by = change.original, change.restated, change.recorded
         with_ = view.restated(key, restated)
         without = view.restated(key, original)
         e1, p1, t1 = _through(view, with_, key[0])
         e0, p0, t0 = _through(view, without, key[0])
-        latest = i == len(recorded) - 1
+        latest = i == len(changes) - 1
         evidence = record.figure.evidence if latest else ""
         if latest and not evidence and record.source is not None:
             evidence = record.source.file
