@@ -12,6 +12,7 @@ from ..domain.contract import counterfactual
 from ..domain.errors import InvalidInput, LedgerError, Problem, UnknownContract
 from ..domain.events import ADJUSTMENT_KINDS, AnyEvent
 from ..domain.payments import schedule as payment_schedule
+from ..domain.payments.cases import business_case as case_of_contract
 from ..domain.payments.cases import case_periods
 from ..domain.payments.chain import provider_chain
 from ..domain.payments.history import period_history
@@ -159,10 +160,9 @@ def payments_show(c: Context, reference: str, period: str | None, as_of: str | N
         out = resolve_format(fmt)
         if business_case is not None:
             shown = {p.period for p in periods}
+            budget = case_of_contract(state, business_case).budget
             case_rows = [r for r in case_periods(state, schedule, business_case)
                          if r.period in shown]
-            budget = next(r.business_case.budget for r in state.business_cases
-                          if r.business_case.id == business_case)
             emit(out, case_periods_table(reference, schedule.currency, business_case,
                                          budget, case_rows, machine=out != "table"),
                  case_periods_json(reference, schedule.currency, business_case, budget,

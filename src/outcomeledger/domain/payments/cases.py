@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from ..contract.business_cases import case_of
 from ..contract.state import ContractState
 from ..errors import InvalidInput, Problem
 from ..money import ZERO, quantize
-from ..terms import Outcome
+from ..terms import BusinessCase, Outcome
 from .schedule import Schedule
 
 #: The part of a contract that is not a business case.
@@ -81,7 +82,7 @@ def parts(state: ContractState, schedule: Schedule) -> tuple[CasePart, ...]:
     """The base contract and each business case approved, in approval order."""
     terms = state.current_terms
     by_code: dict[str, list[Decimal]] = {}
-    case_of: dict[str, str] = {}
+    line_case: dict[str, str] = {}  # an outcome paid -> its business case (BASE: none)
     for p in schedule.periods:
         for line in p.lines:
             totals = by_code.setdefault(line.outcome, [ZERO, ZERO, ZERO, ZERO])
@@ -89,15 +90,15 @@ def parts(state: ContractState, schedule: Schedule) -> tuple[CasePart, ...]:
             totals[1] += line.earned
             totals[2] += line.above_cap
             totals[3] += line.payable
-            case_of[line.outcome] = line.business_case
+            line_case[line.outcome] = line.business_case
     cases = [record.business_case for record in state.business_cases]
-    in_case = {o.code: case.id for case in cases for o in case.outcomes}
+    in_case = case_of(cases)
     outcomes_of: dict[str, list[Outcome]] = {BASE: []}
     for case in cases:
         outcomes_of[case.id] = []
     for o in terms.outcomes:
         if o.kind != "measure":
-            outcomes_of[in_case.get(o.code, BASE)].append(o)
+            outcomes_of[in_case[o.code].id if o.code in in_case else BASE].append(o)
     out = []
     heads = [(BASE, terms.title, "", terms.start, terms.max_value)] + [
         (c.id, c.title, c.need, c.effective, c.budget) for c in cases]
@@ -107,17 +108,17 @@ def parts(state: ContractState, schedule: Schedule) -> tuple[CasePart, ...]:
             units, earned, _above, payable = by_code.get(o.code, [ZERO] * 4)
             results.append(OutcomeResult(o.code, o.name, units, _target(o), earned, payable))
         codes = {o.code for o in outcomes_of[case_id]} | {
-            code for code, case in case_of.items() if case == case_id}
+            code for code, case in line_case.items() if case == case_id}
         sums = [sum((by_code[c][i] for c in codes if c in by_code), ZERO) for i in (1, 2, 3)]
         out.append(CasePart(case_id, title, need, effective, budget, sums[0], sums[1],
                             sums[2], tuple(results)))
     return tuple(out)
 
 
-def case_periods(state: ContractState, schedule: Schedule, case_id: str,
-                 source: str = "--business-case") -> tuple[CasePeriod, ...]:
-    """Each period's payments for business case ``case_id``'s outcomes (refused, naming
-    the business cases there are, when the contract has none of that id)."""
+def business_case(state: ContractState, case_id: str,
+                  source: str = "--business-case") -> BusinessCase:
+    """The business case ``case_id`` of the contract; refused, naming the business cases
+    there are, when it has none of that id."""
     cases = {record.business_case.id: record.business_case
              for record in state.business_cases}
     case = cases.get(case_id)
@@ -127,6 +128,14 @@ def case_periods(state: ContractState, schedule: Schedule, case_id: str,
         raise InvalidInput([Problem(source, None, "business_case", (
             f"no business case {case_id!r} on {state.reference} (got {case_id!r}, "
             f"expected {expected})"))])
+    return case
+
+
+def case_periods(state: ContractState, schedule: Schedule, case_id: str,
+                 source: str = "--business-case") -> tuple[CasePeriod, ...]:
+    """Each period's payments for business case ``case_id``'s outcomes (refused, naming
+    the business cases there are, when the contract has none of that id)."""
+    case = business_case(state, case_id, source)
     rows = []
     cumulative = ZERO
     for p in schedule.periods:
