@@ -16,8 +16,7 @@ import msgspec
 
 from ..bounds import finite
 from ..errors import Problem
-from ..periods import is_boundary
-from ..term_checks import outcome_problems
+from ..term_checks import check_effective, outcome_problems
 from ..terms import BusinessCase, ContractTerms
 from ..text_checks import reference_problem
 from ..variations import OutcomeChange, Variation
@@ -96,15 +95,13 @@ def business_case_problems(case: BusinessCase, terms: ContractTerms, taken: set[
 
 def _effective_problems(case: BusinessCase, terms: ContractTerms,
                         source: str) -> list[Problem]:
-    """A business case takes effect on a period boundary within the term."""
+    """A business case takes effect as a variation does (a period boundary, not before
+    the start: :func:`check_effective`), and within the term, not in its claims window."""
     day = case.effective
-    if day < terms.start or day > terms.end:
+    if day > terms.end:
         return [Problem(source, None, "effective", f"outside the contract's term (got {day}, "
                         f"expected {terms.start} to {terms.end})")]
-    if day != terms.start and not is_boundary(day, terms.cadence):
-        return [Problem(source, None, "effective", f"not on a period boundary (got {day}, "
-                        f"expected the first day of a {terms.cadence})")]
-    return []
+    return check_effective(terms, day, source)
 
 
 def case_of(cases: Iterable[BusinessCase]) -> dict[str, BusinessCase]:
