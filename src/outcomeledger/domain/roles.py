@@ -66,20 +66,19 @@ def authorise(terms: ContractTerms, command: Command, meta: Meta) -> bool:
     if not terms.actors:
         return signed
     actor = meta.recorded_by
-    roles = [a for a in terms.actors if a.name == actor]
-    action = _NAMES[type(command)]
-    extra, field = "", "contract"
-    if isinstance(command, SubmitReturn):
-        extra = f" for provider {command.provider!r}" if command.provider else (
-            " without a provider")
-    for role in roles:
-        if not isinstance(command, _ALLOWED[role.role]):
+    field = "contract"
+    for role in terms.actors:
+        if role.name != actor or not isinstance(command, _ALLOWED[role.role]):
             continue
         if role.role == "provider" and isinstance(command, SubmitReturn) and (
                 command.provider != role.provider):
             field = "provider"  # the actor may return, but not for this provider
             continue
         return signed
+    action, extra = _NAMES[type(command)], ""
+    if isinstance(command, SubmitReturn):
+        extra = f" for provider {command.provider!r}" if command.provider else (
+            " without a provider")
     # The same words for an undeclared actor and a declared one without the role: a
     # refusal is not a way to learn who is declared, nor what each may do.
     raise Refused(f"actor {actor!r} may not {action}{extra} on contract "

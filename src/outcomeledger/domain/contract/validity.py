@@ -231,8 +231,9 @@ class StreamRules:
                              payable=self._payable, advise=False).events
             # An authenticated actor's signature, checked against the keys of the terms
             # the event was decided against (an agreement's own).
-            forged = signature_problem(event.terms if isinstance(event, ContractAgreed)
-                                       else state.current_terms, event)
+            forged = None if event.key_id is None and event.signature is None else (
+                signature_problem(event.terms if isinstance(event, ContractAgreed)
+                                  else state.current_terms, event))
         except LedgerError as e:
             return _refusal(e)
         except Exception as e:  # a poisoned history: reported, not raised
@@ -241,11 +242,12 @@ class StreamRules:
             return forged
         # The chain link is the chain's to check (and the decider leaves it to the store),
         # the signature checked above (the store signs what the decider decides).
-        decided = tuple(msgspec.structs.replace(e, prev_hash=event.prev_hash,
-                                                signature=event.signature) for e in decided)
-        if len(decided) == 1 and decided[0] == event:
-            return None
-        return _difference(event, decided)
+        link, signature = event.prev_hash, event.signature
+        if len(decided) == 1 and msgspec.structs.replace(
+                decided[0], prev_hash=link, signature=signature) == event:
+            return None  # (the verdict on almost every event: decided without a tuple)
+        return _difference(event, tuple(msgspec.structs.replace(
+            e, prev_hash=link, signature=signature) for e in decided))
 
     def _found(self, position: int, contract: str, version: int, kind: str,
                rule: str) -> None:
