@@ -14,17 +14,16 @@ signature of its own bytes. While the registry is empty, programmes work as they
 from __future__ import annotations
 
 import json
-import sqlite3
-from contextlib import closing
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from uuid import UUID
 
 import msgspec
 import pytest
 from click.testing import CliRunner, Result
 
-from outcomeledger.app.ledger import open_ledger
+from backends import Db
 from outcomeledger.cli import cli
 from outcomeledger.domain import codec
 from outcomeledger.domain.programme.events import ProgrammeDrawn, ProgrammeVaried
@@ -69,12 +68,13 @@ def registry(**actors: tuple[str, str]) -> str:
 
 
 class Ledger:
-    """A ledger folder with key files for ada, cora, cora2 (cora's next key), kim and
-    mallory."""
+    """A ledger (SQLite or PostgreSQL) and a folder with key files for ada, cora, cora2
+    (cora's next key), kim and mallory."""
 
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, db: Db) -> None:
         self.tmp = tmp
-        self.db = str(tmp / "l.db")
+        self.backend = db
+        self.db = db.url
         self.public: dict[str, str] = {}
         for name in ("ada", "cora", "cora2", "kim", "mallory"):
             code, out, _ = self.run(None, None, "returns", "keygen", "--out",
@@ -107,15 +107,20 @@ class Ledger:
                         self.file("reg.toml", registry(**actors)), "--reason", "registry")
 
     def rows(self) -> list[tuple[int, str, int, str, bytes]]:
-        with closing(sqlite3.connect(self.db)) as conn:
-            return conn.execute("SELECT rowid, originator_id, originator_version, topic, "
-                                "state FROM stored_events ORDER BY rowid").fetchall()
+        """(position, stream as uuid hex, version, topic, stored bytes) of every event."""
+        db = self.backend
+        stream = "originator_id" if db.backend == "sqlite" else (
+            "replace(originator_id::text, '-', '')")
+        return [(int(r[0]), str(r[1]), int(r[2]), str(r[3]), bytes(r[4])) for r in db.sql(
+            f"SELECT {db.position}, {stream}, originator_version, topic, state FROM "
+            f"{db.events} ORDER BY {db.position}")]
 
     def insert(self, stream: str, version: int, topic: str, state: bytes) -> None:
-        """What an operator with write access to the file can do: append a row."""
-        with closing(sqlite3.connect(self.db)) as conn, conn:
-            conn.execute("INSERT INTO stored_events (originator_id, originator_version, "
-                         "topic, state) VALUES (?, ?, ?, ?)", (stream, version, topic, state))
+        """What an operator with write access to the database can do: append a row."""
+        db = self.backend
+        db.sql(f"INSERT INTO {db.events} (originator_id, originator_version, topic, state) "
+               "VALUES (?, ?, ?, ?)", stream if db.backend == "sqlite" else UUID(stream),
+               version, topic, state)
 
     def verify(self) -> tuple[int, str]:
         code, out, err = self.run(None, None, "audit", "verify", "--format", "json")
@@ -123,8 +128,8 @@ class Ledger:
 
 
 @pytest.fixture
-def ledger(tmp_path: Path) -> Ledger:
-    return Ledger(tmp_path)
+def ledger(tmp_path: Path, ledger_db: Db) -> Ledger:
+    return Ledger(tmp_path, ledger_db)
 
 
 @pytest.fixture
@@ -258,10 +263,8 @@ def test_a_forged_signature_with_a_registered_key_id_is_a_finding(keyed: Ledger)
     event = codec.decode_any(topic, state)
     cora_id = private_key_bytes((keyed.tmp / "cora.pem").read_bytes())[1]
     forged = msgspec.structs.replace(event, key_id=cora_id)
-    with closing(sqlite3.connect(keyed.db)) as conn, conn:
-        conn.execute("DELETE FROM stored_events WHERE rowid = (SELECT max(rowid) FROM "
-                     "stored_events)")
-    keyed.insert(stream, version + 1, topic, codec.encode(forged))
+    keyed.insert(stream, version + 2, topic, codec.encode(msgspec.structs.replace(
+        forged, prev_hash=codec.event_hash(state))))
     code, out = keyed.verify()
     assert code == 1, out
     assert "signature: the signature does not verify" in out, out
@@ -339,9 +342,8 @@ def test_every_reader_of_the_whole_ledger_knows_the_registry(keyed: Ledger) -> N
                               "cora (commissioner)")
     assert json.loads(keyed.ok(None, None, "audit", "log", "--type", "ActorsRegistered",
                                "--format", "json"))[0]["position"] == 1
-    with open_ledger(keyed.db) as opened, closing(opened.connect()) as conn:
-        trail = conn.execute("SELECT position, contract, type FROM proj_audit_trail "
-                             "ORDER BY position").fetchall()
+    trail = keyed.backend.sql("SELECT position, contract, type FROM proj_audit_trail "
+                              "ORDER BY position")
     assert trail == [(1, "registry:actors", "ActorsRegistered"), (2, "FCF",
                                                                   "ProgrammeAgreed")]
     pack = keyed.tmp / "pack.ndjson"
