@@ -22,25 +22,12 @@ import pytest
 from click.testing import CliRunner, Result
 
 from backends import Db, Server, new_db
+from ledgered import CONTRACT
 from outcomeledger.cli import cli
 
 pytestmark = pytest.mark.postgresql
 
 SQL = Path(__file__).resolve().parents[2] / "sql"
-CONTRACT = """\
-reference = "C-LOGIN"
-title = "Bound to the login"
-buyer = "Council"
-supplier = "Supplier"
-start = 2020-04-01
-end = 2022-03-31
-cadence = "quarter"
-
-[[outcomes]]
-code = "O1"
-name = "Outcome one"
-price = "100"
-"""
 PROGRAMME = """\
 reference = "PRG-LOGIN"
 title = "Bound programme"
@@ -140,7 +127,7 @@ def test_a_write_claiming_another_login_is_refused_by_the_database(
     assert len(after) == len(before) + 2
     assert all(f'"recorded_by":"{logins.ann}"'.encode() in state for _, state in after[-2:])
     # bob is bound the same way: his own name passes, ann's does not.
-    adjust = ("adjust", "C-LOGIN", "--period", "FY2020-Q1", "--kind", "bonus", "--amount",
+    adjust = ("adjust", "C-IMP", "--period", "FY2020-Q1", "--kind", "bonus", "--amount",
               "5", "--reason", "bound")
     assert run(logins.bob_url, logins.ann, *adjust).exit_code == 1
     assert run(logins.bob_url, logins.bob, *adjust).exit_code == 0

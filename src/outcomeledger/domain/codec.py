@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import msgspec
@@ -120,20 +120,26 @@ def topic(event: Event | ProgrammeEvent | RegistryEvent) -> str:
 
 def decode_programme(topic_name: str, state: bytes) -> AnyProgrammeEvent:
     """Decode a programme event's stored bytes (no older versions exist yet)."""
-    if topic_name not in PROGRAMME_TOPICS:
-        raise DecodeError(f"unknown programme event topic {topic_name!r}")
-    try:
-        return _programme_decoder.decode(state)
-    except (msgspec.DecodeError, UnicodeDecodeError) as e:
-        raise DecodeError(f"{topic_name}: {e}") from None
+    return _decode_current(_programme_decoder, PROGRAMME_TOPICS, "programme event",
+                           topic_name, state)
 
 
 def decode_registry(topic_name: str, state: bytes) -> AnyRegistryEvent:
     """Decode an actor registry event's stored bytes (no older versions exist yet)."""
-    if topic_name not in REGISTRY_TOPICS:
-        raise DecodeError(f"unknown actor registry event topic {topic_name!r}")
+    return _decode_current(_registry_decoder, REGISTRY_TOPICS, "actor registry event",
+                           topic_name, state)
+
+
+_T = TypeVar("_T")
+
+
+def _decode_current(decoder: msgspec.json.Decoder[_T], topics: frozenset[str], kind: str,
+                    topic_name: str, state: bytes) -> _T:
+    """Decode stored bytes of a union with no older versions (one topic per type)."""
+    if topic_name not in topics:
+        raise DecodeError(f"unknown {kind} topic {topic_name!r}")
     try:
-        return _registry_decoder.decode(state)
+        return decoder.decode(state)
     except (msgspec.DecodeError, UnicodeDecodeError) as e:
         raise DecodeError(f"{topic_name}: {e}") from None
 

@@ -21,6 +21,7 @@ from decimal import Decimal
 import msgspec
 
 from .. import codec
+from ..actors import verified
 from ..commands import Meta
 from ..contract.validity import Violation
 from ..errors import InvalidInput, LedgerError
@@ -34,7 +35,7 @@ from ..registry.rules import (
     evolve_registry,
     signature_problem,
 )
-from ..signing import SignatureError, key_id, verify_bytes
+from ..signing import SignatureError, key_id
 from .decide import AgreeProgramme, VaryProgramme, decide_programme
 from .events import AnyProgrammeEvent, ProgrammeAgreed, ProgrammeDrawn, ProgrammeVaried
 from .state import ProgrammeState, evolve_programme
@@ -207,19 +208,9 @@ class ProgrammeRules:
             return (f"the draw does not record the payment run's actor, time, reason and key "
                     f"(run: {run.recorded_by!r}, key {run.key_id}; draw: "
                     f"{event.recorded_by!r}, key {event.key_id})")
-        if event.key_id is None:
-            return None if event.signature is None else (
-                "signature: a signature without a key id")
-        if event.signature is None:
+        if event.key_id is not None and event.signature is None:
             return "signature: the payment run is signed, its draw is not"
-        public = self._keys.get(event.key_id)
-        if public is None:
-            return f"signature: key {event.key_id} is not a key any contract declared"
-        try:
-            verify_bytes(public, codec.signed_bytes(event), event.signature)
-        except SignatureError as e:
-            return f"signature: {e} (key {event.key_id} of actor {event.recorded_by!r})"
-        return None
+        return verified(event, self._keys, "is not a key any contract declared")
 
     def _unmatched(self) -> None:
         """A payment run of a programme's contract whose draw did not follow it."""

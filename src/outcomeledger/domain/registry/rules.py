@@ -19,12 +19,12 @@ from dataclasses import dataclass
 
 import msgspec
 
-from .. import codec
+from ..actors import verified
 from ..commands import Meta
 from ..errors import COMMAND, InvalidInput, Problem, Refused
 from ..events import GENESIS
 from ..programme.events import ProgrammeEvent
-from ..signing import SignatureError, key_id, verify_bytes
+from ..signing import SignatureError, key_id
 from ..text_checks import control_problem
 from .events import REGISTRY_ROLES, ActorsRegistered, RegisteredActor, RegistryEvent
 
@@ -91,19 +91,9 @@ def signature_problem(registry: RegistryState, event: ProgrammeEvent | RegistryE
     """Why the signature of a stored programme-level ``event`` does not hold under the
     registry it was recorded against, or None. Unsigned events are the decider's to judge
     (a keyed registry's rules refuse them)."""
-    if event.key_id is None and event.signature is None:
-        return None
-    if event.key_id is None or event.signature is None:
-        return "signature: a key id without a signature, or a signature without a key id"
-    public = registry.keys(event.recorded_by, role).get(event.key_id)
-    if public is None:
-        return (f"signature: key {event.key_id} is not a key the actor registry gave "
-                f"{event.recorded_by!r} as {role} when it was recorded")
-    try:
-        verify_bytes(public, codec.signed_bytes(event), event.signature)
-    except SignatureError as e:
-        return f"signature: {e} (key {event.key_id} of actor {event.recorded_by!r})"
-    return None
+    return verified(event, registry.keys(event.recorded_by, role),
+                    f"is not a key the actor registry gave {event.recorded_by!r} as {role} "
+                    "when it was recorded")
 
 
 # -- deciding a registration ------------------------------------------------------------------
