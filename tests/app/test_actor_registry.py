@@ -353,4 +353,7 @@ def test_every_reader_of_the_whole_ledger_knows_the_registry(keyed: Ledger) -> N
     keyed.ok(None, None, "audit", "replay", str(pack))
     keyed.ok(None, None, "replay")
     keyed.ok(None, None, "replay", "--as-of", "1")
+    # As of a time: the registry's stream cut as a contract's is (by its events' times).
+    at = feed[0]["recorded_at"]
+    keyed.ok(None, None, "replay", "--as-of", at)
     assert keyed.ok(None, None, "audit", "verify", "--full")
