@@ -165,6 +165,23 @@ def signature_file(rows: str, sequence: int) -> str:
     return sign_file(rows.encode(), "s.csv", load_private_key(PROVIDER_PEM), sequence)
 
 
+# Issue 21, the actor registry: ada administers it, cora commissions programmes
+# (REGISTRY_CASES run on a ledger whose registry holds them; CASES on one with none).
+ADA_PEM, ADA_PUBLIC = new_private_key_pem()
+CORA_PEM, CORA_PUBLIC = new_private_key_pem()
+
+
+def actors_file(*entries: tuple[str, str, str], extra: str = "") -> str:
+    """An ``actors register`` file of (name, role, public key) entries."""
+    return "".join(f'[[actors]]\nname = "{name}"\nrole = "{role}"\npublic_key = "{key}"\n'
+                   f"{extra}\n" for name, role, key in entries)
+
+
+REGISTRY = actors_file(("ada", "administrator", ADA_PUBLIC),
+                       ("cora", "commissioner", CORA_PUBLIC))
+REGISTER = ("actors", "register", "{a.toml}", "--reason", "r")
+
+
 KEYED_ADJUST = ("adjust", "C-KEYED", "--period", "FY2020-Q1", "--kind", "bonus", "--amount",
                 "5", "--reason", "r")
 ADJUST = ("adjust", "C-IMP", "--period", "FY2020-Q1", "--kind", "indexation")
@@ -828,10 +845,65 @@ CASES: dict[str, Bad] = {
         ("contract", "vary", "C-PSEUDO", "{v.toml}", "--effective", "2020-07-01",
          "--reason", "r"), {"v.toml": 'participant_ids = "clear"\n'},
         "v.toml:1: participant_ids"),
+    # issue 21: the actor registry's file (nothing registered yet: trust on first use)
+    "actor registry with an unknown role": Bad(REGISTER, {"a.toml": actors_file(
+        ("ada", "administrator", ADA_PUBLIC), ("cora", "treasurer", CORA_PUBLIC))},
+        "a.toml:8: actors[1].role: not one of the allowed values"),
+    "actor registry with a key that is not a key": Bad(REGISTER, {"a.toml": actors_file(
+        ("ada", "administrator", "bm9wZQ=="))},
+        "a.toml:4: actors[0].public_key: not an Ed25519 public key"),
+    "actor registry without an administrator": Bad(REGISTER, {"a.toml": actors_file(
+        ("cora", "commissioner", CORA_PUBLIC))}, "a.toml:1: actors: no administrator"),
+    "actor registry with an actor twice in one role": Bad(REGISTER, {"a.toml": actors_file(
+        ("ada", "administrator", ADA_PUBLIC), ("ada", "administrator", CORA_PUBLIC))},
+        "a.toml:7: actors[1].name: given twice with role administrator"),
+    "actor registry with one key for two actors": Bad(REGISTER, {"a.toml": actors_file(
+        ("ada", "administrator", ADA_PUBLIC), ("cora", "commissioner", ADA_PUBLIC))},
+        "a.toml:9: actors[1].public_key: also the key of 'ada'"),
+    "actor registry with an unknown key": Bad(REGISTER, {"a.toml": actors_file(
+        ("ada", "administrator", ADA_PUBLIC), extra="provider = \"P1\"\n")},
+        "a.toml:5: actors[0].provider"),
+    "actor registry change without a reason": Bad(
+        ("actors", "register", "{a.toml}", "--reason", " "), {"a.toml": REGISTRY},
+        "--reason: a change of the actor registry needs a reason"),
+    "actor registry file missing": Bad(("actors", "register", "{tmp}/none.toml", "--reason",
+                                        "r"), {}, "none.toml: file: no such file"),
     "contract with participant_ids misspelt": Bad(
         ("contract", "agree", "{c.toml}"),
         {"c.toml": 'participant_ids = "hashed"\n' + CONTRACT.replace(
             'reference = "C-IMP"', 'reference = "C-NEW"')}, "c.toml:1: participant_ids"),
+}
+
+
+#: Refusals of a ledger whose actor registry holds ada (administrator) and cora
+#: (commissioner), with programme FCF agreed by cora (:func:`registry_ledger`).
+REGISTRY_CASES: dict[str, Bad] = {
+    "programme agreed unsigned on a keyed registry": Bad(
+        ("--actor", "cora", "programme", "agree", "{p.toml}"),
+        {"p.toml": _programme().replace('"FCF"', '"FCF-2"')},
+        "the actor registry is keyed: to agree programmes, sign the write"),
+    "programme varied with a key not the actor's": Bad(
+        ("--actor", "cora", "--key", "{m.pem}", "programme", "vary", "FCF", "{v.toml}",
+         "--effective", "2021-04-01", "--reason", "r"),
+        {"m.pem": KEY_PEM, "v.toml": 'title = "New"\n'},
+        "actor 'cora' signing with key"),
+    "programme varied by an administrator": Bad(
+        ("--actor", "ada", "--key", "{a.pem}", "programme", "vary", "FCF", "{v.toml}",
+         "--effective", "2021-04-01", "--reason", "r"),
+        {"a.pem": ADA_PEM, "v.toml": 'title = "New"\n'},
+        "actor 'ada' signing with key"),
+    "actor registry changed unsigned once keyed": Bad(
+        ("--actor", "ada", *REGISTER), {"a.toml": actors_file(
+            ("ada", "administrator", ADA_PUBLIC))},
+        "the actor registry is keyed: to change the actor registry, sign the write"),
+    "actor registry changed by a commissioner": Bad(
+        ("--actor", "cora", "--key", "{c.pem}", *REGISTER),
+        {"c.pem": CORA_PEM, "a.toml": actors_file(("ada", "administrator", ADA_PUBLIC))},
+        "actor 'cora' signing with key"),
+    "actor registry registered again unchanged": Bad(
+        ("--actor", "ada", "--key", "{a.pem}", *REGISTER),
+        {"a.pem": ADA_PEM, "a.toml": REGISTRY},
+        "the actor registry already holds exactly these actors"),
 }
 
 
@@ -908,10 +980,36 @@ def fill(text: str, paths: dict[str, str]) -> str:
     return text
 
 
+@pytest.fixture(scope="module")
+def registry_ledger(tmp_path_factory: pytest.TempPathFactory) -> Ledgered:
+    """A ledger whose actor registry holds ada and cora; programme FCF agreed by cora."""
+    ledgered = Ledgered(tmp_path_factory.mktemp("registry"))
+    assert ledgered("init").exit_code == 0
+    result = ledgered("--actor", "ada", "actors", "register",
+                      ledgered.write("a.toml", REGISTRY), "--reason", "first")
+    assert result.exit_code == 0, result.stderr
+    result = ledgered("--actor", "cora", "--key", ledgered.write("cora.pem", CORA_PEM),
+                      "programme", "agree", ledgered.write("p.toml", _programme()))
+    assert result.exit_code == 0, result.stderr
+    return ledgered
+
+
 @pytest.mark.parametrize("name", list(CASES))
 def test_a_bad_input_is_refused_cleanly_and_changes_nothing(
         ledger: Ledgered, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
-    case = CASES[name]
+    refused_cleanly(ledger, monkeypatch, name, CASES[name])
+
+
+@pytest.mark.parametrize("name", list(REGISTRY_CASES))
+def test_a_bad_input_on_a_keyed_registry_is_refused_cleanly(
+        registry_ledger: Ledgered, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    refused_cleanly(registry_ledger, monkeypatch, name, REGISTRY_CASES[name])
+
+
+def refused_cleanly(ledger: Ledgered, monkeypatch: pytest.MonkeyPatch, name: str,
+                    case: Bad) -> None:
+    """Exit 1 or 2, an error message holding ``case.says``, no traceback, the events and
+    every file of the test's folder exactly as they were."""
     folder = ledger.tmp / name.replace(" ", "_").replace("/", "_")
     folder.mkdir()
     paths = {"tmp": str(folder), "db": ledger.db}

@@ -63,8 +63,8 @@ def record(position: int, topic: str, state: bytes) -> FeedLine:
     (half the cost of a catch-up is saved, and ``hash`` is the SHA-256 of ``data``'s
     exact text). An older version is shown upcast to the current one."""
     event = codec.decode_any(topic, state)
-    data = (msgspec.Raw(state) if topic in codec.CURRENT_TOPICS or
-            topic in codec.PROGRAMME_TOPICS else codec.to_builtins(event))
+    data = (msgspec.Raw(state) if topic in codec.CANONICAL_TOPICS
+            else codec.to_builtins(event))
     return FeedLine(position, codec.owner(event), type(event).__name__,
                     timestamp(event.recorded_at), event.recorded_by,
                     codec.event_hash(state), event.prev_hash, data)

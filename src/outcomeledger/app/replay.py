@@ -170,7 +170,7 @@ def _check_in_memory(ledger: Ledger, rules: bool, limit: int) -> Checked:
         for position, stream, version, topic, data in rows:
             if rules:
                 programmes.add(position, version, topic, data)
-            if codec.is_programme_topic(topic):
+            if codec.is_ledger_topic(topic):
                 continue
             checker = streams.get(stream)
             if checker is None:

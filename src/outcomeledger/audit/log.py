@@ -11,6 +11,7 @@ from typing import Any, assert_never
 
 import msgspec
 
+from ..domain.codec import LedgerEvent
 from ..domain.contract.state import ContractState
 from ..domain.events import (
     GENESIS,
@@ -37,6 +38,7 @@ from ..domain.programme.events import (
     ProgrammeDrawn,
     ProgrammeVaried,
 )
+from ..domain.registry.events import ActorsRegistered
 from ..domain.terms import ContractTerms
 from ..domain.variations import apply_variation
 
@@ -200,14 +202,21 @@ def describe_programme(event: AnyProgrammeEvent) -> str:
             assert_never(event)
 
 
-def source_of(event: AnyEvent | AnyProgrammeEvent) -> str:
+def describe_registration(event: ActorsRegistered) -> str:
+    """What a registration of the actor registry did, in one line (names and roles; the
+    keys are in the event)."""
+    listed = ", ".join(f"{a.name} ({a.role})" for a in event.actors)
+    return f"actor registry set to {len(event.actors)} actor(s): {listed}"
+
+
+def source_of(event: LedgerEvent) -> str:
     source = getattr(event, "source", None)
     if source is None:
         return ""
     return f"{source.file} sha256:{source.sha256[:12]}"
 
 
-def source_fields(event: AnyEvent | AnyProgrammeEvent) -> tuple[str, str]:
+def source_fields(event: LedgerEvent) -> tuple[str, str]:
     """(file name, full SHA-256) of the file an event came from; empty strings: none."""
     source = getattr(event, "source", None)
     return ("", "") if source is None else (source.file, source.sha256)

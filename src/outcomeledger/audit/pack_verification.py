@@ -20,8 +20,9 @@ from ..domain.contract.state import ContractState, evolve
 from ..domain.errors import InvalidInput, Problem
 from ..domain.events import AnyEvent
 from ..domain.programme.events import ProgrammeEvent
+from ..domain.registry.events import RegistryEvent
 from ..domain.timestamps import rfc3339
-from ..storage.chain import PROGRAMME_PREFIX, ChainVerifier
+from ..storage.chain import ChainVerifier, is_ledger_stream
 from ..storage.head import Head, StreamHead, ledger_head
 from .checkpoints import Snapshot, snapshot_of
 from .evidence import FORMAT, FORMAT_VERSION, PackEvent, PackHeader, PackHeaderV2, parse_as_of
@@ -127,8 +128,8 @@ def _fold_events(lines: Iterator[bytes], source: str, header: PackHeaderV2,
         if isinstance(limit, datetime) and any_event.recorded_at > limit:
             raise _refuse(source, number, "recorded_at", f"{rfc3339(any_event.recorded_at)} "
                           f"is after the header's as_of {header.as_of}")
-        if isinstance(any_event, ProgrammeEvent):
-            continue  # a programme's stream: no contract state to fold (chain checked above)
+        if isinstance(any_event, ProgrammeEvent | RegistryEvent):
+            continue  # a programme's or the registry's stream: no contract state to fold
         event: AnyEvent = any_event
         state = states.get(event.contract) or ContractState(event.contract)
         states[event.contract] = evolve(state, event, digest)
@@ -147,9 +148,10 @@ def _check_totals(header: PackHeaderV2, verifier: ChainVerifier, head: Head,
         raise _refuse(source, 1, "pack_head", f"recomputed head {head} differs from the "
                       f"header's {header.pack_head}")
     listed = set(header.contracts)
-    # The streams the events belong to: contracts, and programmes named as the chain does.
+    # The streams the events belong to: contracts, and programmes and the actor registry
+    # named as the chain does.
     owners = set(states) | {h[0] for h in verifier.streams.values()
-                            if h[0].startswith(PROGRAMME_PREFIX)}
+                            if is_ledger_stream(h[0])}
     if header.format_version >= 2 and listed != owners:
         raise _refuse(source, 1, "contracts", f"the header lists {sorted(listed)}, the events "
                       f"belong to {sorted(owners)}")

@@ -88,6 +88,7 @@ def demo(c: Context, output: Path | None, reports: Path | None) -> None:
 
 def _register() -> None:
     from . import (
+        actors,
         audit,
         checkpoint,
         contract,
@@ -106,7 +107,7 @@ def _register() -> None:
         signing,
     )
 
-    for module in (audit, contract, costs, events, indigo, participant, payments, programme,
+    for module in (actors, audit, contract, costs, events, indigo, participant, payments, programme,
                    publish, replay, report, returns, schema):
         for command in module.COMMANDS:
             cli.add_command(command)

@@ -9,11 +9,19 @@ from pathlib import Path
 import click
 
 from ..app.replay import check, stored_batches, verify_ledger
-from ..audit.log import LogEntry, describe, describe_programme, source_fields, source_of
+from ..audit.log import (
+    LogEntry,
+    describe,
+    describe_programme,
+    describe_registration,
+    source_fields,
+    source_of,
+)
 from ..domain.contract.state import ContractState, evolve
 from ..domain.errors import InvalidInput, Problem
 from ..domain.events import EVENT_TYPES
 from ..domain.programme.events import PROGRAMME_EVENT_TYPES, ProgrammeEvent
+from ..domain.registry.events import REGISTRY, REGISTRY_EVENT_TYPES, RegistryEvent
 from ..domain.timestamps import rfc3339
 from ..report import render
 from ..storage.application import stream_id
@@ -153,7 +161,8 @@ def audit_log(c: Context, reference: str | None, since: str | None, actor: str |
     if isinstance(moment, int):
         raise click.BadParameter(f"expected an ISO timestamp (got {since!r})",
                                  param_hint="--since")
-    known = [t.__name__ for t in (*EVENT_TYPES, *PROGRAMME_EVENT_TYPES)]
+    known = [t.__name__ for t in (*EVENT_TYPES, *PROGRAMME_EVENT_TYPES,
+                                  *REGISTRY_EVENT_TYPES)]
     if kind and kind not in known:
         raise click.BadParameter(f"no such event type (got {kind!r}, expected one of "
                                  f"{', '.join(known)})", param_hint="--type")
@@ -181,6 +190,9 @@ def _log_entries(ledger: Ledger, reference: str | None, since: datetime | None,
         if isinstance(event, ProgrammeEvent):
             # A programme's own events (DESIGN 10), under the programme's reference.
             where, what = event.programme, describe_programme(event)
+        elif isinstance(event, RegistryEvent):
+            # The actor registry's (issue 21), under the registry's name.
+            where, what = REGISTRY, describe_registration(event)
         else:
             before = states.get(event.contract) or ContractState(event.contract)
             states[event.contract] = evolve(before, event, s.hash)

@@ -10,9 +10,13 @@ identifies no one there). Refusals never say who holds a key or who would be all
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from . import codec
 from .errors import Refused
 from .events import Event
+from .programme.events import ProgrammeEvent
+from .registry.events import RegistryEvent
 from .signing import SignatureError, key_id, verify_bytes
 from .terms import ContractTerms
 
@@ -54,14 +58,22 @@ def signature_problem(terms: ContractTerms, event: Event) -> str | None:
     """Why the signature of a stored ``event`` does not hold under ``terms`` (the terms it
     was decided against), or None. Unsigned events are the decider's to judge (a keyed
     contract's rules refuse them)."""
+    return verified(event, actor_keys(terms, event.recorded_by),
+                    f"is not a key of actor {event.recorded_by!r} on the contract")
+
+
+def verified(event: Event | ProgrammeEvent | RegistryEvent, keys: Mapping[str, str],
+             unknown: str) -> str | None:
+    """Why ``event``'s signature does not hold with the public key ``keys`` holds for its
+    key id (``unknown``: what a key id ``keys`` lacks is, in words), or None; None too
+    for an unsigned event (the rules judge whether it had to be signed)."""
     if event.key_id is None and event.signature is None:
         return None
     if event.key_id is None or event.signature is None:
         return "signature: a key id without a signature, or a signature without a key id"
-    public = actor_keys(terms, event.recorded_by).get(event.key_id)
+    public = keys.get(event.key_id)
     if public is None:
-        return (f"signature: key {event.key_id} is not a key of actor "
-                f"{event.recorded_by!r} on the contract")
+        return f"signature: key {event.key_id} {unknown}"
     try:
         verify_bytes(public, codec.signed_bytes(event), event.signature)
     except SignatureError as e:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 import msgspec
@@ -22,6 +22,13 @@ from .programme.events import (
     ProgrammeEvent,
     programme_topic_of,
 )
+from .registry.events import (
+    REGISTRY,
+    REGISTRY_EVENT_TYPES,
+    AnyRegistryEvent,
+    RegistryEvent,
+    registry_topic_of,
+)
 
 _encoder = msgspec.json.Encoder(order="sorted", decimal_format="string")
 _decoder: msgspec.json.Decoder[AnyEvent] = msgspec.json.Decoder(AnyEvent)
@@ -33,6 +40,19 @@ PROGRAMME_TOPICS = frozenset(programme_topic_of(cls) for cls in PROGRAMME_EVENT_
 programme_topic_of_drawn = programme_topic_of(ProgrammeDrawn)
 _programme_decoder: msgspec.json.Decoder[AnyProgrammeEvent] = msgspec.json.Decoder(
     AnyProgrammeEvent)
+#: The topics of the actor registry's stream (issue 21): a union of its own too.
+REGISTRY_TOPICS = frozenset(registry_topic_of(cls) for cls in REGISTRY_EVENT_TYPES)
+_registry_decoder: msgspec.json.Decoder[AnyRegistryEvent] = msgspec.json.Decoder(
+    AnyRegistryEvent)
+#: The topics of the streams that are not a contract's (programmes, the actor registry):
+#: the readers of contract streams skip them.
+LEDGER_TOPICS = PROGRAMME_TOPICS | REGISTRY_TOPICS
+#: Topics whose stored bytes are the canonical encoding of the current version (no
+#: upcasting): the feed sends them as stored, the verifier re-encodes them to compare.
+CANONICAL_TOPICS = CURRENT_TOPICS | LEDGER_TOPICS
+
+#: Any event of the ledger: a contract's, a programme's, the registry's.
+LedgerEvent = AnyEvent | AnyProgrammeEvent | AnyRegistryEvent
 
 #: Upcasters from an old stored topic to the next version's dict form.
 #: Key: old topic (``Name/version``); value: (function on the decoded dict, next topic).
@@ -43,14 +63,15 @@ class DecodeError(ValueError):
     """Stored bytes that do not decode to a known event."""
 
 
-def encode(event: Event | ProgrammeEvent) -> bytes:
+def encode(event: Event | ProgrammeEvent | RegistryEvent) -> bytes:
     """Canonical bytes of ``event``: the stored form and the input to its hash."""
     return _encoder.encode(event)
 
 
-def signed_bytes(event: Event) -> bytes:
+def signed_bytes(event: Event | ProgrammeEvent | RegistryEvent) -> bytes:
     """What an authenticated actor's key signs: the event's canonical encoding without its
-    ``signature`` (everything else, ``key_id`` and ``prev_hash`` included)."""
+    ``signature`` (everything else, ``key_id`` and ``prev_hash`` included); a programme's
+    and the registry's events alike."""
     return _encoder.encode(msgspec.structs.replace(event, signature=None))
 
 
@@ -64,6 +85,22 @@ def programme_stream_id(reference: str) -> UUID:
     return uuid5(NAMESPACE_URL, "outcomeledger:/programmes/" + reference)
 
 
+def registry_stream_id() -> UUID:
+    """The stream of the actor registry: ``uuid5(NAMESPACE_URL, "outcomeledger:/actors")``."""
+    return uuid5(NAMESPACE_URL, "outcomeledger:/actors")
+
+
+def is_registry_topic(topic_name: str) -> bool:
+    """Whether a stored topic is an event of the actor registry's stream."""
+    return topic_name in REGISTRY_TOPICS
+
+
+def is_ledger_topic(topic_name: str) -> bool:
+    """Whether a stored topic is of a stream that is not a contract's (a programme's, the
+    actor registry's): no contract state folds it."""
+    return topic_name in LEDGER_TOPICS
+
+
 def is_programme_topic(topic_name: str) -> bool:
     """Whether a stored topic is a programme event's (its stream is a programme's)."""
     return topic_name in PROGRAMME_TOPICS
@@ -73,26 +110,46 @@ def event_hash(state: bytes) -> str:
     return hashlib.sha256(state).hexdigest()
 
 
-def topic(event: Event | ProgrammeEvent) -> str:
+def topic(event: Event | ProgrammeEvent | RegistryEvent) -> str:
     if isinstance(event, ProgrammeEvent):
         return programme_topic_of(type(event))
+    if isinstance(event, RegistryEvent):
+        return registry_topic_of(type(event))
     return topic_of(type(event))
 
 
 def decode_programme(topic_name: str, state: bytes) -> AnyProgrammeEvent:
     """Decode a programme event's stored bytes (no older versions exist yet)."""
-    if topic_name not in PROGRAMME_TOPICS:
-        raise DecodeError(f"unknown programme event topic {topic_name!r}")
+    return _decode_current(_programme_decoder, PROGRAMME_TOPICS, "programme event",
+                           topic_name, state)
+
+
+def decode_registry(topic_name: str, state: bytes) -> AnyRegistryEvent:
+    """Decode an actor registry event's stored bytes (no older versions exist yet)."""
+    return _decode_current(_registry_decoder, REGISTRY_TOPICS, "actor registry event",
+                           topic_name, state)
+
+
+_T = TypeVar("_T")
+
+
+def _decode_current(decoder: msgspec.json.Decoder[_T], topics: frozenset[str], kind: str,
+                    topic_name: str, state: bytes) -> _T:
+    """Decode stored bytes of a union with no older versions (one topic per type)."""
+    if topic_name not in topics:
+        raise DecodeError(f"unknown {kind} topic {topic_name!r}")
     try:
-        return _programme_decoder.decode(state)
+        return decoder.decode(state)
     except (msgspec.DecodeError, UnicodeDecodeError) as e:
         raise DecodeError(f"{topic_name}: {e}") from None
 
 
-def decode_any(topic_name: str, state: bytes) -> AnyEvent | AnyProgrammeEvent:
-    """Decode any stored event: a reader of the whole ledger meets both kinds."""
+def decode_any(topic_name: str, state: bytes) -> LedgerEvent:
+    """Decode any stored event: a reader of the whole ledger meets every kind."""
     if topic_name in PROGRAMME_TOPICS:
         return decode_programme(topic_name, state)
+    if topic_name in REGISTRY_TOPICS:
+        return decode_registry(topic_name, state)
     return decode(topic_name, state)
 
 
@@ -121,23 +178,29 @@ def decode(topic_name: str, state: bytes) -> AnyEvent:
         raise DecodeError(f"{topic_name}: {e}") from None
 
 
-def owner(event: AnyEvent | AnyProgrammeEvent) -> str:
+def owner(event: LedgerEvent) -> str:
     """The reference of the event's stream: its contract's, or its programme's (a draw
-    names a contract too, but is stored in its programme's stream)."""
+    names a contract too, but is stored in its programme's stream), or ``registry:actors``
+    for the actor registry's."""
     if isinstance(event, ProgrammeEvent):
         return event.programme
+    if isinstance(event, RegistryEvent):
+        return REGISTRY
     return event.contract
 
 
-def stream_name(event: AnyEvent | AnyProgrammeEvent) -> str:
-    """How evidence names the event's stream: its contract's reference, or
-    ``programme:REF`` (never a contract's: a programme may share a contract's reference)."""
+def stream_name(event: LedgerEvent) -> str:
+    """How evidence names the event's stream: its contract's reference,
+    ``programme:REF`` (never a contract's: a programme may share a contract's reference),
+    or ``registry:actors``."""
     if isinstance(event, ProgrammeEvent):
         return "programme:" + event.programme
+    if isinstance(event, RegistryEvent):
+        return REGISTRY
     return event.contract
 
 
-def to_builtins(event: Event | ProgrammeEvent) -> dict[str, Any]:
+def to_builtins(event: Event | ProgrammeEvent | RegistryEvent) -> dict[str, Any]:
     """The event as plain JSON-ready data (decimals as strings), for feeds and packs."""
     data: dict[str, Any] = msgspec.to_builtins(event, order="sorted")
     return data

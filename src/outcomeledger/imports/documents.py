@@ -17,12 +17,14 @@ import msgspec
 from ..domain import text_checks
 from ..domain.errors import InvalidInput, Problem
 from ..domain.programme.terms import ProgrammeTerms, ProgrammeVariation
+from ..domain.registry.events import ActorsDocument
 from ..domain.terms import BusinessCase, ContractTerms
 from ..domain.variations import Variation
 from .document_problems import check, json_lines, toml_lines
 from .json_rows import repeated_key
 
-T = TypeVar("T", ContractTerms, Variation, ProgrammeTerms, ProgrammeVariation, BusinessCase)
+T = TypeVar("T", ContractTerms, Variation, ProgrammeTerms, ProgrammeVariation, BusinessCase,
+            ActorsDocument)
 
 _JSON = msgspec.json.Decoder(float_hook=Decimal)
 _PATH = re.compile(r" - at `\$(?P<path>[^`]*)`$")

@@ -22,6 +22,7 @@ from msgspec import NODEFAULT, Struct, UnsetType
 
 from ..domain.events import ADJUSTMENT_KINDS
 from ..domain.programme.terms import ProgrammeTerms, ProgrammeVariation
+from ..domain.registry.events import ActorsDocument
 from ..domain.terms import BusinessCase, ContractTerms
 from ..domain.variations import Variation
 from ..projections.schema import SCHEMA_DIALECT, Published, normalised
@@ -84,6 +85,8 @@ def schemas() -> dict[str, dict[str, Any]]:
         "programme-variation": document_schema(ProgrammeVariation, "programme-variation",
                                                "Programme variation (programme vary REF "
                                                "FILE)"),
+        "actors": document_schema(ActorsDocument, "actors", "Actor registry (actors "
+                                  "register FILE)"),
         "returns-row": row_schema("returns-row", "One row of a returns file (returns "
                                   "import)", RETURN_ROW, RETURN_REQUIRED),
         "returns-signature": document_schema(SignatureLine, "returns-signature", (

@@ -1,5 +1,5 @@
-"""What every key of the input formats means, in words: the contract, variation and
-programme keys by Struct, and the columns of returns and adjustments rows.
+"""What every key of the input formats means, in words: the contract, variation,
+programme and actor registry keys by Struct, and the columns of returns and adjustments rows.
 
 Prose, kept apart from the code that publishes it (:mod:`.formats`: the JSON Schemas'
 descriptions and the key tables of ``docs/formats.md``), so that a meaning is edited
@@ -12,6 +12,7 @@ from msgspec import Struct
 
 from ..domain.events import ADJUSTMENT_KINDS
 from ..domain.programme.terms import Funder, ProgrammeTerms, ProgrammeVariation
+from ..domain.registry.events import ActorsDocument, RegisteredActor
 from ..domain.risk_share_terms import RiskShare, ShareBand
 from ..domain.terms import (
     Actor,
@@ -270,6 +271,19 @@ MEANINGS: dict[type[Struct], dict[str, str]] = {
         "title": "A new title.", "end": "A new end of the programme.",
         "budget": "A new budget (never below what the programme has certified).",
         "funders": "The whole funder list, replaced (commitments sum to the budget).",
+    },
+    ActorsDocument: {
+        "actors": "The whole actor registry from this registration on: "
+                  "`{ name, role, public_key }`; at least one `administrator`. An actor "
+                  "left out is removed; a new `public_key` rotates the actor's key.",
+    },
+    RegisteredActor: {
+        "name": "The actor, as given by `--actor` (one name may hold several roles).",
+        "role": "`commissioner` (agrees and varies programmes), `administrator` (changes "
+                "the registry) or `auditor` (writes nothing).",
+        "public_key": "Ed25519 public key (base64 of the raw 32 bytes, as `returns keygen` "
+                      "prints it, or PEM): the actor's programme-level writes must be "
+                      "signed with its key (`--key`). One key per actor.",
     },
 }
 

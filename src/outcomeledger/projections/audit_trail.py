@@ -15,6 +15,7 @@ from msgspec import Meta
 
 from ..domain import codec
 from ..domain.events import GENESIS
+from ..domain.registry.events import REGISTRY
 from .base import Projection, RawEvent, Row, Sha256, Table, Timestamp, timestamp
 
 
@@ -25,8 +26,9 @@ class AuditRow(Row, frozen=True, kw_only=True):
         description="Global position (notification id): the order events were recorded "
         "in; the `events --after` cursor.", ge=1)]
     contract: Annotated[str, Meta(description=(
-        "Reference of the event's stream: its contract's, or for a programme's events "
-        "(ProgrammeAgreed, ProgrammeVaried, ProgrammeDrawn) its programme's."))]
+        "Reference of the event's stream: its contract's, for a programme's events "
+        "(ProgrammeAgreed, ProgrammeVaried, ProgrammeDrawn) its programme's, and "
+        "`registry:actors` for the actor registry's (ActorsRegistered)."))]
     version: Annotated[int, Meta(description="Version of the event in its contract stream.",
                                  ge=1)]
     type: Annotated[str, Meta(description="Event type, e.g. `ReturnRestated`.")]
@@ -61,12 +63,13 @@ TRAIL = Table("proj_audit_trail", AuditRow, ("position",))
 
 def rows(events: Sequence[RawEvent]) -> list[Row]:
     out: list[Row] = []
-    current, programme_topics = codec.CURRENT_TOPICS, codec.PROGRAMME_TOPICS
+    canonical, registry = codec.CANONICAL_TOPICS, codec.REGISTRY_TOPICS
     for position, _stream, version, topic, state in events:
         digest = codec.event_hash(state)
-        if topic in current or topic in programme_topics:
+        if topic in canonical:
             h = _header.decode(state)
-            out.append(AuditRow(position=position, contract=h.programme or h.contract,
+            owner = REGISTRY if topic in registry else h.programme or h.contract
+            out.append(AuditRow(position=position, contract=owner,
                                 version=version,
                                 type=h.type, topic=topic, recorded_at=h.recorded_at,
                                 recorded_by=h.recorded_by, reason=h.reason, hash=digest,

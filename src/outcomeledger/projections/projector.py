@@ -165,9 +165,10 @@ def _step(conn: Conn, projections: Sequence[Projection], size: int) -> CatchUp:
                 where = f"the {p.name} read model of the events up to position {upto}"
                 _write_events(conn, p, mine)
             else:
-                # (A programme's stream holds no contract: its events have no rows here.)
+                # (A programme's stream, or the actor registry's, holds no contract: its
+                # events have no rows here.)
                 for stream in dict.fromkeys(e[1] for e in mine
-                                            if not codec.is_programme_topic(e[3])):
+                                            if not codec.is_ledger_topic(e[3])):
                     where = f"the {p.name} read model of stream {stream} at position {upto}"
                     if stream not in views:
                         views[stream] = source.contract_view(conn, stream, Cutoff(upto))
@@ -280,14 +281,15 @@ def build(src: Conn, dst: Conn, cutoff: Cutoff, suffix: str = "",
                                      if view is not None else
                                      f"the read models of stream {stream}"))
         raise
-    cut: set[str] = set()  # programme streams cut by a moment (nothing after counts)
+    cut: set[str] = set()  # programme and registry streams cut by a moment (nothing after)
 
     def admits(e: RawEvent) -> bool:
         position, stream, version, topic, state = e
-        if not codec.is_programme_topic(topic):
+        if not codec.is_ledger_topic(topic):
             return version <= admitted.get(stream, 0)
-        # A programme's stream is cut as a contract's is (no contract view admits it).
-        if stream not in cut and cutoff.admits(position, codec.decode_programme(topic, state)):
+        # A programme's stream, or the registry's, is cut as a contract's is (no contract
+        # view admits it).
+        if stream not in cut and cutoff.admits(position, codec.decode_any(topic, state)):
             return True
         cut.add(stream)
         return False

@@ -19,6 +19,7 @@ from ..domain import codec
 from ..domain.contract.state import fold_events
 from ..domain.events import AnyEvent, PaymentCertified, topic_of
 from ..domain.programme.events import AnyProgrammeEvent
+from ..domain.programme.validity import KEYS_TOPICS
 from ..storage import sqldb
 from ..storage.sqldb import Conn, Dialect, PgConnection
 from .base import ContractView, RawEvent
@@ -29,10 +30,14 @@ _PG_FEED = ("SELECT array_agg(notification_id ORDER BY notification_id), "
             "SELECT notification_id, topic, state FROM outcomeledger_events "
             "WHERE {} AND notification_id > ? ORDER BY notification_id LIMIT ?) page")
 
-#: The topics of programme streams, as SQL literals: ``streams`` lists contract streams
-#: only (a programme's stream holds events of the programme union, never a contract's).
-_NOT_CONTRACT = ", ".join(f"'{t}'" for t in sorted(codec.PROGRAMME_TOPICS))
+#: The topics of programme streams and the actor registry's, as SQL literals: ``streams``
+#: lists contract streams only (those streams hold events of unions of their own, never a
+#: contract's).
+_NOT_CONTRACT = ", ".join(f"'{t}'" for t in sorted(codec.LEDGER_TOPICS))
 _CERTIFIED = topic_of(PaymentCertified)
+#: The contract events declaring actors' keys, read by the programme rules for the keys
+#: that sign draws (only those holding a key: a few per contract at most).
+_KEYS = ", ".join(f"'{t}'" for t in sorted(KEYS_TOPICS))
 
 _SQL: dict[Dialect, dict[str, str]] = {
     "sqlite": {
@@ -46,7 +51,8 @@ _SQL: dict[Dialect, dict[str, str]] = {
                        "WHERE originator_id = ? AND rowid > ? ORDER BY rowid LIMIT ?",
         "programmes": "SELECT rowid, originator_version, topic, state FROM stored_events "
                       f"WHERE rowid <= ? AND (topic IN ({_NOT_CONTRACT}) OR (topic = "
-                      f"'{_CERTIFIED}' AND instr(state, '\"programme\":') > 0)) "
+                      f"'{_CERTIFIED}' AND instr(state, '\"programme\":') > 0) OR (topic IN "
+                      f"({_KEYS}) AND instr(state, '\"public_key\":') > 0)) "
                       "ORDER BY rowid",
         # Streams counted from the (originator_id, originator_version) index alone, then a
         # programme's stream left out by the topic of its first event: filtering every
@@ -72,7 +78,9 @@ _SQL: dict[Dialect, dict[str, str]] = {
         "programmes": "SELECT notification_id, originator_version, topic, state "
                       "FROM outcomeledger_events WHERE notification_id <= ? AND (topic IN "
                       f"({_NOT_CONTRACT}) OR (topic = '{_CERTIFIED}' AND "
-                      "position(convert_to('\"programme\":', 'UTF8') in state) > 0)) "
+                      "position(convert_to('\"programme\":', 'UTF8') in state) > 0) OR "
+                      f"(topic IN ({_KEYS}) AND "
+                      "position(convert_to('\"public_key\":', 'UTF8') in state) > 0)) "
                       "ORDER BY notification_id",
         "streams": "SELECT replace(originator_id::text, '-', ''), MIN(notification_id) AS "
                    "first_position, COUNT(*) FROM outcomeledger_events "
@@ -99,7 +107,7 @@ class Cutoff:
     position: int
     moment: datetime | None = None
 
-    def admits(self, position: int, event: AnyEvent | AnyProgrammeEvent) -> bool:
+    def admits(self, position: int, event: codec.LedgerEvent) -> bool:
         if position > self.position:
             return False
         return self.moment is None or event.recorded_at <= self.moment
@@ -148,8 +156,9 @@ def streams(conn: Conn, upto: int) -> list[tuple[str, int, int]]:
 
 
 def programme_rows(conn: Conn, upto: int) -> list[tuple[int, int, str, bytes]]:
-    """(position, version, topic, stored bytes) of every programme event and every payment
-    run that names a programme, up to ``upto``, in global order: what the programme rules
+    """(position, version, topic, stored bytes) of every programme and actor registry
+    event, every payment run that names a programme and every agreement or variation that
+    declares a key, up to ``upto``, in global order: what the programme rules
     (:mod:`outcomeledger.domain.programme.validity`) read."""
     return _rows(conn, "programmes", (upto,))
 
@@ -203,5 +212,6 @@ def programme_rows_of(conn: Conn, stream: str, cutoff: Cutoff
 def rebuilt(events: Sequence[RawEvent]) -> int:
     """Progress units of a batch of the event read models' pass: a rebuild counts each
     event twice (its contract's read models, then the event read models), and a
-    programme's event, which no contract read model reads, counts both times here."""
-    return len(events) + sum(1 for e in events if codec.is_programme_topic(e[3]))
+    programme's or the registry's event, which no contract read model reads, counts both
+    times here."""
+    return len(events) + sum(1 for e in events if codec.is_ledger_topic(e[3]))

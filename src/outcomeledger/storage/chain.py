@@ -26,6 +26,7 @@ import msgspec
 
 from ..domain import codec
 from ..domain.events import GENESIS
+from ..domain.registry.events import REGISTRY
 from .head import Head, StreamHead, ledger_head
 
 
@@ -41,26 +42,40 @@ class _Link(msgspec.Struct):
     def owner(self) -> str:
         """The stream's name: its contract's reference, or ``programme:REF`` for a
         programme's events (DESIGN 10; a draw names its contract too, but is the
-        programme's). The name the ledger head hashes, so never a contract's."""
+        programme's), or ``registry:actors`` for the actor registry's. The name the ledger
+        head hashes."""
         if self.type in _PROGRAMME_TAGS:
             return PROGRAMME_PREFIX + self.programme
+        if self.type in _REGISTRY_TAGS:
+            return REGISTRY
         return self.contract
 
 
 #: How a programme's stream is named in findings and in the ledger head.
 PROGRAMME_PREFIX = "programme:"  # as codec.stream_name
 _PROGRAMME_TAGS = frozenset(t.split("/")[0] for t in codec.PROGRAMME_TOPICS)
+_REGISTRY_TAGS = frozenset(t.split("/")[0] for t in codec.REGISTRY_TOPICS)
+
+
+def is_ledger_stream(owner: str) -> bool:
+    """Whether a stream so named is not a contract's (a programme's, the registry's)."""
+    return owner.startswith(PROGRAMME_PREFIX) or owner == REGISTRY
 
 
 def _expected_stream(owner: str) -> str:
     """The stream id (hex) an event of ``owner`` must be stored in."""
+    if owner == REGISTRY:
+        return codec.registry_stream_id().hex
     if owner.startswith(PROGRAMME_PREFIX):
         return codec.programme_stream_id(owner.removeprefix(PROGRAMME_PREFIX)).hex
     return codec.stream_id_of(owner).hex
 
 
-def _marker(owner: str) -> bytes:
-    """The bytes every event of ``owner``'s stream holds (the fast path's check)."""
+def _marker(owner: str) -> bytes | None:
+    """The bytes every event of ``owner``'s stream holds (the fast path's check); None for
+    the registry, whose events name no reference: each takes the full path (a few)."""
+    if owner == REGISTRY:
+        return None
     if owner.startswith(PROGRAMME_PREFIX):
         return b'"programme":%s' % msgspec.json.encode(owner.removeprefix(PROGRAMME_PREFIX))
     return b'"contract":%s' % msgspec.json.encode(owner)
@@ -192,13 +207,15 @@ class ChainVerifier:
             expected_stream = stream_of.get(contract)
             if expected_stream is None:
                 expected_stream = stream_of[contract] = _expected_stream(contract)
-            if expected_stream != stream:
-                self._mismatch(contract, position, version,
-                               f"event names contract {contract!r} but is stored in stream "
-                               f"{_uuid_text(stream)}", _STREAM)
+            marker = _marker(contract)
+            if expected_stream != stream or marker is None:
+                if expected_stream != stream:
+                    self._mismatch(contract, position, version,
+                                   f"event names contract {contract!r} but is stored in "
+                                   f"stream {_uuid_text(stream)}", _STREAM)
                 member.pop(stream, None)
             else:
-                member[stream] = _marker(contract)
+                member[stream] = marker
             if head is None:
                 if opened:
                     self._first[stream] = (contract, position, version, link.prev_hash)
@@ -286,8 +303,7 @@ class ChainVerifier:
             self._mismatch(contract, position, version, f"does not decode as {topic}: {e}",
                            _DECODE)
             return
-        if (topic in codec.CURRENT_TOPICS or topic in codec.PROGRAMME_TOPICS) and \
-                codec.encode(event) != state:
+        if topic in codec.CANONICAL_TOPICS and codec.encode(event) != state:
             self._mismatch(contract, position, version, "stored bytes are not the canonical "
                            "encoding of the event (edited by hand?)", _DECODE)
 

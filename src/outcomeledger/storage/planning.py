@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TypeVar
 from uuid import UUID
 
 import msgspec
@@ -25,6 +26,13 @@ from ..domain.programme.checks import joining_problems
 from ..domain.programme.decide import ProgrammeCommand, decide_programme, draw
 from ..domain.programme.events import AnyProgrammeEvent
 from ..domain.programme.state import ProgrammeState, evolve_programme
+from ..domain.registry.events import ActorsRegistered
+from ..domain.registry.rules import (
+    RegisterActors,
+    RegistryState,
+    decide_registry,
+    evolve_registry,
+)
 from ..domain.signing import sign_bytes
 from ..domain.variations import apply_variation
 from .application import stream_id
@@ -42,9 +50,12 @@ Load = Callable[[str], ContractState]
 #: A programme's state as the store holds it (DESIGN 10).
 LoadProgramme = Callable[[str], ProgrammeState]
 
-#: What a batch holds: commands on contracts, and on programmes (the reference is the
-#: programme's).
-Entry = tuple[str, Command | ProgrammeCommand]
+#: The actor registry's state as the store holds it (issue 21).
+LoadRegistry = Callable[[], RegistryState]
+
+#: What a batch holds: commands on contracts, on programmes (the reference is the
+#: programme's) and on the actor registry (the reference is ignored).
+Entry = tuple[str, Command | ProgrammeCommand | RegisterActors]
 
 
 @dataclass(slots=True)
@@ -64,9 +75,23 @@ class _Programmes:
     """The programmes a batch touches, each loaded once and kept current with the events
     the batch decides on it (a programme's state is small: its terms and its draws)."""
 
-    def __init__(self, load: LoadProgramme | None) -> None:
+    def __init__(self, load: LoadProgramme | None,
+                 load_registry: LoadRegistry | None = None) -> None:
         self._load = load
+        self._load_registry = load_registry
         self._states: dict[str, ProgrammeState] = {}
+        self._registry: RegistryState | None = None
+
+    def registry(self) -> RegistryState:
+        """The actor registry (every programme command is authenticated against it),
+        loaded once and kept current with the registrations the batch decides."""
+        if self._registry is None:
+            # A store without a registry (a batch planned by a worker that only decides
+            # contracts' imports): none, so programme writes are judged unkeyed there. Those
+            # batches hold no programme commands (planning refuses them without ``load``).
+            self._registry = (RegistryState() if self._load_registry is None
+                              else self._load_registry())
+        return self._registry
 
     def __call__(self, reference: str) -> ProgrammeState:
         state = self._states.get(reference)
@@ -79,7 +104,8 @@ class _Programmes:
 
 def plan_batch(load: Load, batch: Sequence[Entry], meta: Meta,
                keep_events: bool, refused: Refusals | None, sink: Sink | None = None,
-               load_programme: LoadProgramme | None = None) -> Plan:
+               load_programme: LoadProgramme | None = None,
+               load_registry: LoadRegistry | None = None) -> Plan:
     """Decide the batch against the latest states and encode its events, chained.
 
     With a ``sink``, each encoded event goes to it (with its command's index) instead
@@ -89,7 +115,7 @@ def plan_batch(load: Load, batch: Sequence[Entry], meta: Meta,
     """
     plan = Plan()
     emit = sink or plan.emit
-    programmes = _Programmes(load_programme)
+    programmes = _Programmes(load_programme, load_registry)
     problems: list[Problem] = []
     current: str | None = None
     state = ContractState("")
@@ -103,9 +129,13 @@ def plan_batch(load: Load, batch: Sequence[Entry], meta: Meta,
     # pays for it). Chaining needs only the previous event's hash.
     unfolded: list[tuple[AnyEvent, str]] = []
     for index, (reference, entry) in enumerate(batch):
+        if isinstance(entry, RegisterActors):
+            plan.decisions.append(_register(programmes.registry(), entry, meta, index,
+                                            emit, problems))
+            continue
         if isinstance(entry, ProgrammeCommand):
             plan.decisions.append(_programme(programmes(reference), entry, meta, index,
-                                             emit, problems))
+                                             emit, problems, programmes.registry()))
             continue
         command: Command = entry
         if reference != current:
@@ -130,7 +160,7 @@ def plan_batch(load: Load, batch: Sequence[Entry], meta: Meta,
             continue
         _chain(decision, state, stream, index, emit, unfolded, meta.key)
         for drawn in decision.programme_events:
-            _chain_programme(programmes(drawn.programme), drawn, index, emit)
+            _chain_programme(programmes(drawn.programme), drawn, index, emit, meta.key)
         plan.decisions.append(decision if keep_events else Decision(
             (), decision.receipt, decision.programme_events))
     if problems:
@@ -189,22 +219,54 @@ def _certify_in(programme: ProgrammeState, state: ContractState, command: Certif
 
 
 def _programme(state: ProgrammeState, command: ProgrammeCommand, meta: Meta, index: int,
-               emit: Sink, problems: list[Problem]) -> Decision:
+               emit: Sink, problems: list[Problem], registry: RegistryState) -> Decision:
     """A programme agreed or varied, chained onto its stream (no contract involved)."""
     try:
-        event = decide_programme(state, command, meta)
+        event = decide_programme(state, command, meta, registry)
     except InvalidInput as e:
         problems.extend(e.problems)
         return Decision(())
-    _chain_programme(state, event, index, emit)
+    _chain_programme(state, event, index, emit, meta.key)
     return Decision((), programme_events=(event,))
 
 
+def _register(state: RegistryState, command: RegisterActors, meta: Meta, index: int,
+              emit: Sink, problems: list[Problem]) -> Decision:
+    """A registration of the actor registry, chained onto its stream and folded into
+    ``state`` (the batch's own: a programme command after it is judged by it)."""
+    try:
+        event = decide_registry(state, command, meta)
+    except InvalidInput as e:
+        problems.extend(e.problems)
+        return Decision(())
+    chained = _signed(msgspec.structs.replace(event, prev_hash=state.head_hash), meta.key)
+    data = codec.encode(chained)
+    emit(StoredEvent(originator_id=codec.registry_stream_id(),
+                     originator_version=state.version + 1, topic=codec.topic(chained),
+                     state=data), index)
+    evolve_registry(state, chained, codec.event_hash(data))
+    return Decision((), registry_events=(chained,))
+
+
+_S = TypeVar("_S", AnyEvent, AnyProgrammeEvent, ActorsRegistered)
+
+
+def _signed(chained: _S, key: bytes | None) -> _S:
+    """``chained`` signed with ``key`` when the decider named a key for it (an
+    authenticated actor's event), once chained: its signature covers the head it extends."""
+    if chained.key_id is None:
+        return chained
+    if key is None:  # (the decider names a key only when the meta holds one)
+        raise ValueError("an event to be signed, and no key to sign it")
+    return msgspec.structs.replace(chained,
+                                   signature=sign_bytes(key, codec.signed_bytes(chained)))
+
+
 def _chain_programme(state: ProgrammeState, event: AnyProgrammeEvent, index: int,
-                     emit: Sink) -> None:
-    """Chain ``event`` to its programme stream's head, fold it into ``state`` (the batch's
-    own copy) and emit it."""
-    chained = msgspec.structs.replace(event, prev_hash=state.head_hash)
+                     emit: Sink, key: bytes | None) -> None:
+    """Chain ``event`` to its programme stream's head (signed, when the decider named a
+    key for it), fold it into ``state`` (the batch's own copy) and emit it."""
+    chained = _signed(msgspec.structs.replace(event, prev_hash=state.head_hash), key)
     data = codec.encode(chained)
     emit(StoredEvent(originator_id=codec.programme_stream_id(state.reference),
                      originator_version=state.version + 1, topic=codec.topic(chained),
@@ -219,12 +281,7 @@ def _chain(decision: Decision, state: ContractState, stream: UUID, index: int, e
     once chained, so its signature covers the head it extends."""
     head, version = state.head_hash, state.version
     for event in decision.events:
-        chained = msgspec.structs.replace(event, prev_hash=head)
-        if chained.key_id is not None:
-            if key is None:  # (the decider names a key only when the meta holds one)
-                raise ValueError("an event to be signed, and no key to sign it")
-            chained = msgspec.structs.replace(
-                chained, signature=sign_bytes(key, codec.signed_bytes(chained)))
+        chained = _signed(msgspec.structs.replace(event, prev_hash=head), key)
         data = codec.encode(chained)
         head, version = codec.event_hash(data), version + 1
         unfolded.append((chained, head))

@@ -24,8 +24,9 @@ from ..domain.contract.decide import Decision
 from ..domain.contract.state import ContractState, fold_events
 from ..domain.errors import ConcurrencyExhausted, UnknownContract
 from ..domain.events import AnyEvent, ContractAgreed, topic_of
-from ..domain.programme.events import AnyProgrammeEvent, ProgrammeAgreed, programme_topic_of
+from ..domain.programme.events import ProgrammeAgreed, programme_topic_of
 from ..domain.programme.state import ProgrammeState, fold_programme
+from ..domain.registry.rules import RegistryState, fold_registry
 from . import sqldb
 from .application import LedgerApplication, stream_id
 from .location import Location, StoreError, check_postgres, locate
@@ -52,7 +53,7 @@ class Stored:
     version: int
     topic: str
     state: bytes
-    event: AnyEvent | AnyProgrammeEvent
+    event: codec.LedgerEvent
 
     @property
     def hash(self) -> str:
@@ -160,6 +161,12 @@ class Ledger(Writing):
         return fold_programme(reference, [(codec.decode_programme(topic, state),
                                            codec.event_hash(state)) for topic, state in rows])
 
+    def load_registry(self) -> RegistryState:
+        """The actor registry (issue 21): its stream folded (empty: no actor registered)."""
+        rows = self._stream_rows(codec.registry_stream_id())
+        return fold_registry([(codec.decode_registry(topic, state), codec.event_hash(state))
+                              for topic, state in rows])
+
     def programme_references(self) -> list[str]:
         """References of every agreed programme, in the order they were agreed."""
         return self._agreed(programme_topic_of(ProgrammeAgreed), "programme")
@@ -259,4 +266,4 @@ class Ledger(Writing):
         """Decide the batch against the latest states and encode its events, chained
         (see :func:`.planning.plan_batch`)."""
         return plan_batch(self.load, batch, meta, keep_events, refused, sink,
-                          self.load_programme)
+                          self.load_programme, self.load_registry)

@@ -57,6 +57,7 @@ from ..payments.cumulative import cumulative_through
 from ..payments.mechanism import compute
 from ..periods import Period, day_problem, days_after, months_after
 from ..programme.events import AnyProgrammeEvent
+from ..registry.events import AnyRegistryEvent
 from ..roles import authorise
 from ..term_checks import check_effective, check_terms, check_variation
 from ..terms import Break, Extension
@@ -92,11 +93,13 @@ class Decision(msgspec.Struct, frozen=True):
     (A Struct, as the events are: one is built for every command decided.)
 
     ``programme_events`` are those of a programme's stream: a programme agreed or varied,
-    or the draw a payment run makes on its programme (appended with the run's event)."""
+    or the draw a payment run makes on its programme (appended with the run's event);
+    ``registry_events`` those of the actor registry's stream (a registration)."""
 
     events: tuple[AnyEvent, ...]
     receipt: ReturnReceipt = ReturnReceipt()
     programme_events: tuple[AnyProgrammeEvent, ...] = ()
+    registry_events: tuple[AnyRegistryEvent, ...] = ()
 
 
 #: Cumulative payable through a period, as the contract state stands: what a payment run

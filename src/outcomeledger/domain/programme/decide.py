@@ -14,6 +14,7 @@ from ..errors import COMMAND, InvalidInput, Problem, Refused
 from ..events import PaymentCertified
 from ..money import quantize
 from ..periods import day_problem
+from ..registry.rules import RegistryState, authenticate
 from ..terms import ContractTerms
 from ..timestamps import rfc3339
 from .checks import check_programme
@@ -37,8 +38,19 @@ class VaryProgramme(msgspec.Struct, frozen=True):
 ProgrammeCommand = AgreeProgramme | VaryProgramme
 
 
-def decide_programme(state: ProgrammeState, command: ProgrammeCommand,
-                     meta: Meta) -> ProgrammeAgreed | ProgrammeVaried:
+def decide_programme(state: ProgrammeState, command: ProgrammeCommand, meta: Meta,
+                     registry: RegistryState) -> ProgrammeAgreed | ProgrammeVaried:
+    """The event ``command`` records; on a keyed actor registry only for a registered
+    commissioner signing with their key (the event then names the key to sign it with)."""
+    action = ("agree programmes" if isinstance(command, AgreeProgramme) else
+              "vary programmes")
+    signed = authenticate(registry, meta, "commissioner", action)
+    event = _decide_programme(state, command, meta)
+    return msgspec.structs.replace(event, key_id=meta.key_id) if signed else event
+
+
+def _decide_programme(state: ProgrammeState, command: ProgrammeCommand,
+                      meta: Meta) -> ProgrammeAgreed | ProgrammeVaried:
     if isinstance(command, AgreeProgramme):
         if state.exists:
             assert state.agreed is not None
@@ -86,11 +98,13 @@ def _vary(state: ProgrammeState, cmd: VaryProgramme, meta: Meta) -> ProgrammeVar
 def draw(state: ProgrammeState, contract: ContractTerms,
          certified: PaymentCertified) -> ProgrammeDrawn:
     """The programme's side of ``certified`` (already capped at the headroom: see
-    ``CertifyPayment.headroom``): the certified total after it and each funder's part."""
+    ``CertifyPayment.headroom``): the certified total after it and each funder's part.
+    A signed run's draw is signed with the same key (the store signs it as it chains it)."""
     split, parts = funder_split(state, contract, certified.amount)
     return ProgrammeDrawn(
         programme=state.reference, recorded_at=certified.recorded_at,
         recorded_by=certified.recorded_by, reason=certified.reason,
+        key_id=certified.key_id,
         contract=certified.contract, period=certified.period, amount=certified.amount,
         above_budget=quantize(certified.above_budget or Decimal(0), state.terms.currency),
         drawn_total=state.drawn_total + certified.amount,

@@ -28,6 +28,13 @@ class ProgrammeEvent(Struct, frozen=True, tag_field="type", tag=True, kw_only=Tr
     recorded_by: str
     reason: str = ""
     prev_hash: str = GENESIS
+    # Signed (issue 21), omitted when unset so that every unsigned event keeps its bytes:
+    # a programme agreed or varied on a keyed actor registry, by a registered
+    # commissioner's key (domain/registry/rules.py); a draw made by a signed payment run,
+    # by the certifying actor's key, over the draw's own canonical bytes (it is chained on
+    # another stream than the run's signature covers). As a contract event's.
+    key_id: str | None = None
+    signature: str | None = None
 
 
 class ProgrammeAgreed(ProgrammeEvent, frozen=True, kw_only=True):
