@@ -51,6 +51,10 @@ _SQL: dict[Dialect, dict[str, str]] = {
         "streams": "SELECT originator_id, MIN(rowid) AS first, COUNT(*) FROM stored_events "
                    f"WHERE rowid <= ? AND topic NOT IN ({_NOT_CONTRACT}) "
                    "GROUP BY originator_id ORDER BY first",
+        # The complement of "streams": the events no contract stream holds.
+        "others": "SELECT rowid, originator_id, originator_version, topic, state "
+                  "FROM stored_events WHERE rowid > ? AND rowid <= ? "
+                  f"AND topic IN ({_NOT_CONTRACT}) ORDER BY rowid LIMIT ?",
     },
     "postgresql": {
         "batch": "SELECT notification_id, replace(originator_id::text, '-', ''), "
@@ -73,6 +77,10 @@ _SQL: dict[Dialect, dict[str, str]] = {
                    "first_position, COUNT(*) FROM outcomeledger_events "
                    f"WHERE notification_id <= ? AND topic NOT IN ({_NOT_CONTRACT}) "
                    "GROUP BY originator_id ORDER BY first_position",
+        "others": "SELECT notification_id, replace(originator_id::text, '-', ''), "
+                  "originator_version, topic, state FROM outcomeledger_events "
+                  "WHERE notification_id > ? AND notification_id <= ? "
+                  f"AND topic IN ({_NOT_CONTRACT}) ORDER BY notification_id LIMIT ?",
     },
 }
 
@@ -127,9 +135,24 @@ def feed_batch(conn: Conn, after: int, limit: int,
 def scan(conn: Conn, after: int, upto: int,
          size: int = 20_000) -> Iterator[list[RawEvent]]:
     """Every stored event in ``(after, upto]`` in global order, in batches of ``size``."""
+    return _pages(conn, "batch", after, upto, size)
+
+
+def others(conn: Conn, upto: int, size: int = 2000) -> Iterator[list[RawEvent]]:
+    """The stored events up to ``upto`` that :func:`streams` leaves out (a programme
+    stream's), in global order, in batches of ``size``: with the streams :func:`streams`
+    lists, every stored event exactly once (a parallel rebuild's workers project those
+    streams, the main process these events)."""
+    return _pages(conn, "others", 0, upto, size)
+
+
+def _pages(conn: Conn, query: str, after: int, upto: int,
+           size: int) -> Iterator[list[RawEvent]]:
+    # One page at a time, each a finished statement: no read stays open on ``conn``
+    # between pages, so its owner may write between them.
     position = after
     while position < upto:
-        rows = batch(conn, position, upto, size)
+        rows: list[RawEvent] = _rows(conn, query, (position, upto, size))
         if not rows:
             return
         yield rows
