@@ -34,6 +34,21 @@ _PG_FEED = ("SELECT array_agg(notification_id ORDER BY notification_id), "
 _NOT_CONTRACT = ", ".join(f"'{t}'" for t in sorted(codec.PROGRAMME_TOPICS))
 _CERTIFIED = topic_of(PaymentCertified)
 
+# (stream, first position, events) of the streams up to a position whose topics are (IN)
+# or are not (NOT IN) a programme's. On SQLite a stream is told apart by its first
+# event's topic (a stream holds one kind of event union): grouped on the primary key's
+# index alone, which holds the rowid too, then one look-up per stream; a read of the
+# whole events table would hold a rebuild's workers back ~1 s at 1M events.
+_SQLITE_STREAMS = ("SELECT s.originator_id, s.first, s.events FROM (SELECT originator_id, "
+                   "MIN(rowid) AS first, COUNT(*) AS events FROM stored_events "
+                   "WHERE rowid <= ? GROUP BY originator_id) s JOIN stored_events e "
+                   "ON e.rowid = s.first WHERE e.topic {} (" + _NOT_CONTRACT + ") "
+                   "ORDER BY s.first")
+_PG_STREAMS = ("SELECT replace(originator_id::text, '-', ''), MIN(notification_id) AS "
+               "first_position, COUNT(*) FROM outcomeledger_events "
+               "WHERE notification_id <= ? AND topic {} (" + _NOT_CONTRACT + ") "
+               "GROUP BY originator_id ORDER BY first_position")
+
 _SQL: dict[Dialect, dict[str, str]] = {
     "sqlite": {
         "batch": "SELECT rowid, originator_id, originator_version, topic, state "
@@ -48,19 +63,8 @@ _SQL: dict[Dialect, dict[str, str]] = {
                       f"WHERE rowid <= ? AND (topic IN ({_NOT_CONTRACT}) OR (topic = "
                       f"'{_CERTIFIED}' AND instr(state, '\"programme\":') > 0)) "
                       "ORDER BY rowid",
-        # A stream is told apart by its first event's topic (a stream holds one kind
-        # of event union). Grouped on the primary key's index alone, which holds the
-        # rowid too (one read of the whole table would cost a rebuild a second at 1M
-        # events before its workers could start), then one look-up per stream.
-        "streams": "SELECT s.originator_id, s.first, s.events FROM (SELECT originator_id, "
-                   "MIN(rowid) AS first, COUNT(*) AS events FROM stored_events "
-                   "WHERE rowid <= ? GROUP BY originator_id) s JOIN stored_events e "
-                   f"ON e.rowid = s.first WHERE e.topic NOT IN ({_NOT_CONTRACT}) "
-                   "ORDER BY s.first",
-        # The complement of "streams": the events no contract stream holds.
-        "others": "SELECT rowid, originator_id, originator_version, topic, state "
-                  "FROM stored_events WHERE rowid > ? AND rowid <= ? "
-                  f"AND topic IN ({_NOT_CONTRACT}) ORDER BY rowid LIMIT ?",
+        "streams": _SQLITE_STREAMS.format("NOT IN"),
+        "other_streams": _SQLITE_STREAMS.format("IN"),
     },
     "postgresql": {
         "batch": "SELECT notification_id, replace(originator_id::text, '-', ''), "
@@ -79,14 +83,8 @@ _SQL: dict[Dialect, dict[str, str]] = {
                       f"({_NOT_CONTRACT}) OR (topic = '{_CERTIFIED}' AND "
                       "position(convert_to('\"programme\":', 'UTF8') in state) > 0)) "
                       "ORDER BY notification_id",
-        "streams": "SELECT replace(originator_id::text, '-', ''), MIN(notification_id) AS "
-                   "first_position, COUNT(*) FROM outcomeledger_events "
-                   f"WHERE notification_id <= ? AND topic NOT IN ({_NOT_CONTRACT}) "
-                   "GROUP BY originator_id ORDER BY first_position",
-        "others": "SELECT notification_id, replace(originator_id::text, '-', ''), "
-                  "originator_version, topic, state FROM outcomeledger_events "
-                  "WHERE notification_id > ? AND notification_id <= ? "
-                  f"AND topic IN ({_NOT_CONTRACT}) ORDER BY notification_id LIMIT ?",
+        "streams": _PG_STREAMS.format("NOT IN"),
+        "other_streams": _PG_STREAMS.format("IN"),
     },
 }
 
@@ -141,28 +139,23 @@ def feed_batch(conn: Conn, after: int, limit: int,
 def scan(conn: Conn, after: int, upto: int,
          size: int = 20_000) -> Iterator[list[RawEvent]]:
     """Every stored event in ``(after, upto]`` in global order, in batches of ``size``."""
-    return _pages(conn, "batch", after, upto, size)
-
-
-def others(conn: Conn, upto: int, size: int = 2000) -> Iterator[list[RawEvent]]:
-    """The stored events up to ``upto`` that :func:`streams` leaves out (a programme
-    stream's), in global order, in batches of ``size``: with the streams :func:`streams`
-    lists, every stored event exactly once (a parallel rebuild's workers project those
-    streams, the main process these events)."""
-    return _pages(conn, "others", 0, upto, size)
-
-
-def _pages(conn: Conn, query: str, after: int, upto: int,
-           size: int) -> Iterator[list[RawEvent]]:
-    # One page at a time, each a finished statement: no read stays open on ``conn``
-    # between pages, so its owner may write between them.
     position = after
     while position < upto:
-        rows: list[RawEvent] = _rows(conn, query, (position, upto, size))
+        rows = batch(conn, position, upto, size)
         if not rows:
             return
         yield rows
         position = rows[-1][0]
+
+
+def others(conn: Conn, upto: int) -> Iterator[list[RawEvent]]:
+    """The events up to ``upto`` of every stream :func:`streams` leaves out (a
+    programme's), one stream at a time: with the streams :func:`streams` lists, every
+    stored event exactly once (a parallel rebuild's workers project those streams, the
+    main process these)."""
+    for stream, _first, _events in _rows(conn, "other_streams", (upto,)):
+        yield [(position, stream, version, topic, state)
+               for position, version, topic, state in stream_rows(conn, stream, upto)]
 
 
 def streams(conn: Conn, upto: int) -> list[tuple[str, int, int]]:
