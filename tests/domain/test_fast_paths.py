@@ -148,9 +148,12 @@ def test_a_rebuild_split_over_processes_writes_the_same_tables(
         rebuild(conn)
         one_process = list(dump(conn))
         monkeypatch.setenv("OUTCOMELEDGER_REPLAY_WORKERS", str(workers))
-        done = rebuild(conn)
+        steps: list[int] = []
+        done = rebuild(conn, progress=steps.append)
         assert list(dump(conn)) == one_process
     assert done.events == 125
+    # Every event counted twice, as `replay`'s progress bar expects (2 x the events).
+    assert sum(steps) == 2 * 125
 
 
 def test_the_workers_streams_and_the_other_events_hold_every_event_once(
