@@ -139,7 +139,7 @@ def test_tiered_value(benchmark: Bench) -> None:
 # -- read models and the chain -----------------------------------------------------------
 
 def test_payments_rows_of_a_contract(benchmark: Bench, view: ContractView) -> None:
-    periods, totals, lines = benchmark(payments.rows, view)
+    periods, totals, lines, _providers = benchmark(payments.rows, view)
     assert (len(periods), len(totals)) == (47, 1)
     assert len(lines) > 47 * 20
 

@@ -37,7 +37,7 @@ from outcomeledger.domain.payments.running import Running
 from outcomeledger.domain.payments.schedule import OutcomeLine, PeriodPayment
 from outcomeledger.domain.payments.steps import apply_contract_cap
 from outcomeledger.domain.variations import apply_variation
-from outcomeledger.projections import PROJECTIONS, dump, rebuild
+from outcomeledger.projections import PROJECTIONS, dump, rebuild, source
 from outcomeledger.projections.parallel import rebuild_tables
 from outcomeledger.storage.chain import ChainVerifier
 from outcomeledger.storage.verification import verify, verify_sqlite
@@ -148,9 +148,25 @@ def test_a_rebuild_split_over_processes_writes_the_same_tables(
         rebuild(conn)
         one_process = list(dump(conn))
         monkeypatch.setenv("OUTCOMELEDGER_REPLAY_WORKERS", str(workers))
-        done = rebuild(conn)
+        steps: list[int] = []
+        done = rebuild(conn, progress=steps.append)
         assert list(dump(conn)) == one_process
     assert done.events == 125
+    # Every event counted twice, as `replay`'s progress bar expects (2 x the events).
+    assert sum(steps) == 2 * 125
+
+
+def test_the_workers_streams_and_the_other_events_hold_every_event_once(
+        ledger_path: Path) -> None:
+    """A parallel rebuild's shares: the workers' streams (every event of each) and the
+    main process's other events are together every stored event, each once."""
+    with open_ledger(str(ledger_path)) as ledger, closing(ledger.connect()) as conn:
+        upto = ledger.max_position()
+        positions = [p for s, _first, _count in source.streams(conn, upto)
+                     for p, _version, _topic, _state in source.stream_rows(conn, s, upto)]
+        others = [e[0] for page in source.others(conn, upto) for e in page]
+    assert others  # the demo's programme
+    assert sorted(positions + others) == list(range(1, upto + 1))
 
 
 def test_a_failed_worker_fails_the_rebuild_before_any_swap(ledger_path: Path) -> None:

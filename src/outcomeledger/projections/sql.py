@@ -235,7 +235,7 @@ def write(conn: Conn, table: Table, name: str, rows: Sequence[Row]) -> None:
     if isinstance(conn, PgConnection):
         conn.copy(name, table.columns, (msgspec.structs.astuple(r) for r in rows))
     else:
-        _sqlite_insert(conn, table, name, [msgspec.structs.astuple(r) for r in rows])
+        _sqlite_insert(conn, table, name, rows)
 
 
 #: Rows per INSERT statement on SQLite: one statement step per row costs a fifth more
@@ -252,14 +252,17 @@ def _multi_insert(table: Table, name: str) -> str:
 
 
 def _sqlite_insert(conn: sqlite3.Connection, table: Table, name: str,
-                   rows: list[tuple[Any, ...]]) -> None:
+                   rows: Sequence[Row]) -> None:
+    # Each statement's parameters straight from its rows' fields (no list of per-row
+    # tuples first: a third of this Python side's cost, at millions of rows a replay).
+    astuple = msgspec.structs.astuple
     whole = len(rows) - len(rows) % _ROWS_PER_INSERT
     if whole:
         conn.executemany(_multi_insert(table, name), [
-            tuple(chain.from_iterable(rows[i:i + _ROWS_PER_INSERT]))
+            tuple(chain.from_iterable(map(astuple, rows[i:i + _ROWS_PER_INSERT])))
             for i in range(0, whole, _ROWS_PER_INSERT)])
     if whole < len(rows):
-        conn.executemany(insert(table, name), rows[whole:])
+        conn.executemany(insert(table, name), map(astuple, rows[whole:]))
 
 
 def delete_contracts(conn: Conn, table: Table, name: str, contracts: Iterable[str]) -> None:
