@@ -14,6 +14,7 @@ signature of its own bytes. While the registry is empty, programmes work as they
 from __future__ import annotations
 
 import json
+from contextlib import closing
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,6 +31,7 @@ from outcomeledger.domain.programme.events import ProgrammeDrawn, ProgrammeVarie
 from outcomeledger.domain.programme.terms import ProgrammeVariation
 from outcomeledger.domain.programme.validity import ProgrammeRules
 from outcomeledger.domain.signing import private_key_bytes, sign_bytes
+from outcomeledger.projections import source
 
 PROGRAMME = """\
 reference = "FCF"
@@ -357,3 +359,20 @@ def test_every_reader_of_the_whole_ledger_knows_the_registry(keyed: Ledger) -> N
     at = feed[0]["recorded_at"]
     keyed.ok(None, None, "replay", "--as-of", at)
     assert keyed.ok(None, None, "audit", "verify", "--full")
+
+
+def test_a_parallel_rebuild_leaves_the_registry_to_the_main_process(keyed: Ledger) -> None:
+    """A parallel rebuild's workers take the streams ``source.streams`` lists (contracts)
+    and the main process those ``source.others`` gives: the registry's stream is one of
+    the latter (never a contract's for a worker to fold), and together they are every
+    stored event, each once."""
+    keyed.ok("cora", "cora", "programme", "vary", "FCF",
+             keyed.file("v.toml", 'budget = "20000"\n'), "--effective", "2021-04-01",
+             "--reason", "more")
+    with closing(keyed.backend.connect()) as conn:
+        upto = source.head(conn)
+        listed = [s for s, _first, _count in source.streams(conn, upto)]
+        others = [(e[0], e[3]) for page in source.others(conn, upto) for e in page]
+    assert listed == []  # a registry and a programme: no contract stream
+    assert sorted(others) == [(1, "ActorsRegistered/1"), (2, "ProgrammeAgreed/1"),
+                              (3, "ProgrammeVaried/1")]
