@@ -33,7 +33,8 @@ def keygen(c: Context, out: Path) -> None:
         write_output(out, pem, ledger_location(c.db), mode=0o600)
         click.echo(public)
         c.say(f"private key written to {out}; register the public key above as the "
-              "public_key of a provider or an actor in the contract")
+              "public_key of a provider or an actor in the contract, or of an actor in "
+              "the actor registry (`actors register`)")
     run(body)
 
 
