@@ -17,7 +17,7 @@ from .errors import Refused
 from .events import Event
 from .programme.events import ProgrammeEvent
 from .registry.events import RegistryEvent
-from .signing import SignatureError, key_id, verify_bytes
+from .signing import SignatureError, key_index, verify_bytes
 from .terms import ContractTerms
 
 
@@ -30,14 +30,7 @@ def keyed(terms: ContractTerms) -> bool:
 def actor_keys(terms: ContractTerms, actor: str) -> dict[str, str]:
     """Key id -> public key of every key ``actor`` holds on the contract (none: an
     undeclared or unkeyed actor; a key that cannot be read identifies no one)."""
-    keys: dict[str, str] = {}
-    for a in terms.actors:
-        if a.name == actor and a.public_key:
-            try:
-                keys[key_id(a.public_key)] = a.public_key
-            except SignatureError:
-                continue
-    return keys
+    return key_index(a.public_key for a in terms.actors if a.name == actor and a.public_key)
 
 
 def authenticate(terms: ContractTerms, actor: str, key: str | None) -> bool:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import hashlib
+from collections.abc import Iterable
 
 import msgspec
 from cryptography.exceptions import InvalidSignature
@@ -92,6 +93,18 @@ def key_id(public_key: str) -> str:
     raw = load_public_key(public_key).public_bytes(serialization.Encoding.Raw,
                                                    serialization.PublicFormat.Raw)
     return hashlib.sha256(raw).hexdigest()[:KEY_ID_LENGTH]
+
+
+def key_index(public_keys: Iterable[str]) -> dict[str, str]:
+    """Key id -> public key of each of ``public_keys`` that can be read (one that cannot
+    identifies no one: refused where it was declared, skipped where it is stored)."""
+    found: dict[str, str] = {}
+    for public_key in public_keys:
+        try:
+            found[key_id(public_key)] = public_key
+        except SignatureError:
+            continue
+    return found
 
 
 def private_key_bytes(pem: bytes) -> tuple[bytes, str]:

@@ -167,7 +167,8 @@ def _difference(stored: AnyEvent, decided: tuple[AnyEvent, ...]) -> str:
                      if getattr(stored, k) != getattr(want, k))
 
 
-def _refusal(error: LedgerError) -> str:
+def refusal(error: LedgerError) -> str:
+    """A refusal as a finding says it: each problem's field and message, or the words."""
     if isinstance(error, InvalidInput):
         return "; ".join(f"{p.field}: {p.message}" for p in error.problems)
     return str(error)
@@ -235,7 +236,7 @@ class StreamRules:
                 signature_problem(event.terms if isinstance(event, ContractAgreed)
                                   else state.current_terms, event))
         except LedgerError as e:
-            return _refusal(e)
+            return refusal(e)
         except Exception as e:  # a poisoned history: reported, not raised
             return f"the rules cannot be applied to it ({type(e).__name__}: {e})"
         if forged is not None:

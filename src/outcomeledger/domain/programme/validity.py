@@ -23,8 +23,8 @@ import msgspec
 from .. import codec
 from ..actors import verified
 from ..commands import Meta
-from ..contract.validity import Violation
-from ..errors import InvalidInput, LedgerError
+from ..contract.validity import Violation, refusal
+from ..errors import LedgerError
 from ..events import ContractAgreed, ContractVaried, PaymentCertified, topic_of
 from ..money import quantize
 from ..registry.events import REGISTRY, ActorsRegistered
@@ -35,7 +35,7 @@ from ..registry.rules import (
     evolve_registry,
     signature_problem,
 )
-from ..signing import SignatureError, key_id
+from ..signing import key_index
 from .decide import AgreeProgramme, VaryProgramme, decide_programme
 from .events import AnyProgrammeEvent, ProgrammeAgreed, ProgrammeDrawn, ProgrammeVaried
 from .state import ProgrammeState, evolve_programme
@@ -111,12 +111,7 @@ class ProgrammeRules:
             return  # the contract's own rules report it
         actors = (event.terms.actors if isinstance(event, ContractAgreed) else
                   event.variation.actors if isinstance(event, ContractVaried) else ())
-        for actor in actors:
-            if actor.public_key:
-                try:
-                    self._keys[key_id(actor.public_key)] = actor.public_key
-                except SignatureError:
-                    continue  # (refused when declared: identifies no one)
+        self._keys.update(key_index(a.public_key for a in actors if a.public_key))
 
     def _add_registry(self, position: int, version: int, topic: str, data: bytes) -> None:
         """A registration, judged against the registry before it, then folded."""
@@ -133,7 +128,7 @@ class ProgrammeRules:
             rule = (signature_problem(before, event, "administrator") or
                     _differs(decided, event))
         except LedgerError as e:
-            rule = _refusal(e)
+            rule = refusal(e)
         except Exception as e:  # a poisoned history: reported, not raised
             rule = f"the rules cannot be applied to it ({type(e).__name__}: {e})"
         if rule is not None:
@@ -157,7 +152,7 @@ class ProgrammeRules:
                 case ProgrammeDrawn():
                     return self._draw(state, position, event)
         except LedgerError as e:
-            return _refusal(e)
+            return refusal(e)
         except Exception as e:  # a poisoned history: reported, not raised
             return f"the rules cannot be applied to it ({type(e).__name__}: {e})"
         # Signed by the key of a commissioner the registry held when it was recorded.
@@ -233,9 +228,3 @@ def _differs(decided: AnyProgrammeEvent | ActorsRegistered,
                                signature=event.signature) != event:
         return "the rules record a different event for it"
     return None
-
-
-def _refusal(error: LedgerError) -> str:
-    if isinstance(error, InvalidInput):
-        return "; ".join(f"{p.field}: {p.message}" for p in error.problems)
-    return str(error)

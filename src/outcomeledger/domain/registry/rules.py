@@ -24,7 +24,7 @@ from ..commands import Meta
 from ..errors import COMMAND, InvalidInput, Problem, Refused
 from ..events import GENESIS
 from ..programme.events import ProgrammeEvent
-from ..signing import SignatureError, key_id
+from ..signing import SignatureError, key_id, key_index
 from ..text_checks import control_problem
 from .events import REGISTRY_ROLES, ActorsRegistered, RegisteredActor, RegistryEvent
 
@@ -44,14 +44,8 @@ class RegistryState:
 
     def keys(self, name: str, role: str) -> dict[str, str]:
         """Key id -> public key of each key the registry gives ``name`` in ``role``."""
-        found: dict[str, str] = {}
-        for actor in self.actors:
-            if actor.name == name and actor.role == role:
-                try:
-                    found[key_id(actor.public_key)] = actor.public_key
-                except SignatureError:
-                    continue  # (refused when registered; a stored one identifies no one)
-        return found
+        return key_index(a.public_key for a in self.actors
+                         if a.name == name and a.role == role)
 
 
 def evolve_registry(state: RegistryState, event: ActorsRegistered,
