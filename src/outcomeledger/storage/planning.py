@@ -239,39 +239,40 @@ def _register(state: RegistryState, command: RegisterActors, meta: Meta, index: 
     except InvalidInput as e:
         problems.extend(e.problems)
         return Decision(())
-    chained = _signed(msgspec.structs.replace(event, prev_hash=state.head_hash), meta.key)
-    data = codec.encode(chained)
-    emit(StoredEvent(originator_id=codec.registry_stream_id(),
-                     originator_version=state.version + 1, topic=codec.topic(chained),
-                     state=data), index)
-    evolve_registry(state, chained, codec.event_hash(data))
+    chained, digest = _append(codec.registry_stream_id(), state.version, state.head_hash,
+                              event, index, emit, meta.key)
+    evolve_registry(state, chained, digest)
     return Decision((), registry_events=(chained,))
 
 
 _S = TypeVar("_S", AnyEvent, AnyProgrammeEvent, ActorsRegistered)
 
 
-def _signed(chained: _S, key: bytes | None) -> _S:
-    """``chained`` signed with ``key`` when the decider named a key for it (an
-    authenticated actor's event), once chained: its signature covers the head it extends."""
-    if chained.key_id is None:
-        return chained
-    if key is None:  # (the decider names a key only when the meta holds one)
-        raise ValueError("an event to be signed, and no key to sign it")
-    return msgspec.structs.replace(chained,
-                                   signature=sign_bytes(key, codec.signed_bytes(chained)))
+def _append(stream: UUID, version: int, head: str, event: _S, index: int, emit: Sink,
+            key: bytes | None) -> tuple[_S, str]:
+    """``event`` chained to ``head``, the stream's last event (``version``), signed with
+    ``key`` when the decider named a key for it (an authenticated actor's: once chained,
+    so its signature covers the head it extends), encoded and emitted as the next
+    version; the event as stored, and its hash."""
+    chained = msgspec.structs.replace(event, prev_hash=head)
+    if chained.key_id is not None:
+        if key is None:  # (the decider names a key only when the meta holds one)
+            raise ValueError("an event to be signed, and no key to sign it")
+        chained = msgspec.structs.replace(
+            chained, signature=sign_bytes(key, codec.signed_bytes(chained)))
+    data = codec.encode(chained)
+    emit(StoredEvent(originator_id=stream, originator_version=version + 1,
+                     topic=codec.topic(chained), state=data), index)
+    return chained, codec.event_hash(data)
 
 
 def _chain_programme(state: ProgrammeState, event: AnyProgrammeEvent, index: int,
                      emit: Sink, key: bytes | None) -> None:
     """Chain ``event`` to its programme stream's head (signed, when the decider named a
     key for it), fold it into ``state`` (the batch's own copy) and emit it."""
-    chained = _signed(msgspec.structs.replace(event, prev_hash=state.head_hash), key)
-    data = codec.encode(chained)
-    emit(StoredEvent(originator_id=codec.programme_stream_id(state.reference),
-                     originator_version=state.version + 1, topic=codec.topic(chained),
-                     state=data), index)
-    evolve_programme(state, chained, codec.event_hash(data))
+    chained, digest = _append(codec.programme_stream_id(state.reference), state.version,
+                              state.head_hash, event, index, emit, key)
+    evolve_programme(state, chained, digest)
 
 
 def _chain(decision: Decision, state: ContractState, stream: UUID, index: int, emit: Sink,
@@ -281,12 +282,9 @@ def _chain(decision: Decision, state: ContractState, stream: UUID, index: int, e
     once chained, so its signature covers the head it extends."""
     head, version = state.head_hash, state.version
     for event in decision.events:
-        chained = _signed(msgspec.structs.replace(event, prev_hash=head), key)
-        data = codec.encode(chained)
-        head, version = codec.event_hash(data), version + 1
+        chained, head = _append(stream, version, head, event, index, emit, key)
+        version += 1
         unfolded.append((chained, head))
-        emit(StoredEvent(originator_id=stream, originator_version=version,
-                         topic=codec.topic(chained), state=data), index)
 
 
 def _resume(load: Load, reference: str, pending: list[StoredEvent], stream: UUID
