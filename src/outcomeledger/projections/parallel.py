@@ -7,10 +7,10 @@ consecutive shares of about equal events, each built by a worker process (a fres
 interpreter running :func:`work`): every contract read model of its contracts, and the
 rows the event read models (the audit trail) make of their events, from the same stream
 rows it read and decoded once. This process meanwhile makes the event read models' rows
-of the events no contract stream holds (a programme's). Everyone computes a batch of rows
-first, then takes the write lock only to insert it (``BEGIN IMMEDIATE``: SQLite queues
-the writers), so the lock is held for the inserts alone and the cores are busy computing
-the rest of the time.
+of the events no contract stream holds (a programme's, the actor registry's). Everyone
+computes a batch of rows first, then takes the write lock only to insert it (``BEGIN
+IMMEDIATE``: SQLite queues the writers), so the lock is held for the inserts alone and the
+cores are busy computing the rest of the time.
 
 The fresh tables are the same ``<table>__new`` tables a one-process rebuild fills, with
 the same rows (a table's content does not depend on the order rows arrive in), swapped

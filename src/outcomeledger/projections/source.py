@@ -40,10 +40,10 @@ _CERTIFIED = topic_of(PaymentCertified)
 _KEYS = ", ".join(f"'{t}'" for t in sorted(KEYS_TOPICS))
 
 # (stream, first position, events) of the streams up to a position whose topics are (IN)
-# or are not (NOT IN) a programme's. On SQLite a stream is told apart by its first
-# event's topic (a stream holds one kind of event union): grouped on the primary key's
-# index alone, which holds the rowid too, then one look-up per stream; a read of the
-# whole events table would hold a rebuild's workers back ~1 s at 1M events.
+# or are not (NOT IN) a programme's or the actor registry's. On SQLite a stream is told
+# apart by its first event's topic (a stream holds one kind of event union): grouped on
+# the primary key's index alone, which holds the rowid too, then one look-up per stream;
+# a read of the whole events table would hold a rebuild's workers back ~1 s at 1M events.
 _SQLITE_STREAMS = ("SELECT s.originator_id, s.first, s.events FROM (SELECT originator_id, "
                    "MIN(rowid) AS first, COUNT(*) AS events FROM stored_events "
                    "WHERE rowid <= ? GROUP BY originator_id) s JOIN stored_events e "
@@ -158,9 +158,9 @@ def scan(conn: Conn, after: int, upto: int,
 
 def others(conn: Conn, upto: int) -> Iterator[list[RawEvent]]:
     """The events up to ``upto`` of every stream :func:`streams` leaves out (a
-    programme's), one stream at a time: with the streams :func:`streams` lists, every
-    stored event exactly once (a parallel rebuild's workers project those streams, the
-    main process these)."""
+    programme's, the actor registry's), one stream at a time: with the streams
+    :func:`streams` lists, every stored event exactly once (a parallel rebuild's workers
+    project those streams, the main process these)."""
     for stream, _first, _events in _rows(conn, "other_streams", (upto,)):
         yield [(position, stream, version, topic, state)
                for position, version, topic, state in stream_rows(conn, stream, upto)]
