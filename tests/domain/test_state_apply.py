@@ -24,7 +24,13 @@ from conftest import (
 from outcomeledger.domain import codec
 from outcomeledger.domain.commands import Command
 from outcomeledger.domain.contract.decide import decide
-from outcomeledger.domain.contract.state import ContractState, evolve, evolve_owned, fold_events
+from outcomeledger.domain.contract.state import (
+    ContractState,
+    InPlace,
+    evolve,
+    evolve_owned,
+    fold_events,
+)
 from outcomeledger.domain.events import AnyEvent, ContractAgreed
 
 COMMANDS: list[Command] = [
@@ -73,6 +79,23 @@ def test_owned_copied_and_folded_states_are_equal_and_frozen() -> None:
         assert isinstance(state.certifications, tuple)
         assert isinstance(state.variations, tuple)
     assert copied.current_terms == start.current_terms
+
+
+def test_a_state_folded_in_place_event_after_event_equals_evolve_after_each() -> None:
+    # One accumulator for the whole stream (StreamRules'): what an event appends or sets
+    # reaches the state, including after a run of returns that write only the maps.
+    events = stream()
+    start = events[0][2]
+    folding, copied = InPlace(_copy(start)), start
+    for event, digest, _ in events:
+        copied = evolve(copied, event, digest)
+        state = folding.add(event, digest)
+        assert state == copied
+        assert isinstance(state.adjustments, tuple)
+        assert isinstance(state.certifications, tuple)
+    assert state.adjustments
+    assert state.certifications
+    assert state.current_terms == start.current_terms
 
 
 def test_a_whole_stream_folds_to_the_state_evolve_builds() -> None:

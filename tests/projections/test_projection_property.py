@@ -23,7 +23,14 @@ from outcomeledger.domain import codec
 from outcomeledger.domain.commands import (
     Command,
 )
-from outcomeledger.domain.contract.state import ContractState, evolve_owned, fold, fold_events
+from outcomeledger.domain.contract.state import (
+    ContractState,
+    InPlace,
+    evolve,
+    evolve_owned,
+    fold,
+    fold_events,
+)
 from outcomeledger.projections import Cutoff, catch_up, dump, in_memory, rebuild
 
 
@@ -82,4 +89,9 @@ def test_projector_fold_equals_evolve(history: list[tuple[str, Command]]) -> Non
             for event, digest in stream:
                 owned = evolve_owned(owned, event, digest)
             assert owned == fold(ref, stream)
+            # One accumulator kept over the whole stream (a verifier's): equal after each event.
+            in_place, built = InPlace(ContractState(ref)), ContractState(ref)
+            for event, digest in stream:
+                built = evolve(built, event, digest)
+                assert in_place.add(event, digest) == built
             assert all(h == codec.event_hash(codec.encode(e)) for e, h in stream)

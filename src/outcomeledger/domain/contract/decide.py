@@ -356,7 +356,8 @@ def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
     through = (_scheduled(state, cmd.closure_rule)
                if payable is None or rule not in (None, CLOSURE_RULE) else payable)
     cumulative = through(state, period)
-    owed = cumulative - state.certified_total
+    certified = state.certified_total  # (a sum over every run: once)
+    owed = cumulative - certified
     programme = state.current_terms.programme or None
     amount, above = _within_budget(owed, cmd.headroom if programme else None)
     true_up = ZERO
@@ -365,7 +366,7 @@ def _certify(state: ContractState, cmd: CertifyPayment, meta: Meta,
         last = state.period(previous.period)
         # What the last run owed but its programme could not pay is carried, not a
         # correction of the periods certified.
-        true_up = through(state, last) - state.certified_total - previous.above_budget
+        true_up = through(state, last) - certified - previous.above_budget
         if period == last and amount == 0 and (above or ZERO) == previous.above_budget:
             raise Refused(f"{period.id} is already certified and nothing has changed since"
                           + (f" (programme {programme!r} has no budget left for the "

@@ -338,17 +338,58 @@ def evolve_owned(state: ContractState, event: AnyEvent, event_hash: str) -> Cont
     applied to the state's own maps instead of copies of them. The result equals
     ``evolve``'s (tests/projections/test_projection_property.py); ``state`` must not be
     used after (it is the result, changed in place)."""
-    acc = _Fold.of(state, copy_maps=False)
-    apply(acc, event)
-    # The state itself becomes the result: its caller drops it, so a new object and a
-    # copy of its cached terms per event (a verifier's every event) buy nothing. What it
-    # cached about its terms goes when the event changes them.
-    cached = state.__dict__
-    if isinstance(event, _CHANGES_TERMS):
-        for name in _TERMS_CACHE:
-            cached.pop(name, None)
-    cached.update(acc.fields(event_hash))
-    return state
+    return InPlace(state).add(event, event_hash)
+
+
+class InPlace:
+    """One owner's state folded event after event in place (``evolve_owned`` for a run of
+    events): the accumulator is kept from one event to the next instead of built from the
+    state and written back whole each time, and only what the event changed is written
+    back. A verifier folds every event of a ledger this way, one state per contract.
+
+    ``state`` is changed in place by :meth:`add` and must not be folded by anything
+    else meanwhile. The result equals ``evolve``'s (tests/domain/test_state_apply.py)."""
+
+    __slots__ = ("_acc", "state")
+
+    def __init__(self, state: ContractState) -> None:
+        self.state = state
+        self._acc = _Fold.of(state, copy_maps=False)
+
+    def add(self, event: AnyEvent, event_hash: str) -> ContractState:
+        """The state after ``event`` (whose stored hash is ``event_hash``): ``state``."""
+        acc = self._acc
+        apply(acc, event)
+        # The state itself becomes the result: its owner drops the state before, so a new
+        # object and a copy of its cached terms per event buy nothing. What it cached
+        # about its terms goes when the event changes them.
+        fields = self.state.__dict__
+        if isinstance(event, _CHANGES_TERMS):
+            for name in _TERMS_CACHE:
+                fields.pop(name, None)
+        fields["version"] = acc.version
+        fields["head_hash"] = event_hash
+        if isinstance(event, _MAPS_ONLY):  # (most events): nothing else to write back
+            return self.state
+        for name in _REPLACED:  # set anew by an event (a map written in place stays)
+            value = getattr(acc, name)
+            if value is not fields[name]:
+                fields[name] = value
+        for name in _APPENDED:  # only ever appended to: a longer one is a changed one
+            records = getattr(acc, name)
+            if len(records) != len(fields[name]):
+                fields[name] = tuple(records)
+        return self.state
+
+
+#: The fields of a state an event sets anew (``_Fold`` holds the same value until then),
+#: and those it appends a record to (``_Fold`` holds its own list once it has).
+#: The events ``apply`` folds by writing into the figures and returns maps alone (the
+#: state's own maps, for ``InPlace``): a return, its review or restatement.
+_MAPS_ONLY = (ReturnSubmitted, ReturnValidated, ReturnRestated, ReturnRejected)
+_REPLACED = ("agreed", "agreed_by", "closed", "closed_on", "figures", "returns", "costs")
+_APPENDED = ("variations", "adjustments", "certifications", "exercised", "business_cases",
+             "erased")
 
 
 def fold(reference: str, events: list[tuple[AnyEvent, str]]) -> ContractState:

@@ -69,7 +69,7 @@ from ..events import (
 from ..payments.cumulative import Cumulative
 from ..signing import RETURN_SCHEME_DIGEST, RETURN_SCHEME_STATEMENT
 from .decide import decide
-from .state import ContractState, evolve_owned
+from .state import ContractState, InPlace
 
 _encoder = msgspec.json.Encoder(decimal_format="string")
 #: The topic each event type is stored under (looked up once per event verified).
@@ -186,6 +186,7 @@ class StreamRules:
     #: it is unknown, so its later events cannot be judged (and are not).
     stopped: bool = False
     _payable: Cumulative = field(default_factory=Cumulative)
+    _folding: InPlace | None = None  # ``state``, folded in place (this checker's own)
 
     def add(self, position: int, version: int, topic: str, data: bytes) -> AnyEvent | None:
         """Check one stored event against the state before it and fold it in; the event,
@@ -198,7 +199,10 @@ class StreamRules:
             contract = self.state.reference if self.state is not None else "?"
             self._stop(position, contract, version, topic, f"does not decode ({e})")
             return None
-        state = self.state or ContractState(event.contract)
+        folding = self._folding
+        if folding is None:
+            folding = self._folding = InPlace(ContractState(event.contract))
+        state = folding.state
         if topic in codec.CURRENT_TOPICS and _TOPICS[type(event)] != topic:
             self._found(position, state.reference, version, type_name(event),
                         f"stored under topic {topic!r}, but it is a {_TOPICS[type(event)]}")
@@ -213,7 +217,7 @@ class StreamRules:
             # Folded even when refused: the later events were decided against a ledger
             # holding it, so they are judged against that ledger (one finding, not a
             # cascade). The state is this checker's own: folded in place, not copied.
-            self.state = evolve_owned(state, event, "")
+            self.state = folding.add(event, "")
         except Exception as e:  # stored data must never crash the verifier
             self._stop(position, state.reference, version, type_name(event),
                        f"cannot be folded into the contract ({type(e).__name__}: {e})")

@@ -30,7 +30,7 @@ from ..events import (
 )
 from ..money import ZERO
 from ..periods import Period, period_containing
-from .mechanism import Plan, compute
+from .mechanism import Plan, Priced, compute
 from .running import Running
 from .schedule import Schedule
 
@@ -68,6 +68,7 @@ class Cumulative:
         #: Every question answered by ``compute``: a closed contract (its final period
         #: releases retention), or ``whole`` (a history this cannot follow).
         self._whole = whole
+        self._priced: dict[int, Priced] = {}  # the plans' (one per payment run decided)
 
     def follow(self, state: ContractState, event: AnyEvent) -> None:
         """``event`` was folded into ``state`` (the state after it)."""
@@ -134,14 +135,16 @@ class Cumulative:
             return ZERO
         start = self._valid
         if upto >= start:
-            plan = Plan(state, explain=False, periods=periods)
+            plan = Plan(state, explain=False, periods=periods, priced=self._priced)
             del self._after[start:], self._payable[start:]
             run = self._after[start - 1].copy() if start else Running()
             for index in range(start, upto + 1):
                 pid = periods[index].id
                 plan.periods_from(index, {pid: self._figures(state, pid)}, run, None,
                                   stop=index + 1)
-                self._after.append(run.copy())
+                # The totals after the last period computed are kept as they are: the
+                # next run carries on from a copy of them.
+                self._after.append(run.copy() if index < upto else run)
                 self._payable.append(run.payable)
             self._valid = upto + 1
         return self._payable[upto]

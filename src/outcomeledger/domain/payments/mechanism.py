@@ -134,12 +134,19 @@ def compute_changed(state: ContractState, changes: Sequence[tuple[FigureKey, Dec
     return unchanged, schedules
 
 
+#: What a set of terms prices, by ``id`` of the terms: the terms themselves (held, so that
+#: no other object takes their ``id`` while the entry lives), their improvement outcomes,
+#: and each outcome priced with whether its line is plain (:func:`.plain.is_plain`).
+Priced = tuple[ContractTerms, list[Outcome], list[tuple[Outcome, bool]]]
+
+
 class Plan:
     """What a schedule is computed from, derived from the contract state once."""
 
     def __init__(self, state: ContractState, *, explain: bool = True,
                  periods: list[Period] | None = None,
-                 closure_rule: int = CLOSURE_RULE) -> None:
+                 closure_rule: int = CLOSURE_RULE,
+                 priced: dict[int, Priced] | None = None) -> None:
         self.state = state
         self.closure = closure_of(state, closure_rule)
         self.explain = explain
@@ -164,8 +171,9 @@ class Plan:
             self.costs[period_id].append(state.costs[(period_id, category)])
         self.periods = schedule_periods(state, self.closure) if periods is None else periods
         # The terms in force change only with a variation: what each set of terms prices
-        # and measures is worked out once, not once per period.
-        self.outcomes_of: dict[int, tuple[list[Outcome], list[tuple[Outcome, bool]]]] = {}
+        # and measures is worked out once, not once per period (nor, given ``priced`` by
+        # a caller computing one period at a time, once per plan).
+        self.priced: dict[int, Priced] = {} if priced is None else priced
         self.labels: dict[int, str] = {}
         # Business cases' outcomes, capped first by their budgets (DESIGN 11).
         self.cases = case_of(record.business_case for record in state.business_cases)
@@ -273,12 +281,12 @@ class Plan:
                run: Running) -> tuple[list[OutcomeLine], list[Step]]:
         """Steps 1-3 for every priced outcome of the period, then the contract cap; and
         the steps of any pooled improvement test evaluated on the way."""
-        priced = self.outcomes_of.get(id(terms))
+        priced = self.priced.get(id(terms))
         if priced is None:
-            priced = self.outcomes_of[id(terms)] = (
-                [o for o in terms.outcomes if o.kind == "improvement"],
+            priced = self.priced[id(terms)] = (
+                terms, [o for o in terms.outcomes if o.kind == "improvement"],
                 [(o, is_plain(o, terms)) for o in terms.outcomes if o.kind != "measure"])
-        improvements, priced_outcomes = priced
+        _, improvements, priced_outcomes = priced
         pool_steps: list[Step] = []
         for o in improvements:
             if by_outcome.get(o.code):
