@@ -141,19 +141,19 @@ def _decide(state: ContractState, command: Command, meta: Meta, payable: Payable
     if state.closed is not None and not isinstance(command, CertifyPayment | EraseParticipant):
         raise Refused(f"contract {state.reference!r} was closed on {state.closed_on} "
                       f"({state.closed.reason}): nothing more can be recorded")
-    match command:
-        case VaryContract():
-            check_key_change(state, command)
-            return Decision((_vary(state, command, meta),))
+    match command:  # (the commonest first: a match tries each class pattern in turn)
         case SubmitReturn():
             check_signature(state, command)
             return _submit(state, command, meta, advise)
         case ValidateReturn() | RejectReturn():
             return Decision((_review(state, command, meta),))
-        case AdjustReward():
-            return Decision((_adjust(state, command, meta),))
         case CertifyPayment():
             return Decision((_certify(state, command, meta, payable),))
+        case AdjustReward():
+            return Decision((_adjust(state, command, meta),))
+        case VaryContract():
+            check_key_change(state, command)
+            return Decision((_vary(state, command, meta),))
         case CloseContract():
             return Decision((_close(state, command, meta),))
         case ExtendContract():

@@ -74,9 +74,9 @@ class Cumulative:
         """``event`` was folded into ``state`` (the state after it)."""
         match event:  # (the commonest first)
             case ReturnSubmitted() | ReturnRestated():
-                self._keys[event.period].update(
-                    (event.period, event.provider, f.outcome, f.participant)
-                    for f in event.figures)
+                keys, period, provider = self._keys[event.period], event.period, event.provider
+                for f in event.figures:
+                    keys.add((period, provider, f.outcome, f.participant))
                 self._touch(state, event.period)
             case ReturnValidated() | ParticipantErased():  # no figure or amount changes
                 pass
