@@ -26,6 +26,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from backends import Db
 from conftest import D, agreed, apply, fig, submit, tally, terms
 from conftest import outcome as priced
 from outcomeledger.app.demo import build_demo
@@ -37,7 +38,7 @@ from outcomeledger.domain.payments.running import Running
 from outcomeledger.domain.payments.schedule import OutcomeLine, PeriodPayment
 from outcomeledger.domain.payments.steps import apply_contract_cap
 from outcomeledger.domain.variations import apply_variation
-from outcomeledger.projections import PROJECTIONS, dump, rebuild, source
+from outcomeledger.projections import PROJECTIONS, dump, projector, rebuild, source
 from outcomeledger.projections.parallel import rebuild_tables
 from outcomeledger.storage.chain import ChainVerifier
 from outcomeledger.storage.verification import verify, verify_sqlite
@@ -139,15 +140,29 @@ def test_terms_in_force_are_the_agreed_terms_varied_in_order(ledger_path: Path) 
                 assert state.terms_on(day) == terms
 
 
+@pytest.fixture
+def demo_db(ledger_db: Db) -> Db:
+    """The demo ledger, on each backend."""
+    with open_ledger(ledger_db.url, create=True) as ledger:
+        build_demo(ledger)
+    return ledger_db
+
+
 @pytest.mark.parametrize("workers", [1, 2, 3])
 def test_a_rebuild_split_over_processes_writes_the_same_tables(
-        ledger_path: Path, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    with open_ledger(str(ledger_path)) as ledger, closing(ledger.connect()) as conn:
-        assert isinstance(conn, sqlite3.Connection)
+        demo_db: Db, workers: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On PostgreSQL the workers connect with the parameters of the rebuild's connection
+    # (seen failing there when the rebuild was left to one process).
+    with open_ledger(demo_db.url) as ledger, closing(ledger.connect()) as conn:
         monkeypatch.setenv("OUTCOMELEDGER_REPLAY_WORKERS", "0")
         rebuild(conn)
         one_process = list(dump(conn))
         monkeypatch.setenv("OUTCOMELEDGER_REPLAY_WORKERS", str(workers))
+
+        def one_process_build(*args: object, **kwargs: object) -> int:
+            raise AssertionError("rebuilt in one process, not split over workers")
+
+        monkeypatch.setattr(projector, "build", one_process_build)
         steps: list[int] = []
         done = rebuild(conn, progress=steps.append)
         assert list(dump(conn)) == one_process
@@ -169,12 +184,12 @@ def test_the_workers_streams_and_the_other_events_hold_every_event_once(
     assert sorted(positions + others) == list(range(1, upto + 1))
 
 
-def test_a_failed_worker_fails_the_rebuild_before_any_swap(ledger_path: Path) -> None:
+def test_a_failed_worker_fails_the_rebuild_before_any_swap(demo_db: Db) -> None:
     contract_models = [p for p in PROJECTIONS if p.scope == "contract"]
-    with open_ledger(str(ledger_path)) as ledger, closing(ledger.connect()) as conn:
-        assert isinstance(conn, sqlite3.Connection)
-        with pytest.raises(RuntimeError, match=r"(?s)replay worker failed.*no such table"):
-            rebuild_tables(conn, 38, "__nowhere", contract_models, workers=2)
+    with open_ledger(demo_db.url) as ledger, closing(ledger.connect()) as conn, \
+            pytest.raises(RuntimeError, match=r"(?s)replay worker failed.*"
+                                              r"(no such table|__nowhere\" does not exist)"):
+        rebuild_tables(conn, 38, "__nowhere", contract_models, workers=2)
 
 
 def test_a_schedule_with_one_figure_changed_is_computed_from_that_period_on(

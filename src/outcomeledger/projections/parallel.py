@@ -1,16 +1,17 @@
-"""A rebuild of a SQLite ledger's read models on every core of the machine.
+"""A rebuild of a ledger's read models on every core of the machine.
 
-A rebuild is CPU work (decode, fold, compute, format) and SQLite work (insert), and the
-two can overlap: each contract's read models are a function of its stream alone, and
-SQLite lets one process write while others compute. So the contracts are split into
-consecutive shares of about equal events, each built by a worker process (a fresh
-interpreter running :func:`work`): every contract read model of its contracts, and the
-rows the event read models (the audit trail) make of their events, from the same stream
-rows it read and decoded once. This process meanwhile makes the event read models' rows
-of the events no contract stream holds (a programme's, the actor registry's). Everyone
-computes a batch of rows first, then takes the write lock only to insert it (``BEGIN
-IMMEDIATE``: SQLite queues the writers), so the lock is held for the inserts alone and the
-cores are busy computing the rest of the time.
+A rebuild is CPU work (decode, fold, compute, format) and database work (insert), and
+the two can overlap: each contract's read models are a function of its stream alone, and
+SQLite lets one process write while others compute (PostgreSQL lets each write at once,
+with ``COPY``, into the fresh tables the rebuild committed before starting it). So the
+contracts are split into consecutive shares of about equal events, each built by a
+worker process (a fresh interpreter running :func:`work`): every contract read model of
+its contracts, and the rows the event read models (the audit trail) make of their
+events, from the same stream rows it read and decoded once. This process meanwhile makes
+the event read models' rows of the events no contract stream holds (a programme's, the
+actor registry's). Everyone computes a batch of rows first, then inserts it in a
+transaction of its own (on SQLite ``BEGIN IMMEDIATE``, which queues the writers: the lock
+is held for the inserts alone and the cores are busy computing the rest of the time).
 
 The fresh tables are the same ``<table>__new`` tables a one-process rebuild fills, with
 the same rows (a table's content does not depend on the order rows arrive in), swapped
@@ -32,6 +33,7 @@ import msgspec
 
 from ..storage import sqldb
 from ..storage import workers as processes
+from ..storage.sqldb import Conn
 from . import source, sql
 from .base import Projection, Row, Table
 from .registry import PROJECTIONS
@@ -51,7 +53,7 @@ def workers_for(events: int) -> int:
     return processes.wanted("OUTCOMELEDGER_REPLAY_WORKERS", events, PARALLEL_FROM)
 
 
-def rebuild_tables(conn: sqlite3.Connection, upto: int, suffix: str,
+def rebuild_tables(conn: Conn, upto: int, suffix: str,
                    projections: Sequence[Projection] = PROJECTIONS,
                    progress: Progress | None = None, workers: int | None = None) -> bool:
     """Fill the empty tables ``<name><suffix>`` with every projection of the events up to
@@ -59,13 +61,13 @@ def rebuild_tables(conn: sqlite3.Connection, upto: int, suffix: str,
     better rebuilt by one process: in memory, small, or projections not the registry's.
     """
     count = workers_for(upto) if workers is None else workers
-    path = sqldb.database_file(conn)
+    target = _target(conn)
     names = [p.name for p in projections]
-    if (count < 1 or path is None or not processes.available()
+    if (count < 1 or target is None or not processes.available()
             or any(p not in PROJECTIONS for p in projections)):
         return False
     todo = source.streams(conn, upto)
-    procs = [_start(path, suffix, upto, names, share)
+    procs = [_start(target, suffix, upto, names, share)
              for share in shares(todo, count) if share]
     try:
         _build_others(conn, upto, suffix, projections, progress)
@@ -100,22 +102,43 @@ def shares(todo: list[tuple[str, int, int]], count: int) -> list[list[tuple[str,
     return shares
 
 
-_Job = tuple[str, str, int, list[str], list[str]]  # path, suffix, upto, projections, streams
+#: Where the workers connect: a SQLite file's path, or a PostgreSQL server's connection
+#: parameters (psycopg's keywords, the password among them: the job goes to the worker
+#: on its standard input, never on a command line).
+Target = str | dict[str, str]
+_Job = tuple[Target, str, int, list[str], list[str]]  # target, suffix, upto, names, streams
 _job_decoder = msgspec.json.Decoder(_Job)
 
 
-def _start(path: str, suffix: str, upto: int, names: list[str],
+def _target(conn: Conn) -> Target | None:
+    """Where workers reach ``conn``'s database (None: they cannot, it is in memory)."""
+    if isinstance(conn, sqlite3.Connection):
+        return sqldb.database_file(conn)
+    info = conn.raw.info
+    params = dict(info.get_parameters())  # (all but the password, which psycopg keeps apart)
+    if info.password:
+        params["password"] = info.password
+    return params
+
+
+def _start(target: Target, suffix: str, upto: int, names: list[str],
            share: list[tuple[str, int, int]]) -> tuple[subprocess.Popen[bytes],
                                                        list[tuple[str, int, int]]]:
     proc = processes.start("from outcomeledger.projections import parallel; parallel.work()",
-                         msgspec.json.encode((path, suffix, upto, names,
+                         msgspec.json.encode((target, suffix, upto, names,
                                               [s for s, _, _ in share])),
                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     return proc, share
 
 
-def _connect(path: str) -> sqlite3.Connection:
-    conn = sqlite3.connect(path, timeout=300, isolation_level=None)
+def _connect(target: Target) -> Conn:
+    if not isinstance(target, str):
+        import psycopg
+        from psycopg.conninfo import make_conninfo
+
+        return sqldb.PgConnection(psycopg.connect(make_conninfo("", **target),
+                                                  autocommit=True))
+    conn = sqlite3.connect(target, timeout=300, isolation_level=None)
     # The fresh tables are discarded unless the rebuild completes, so a commit need not
     # wait for the disk; NORMAL still keeps a WAL database consistent on power loss.
     conn.execute("PRAGMA synchronous=NORMAL")
@@ -126,7 +149,7 @@ def _connect(path: str) -> sqlite3.Connection:
 class _Pending:
     """Rows computed and not yet written, per table; written under the write lock."""
 
-    def __init__(self, conn: sqlite3.Connection, suffix: str) -> None:
+    def __init__(self, conn: Conn, suffix: str) -> None:
         self.conn = conn
         self.suffix = suffix
         self.rows: dict[Table, list[Row]] = {}
@@ -140,7 +163,9 @@ class _Pending:
     def flush(self) -> None:
         if not self.count:
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        # SQLite: the write lock taken at once (the other writers queue for it).
+        self.conn.execute("BEGIN" if isinstance(self.conn, sqldb.PgConnection)
+                          else "BEGIN IMMEDIATE")
         try:
             for table, rows in self.rows.items():
                 if table.key[0] == "position":
@@ -156,7 +181,7 @@ class _Pending:
         self.count = 0
 
 
-def _build_others(conn: sqlite3.Connection, upto: int, suffix: str,
+def _build_others(conn: Conn, upto: int, suffix: str,
                   projections: Sequence[Projection], progress: Progress | None) -> None:
     """The event read models' rows of the events no contract stream holds (see
     :func:`source.others`), in this process; the workers make those of the rest."""
@@ -178,11 +203,11 @@ def _build_others(conn: sqlite3.Connection, upto: int, suffix: str,
 def _build_contracts(job: _Job) -> None:
     """A worker's share: every read model of each of its contracts, and the event read
     models' rows of their events, each stream read and decoded once."""
-    path, suffix, upto, names, streams = job
+    target, suffix, upto, names, streams = job
     chosen = [p for p in PROJECTIONS if p.name in names]
     contract_ps = [p for p in chosen if p.scope == "contract"]
     event_ps = [p for p in chosen if p.scope == "event"]
-    with closing(_connect(path)) as conn:
+    with closing(_connect(target)) as conn:
         pending = _Pending(conn, suffix)
         for stream in streams:
             # Read up to ``upto`` already: the fold needs no cutoff of its own.

@@ -318,9 +318,8 @@ def rebuild(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
                     conn.execute(f"DROP TABLE IF EXISTS {t.name}{NEW}")
                     conn.execute(sql.create(t, t.name + NEW, dialect(conn)))
         upto = source.head(conn)
-        # A large SQLite ledger is rebuilt on every core (same rows, see parallel.py).
-        if not (isinstance(conn, sqlite3.Connection)
-                and parallel.rebuild_tables(conn, upto, NEW, projections, progress)):
+        # A large ledger is rebuilt on every core (same rows, see parallel.py).
+        if not parallel.rebuild_tables(conn, upto, NEW, projections, progress):
             build(conn, conn, Cutoff(upto), NEW, projections, progress)
         with _Transaction(conn):
             for p in projections:
