@@ -30,7 +30,7 @@ from . import compare_workers, source
 from .base import Projection, RawEvent, Row, Table
 from .contract_compare import ContractFindings
 from .registry import PROJECTIONS
-from .row_diff import Scratch, differ, select
+from .row_diff import Scratch, differ, same_rows, select
 
 #: Events of the audit trail compared at a time.
 _BATCH = 20_000
@@ -162,8 +162,9 @@ def _events(conn: Conn, position: int, event_ps: Sequence[Projection],
             table = p.tables[0]
             live = conn.execute(select(table, "position > ? AND position <= ?"),
                                 (first, last)).fetchall()
-            yield from differ(table, live, scratch.rows(table, _event_rows(p, events,
-                                                                           bad)))
+            replayed = _event_rows(p, events, bad)
+            if not same_rows(live, replayed):
+                yield from differ(table, live, scratch.rows(table, replayed))
         for at, why in bad:
             yield f"{p.name if event_ps else 'events'}: the event at position {at} " \
                   f"cannot be replayed ({why})"
