@@ -1,14 +1,15 @@
 """The verifier's quick comparison of a piece of the live tables with its replay.
 
 ``same_rows`` lets ``audit verify`` skip the scratch database and the rows' text when
-the live rows hold exactly the replayed values; anything else goes to ``differ``, which
-names the differences. These pin what it may call equal.
+the live rows hold exactly the replayed values (anything else goes to ``differ``, which
+names the differences), and a write's catch-up leave a table it would rewrite with the
+same rows. These pin what it may call equal.
 """
 
 from __future__ import annotations
 
 from outcomeledger.projections.base import Row
-from outcomeledger.projections.row_diff import same_rows
+from outcomeledger.projections.sql import same_rows
 
 
 class _Row(Row, frozen=True, kw_only=True):

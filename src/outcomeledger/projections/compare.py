@@ -26,11 +26,11 @@ import msgspec
 from ..domain import codec
 from ..domain.contract.validity import Violation
 from ..storage.sqldb import Conn
-from . import compare_workers, source
+from . import compare_workers, source, sql
 from .base import Projection, RawEvent, Row, Table
 from .contract_compare import ContractFindings
 from .registry import PROJECTIONS
-from .row_diff import Scratch, differ, same_rows, select
+from .row_diff import Scratch, differ, select
 
 #: Events of the audit trail compared at a time.
 _BATCH = 20_000
@@ -163,7 +163,7 @@ def _events(conn: Conn, position: int, event_ps: Sequence[Projection],
             live = conn.execute(select(table, "position > ? AND position <= ?"),
                                 (first, last)).fetchall()
             replayed = _event_rows(p, events, bad)
-            if not same_rows(live, replayed):
+            if not sql.same_rows(live, replayed):
                 yield from differ(table, live, scratch.rows(table, replayed))
         for at, why in bad:
             yield f"{p.name if event_ps else 'events'}: the event at position {at} " \

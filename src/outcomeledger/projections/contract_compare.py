@@ -17,9 +17,9 @@ from ..domain.contract.state import fold_events
 from ..domain.contract.validity import StreamRules, Violation
 from ..domain.events import AnyEvent
 from ..storage.sqldb import Conn
-from . import source
+from . import source, sql
 from .base import ContractView, Projection
-from .row_diff import Scratch, differ, same_rows, select
+from .row_diff import Scratch, differ, select
 
 
 class ContractFindings:
@@ -82,7 +82,7 @@ class ContractFindings:
                 for table, rows in p.tables_of(view):
                     live = conn.execute(select(table, "contract = ?"),
                                         (view.reference,)).fetchall()
-                    if not same_rows(live, rows):
+                    if not sql.same_rows(live, rows):
                         self.differences += differ(table, live, scratch.rows(table, rows))
         except Exception as e:  # stored data must never crash the verifier
             self.differences.append(f"contract {reference}: read models cannot be "

@@ -133,9 +133,15 @@ def _write_contract(conn: Conn, projection: Projection, view: ContractView,
                     suffix: str = "", replace: bool = False) -> int:
     written = 0
     for table, rows in projection.tables_of(view):
+        name = table.name + suffix
         if replace:
-            sql.delete_contracts(conn, table, table.name + suffix, [view.reference])
-        sql.write(conn, table, table.name + suffix, rows)
+            # A write changes few of a contract's tables (a payment run leaves its lines,
+            # returns and targets as they were): a table already holding the rows is left
+            # as it is, rather than its rows deleted and inserted again.
+            if sql.holds(conn, table, name, view.reference, rows):
+                continue
+            sql.delete_contracts(conn, table, name, [view.reference])
+        sql.write(conn, table, name, rows)
         written += len(rows)
     return written
 

@@ -10,7 +10,6 @@ this process or a worker's) and the audit trail's use it.
 from __future__ import annotations
 
 import sqlite3
-from collections import Counter
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -27,20 +26,6 @@ def _text(table: Table, values: Sequence[Any]) -> bytes:
     """A row as ``dump`` prints it (and so as a difference names it)."""
     return _line.encode({"table": table.name,
                          "row": dict(zip(table.columns, values, strict=True))})
-
-
-def same_rows(live: Sequence[Sequence[Any]], replayed: Sequence[Row]) -> bool:
-    """Whether the live rows hold exactly the replayed rows' values (as multisets): then
-    :func:`differ` would find nothing, and the scratch round trip and the rows' text are
-    not needed (the verifier's every piece, almost always). A row goes into and comes out
-    of a column the same way each time (SQLite's type affinity, applied again to what it
-    returned, changes nothing), so live rows equal to the replayed values are what the
-    scratch would give back for them. Otherwise (a difference, or only a type the
-    scratch would bring into line) :func:`differ` decides, as before."""
-    if len(live) != len(replayed):
-        return False
-    astuple = msgspec.structs.astuple
-    return Counter(map(tuple, live)) == Counter(map(astuple, replayed))
 
 
 def differ(table: Table, live: Sequence[Sequence[Any]],

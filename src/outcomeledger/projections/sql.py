@@ -21,6 +21,7 @@ row its published JSON shape.
 from __future__ import annotations
 
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
@@ -263,6 +264,34 @@ def _sqlite_insert(conn: sqlite3.Connection, table: Table, name: str,
             for i in range(0, whole, _ROWS_PER_INSERT)])
     if whole < len(rows):
         conn.executemany(insert(table, name), map(astuple, rows[whole:]))
+
+
+def same_rows(live: Sequence[Sequence[Any]], rows: Sequence[Row]) -> bool:
+    """Whether ``live`` (rows read back from a table) holds exactly the values of ``rows``
+    (as multisets): then writing ``rows`` in their place would leave the table as it is.
+    A value goes into and comes out of a column the same way each time (SQLite's type
+    affinity, applied again to what it returned, changes nothing; PostgreSQL's cells are
+    read as SQLite gives them), so rows read back equal to the values are what writing
+    the values would give back. Anything else (a difference, or only a type the writer
+    would bring into line) is not the same."""
+    if len(live) != len(rows):
+        return False
+    astuple = msgspec.structs.astuple
+    return Counter(map(tuple, live)) == Counter(map(astuple, rows))
+
+
+def holds(conn: Conn, table: Table, name: str, contract: str, rows: Sequence[Row]) -> bool:
+    """Whether ``contract``'s rows of the table are exactly ``rows`` (:func:`same_rows`).
+    Counted first, from the key's index: a write that adds rows (a return, a period)
+    reads none of them back."""
+    assert table.key[0] == "contract"
+    counted = conn.execute(f"SELECT COUNT(*) FROM {name} WHERE contract = ?",
+                           (contract,)).fetchone()
+    if counted is None or counted[0] != len(rows):
+        return False
+    live = conn.execute(f"SELECT {', '.join(table.columns)} FROM {name} WHERE contract = ?",
+                        (contract,)).fetchall()
+    return same_rows(live, rows)
 
 
 def delete_contracts(conn: Conn, table: Table, name: str, contracts: Iterable[str]) -> None:

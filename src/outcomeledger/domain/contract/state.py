@@ -382,11 +382,11 @@ class InPlace:
         return self.state
 
 
-#: The fields of a state an event sets anew (``_Fold`` holds the same value until then),
-#: and those it appends a record to (``_Fold`` holds its own list once it has).
 #: The events ``apply`` folds by writing into the figures and returns maps alone (the
 #: state's own maps, for ``InPlace``): a return, its review or restatement.
 _MAPS_ONLY = (ReturnSubmitted, ReturnValidated, ReturnRestated, ReturnRejected)
+#: The fields of a state an event sets anew (``_Fold`` holds the same value until then),
+#: and those it appends a record to (``_Fold`` holds its own list once it has).
 _REPLACED = ("agreed", "agreed_by", "closed", "closed_on", "figures", "returns", "costs")
 _APPENDED = ("variations", "adjustments", "certifications", "exercised", "business_cases",
              "erased")
