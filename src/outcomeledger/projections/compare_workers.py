@@ -1,7 +1,8 @@
 """The contracts of :func:`.compare.verify` shared out to worker processes.
 
-On a large SQLite file each worker compares its share of the contracts (as a replay
-shares them out, see :mod:`.parallel`) in a snapshot of its own, while the calling
+On a large ledger (a SQLite file or a PostgreSQL database) each worker compares its share
+of the contracts (as a replay shares them out, see :mod:`.parallel`) in a snapshot of its
+own, while the calling
 process compares the audit trail. A worker that finds the tracked positions moved (a
 projector committed meanwhile) hands its share back to be done in the caller's snapshot.
 Apart from :mod:`.compare` because this is the process plumbing: the job and result
@@ -20,11 +21,11 @@ from urllib.parse import quote
 import msgspec
 
 from ..domain.contract.validity import Violation
-from ..storage import sqldb
 from ..storage import workers as processes
 from ..storage.sqldb import Conn
 from . import parallel
 from .contract_compare import ContractFindings
+from .parallel import Target
 from .projector import positions
 from .registry import PROJECTIONS
 from .row_diff import Scratch
@@ -32,21 +33,21 @@ from .sql import snapshot
 
 
 def shares(conn: Conn, todo: list[tuple[str, int, int]], position: int,
-           count: int | None) -> list[tuple[str, list[str]]]:
-    """(database file, streams) for each worker, as a replay shares the contracts out
-    (consecutive runs of about equal events); none for a small or non-file ledger."""
-    if not isinstance(conn, sqlite3.Connection) or not processes.available():
+           count: int | None) -> list[tuple[Target, list[str]]]:
+    """(where the database is, streams) for each worker, as a replay shares the contracts
+    out (consecutive runs of about equal events); none for a small or in-memory ledger."""
+    if not processes.available():
         return []
-    path = sqldb.database_file(conn)
+    where = parallel.target(conn)
     count = parallel.workers_for(position) if count is None else count
-    if path is None or count < 1:
+    if where is None or count < 1:
         return []
-    return [(path, [stream for stream, _first, _events in share])
+    return [(where, [stream for stream, _first, _events in share])
             for share in parallel.shares(todo, count) if share]
 
 
 class _Job(msgspec.Struct, array_like=True):
-    path: str
+    path: Target  # a SQLite file, or a PostgreSQL server's connection parameters
     tracked: dict[str, int] | None  # None: rules only, no read models compared
     projections: list[str]
     streams: list[str]
@@ -63,7 +64,7 @@ class _Result(msgspec.Struct, array_like=True):
     checked: int
 
 
-def start(path: str, tracked: dict[str, int] | None, names: list[str], streams: list[str],
+def start(path: Target, tracked: dict[str, int] | None, names: list[str], streams: list[str],
           limit: int, upto: int, rules: bool) -> subprocess.Popen[bytes]:
     return processes.start(
         "from outcomeledger.projections import compare_workers; compare_workers.work()",
@@ -101,8 +102,12 @@ def work() -> None:
     projections = [p for p in PROJECTIONS if p.name in job.projections]
     contract_ps = ([p for p in projections if p.scope == "contract"]
                    if job.tracked is not None else [])
-    with closing(sqlite3.connect(f"file:{quote(job.path)}?mode=ro", uri=True,
-                                 isolation_level=None)) as conn, snapshot(conn):
+    # Read only, in a snapshot of its own (on PostgreSQL a REPEATABLE READ transaction):
+    # the tracked positions it reads there say whether it sees the caller's tables.
+    conn: Conn = (sqlite3.connect(f"file:{quote(job.path)}?mode=ro", uri=True,
+                                  isolation_level=None) if isinstance(job.path, str)
+                  else parallel.connect_pg(job.path))
+    with closing(conn), snapshot(conn):
         if job.tracked is not None and positions(conn, projections) != job.tracked:
             result = _Result(True, [], [], 0, 0)
         else:

@@ -61,13 +61,13 @@ def rebuild_tables(conn: Conn, upto: int, suffix: str,
     better rebuilt by one process: in memory, small, or projections not the registry's.
     """
     count = workers_for(upto) if workers is None else workers
-    target = _target(conn)
+    where = target(conn)
     names = [p.name for p in projections]
-    if (count < 1 or target is None or not processes.available()
+    if (count < 1 or where is None or not processes.available()
             or any(p not in PROJECTIONS for p in projections)):
         return False
     todo = source.streams(conn, upto)
-    procs = [_start(target, suffix, upto, names, share)
+    procs = [_start(where, suffix, upto, names, share)
              for share in shares(todo, count) if share]
     try:
         _build_others(conn, upto, suffix, projections, progress)
@@ -110,7 +110,7 @@ _Job = tuple[Target, str, int, list[str], list[str]]  # target, suffix, upto, na
 _job_decoder = msgspec.json.Decoder(_Job)
 
 
-def _target(conn: Conn) -> Target | None:
+def target(conn: Conn) -> Target | None:
     """Where workers reach ``conn``'s database (None: they cannot, it is in memory)."""
     if isinstance(conn, sqlite3.Connection):
         return sqldb.database_file(conn)
@@ -131,13 +131,17 @@ def _start(target: Target, suffix: str, upto: int, names: list[str],
     return proc, share
 
 
+def connect_pg(params: dict[str, str]) -> sqldb.PgConnection:
+    """A worker's own connection to the PostgreSQL server of :func:`target`."""
+    import psycopg
+    from psycopg.conninfo import make_conninfo
+
+    return sqldb.PgConnection(psycopg.connect(make_conninfo("", **params), autocommit=True))
+
+
 def _connect(target: Target) -> Conn:
     if not isinstance(target, str):
-        import psycopg
-        from psycopg.conninfo import make_conninfo
-
-        return sqldb.PgConnection(psycopg.connect(make_conninfo("", **target),
-                                                  autocommit=True))
+        return connect_pg(target)
     conn = sqlite3.connect(target, timeout=300, isolation_level=None)
     # The fresh tables are discarded unless the rebuild completes, so a commit need not
     # wait for the disk; NORMAL still keeps a WAL database consistent on power loss.
