@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from ..storage import sqldb
 from ..storage.store import Ledger
+from ..storage.writing import Folded
 
 
 class ReadModels:
@@ -25,10 +26,10 @@ class ReadModels:
 
         return catch_up(conn).events
 
-    def catch_up_within(self, conn: sqldb.Conn) -> int:
+    def catch_up_within(self, conn: sqldb.Conn, folded: Folded | None = None) -> int:
         from ..projections.projector import catch_up_within
 
-        return catch_up_within(conn).position
+        return catch_up_within(conn, folded=folded).position
 
     def failure(self, error: BaseException) -> str | None:
         from ..projections.projector import failure

@@ -29,6 +29,7 @@ import msgspec
 from ..domain import codec
 from ..storage import sqldb
 from ..storage.sqldb import Conn, dialect
+from ..storage.writing import Folded
 from . import parallel, source, sql
 from .base import ContractView, Projection, RawEvent
 from .lock import rebuilding
@@ -154,7 +155,8 @@ def _write_events(conn: Conn, projection: Projection, events: Sequence[RawEvent]
     return len(rows)
 
 
-def _step(conn: Conn, projections: Sequence[Projection], size: int) -> CatchUp:
+def _step(conn: Conn, projections: Sequence[Projection], size: int,
+          folded: Folded | None = None) -> CatchUp:
     """Project the next batch; the caller holds the write transaction."""
     tracked = positions(conn, projections)
     start = min(tracked.values())
@@ -162,7 +164,7 @@ def _step(conn: Conn, projections: Sequence[Projection], size: int) -> CatchUp:
     if not events:
         return CatchUp(0, start)
     upto = events[-1][0]
-    views: dict[str, ContractView | None] = {}
+    views: dict[str, ContractView | None] = _known(folded, events)
     where = ""
     try:
         for p in projections:
@@ -192,6 +194,22 @@ def _step(conn: Conn, projections: Sequence[Projection], size: int) -> CatchUp:
             e.add_note(PROJECTING + where)
         raise
     return CatchUp(len(events), upto)
+
+
+def _known(folded: Folded | None, events: Sequence[RawEvent]) -> dict[str, ContractView | None]:
+    """The view of the contract the write folded, when its last event is the last event
+    of that stream in this batch (same position, same version): then it is that stream
+    up to the batch's end, as the events table holds it (the write holds the table, and
+    stored events never change). Otherwise none: the stream is read and folded."""
+    if folded is None or not folded.events:
+        return {}
+    last: tuple[int, int] | None = None
+    for position, stream, version, _topic, _state in events:
+        if stream == folded.stream:
+            last = (position, version)
+    if last != (folded.positions[-1], len(folded.events)):
+        return {}
+    return {folded.stream: ContractView(folded.state, folded.events, folded.positions)}
 
 
 #: How the note :func:`_step` adds to an error begins (see :func:`failure`).
@@ -231,17 +249,19 @@ def catch_up(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
 
 
 def catch_up_within(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
-                    batch: int = BATCH) -> CatchUp:
+                    batch: int = BATCH, folded: Folded | None = None) -> CatchUp:
     """Bring every projection up to the ledger's last event inside the caller's open
     write transaction (the one that appended the events): a write and everything that
     follows from it commit together, or neither does. The tables must exist and be in
-    the current layout (:func:`catch_up` first, outside the transaction)."""
+    the current layout (:func:`catch_up` first, outside the transaction). ``folded``: a
+    contract's stream as the write left it, taken for that contract's view when it is
+    exactly what the events table holds up to the batch (see :func:`_known`)."""
     if sqldb.dialect(conn) == "postgresql":
         # The projection writers' lock (see sql.begin), inside the caller's transaction.
         conn.execute("SELECT pg_advisory_xact_lock(?)", (sql.PG_LOCK,))
     total, position = 0, 0
     while True:
-        step = _step(conn, projections, batch)
+        step = _step(conn, projections, batch, folded)
         if not step.events:
             return CatchUp(total, step.position if total == 0 else position)
         total, position = total + step.events, step.position

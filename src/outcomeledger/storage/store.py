@@ -13,15 +13,16 @@ import sqlite3
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import NamedTuple
 from uuid import UUID
 
 import msgspec
-from eventsourcing.persistence import Notification, PersistenceError
+from eventsourcing.persistence import Notification, PersistenceError, StoredEvent
 
 from ..domain import codec
 from ..domain.commands import Command, Meta
 from ..domain.contract.decide import Decision
-from ..domain.contract.state import ContractState, fold_events
+from ..domain.contract.state import ContractState, InPlace, fold_events
 from ..domain.errors import ConcurrencyExhausted, UnknownContract
 from ..domain.events import AnyEvent, ContractAgreed, topic_of
 from ..domain.programme.events import ProgrammeAgreed, programme_topic_of
@@ -31,7 +32,7 @@ from . import sqldb
 from .application import LedgerApplication, stream_id
 from .location import Location, StoreError, check_postgres, locate
 from .planning import Entry, Plan, Refusals, Sink, plan_batch
-from .writing import Projector, Writing
+from .writing import AfterWrite, Folded, Projector, Writing
 
 MAX_ATTEMPTS = 20
 
@@ -58,6 +59,39 @@ class Stored:
     @property
     def hash(self) -> str:
         return codec.event_hash(self.state)
+
+
+class _Loaded(NamedTuple):
+    """A contract's stream as a write loaded it: its state, events and their positions."""
+
+    state: ContractState
+    events: list[AnyEvent]
+    positions: list[int]
+
+
+def _after_write(kept: dict[str, _Loaded], stored: Sequence[StoredEvent]
+                 ) -> AfterWrite | None:
+    """The contract's stream as the write of ``stored`` leaves it, from the positions the
+    events take: the state loaded for the decision with the new events folded into it
+    (that state was the planner's alone, and a one-command plan folds nothing into it),
+    every event and position. None when the write loaded no contract, or more than one."""
+    if len(kept) != 1:
+        return None
+    ((reference, loaded),) = kept.items()
+    stream = stream_id(reference)
+
+    def after(positions: Sequence[int]) -> Folded | None:
+        folding = InPlace(loaded.state)
+        events, at = list(loaded.events), list(loaded.positions)
+        state = loaded.state
+        for event, position in zip(stored, positions, strict=True):
+            if event.originator_id == stream:  # (not a programme's draw)
+                decoded = codec.decode(event.topic, event.state)
+                state = folding.add(decoded, codec.event_hash(event.state))
+                events.append(decoded)
+                at.append(position)
+        return Folded(stream.hex, state, tuple(events), tuple(at))
+    return after
 
 
 class Ledger(Writing):
@@ -130,6 +164,32 @@ class Ledger(Writing):
         return fold_events(reference, [codec.decode(topic, state) for topic, state in rows],
                            codec.event_hash(rows[-1][1]))
 
+    def _loader(self, kept: dict[str, _Loaded]) -> Callable[[str], ContractState]:
+        """``load``, keeping each contract's events and their positions in ``kept`` as
+        well (a SQLite file's fast path; elsewhere nothing is kept)."""
+        def load(reference: str) -> ContractState:
+            rows = self._positioned_rows(stream_id(reference))
+            if rows is None:
+                return self.load(reference)
+            if not rows:
+                return ContractState(reference)
+            events = [codec.decode(topic, state) for _position, topic, state in rows]
+            state = fold_events(reference, events, codec.event_hash(rows[-1][2]))
+            kept[reference] = _Loaded(state, events, [r[0] for r in rows])
+            return state
+        return load
+
+    def _positioned_rows(self, stream: UUID) -> list[tuple[int, str, bytes]] | None:
+        """(position, topic, stored bytes) of a stream's events in order, from a SQLite
+        file (None: not one, see :meth:`_stream_rows`)."""
+        reader = self._file_reader()
+        if reader is None:
+            return None
+        rows: list[tuple[int, str, bytes]] = reader.execute(
+            "SELECT rowid, topic, state FROM stored_events WHERE originator_id = ? "
+            "ORDER BY originator_version", (stream.hex,)).fetchall()
+        return rows
+
     def events(self, reference: str) -> list[AnyEvent]:
         """Every event of one contract stream, in stream order (a counterfactual folds
         them again without some; the hashes are not needed)."""
@@ -141,19 +201,26 @@ class Ledger(Writing):
         a plain cursor, without the recorder's object per event: loading a contract is
         the first step of every command and query, and a long stream costs several
         milliseconds that way."""
-        path = self.location.path
-        if self.location.kind != "sqlite" or not self.has_projections or path is None:
+        reader = self._file_reader()
+        if reader is None:
             return [(r.topic, r.state) for r in self.recorder.select_events(stream)]
+        rows: list[tuple[str, bytes]] = reader.execute(
+            "SELECT topic, state FROM stored_events WHERE originator_id = ? "
+            "ORDER BY originator_version", (stream.hex,)).fetchall()
+        return rows
+
+    def _file_reader(self) -> sqlite3.Connection | None:
+        """The plain connection reading a SQLite file (None: the ledger is not one)."""
+        if (self.location.kind != "sqlite" or not self.has_projections
+                or self.location.path is None):
+            return None
         if self._reader is None:
             # Reads only, each in its own implicit transaction; a follower may call from
             # another thread, which SQLite serialises on the connection.
             # The URI location.py chose: read-only on a read-only file or filesystem.
             self._reader = sqlite3.connect(self.location.env["SQLITE_DBNAME"], uri=True,
                                            timeout=30, check_same_thread=False)
-        rows: list[tuple[str, bytes]] = self._reader.execute(
-            "SELECT topic, state FROM stored_events WHERE originator_id = ? "
-            "ORDER BY originator_version", (stream.hex,)).fetchall()
-        return rows
+        return self._reader
 
     def load_programme(self, reference: str) -> ProgrammeState:
         """A programme's state (DESIGN 10): its stream folded (empty: not agreed)."""
@@ -239,7 +306,11 @@ class Ledger(Writing):
         for attempt in range(1, MAX_ATTEMPTS + 1):
             if on_attempt:
                 on_attempt(attempt)
-            plan = self.plan(batch, meta, keep_events, refused)
+            # One command: its contract's stream, as loaded, is kept to hand the read
+            # models the stream as the write leaves it (see _after_write).
+            kept: dict[str, _Loaded] | None = {} if len(batch) == 1 and not dry_run else None
+            plan = self.plan(batch, meta, keep_events, refused,
+                             load=None if kept is None else self._loader(kept))
             if dry_run or not plan.stored:
                 if not dry_run:
                     # Nothing new to append, but read models left behind (a write killed
@@ -247,7 +318,8 @@ class Ledger(Writing):
                     # brought up to date: every write returns with them current.
                     self.after_write()
                 return [Written(d, ()) for d in plan.decisions]
-            ids = self.append(plan.stored, also)
+            ids = self.append(plan.stored, also,
+                              None if not kept else _after_write(kept, plan.stored))
             if ids is None:
                 time.sleep(min(0.005 * attempt, 0.1))
                 continue
@@ -262,8 +334,10 @@ class Ledger(Writing):
                                    "nothing was written")
 
     def plan(self, batch: Sequence[Entry], meta: Meta, keep_events: bool,
-             refused: Refusals | None, sink: Sink | None = None) -> Plan:
+             refused: Refusals | None, sink: Sink | None = None, *,
+             load: Callable[[str], ContractState] | None = None) -> Plan:
         """Decide the batch against the latest states and encode its events, chained
-        (see :func:`.planning.plan_batch`)."""
-        return plan_batch(self.load, batch, meta, keep_events, refused, sink,
-                          self.load_programme, self.load_registry)
+        (see :func:`.planning.plan_batch`); ``load``: how a contract's state is loaded
+        (default :meth:`load`)."""
+        return plan_batch(self.load if load is None else load, batch, meta, keep_events,
+                          refused, sink, self.load_programme, self.load_registry)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import closing, suppress
-from typing import Protocol, TypeVar
+from typing import NamedTuple, Protocol, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import (
@@ -23,12 +23,30 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.sqlite import SQLiteAggregateRecorder
 
+from ..domain.contract.state import ContractState
 from ..domain.errors import LedgerError
+from ..domain.events import AnyEvent
 from . import sqldb
 from .connections import Connections
 from .location import StoreError, first_line, locked
 
 T = TypeVar("T")
+
+
+class Folded(NamedTuple):
+    """A contract's stream as a write leaves it, folded by the write itself: the state
+    after its events, every event of the stream and each one's position. Handed to the
+    read models with the write, which would otherwise read the stream back and fold it
+    again (a long contract's events, twice per write)."""
+
+    stream: str  # the stream's id, as the events table holds it (hex)
+    state: ContractState
+    events: tuple[AnyEvent, ...]
+    positions: tuple[int, ...]
+
+
+#: The stream a write leaves, given the positions its events took (None: not known).
+AfterWrite = Callable[[Sequence[int]], Folded | None]
 
 
 class Projector(Protocol):
@@ -37,8 +55,10 @@ class Projector(Protocol):
     def catch_up(self, conn: sqldb.Conn) -> int:
         """Catch every read model up, in transactions of its own: the events projected."""
 
-    def catch_up_within(self, conn: sqldb.Conn) -> int:
-        """Catch every read model up inside the caller's open transaction: the position."""
+    def catch_up_within(self, conn: sqldb.Conn, folded: Folded | None = None) -> int:
+        """Catch every read model up inside the caller's open transaction: the position.
+        ``folded``: a contract's stream as the write left it (the read models may take
+        it instead of reading and folding the stream again)."""
 
     def failure(self, error: BaseException) -> str | None:
         """``error`` as a read model that cannot be computed, in one line; else None."""
@@ -171,16 +191,19 @@ class Writing(Connections):
         return count
 
     def append(self, stored: Sequence[StoredEvent],
-               also: Callable[[sqldb.Conn], None] | None = None) -> Sequence[int] | None:
+               also: Callable[[sqldb.Conn], None] | None = None,
+               after: AfterWrite | None = None) -> Sequence[int] | None:
         """Append decided, chained events in one transaction: their positions, or None
         when another writer got to one of their streams first (nothing written).
 
         When the ledger keeps projections and projects on write, the same transaction
         writes the projections of the new events (see the module docstring). ``also``
         writes in that transaction too, before the events (the participant keys they
-        use, :mod:`.participant_keys`); a unique-key conflict there is a conflict too."""
+        use, :mod:`.participant_keys`); a unique-key conflict there is a conflict too.
+        ``after``: the contract's stream as these events leave it, from their positions
+        (the read models take it rather than fold the stream again)."""
         if self._projects_on_write():
-            return self._write(self._inserter(stored), also)
+            return self._write(self._inserter(stored), also, after=after)
         if also is not None:
             return self._write(self._inserter(stored), also, project=False)
         try:
@@ -223,7 +246,8 @@ class Writing(Connections):
 
     def _write(self, insert: Callable[[sqldb.Conn], T],
                also: Callable[[sqldb.Conn], None] | None = None, *,
-               project: bool = True) -> T | None:
+               project: bool = True,
+               after: Callable[[T], Folded | None] | None = None) -> T | None:
         """One transaction: ``also``, ``insert`` the events, then (``project``) catch every
         projection up with them; commit all or nothing. None when another writer got to
         one of the streams first. A projection that cannot be computed, a lock held too
@@ -249,7 +273,8 @@ class Writing(Connections):
                     _rollback(conn)
                     return None
                 if projector is not None:
-                    projected = projector.catch_up_within(conn)
+                    projected = projector.catch_up_within(
+                        conn, None if after is None else after(result))
                 conn.execute("COMMIT")
                 if projector is not None:
                     self._projected, self._stuck = projected, False
