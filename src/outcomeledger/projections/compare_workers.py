@@ -2,9 +2,9 @@
 
 On a large ledger (a SQLite file or a PostgreSQL database) each worker compares its share
 of the contracts (as a replay shares them out, see :mod:`.parallel`) in a snapshot of its
-own, while the calling
-process compares the audit trail. A worker that finds the tracked positions moved (a
-projector committed meanwhile) hands its share back to be done in the caller's snapshot.
+own, while the calling process compares the audit trail. A worker that finds the tracked
+positions moved (a projector committed meanwhile) hands its share back to be done in the
+caller's snapshot.
 Apart from :mod:`.compare` because this is the process plumbing: the job and result
 formats, starting, collecting and stopping workers, and the worker's entry point.
 """

@@ -167,9 +167,11 @@ class _Pending:
     def flush(self) -> None:
         if not self.count:
             return
-        # SQLite: the write lock taken at once (the other writers queue for it).
-        self.conn.execute("BEGIN" if isinstance(self.conn, sqldb.PgConnection)
-                          else "BEGIN IMMEDIATE")
+        # SQLite: the write lock taken at once (the other writers queue for it). Not
+        # sql.begin: on PostgreSQL the workers COPY into tables of the rebuild's own at
+        # the same time, without the projection writers' lock that would queue them.
+        self.conn.execute("BEGIN IMMEDIATE" if sqldb.dialect(self.conn) == "sqlite"
+                          else "BEGIN")
         try:
             for table, rows in self.rows.items():
                 if table.key[0] == "position":

@@ -35,6 +35,10 @@ from .planning import Entry, Plan, Refusals, Sink, plan_batch
 from .writing import AfterWrite, Folded, Projector, Writing
 
 MAX_ATTEMPTS = 20
+#: A stream's events in order, read from a SQLite file with a plain cursor (the columns
+#: are the caller's: with or without each event's position).
+_STREAM = ("SELECT {} FROM stored_events WHERE originator_id = ? "
+           "ORDER BY originator_version")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,14 +87,13 @@ def _after_write(kept: dict[str, _Loaded], stored: Sequence[StoredEvent]
     def after(positions: Sequence[int]) -> Folded | None:
         folding = InPlace(loaded.state)
         events, at = list(loaded.events), list(loaded.positions)
-        state = loaded.state
         for event, position in zip(stored, positions, strict=True):
             if event.originator_id == stream:  # (not a programme's draw)
                 decoded = codec.decode(event.topic, event.state)
-                state = folding.add(decoded, codec.event_hash(event.state))
+                folding.add(decoded, codec.event_hash(event.state))
                 events.append(decoded)
                 at.append(position)
-        return Folded(stream.hex, state, tuple(events), tuple(at))
+        return Folded(stream.hex, folding.state, tuple(events), tuple(at))
     return after
 
 
@@ -186,8 +189,7 @@ class Ledger(Writing):
         if reader is None:
             return None
         rows: list[tuple[int, str, bytes]] = reader.execute(
-            "SELECT rowid, topic, state FROM stored_events WHERE originator_id = ? "
-            "ORDER BY originator_version", (stream.hex,)).fetchall()
+            _STREAM.format("rowid, topic, state"), (stream.hex,)).fetchall()
         return rows
 
     def events(self, reference: str) -> list[AnyEvent]:
@@ -205,8 +207,7 @@ class Ledger(Writing):
         if reader is None:
             return [(r.topic, r.state) for r in self.recorder.select_events(stream)]
         rows: list[tuple[str, bytes]] = reader.execute(
-            "SELECT topic, state FROM stored_events WHERE originator_id = ? "
-            "ORDER BY originator_version", (stream.hex,)).fetchall()
+            _STREAM.format("topic, state"), (stream.hex,)).fetchall()
         return rows
 
     def _file_reader(self) -> sqlite3.Connection | None:
