@@ -11,8 +11,9 @@
 -- It creates two group roles (NOLOGIN: grant them to login roles, never log in as them):
 --
 --   writer (default outcomeledger_writer): every outcomeledger command. Appends events,
---       keeps the projections (it owns the proj_* tables and tracking, because `replay`
---       builds fresh tables and swaps them in), runs `project --follow`.
+--       keeps the projections (it owns the proj_* tables, tracking and
+--       projection_digests, because `replay` builds fresh tables and swaps them in),
+--       runs `project --follow`.
 --   reader (default outcomeledger_reader): downstream systems. SELECT on the events table
 --       (the `events` feed) and on every projection table, including the ones a later
 --       `replay` creates; no INSERT, UPDATE, DELETE, TRUNCATE or DDL anywhere; nothing
@@ -66,15 +67,18 @@ GRANT SELECT, INSERT, UPDATE ON outcomeledger_events TO :"writer";
 GRANT USAGE ON SEQUENCE outcomeledger_events_notification_id_seq TO :"writer";
 GRANT SELECT ON outcomeledger_events TO :"reader";
 
--- The projections and their tracking table belong to the writer (a rebuild drops and
--- renames tables, which only an owner may do); the reader may read them.
+-- The projections, their tracking table and the digests of their rows (the projector's
+-- cache: projections/README.md) belong to the writer (a rebuild drops and renames
+-- tables, which only an owner may do); the reader may read them.
 SELECT format('ALTER TABLE %I OWNER TO %I', tablename, :'writer')
 FROM pg_tables
-WHERE schemaname = :'schema' AND (tablename LIKE 'proj\_%' OR tablename = 'tracking')
+WHERE schemaname = :'schema'
+    AND (tablename LIKE 'proj\_%' OR tablename IN ('tracking', 'projection_digests'))
 ORDER BY tablename \gexec
 SELECT format('GRANT SELECT ON %I TO %I', tablename, :'reader')
 FROM pg_tables
-WHERE schemaname = :'schema' AND (tablename LIKE 'proj\_%' OR tablename = 'tracking')
+WHERE schemaname = :'schema'
+    AND (tablename LIKE 'proj\_%' OR tablename IN ('tracking', 'projection_digests'))
 ORDER BY tablename \gexec
 -- Tables the writer creates from now on (every `replay`) are readable by the reader.
 ALTER DEFAULT PRIVILEGES FOR ROLE :"writer" IN SCHEMA :"schema"

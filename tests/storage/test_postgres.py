@@ -106,7 +106,8 @@ def test_init_creates_the_events_and_projection_tables(pg: Db) -> None:
     assert result.stderr.startswith("ledger ready at ")
     assert result.stderr.endswith("(0 events)\n")
     # (and the participant key store, there before sql/roles.sql keeps the reader out)
-    assert pg.tables() == {"outcomeledger_events", "tracking", *PROJECTION_TABLES,
+    assert pg.tables() == {"outcomeledger_events", "tracking", "projection_digests",
+                           *PROJECTION_TABLES,
                            "participant_keys", "participant_key_salts"}
     assert run(pg.url, "init").exit_code == 0, "init twice changes nothing"
     status = run(pg.url, "project", "--status", "--format", "json")

@@ -56,6 +56,14 @@ _STORE: dict[str, dict[str, Any]] = {
             "application_name": "Projection (proj_payments, ...); __migration__ is "
                                 "eventsourcing's marker row.",
             "notification_id": "Global position of the last event folded in."}},
+    "projection_digests": {
+        "description": "The projector's cache: a digest of each contract's rows of each "
+                       "table, so a catch-up leaves unchanged rows without reading them "
+                       "back (projections/README.md). Not a read model.",
+        "columns": {
+            "contract": "Contract reference.",
+            "table_name": "The proj_* table the rows are in.",
+            "digest": "BLAKE2b (16 bytes) of the rows last written or found there."}},
     # The participant key store (storage/participant_keys.py): hidden from the listing;
     # never publish it (README "Participant data and erasure": drop it from a snapshot).
     "participant_keys": {

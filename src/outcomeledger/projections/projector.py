@@ -30,7 +30,7 @@ from ..domain import codec
 from ..storage import sqldb
 from ..storage.sqldb import Conn, dialect
 from ..storage.writing import Folded
-from . import parallel, source, sql
+from . import digests, parallel, source, sql
 from .base import ContractView, Projection, RawEvent
 from .lock import rebuilding
 from .registry import PROJECTIONS
@@ -80,17 +80,20 @@ def ensure(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
     is left as it is: its live tables hold rows up to its tracked position, which the new
     table would not, so :func:`outdated` reports the missing one and it is rebuilt."""
     names = [t.name + suffix for p in projections for t in p.tables]
-    found = sql.existing(conn, [*names, "tracking"])
-    if found == {*names, "tracking"}:
+    found = sql.existing(conn, [*names, "tracking", digests.TABLE])
+    if found == {*names, "tracking", digests.TABLE}:
         return
     with _Transaction(conn):
         conn.execute(sql.tracking_ddl(conn))
         conn.execute(sql.TRACKING_MARKER)
+        conn.execute(digests.ddl(conn))
         for p in projections:
             tables = [t.name + suffix for t in p.tables]
             if suffix or not found.intersection(tables):
                 for t in p.tables:
                     conn.execute(sql.create(t, t.name + suffix, dialect(conn)))
+                if not suffix:  # (a table dropped by hand and made again: empty)
+                    digests.forget(conn, tables)
         if not suffix:
             for index, (table, cols) in sql.INDEXES.items():
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({cols})")
@@ -131,19 +134,39 @@ def _track(conn: Conn, projection: Projection, position: int) -> None:
 
 
 def _write_contract(conn: Conn, projection: Projection, view: ContractView,
-                    suffix: str = "", replace: bool = False) -> int:
+                    suffix: str = "") -> int:
+    """The contract's rows of each of the projection's tables, into tables holding none
+    of them (a rebuild's)."""
     written = 0
     for table, rows in projection.tables_of(view):
-        name = table.name + suffix
-        if replace:
-            # A write changes few of a contract's tables (a payment run leaves its lines,
-            # returns and targets as they were): a table already holding the rows is left
-            # as it is, rather than its rows deleted and inserted again.
-            if sql.holds(conn, table, name, view.reference, rows):
-                continue
-            sql.delete_contracts(conn, table, name, [view.reference])
+        sql.write(conn, table, table.name + suffix, rows)
+        written += len(rows)
+    return written
+
+
+def _replace_contract(conn: Conn, projection: Projection, view: ContractView) -> int:
+    """The contract's rows of each of the projection's live tables, in place of those
+    they hold (a catch-up's)."""
+    # A write changes few of a contract's tables (a payment run leaves its lines,
+    # returns and targets as they were): a table already holding the rows is left as it
+    # is, rather than its rows deleted and inserted again; the rows' digest kept from the
+    # last catch-up says so without reading them back (.digests).
+    written = 0
+    ref = view.reference
+    before = digests.kept(conn, ref)
+    after: list[tuple[str, bytes]] = []
+    for table, rows in projection.tables_of(view):
+        name = table.name
+        digest = digests.of(rows)
+        if before.get(name) == digest:
+            continue
+        after.append((name, digest))
+        if sql.holds(conn, table, name, ref, rows):
+            continue
+        sql.delete_contracts(conn, table, name, [ref])
         sql.write(conn, table, name, rows)
         written += len(rows)
+    digests.keep(conn, ref, after)
     return written
 
 
@@ -184,7 +207,7 @@ def _step(conn: Conn, projections: Sequence[Projection], size: int,
                     if view is not None:
                         where = (f"the {p.name} read model of contract {view.reference!r} "
                                  f"at position {upto}")
-                        _write_contract(conn, p, view, replace=True)
+                        _replace_contract(conn, p, view)
             _track(conn, p, max(upto, tracked[p.name]))
     except Exception as e:
         # Say which read model of which contract failed (a note: the exception's type is
@@ -352,6 +375,7 @@ def rebuild(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
                 for t in p.tables:
                     for statement in sql.swap(t.name, t.name + NEW, dialect(conn)):
                         conn.execute(statement)
+                digests.forget(conn, [t.name for t in p.tables])
                 _track(conn, p, upto)
             for index, (table, cols) in sql.INDEXES.items():
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table} ({cols})")
