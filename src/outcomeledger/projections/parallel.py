@@ -34,7 +34,7 @@ import msgspec
 from ..storage import sqldb
 from ..storage import workers as processes
 from ..storage.sqldb import Conn
-from . import source, sql
+from . import bulk, source, sql
 from .base import Projection, Row, Table
 from .registry import PROJECTIONS
 
@@ -153,7 +153,7 @@ def _connect(target: Target) -> Conn:
 class _Pending:
     """Rows computed and not yet written, per table; written under the write lock."""
 
-    def __init__(self, conn: Conn, suffix: str) -> None:
+    def __init__(self, conn: Conn | bulk.Writer, suffix: str) -> None:
         self.conn = conn
         self.suffix = suffix
         self.rows: dict[Table, list[Row]] = {}
@@ -170,15 +170,18 @@ class _Pending:
         # SQLite: the write lock taken at once (the other writers queue for it). Not
         # sql.begin: on PostgreSQL the workers COPY into tables of the rebuild's own at
         # the same time, without the projection writers' lock that would queue them.
-        self.conn.execute("BEGIN IMMEDIATE" if sqldb.dialect(self.conn) == "sqlite"
-                          else "BEGIN")
+        conn = self.conn
+        conn.execute("BEGIN" if isinstance(conn, sqldb.PgConnection) else "BEGIN IMMEDIATE")
         try:
             for table, rows in self.rows.items():
                 if table.key[0] == "position":
                     # An event read model's rows, gathered stream by stream: in key order
                     # they fill the table's pages in turn rather than here and there.
                     rows.sort(key=attrgetter(*table.key))
-                sql.write(self.conn, table, table.name + self.suffix, rows)
+                if isinstance(conn, bulk.Writer):
+                    conn.write(table, table.name + self.suffix, rows)
+                else:
+                    sql.write(conn, table, table.name + self.suffix, rows)
         except BaseException:
             self.conn.execute("ROLLBACK")
             raise
@@ -213,8 +216,11 @@ def _build_contracts(job: _Job) -> None:
     chosen = [p for p in PROJECTIONS if p.name in names]
     contract_ps = [p for p in chosen if p.scope == "contract"]
     event_ps = [p for p in chosen if p.scope == "event"]
-    with closing(_connect(target)) as conn:
-        pending = _Pending(conn, suffix)
+    # On SQLite the rows go in through a writer of their own (.bulk); the stream rows
+    # are read through sqlite3 as everywhere else.
+    with closing(_connect(target)) as conn, closing(
+            bulk.Writer(target) if isinstance(target, str) else conn) as writes:
+        pending = _Pending(writes, suffix)
         for stream in streams:
             # Read up to ``upto`` already: the fold needs no cutoff of its own.
             rows = source.stream_rows(conn, stream, upto)
