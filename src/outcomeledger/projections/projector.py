@@ -361,16 +361,17 @@ def rebuild(conn: Conn, projections: Sequence[Projection] = PROJECTIONS,
     (after any rebuild already under way: see :mod:`.lock`)."""
     ensure(conn, projections)
     with rebuilding(conn):
-        with _Transaction(conn):
+        with sql.unzeroed_drops(conn), _Transaction(conn):
             for p in projections:
                 for t in p.tables:
+                    # (A rebuild that did not finish may have left them full.)
                     conn.execute(f"DROP TABLE IF EXISTS {t.name}{NEW}")
                     conn.execute(sql.create(t, t.name + NEW, dialect(conn)))
         upto = source.head(conn)
         # A large ledger is rebuilt on every core (same rows, see parallel.py).
         if not parallel.rebuild_tables(conn, upto, NEW, projections, progress):
             build(conn, conn, Cutoff(upto), NEW, projections, progress)
-        with _Transaction(conn):
+        with sql.unzeroed_drops(conn), _Transaction(conn):
             for p in projections:
                 for t in p.tables:
                     for statement in sql.swap(t.name, t.name + NEW, dialect(conn)):
