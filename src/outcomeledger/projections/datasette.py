@@ -63,7 +63,7 @@ _STORE: dict[str, dict[str, Any]] = {
         "columns": {
             "contract": "Contract reference.",
             "table_name": "The proj_* table the rows are in.",
-            "digest": "BLAKE2b (16 bytes) of the rows last written or found there."}},
+            "digest": "SHA-256 (first 16 bytes) of the rows last written or found there."}},
     # The participant key store (storage/participant_keys.py): hidden from the listing;
     # never publish it (README "Participant data and erasure": drop it from a snapshot).
     "participant_keys": {
