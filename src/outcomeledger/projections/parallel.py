@@ -139,17 +139,6 @@ def connect_pg(params: dict[str, str]) -> sqldb.PgConnection:
     return sqldb.PgConnection(psycopg.connect(make_conninfo("", **params), autocommit=True))
 
 
-def _connect(target: Target) -> Conn:
-    if not isinstance(target, str):
-        return connect_pg(target)
-    conn = sqlite3.connect(target, timeout=300, isolation_level=None)
-    # The fresh tables are discarded unless the rebuild completes, so a commit need not
-    # wait for the disk; NORMAL still keeps a WAL database consistent on power loss.
-    conn.execute("PRAGMA synchronous=NORMAL")
-    conn.execute("PRAGMA wal_autocheckpoint=16384")
-    return conn
-
-
 class _Pending:
     """Rows computed and not yet written, per table; written under the write lock."""
 
@@ -216,14 +205,15 @@ def _build_contracts(job: _Job) -> None:
     chosen = [p for p in PROJECTIONS if p.name in names]
     contract_ps = [p for p in chosen if p.scope == "contract"]
     event_ps = [p for p in chosen if p.scope == "event"]
-    # On SQLite the rows go in through a writer of their own (.bulk); the stream rows
-    # are read through sqlite3 as everywhere else.
-    with closing(_connect(target)) as conn, closing(
-            bulk.Writer(target) if isinstance(target, str) else conn) as writes:
-        pending = _Pending(writes, suffix)
+    # On SQLite the streams are read and the rows written through a connection of the
+    # workers' own (.bulk).
+    with closing(bulk.Writer(target) if isinstance(target, str)
+                 else connect_pg(target)) as conn:
+        pending = _Pending(conn, suffix)
         for stream in streams:
             # Read up to ``upto`` already: the fold needs no cutoff of its own.
-            rows = source.stream_rows(conn, stream, upto)
+            rows = (conn.stream_rows(stream, upto) if isinstance(conn, bulk.Writer)
+                    else source.stream_rows(conn, stream, upto))
             view = source.fold(rows)
             if view is not None:
                 for p in contract_ps:

@@ -97,6 +97,11 @@ _SQL: dict[Dialect, dict[str, str]] = {
 }
 
 
+#: A stream's rows up to a position, on SQLite (:func:`stream_rows`), for a reader that
+#: is not a ``sqlite3`` connection (the replay workers', :mod:`.bulk`).
+SQLITE_STREAM = _SQL["sqlite"]["stream"]
+
+
 def _rows(conn: Conn, name: str, parameters: tuple[object, ...]) -> list[Any]:
     if isinstance(conn, PgConnection):
         return conn.fetch(_SQL["postgresql"][name], parameters)
