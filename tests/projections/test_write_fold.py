@@ -1,9 +1,10 @@
 """A write hands the read models the contract's stream as it folded it.
 
 Deciding a command loads and folds the contract's stream; the write's catch-up used to
-read the same stream back and fold it again. On a SQLite file a one-command write now
-hands its own fold over (``storage.writing.Folded``): the read models it writes must be
-exactly those a fold of the stored events gives, and the stream is not read again.
+read the same stream back and fold it again. A one-command write now hands its own fold
+over (``storage.writing.Folded``), on a SQLite file as on PostgreSQL: the read models it
+writes must be exactly those a fold of the stored events gives, and the stream is not
+read again.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 import pytest
 
+from backends import Db
 from outcomeledger.app import services
 from outcomeledger.app.demo import build_demo
 from outcomeledger.app.ledger import open_ledger
@@ -29,8 +31,10 @@ META = Meta(datetime(2030, 1, 2, tzinfo=UTC), "test")
 
 
 def test_a_write_hands_the_read_models_the_stream_it_folded(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    with open_ledger(str(tmp_path / "ledger.db"), create=True) as ledger:
+        ledger_db: Db, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On PostgreSQL too: the write loads the stream with its positions (seen failing
+    # there before: the catch-up read and folded the stream again).
+    with open_ledger(ledger_db.url, create=True) as ledger:
         build_demo(ledger)
         read: list[str] = []
         contract_view = source.contract_view

