@@ -24,11 +24,9 @@ from ..storage import sqldb
 from ..storage.sqldb import Conn, Dialect, PgConnection
 from .base import ContractView, RawEvent
 
-_PG_FEED = ("SELECT array_agg(notification_id ORDER BY notification_id), "
-            "array_agg(topic ORDER BY notification_id), "
-            "array_agg(state ORDER BY notification_id) FROM ("
-            "SELECT notification_id, topic, state FROM outcomeledger_events "
-            "WHERE {} AND notification_id > ? ORDER BY notification_id LIMIT ?) page")
+#: Events by position on PostgreSQL: a window of positions (see :func:`_pg_window`).
+_PG_WINDOW = "notification_id > ? AND notification_id <= ?"
+_PG_NEXT = "SELECT MIN(notification_id) FROM outcomeledger_events WHERE notification_id > ?"
 
 #: The topics of programme streams and the actor registry's, as SQL literals: ``streams``
 #: lists contract streams only (those streams hold events of unions of their own, never a
@@ -73,17 +71,24 @@ _SQL: dict[Dialect, dict[str, str]] = {
         "other_streams": _SQLITE_STREAMS.format("IN"),
     },
     "postgresql": {
-        "batch": "SELECT notification_id, replace(originator_id::text, '-', ''), "
-                 "originator_version, topic, state FROM outcomeledger_events "
-                 "WHERE notification_id > ? AND notification_id <= ? "
-                 "ORDER BY notification_id LIMIT ?",
-        "stream": "SELECT notification_id, originator_version, topic, state "
-                  "FROM outcomeledger_events WHERE originator_id = ?::uuid "
-                  "AND notification_id <= ? ORDER BY originator_version",
-        # One row of three arrays: psycopg (pure Python here) pays per value fetched,
-        # and reads an array's elements faster than as many cells.
-        "feed": _PG_FEED.format("TRUE"),
-        "feed_stream": _PG_FEED.format("originator_id = ?::uuid"),
+        # As arrays (sqldb.pg_arrays), as the feed: reading a stream 9.6 -> 3.9 µs an
+        # event, a scan 88,000 -> 171,000 events/s (a 200,600-event ledger).
+        # A window of positions (``batch``): no LIMIT to plan around.
+        "batch": sqldb.pg_arrays("notification_id", (
+            "notification_id", "replace(originator_id::text, '-', '')", "originator_version",
+            "topic", "state"), _PG_WINDOW),
+        # ``+ 0``: the cutoff a filter, not an index condition. A cutoff at or near the
+        # head matches every event, and the planner would otherwise AND the stream's
+        # index with a scan of the whole notification_id index: 10 ms a stream at
+        # 200,000 events, growing with the ledger, against 0.1 for the stream alone.
+        "stream": sqldb.pg_arrays("originator_version", (
+            "notification_id", "originator_version", "topic", "state"),
+            "originator_id = ?::uuid AND notification_id + 0 <= ?"),
+        "feed": sqldb.pg_arrays("notification_id", ("notification_id", "topic", "state"),
+                                _PG_WINDOW),
+        "feed_stream": sqldb.pg_arrays("notification_id", ("notification_id", "topic", "state"),
+                                       "originator_id = ?::uuid AND notification_id > ?",
+                                       limit=True),
         "programmes": "SELECT notification_id, originator_version, topic, state "
                       "FROM outcomeledger_events WHERE notification_id <= ? AND (topic IN "
                       f"({_NOT_CONTRACT}) OR (topic = '{_CERTIFIED}' AND "
@@ -102,8 +107,15 @@ _SQL: dict[Dialect, dict[str, str]] = {
 SQLITE_STREAM = _SQL["sqlite"]["stream"]
 
 
+#: The PostgreSQL queries of :func:`.sqldb.pg_arrays` read through :func:`_rows` (the
+#: windows are read by :func:`_pg_window`).
+_PG_ARRAYS = frozenset({"stream", "feed_stream"})
+
+
 def _rows(conn: Conn, name: str, parameters: tuple[object, ...]) -> list[Any]:
     if isinstance(conn, PgConnection):
+        if name in _PG_ARRAYS:
+            return conn.fetch_arrays(_SQL["postgresql"][name], parameters)
         return conn.fetch(_SQL["postgresql"][name], parameters)
     return conn.execute(_SQL["sqlite"][name], parameters).fetchall()
 
@@ -132,7 +144,33 @@ def head(conn: Conn) -> int:
 
 def batch(conn: Conn, after: int, upto: int, limit: int) -> list[RawEvent]:
     """Stored events with ``after < position <= upto``, at most ``limit``, in global order."""
+    if isinstance(conn, PgConnection):
+        return _pg_window(conn, "batch", after, upto, limit)
     return _rows(conn, "batch", (after, upto, limit))
+
+
+def _pg_window(conn: PgConnection, name: str, after: int, upto: int,
+               limit: int) -> list[Any]:
+    """The events of the first window of ``limit`` positions after ``after`` (up to
+    ``upto``) that holds any: at most ``limit`` events, as positions are unique.
+
+    Not ``ORDER BY position LIMIT n``, which on a table not yet analysed (a bulk import;
+    autovacuum off or not yet round) PostgreSQL planned as a scan of every event after
+    ``after`` sorted for the first ``n``: a read of the whole ledger quadratic in its
+    size (0.56 s a batch of 20,000 at 200,000 events). A window is read through the
+    position index alone. Windows are skipped while empty: positions have gaps (a
+    transaction rolled back, an import refused whole), of any width: an empty window is
+    followed by the one starting at the next stored position."""
+    while after < upto:
+        end = min(upto, after + limit)
+        rows = conn.fetch_arrays(_SQL["postgresql"][name], (after, end))
+        if rows:
+            return rows
+        [(following,)] = conn.fetch(_PG_NEXT, (end,))
+        if following is None:
+            break
+        after = following - 1
+    return []
 
 
 def feed_batch(conn: Conn, after: int, limit: int,
@@ -140,13 +178,11 @@ def feed_batch(conn: Conn, after: int, limit: int,
     """(position, topic, stored bytes) of the events after ``after`` (only ``stream``'s),
     at most ``limit``, in global order: the events feed, which needs no more columns
     (each costs a catch-up on PostgreSQL a tenth of its time)."""
+    if stream is None and isinstance(conn, PgConnection):
+        return _pg_window(conn, "feed", after, sqldb.head(conn), limit)
     query, parameters = ("feed", (after, limit)) if stream is None else (
         "feed_stream", (stream, after, limit))
-    rows = _rows(conn, query, parameters)
-    if isinstance(conn, PgConnection):
-        positions, topics, states = rows[0]
-        return [] if positions is None else list(zip(positions, topics, states, strict=True))
-    return rows
+    return _rows(conn, query, parameters)
 
 
 def scan(conn: Conn, after: int, upto: int,

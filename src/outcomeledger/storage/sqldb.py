@@ -133,8 +133,27 @@ class PgConnection:
         with self.raw.cursor(binary=True) as cursor:
             return cursor.execute(_paramstyle(statement), tuple(parameters)).fetchall()
 
+    def fetch_arrays(self, statement: str,
+                     parameters: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """The rows of a query made by :func:`pg_arrays`, as :meth:`fetch` gives rows."""
+        [columns] = self.fetch(statement, parameters)
+        # (No rows: array_agg of none is NULL.)
+        return [] if columns[0] is None else list(zip(*columns, strict=True))
+
     def close(self) -> None:
         self.raw.close()
+
+
+def pg_arrays(order: str, columns: Sequence[str], where: str, *, limit: bool = False) -> str:
+    """A query of the events table giving its rows as one row of an array per column, in
+    ``order`` (then ``LIMIT ?``, given ``limit``): psycopg (pure Python here) pays per
+    value fetched, and reads an array's elements several times faster than as many
+    cells. :meth:`PgConnection.fetch_arrays` turns the arrays back into rows."""
+    return ("SELECT " + ", ".join(f"array_agg(c{i} ORDER BY {order})"
+                                  for i in range(len(columns)))
+            + " FROM (SELECT " + ", ".join(f"{c} AS c{i}" for i, c in enumerate(columns))
+            + f", {order} FROM outcomeledger_events WHERE {where}"
+            + (f" ORDER BY {order} LIMIT ?" if limit else "") + ") page")
 
 
 def _read_as_sqlite(raw: psycopg.Connection[tuple[Any, ...]]) -> None:

@@ -43,10 +43,8 @@ _STREAM = ("SELECT {} FROM stored_events WHERE originator_id = ? "
 #: per value fetched and reads an array's elements faster than as many cells; a
 #: contract of 1,068 events loads in 3.1 ms, against 16 through the recorder's
 #: ``select_events`` (a row and an object per event).
-_PG_STREAM = ("SELECT array_agg(notification_id ORDER BY originator_version), "
-              "array_agg(topic ORDER BY originator_version), "
-              "array_agg(state ORDER BY originator_version) "
-              "FROM outcomeledger_events WHERE originator_id = ?::uuid")
+_PG_STREAM = sqldb.pg_arrays("originator_version", ("notification_id", "topic", "state"),
+                             "originator_id = ?::uuid")
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,10 +203,7 @@ class Ledger(Writing):
     def _pg_rows(self, stream: UUID) -> list[tuple[int, str, bytes]]:
         """:meth:`_positioned_rows` on PostgreSQL, through the kept connection (outside
         any transaction of this ledger's: a write opens its own on it after planning)."""
-        [(positions, topics, states)] = self.kept_connection().fetch(_PG_STREAM, (stream,))
-        if positions is None:  # (no event: array_agg of no rows is NULL)
-            return []
-        return list(zip(positions, topics, states, strict=True))
+        return self.kept_connection().fetch_arrays(_PG_STREAM, (stream,))
 
     def events(self, reference: str) -> list[AnyEvent]:
         """Every event of one contract stream, in stream order (a counterfactual folds
