@@ -144,30 +144,27 @@ def _write_contract(conn: Conn, projection: Projection, view: ContractView,
     return written
 
 
-def _replace_contract(conn: Conn, projection: Projection, view: ContractView) -> int:
+def _replace_contract(conn: Conn, projection: Projection, view: ContractView,
+                      kept: dict[str, bytes], changed: list[tuple[str, bytes]]) -> None:
     """The contract's rows of each of the projection's live tables, in place of those
-    they hold (a catch-up's)."""
+    they hold (a catch-up's). ``kept``: the digests kept for the contract's tables;
+    those of the tables this finds different are added to ``changed``, for the caller
+    to keep once for all the contract's projections."""
     # A write changes few of a contract's tables (a payment run leaves its lines,
     # returns and targets as they were): a table already holding the rows is left as it
     # is, rather than its rows deleted and inserted again; the rows' digest kept from the
     # last catch-up says so without reading them back (.digests).
-    written = 0
     ref = view.reference
-    before = digests.kept(conn, ref)
-    after: list[tuple[str, bytes]] = []
     for table, rows in projection.tables_of(view):
         name = table.name
         digest = digests.of(rows)
-        if before.get(name) == digest:
+        if kept.get(name) == digest:
             continue
-        after.append((name, digest))
+        changed.append((name, digest))
         if sql.holds(conn, table, name, ref, rows):
             continue
         sql.delete_contracts(conn, table, name, [ref])
         sql.write(conn, table, name, rows)
-        written += len(rows)
-    digests.keep(conn, ref, after)
-    return written
 
 
 def _write_events(conn: Conn, projection: Projection, events: Sequence[RawEvent],
@@ -188,6 +185,10 @@ def _step(conn: Conn, projections: Sequence[Projection], size: int,
         return CatchUp(0, start)
     upto = events[-1][0]
     views: dict[str, ContractView | None] = _known(folded, events)
+    # Each contract's digests, read once and written once whatever its projections
+    # (their tables are distinct): contract -> table -> digest, and the new ones.
+    kept: dict[str, dict[str, bytes]] = {}
+    changed: dict[str, list[tuple[str, bytes]]] = {}
     where = ""
     try:
         for p in projections:
@@ -207,8 +208,14 @@ def _step(conn: Conn, projections: Sequence[Projection], size: int,
                     if view is not None:
                         where = (f"the {p.name} read model of contract {view.reference!r} "
                                  f"at position {upto}")
-                        _replace_contract(conn, p, view)
+                        ref = view.reference
+                        if ref not in kept:
+                            kept[ref], changed[ref] = digests.kept(conn, ref), []
+                        _replace_contract(conn, p, view, kept[ref], changed[ref])
             _track(conn, p, max(upto, tracked[p.name]))
+        where = f"the digests of the read models at position {upto}"
+        for ref, tables in changed.items():
+            digests.keep(conn, ref, tables)
     except Exception as e:
         # Say which read model of which contract failed (a note: the exception's type is
         # unchanged), so a refusal can name it rather than print a traceback. Database
