@@ -150,10 +150,11 @@ def batch(conn: Conn, after: int, upto: int, limit: int) -> list[RawEvent]:
     return _rows(conn, "batch", (after, upto, limit))
 
 
-def _pg_window(conn: PgConnection, name: str, after: int, upto: int,
+def _pg_window(conn: PgConnection, name: str, after: int, upto: int | None,
                limit: int) -> list[Any]:
     """The events of the first window of ``limit`` positions after ``after`` (up to
-    ``upto``) that holds any: at most ``limit`` events, as positions are unique.
+    ``upto``; None: the last stored) that holds any: at most ``limit`` events, as
+    positions are unique.
 
     Not ``ORDER BY position LIMIT n``, which on a table not yet analysed (a bulk import;
     autovacuum off or not yet round) PostgreSQL planned as a scan of every event after
@@ -162,8 +163,8 @@ def _pg_window(conn: PgConnection, name: str, after: int, upto: int,
     position index alone. Windows are skipped while empty: positions have gaps (a
     transaction rolled back, an import refused whole), of any width: an empty window is
     followed by the one starting at the next stored position."""
-    while after < upto:
-        end = min(upto, after + limit)
+    while upto is None or after < upto:
+        end = after + limit if upto is None else min(upto, after + limit)
         rows = conn.fetch_arrays(_SQL["postgresql"][name], (after, end))
         if rows:
             return rows
@@ -180,7 +181,7 @@ def feed_batch(conn: Conn, after: int, limit: int,
     at most ``limit``, in global order: the events feed, which needs no more columns
     (each costs a catch-up on PostgreSQL a tenth of its time)."""
     if stream is None and isinstance(conn, PgConnection):
-        return _pg_window(conn, "feed", after, sqldb.head(conn), limit)
+        return _pg_window(conn, "feed", after, None, limit)
     query, parameters = ("feed", (after, limit)) if stream is None else (
         "feed_stream", (stream, after, limit))
     return _rows(conn, query, parameters)
